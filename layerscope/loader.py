@@ -1,0 +1,199 @@
+"""Stream each layer blob once: decompress, walk tar headers, hash content.
+
+Produces per layer the normalised entries (last duplicate wins), whiteout
+targets and opaque directories, plus digests to verify against the manifest
+and config. Layers are read on a small thread pool: zlib, zstd and hashlib
+release the GIL, so two cores do real work in parallel.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from .errors import ImageError, LayerReadError
+from .model import BLOCK as BLOCK_DEV
+from .model import CHAR, DIR, FIFO, FILE, HARDLINK, SYMLINK, Entry, Image, Layer
+from .sources.image import ImageReader
+from .streams import LayerStream
+from .tarscan import TarScanner
+
+TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
+
+FLAG_TYPES: dict[bytes, str] = {
+    b"0": FILE,
+    b"\0": FILE,
+    b"7": FILE,
+    b"S": FILE,
+    b"1": HARDLINK,
+    b"2": SYMLINK,
+    b"3": CHAR,
+    b"4": BLOCK_DEV,
+    b"5": DIR,
+    b"D": DIR,
+    b"6": FIFO,
+}
+
+ProgressFn = Callable[[int, int], None]  # (layer index, uncompressed bytes read so far)
+
+_UNSAFE = object()
+
+
+def normalise(name: str) -> str | None:
+    """``./a//b/`` -> ``/a/b``; None when the name climbs out with ``..``."""
+    if name.startswith("./"):
+        name = name[2:]
+    if "//" not in name and "/." not in name and not name.startswith(("/", ".")):
+        return "/" + name.rstrip("/") if name else "/"
+    parts = []
+    for part in name.split("/"):
+        if part == "..":
+            return None
+        if part and part != ".":
+            parts.append(part)
+    return "/" + "/".join(parts)
+
+
+def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
+    """Fill ``layer`` with its entries, whiteouts and digests (or its error)."""
+    if layer.error:
+        return
+    name = f"layer {layer.index} ({layer.source_name})"
+    entries: dict[str, Entry] = {}
+    whiteouts: list[str] = []
+    opaque: list[str] = []
+    warnings = layer.warnings
+    escaped = 0
+    absolute = 0
+    dupes = 0
+    unknown: set[str] = set()
+    size_bytes = 0
+    members = 0
+    idx = layer.index
+    try:
+        raw = layer.open_blob()
+    except (ImageError, OSError) as exc:
+        layer.error = str(exc)
+        return
+    trailing = 0
+    with raw:
+        stream = LayerStream(raw, name)
+        layer.compression = stream.compression
+        scanner = TarScanner(stream.chunks(), name)
+        try:
+            for m in scanner.members():
+                members += 1
+                if progress is not None and members % 4096 == 0:
+                    progress(idx, stream.uncompressed_count)
+                mname = m.name
+                if mname.startswith("/"):
+                    absolute += 1
+                path = normalise(mname)
+                if path is None:
+                    escaped += 1
+                    continue
+                if ".wh." in path:
+                    base = path.rsplit("/", 1)[1]
+                    if base.startswith(".wh."):
+                        parent = path[: -len(base) - 1] or "/"
+                        if base == ".wh..wh..opq":
+                            opaque.append(parent)
+                        elif base.startswith(".wh..wh."):
+                            pass  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
+                        elif base in (".wh.", ".wh..", ".wh..."):
+                            warnings.append(f"{name}: ignored whiteout with an invalid name {mname!r}")
+                        else:
+                            whiteouts.append(posixpath.join(parent, base[4:]))
+                        continue
+                etype = FLAG_TYPES.get(m.flag)
+                if etype is None:
+                    unknown.add(repr(m.flag.decode("latin-1")))
+                    continue
+                link: str | None = None
+                if etype == SYMLINK:
+                    link = m.linkname
+                elif etype == HARDLINK:
+                    link = normalise(m.linkname)
+                    if link is None:
+                        warnings.append(f"{name}: hardlink {path} -> {m.linkname!r} escapes the root; ignored")
+                        continue
+                if etype == FILE:
+                    size_bytes += m.size
+                    if m.sparse:
+                        warnings.append(f"{name}: {path} is a sparse file ({m.size} bytes); its digest is not computed")
+                entry = Entry(
+                    path,
+                    etype,
+                    m.mode,
+                    m.uid,
+                    m.gid,
+                    m.size,
+                    m.mtime,
+                    link,
+                    m.digest,
+                    m.xattrs,
+                    m.offset,
+                    idx,
+                )
+                old = entries.get(path)
+                if old is not None:
+                    del entries[path]  # keep tar order of the last occurrence
+                    if not (old.type == DIR and etype == DIR):
+                        dupes += 1
+                entries[path] = entry
+            trailing = scanner.drain(TRAILING_LIMIT)
+            if trailing < 0:
+                warnings.append(
+                    f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified"
+                )
+            stream.finish()
+            if stream.trailing_garbage:
+                warnings.append(f"{name}: garbage after the end of the compressed stream")
+        except LayerReadError as exc:
+            layer.error = str(exc)
+        except OSError as exc:
+            layer.error = f"{name}: read error ({exc})"
+        finally:
+            warnings.extend(scanner.warnings)
+    layer.entries = list(entries.values())
+    layer.whiteouts = whiteouts
+    layer.opaque_dirs = opaque
+    layer.size_bytes = size_bytes
+    layer.member_count = members
+    layer.uncompressed_bytes = stream.uncompressed_count
+    if escaped:
+        warnings.append(f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)")
+    if absolute:
+        warnings.append(f"{name}: {absolute} entries with absolute names read relative to the root")
+    if dupes:
+        warnings.append(f"{name}: {dupes} paths appear more than once; the last entry wins")
+    if unknown:
+        warnings.append(f"{name}: entries with unknown tar types {', '.join(sorted(unknown))} ignored")
+    if layer.error is None:
+        layer.computed_diff_id = stream.diff_id
+        layer.computed_digest = stream.digest
+        if layer.diff_id and layer.diff_id != layer.computed_diff_id and trailing >= 0:
+            warnings.append(f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}")
+        if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
+            warnings.append(f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}")
+    if progress is not None:
+        progress(idx, stream.uncompressed_count)
+
+
+def read_layers(image: Image, progress: ProgressFn | None = None, workers: int = 2) -> None:
+    """Read all layers (in parallel) in place; order of completion is irrelevant."""
+    if workers <= 1 or len(image.layers) <= 1:
+        for layer in image.layers:
+            read_layer(layer, progress)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
+        # Biggest first keeps both cores busy until the end.
+        order = sorted(image.layers, key=lambda la: -la.compressed_bytes)
+        for _ in pool.map(lambda la: read_layer(la, progress), order):
+            pass
+
+
+def open_image(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
+    """Locate the image (manifest, config, layer list) without reading layers."""
+    return ImageReader(path, platform, image_ref).read()

@@ -1,0 +1,481 @@
+"""Find the manifest, config and layer blobs of one image and describe them.
+
+Understands ``docker save`` archives (legacy ``<id>/layer.tar`` and Docker 25+
+``blobs/sha256``), Kaniko/crane tarballs, OCI image archives and OCI layout
+directories, including nested indexes and multi-platform images. The result is
+an ``Image`` whose layers are not read yet: ``loader`` streams them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform as host_platform
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ImageError, SelectionError
+from ..model import HistoryItem, Image, ImageConfig, Layer
+from .files import DirSource, FileSource, open_files
+
+MAX_JSON = 16 << 20  # manifests and configs are small; refuse to parse more
+MAX_INDEX_DEPTH = 8
+DIGEST_RE = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+
+INDEX_TYPES = {
+    "application/vnd.oci.image.index.v1+json",
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+}
+MANIFEST_TYPES = {
+    "application/vnd.oci.image.manifest.v1+json",
+    "application/vnd.docker.distribution.manifest.v2+json",
+}
+REF_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+
+
+def host_platform_name() -> str:
+    machine = host_platform.machine().lower()
+    arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)
+    if machine.startswith("armv7"):
+        return "linux/arm/v7"
+    return f"linux/{arch}"
+
+
+def _json(files: FileSource, name: str, what: str) -> Any:
+    data = files.read(name, MAX_JSON)
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ImageError(f"{files.name}: {what} {name} is not valid JSON ({exc})") from None
+
+
+def _blob_path(digest: object, files: FileSource, what: str) -> str:
+    if not isinstance(digest, str) or not DIGEST_RE.match(digest):
+        raise ImageError(f"{files.name}: {what} has an invalid digest {str(digest)[:80]!r}")
+    alg, hexd = digest.split(":", 1)
+    return f"blobs/{alg}/{hexd}"
+
+
+def _verify(data: bytes, digest: str, files: FileSource, what: str, warnings: list[str]) -> None:
+    alg, hexd = digest.split(":", 1)
+    if hashlib.new(alg, data).hexdigest() != hexd:
+        warnings.append(f"{what} {digest[:19]}… does not match its digest")
+
+
+def _as_list(value: Any, files: FileSource, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ImageError(f"{files.name}: {what} is not a list")
+    return value
+
+
+@dataclass
+class _Candidate:
+    manifest: dict[str, Any]
+    digest: str | None
+    ref: str | None
+    platform: str | None
+
+
+def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
+    if not isinstance(raw, dict):
+        raise ImageError(f"{files.name}: image config is not a JSON object")
+    c = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+
+    def strs(v: Any) -> list[str] | None:
+        if v is None:
+            return None
+        if isinstance(v, str):
+            return [v]
+        return [str(x) for x in v] if isinstance(v, list) else None
+
+    rootfs = raw.get("rootfs") if isinstance(raw.get("rootfs"), dict) else {}
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
+    labels = c.get("Labels") if isinstance(c.get("Labels"), dict) else {}
+    return ImageConfig(
+        os=str(raw.get("os") or ""),
+        architecture=str(raw.get("architecture") or ""),
+        variant=str(raw.get("variant") or ""),
+        created=raw.get("created") if isinstance(raw.get("created"), str) else None,
+        author=raw.get("author") if isinstance(raw.get("author"), str) else None,
+        env=strs(c.get("Env")) or [],
+        entrypoint=strs(c.get("Entrypoint")),
+        cmd=strs(c.get("Cmd")),
+        user=str(c.get("User") or ""),
+        workdir=str(c.get("WorkingDir") or ""),
+        labels={str(k): str(v) for k, v in labels.items()},
+        exposed_ports=sorted(str(k) for k in (c.get("ExposedPorts") or {}) if isinstance(c.get("ExposedPorts"), dict)),
+        volumes=sorted(str(k) for k in (c.get("Volumes") or {}) if isinstance(c.get("Volumes"), dict)),
+        diff_ids=[str(d) for d in diff_ids],
+    )
+
+
+def _map_history(raw: Any, layers: list[Layer], warnings: list[str]) -> list[HistoryItem]:
+    """Attach config history to layers: empty_layer entries belong to none."""
+    hist = raw.get("history") if isinstance(raw, dict) else None
+    items: list[HistoryItem] = []
+    if not isinstance(hist, list):
+        hist = []
+    li = 0
+    for h in hist:
+        if not isinstance(h, dict):
+            continue
+        empty = bool(h.get("empty_layer"))
+        item = HistoryItem(
+            created_by=str(h.get("created_by") or ""),
+            created=h.get("created") if isinstance(h.get("created"), str) else None,
+            empty_layer=empty,
+            layer=None,
+            comment=h.get("comment") if isinstance(h.get("comment"), str) else None,
+        )
+        if not empty:
+            if li < len(layers):
+                item.layer = li
+                layers[li].command = item.created_by
+                layers[li].created = item.created
+                layers[li].comment = item.comment
+            li += 1
+        items.append(item)
+    if hist and li != len(layers):
+        warnings.append(
+            f"config history lists {li} layer-creating steps but the image has {len(layers)} layers; "
+            "commands may be attributed to the wrong layers"
+        )
+    return items
+
+
+class ImageReader:
+    """Locates one image in a file source and describes it without reading layers."""
+
+    def __init__(self, path: str, platform: str | None = None, image_ref: str | None = None) -> None:
+        self.path = path
+        self.want_platform = platform
+        self.want_ref = image_ref
+        self.files = open_files(path)
+        self.warnings: list[str] = []
+
+    def read(self) -> Image:
+        try:
+            if self.files.exists("manifest.json"):
+                return self._docker()
+            if self.files.exists("index.json"):
+                return self._oci()
+        except ImageError:
+            self.files.close()
+            raise
+        self.files.close()
+        raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json)")
+
+    # -- docker save / kaniko / crane --------------------------------------
+    def _docker(self) -> Image:
+        files = self.files
+        manifest = _json(files, "manifest.json", "manifest")
+        if isinstance(manifest, dict):
+            manifest = [manifest]
+        images = [m for m in _as_list(manifest, files, "manifest.json") if isinstance(m, dict)]
+        if not images:
+            raise ImageError(f"{files.name}: manifest.json lists no images")
+
+        def tags(m: dict[str, Any]) -> list[str]:
+            t = m.get("RepoTags")
+            return [str(x) for x in t] if isinstance(t, list) else []
+
+        chosen = images[0]
+        all_refs = [", ".join(tags(m)) or str(m.get("Config", "?")) for m in images]
+        if self.want_ref:
+            matches = [m for m in images if any(_ref_matches(self.want_ref, t) for t in tags(m))]
+            if not matches:
+                raise SelectionError(
+                    f"{files.name}: no image {self.want_ref!r} in the archive (it has: {'; '.join(all_refs)})"
+                )
+            chosen = matches[0]
+        elif len(images) > 1:
+            self.warnings.append(
+                f"archive holds {len(images)} images ({'; '.join(all_refs)}); showing the first, "
+                "choose with --image REF"
+            )
+        config_name = chosen.get("Config")
+        layer_names = chosen.get("Layers")
+        if not isinstance(config_name, str) or not config_name:
+            raise ImageError(f"{files.name}: manifest.json has no Config for the image")
+        if not isinstance(layer_names, list) or not all(isinstance(x, str) for x in layer_names):
+            raise ImageError(f"{files.name}: manifest.json has no valid Layers list")
+        if not files.exists(config_name):
+            raise ImageError(f"{files.name}: config {config_name} is missing from the archive")
+        config_bytes = files.read(config_name, MAX_JSON)
+        config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+        try:
+            raw_config = json.loads(config_bytes)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageError(f"{files.name}: config {config_name} is not valid JSON ({exc})") from None
+        config = _parse_config(raw_config, files)
+        sources = chosen.get("LayerSources") if isinstance(chosen.get("LayerSources"), dict) else {}
+        layers: list[Layer] = []
+        for i, name in enumerate(layer_names):
+            diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
+            desc = sources.get(diff_id) if diff_id else None
+            digest: str | None = None
+            media_type: str | None = None
+            m = re.search(r"(?:^|/)(?:blobs/)?sha256[/:]([0-9a-f]{64})$", name) or re.match(
+                r"^([0-9a-f]{64})\.tar(?:\.gz)?$", name
+            )
+            if isinstance(desc, dict):
+                digest = desc.get("digest") if isinstance(desc.get("digest"), str) else None
+                media_type = desc.get("mediaType") if isinstance(desc.get("mediaType"), str) else None
+            elif m:
+                digest = "sha256:" + m.group(1)
+            layers.append(self._layer(i, name, digest, media_type, diff_id, None))
+        if len(config.diff_ids) != len(layers):
+            self.warnings.append(
+                f"config lists {len(config.diff_ids)} diff_ids but manifest.json lists {len(layers)} layers"
+            )
+        if self.files.exists("index.json") and self.files.exists("oci-layout"):
+            self._check_docker_index(config_digest)
+        ref = tags(chosen)[0] if tags(chosen) else None
+        return self._image("docker-archive", ref, config_digest, config, raw_config, layers)
+
+    def _check_docker_index(self, config_digest: str) -> None:
+        """Docker 25+ writes both manifest.json and an OCI index: they must agree."""
+        try:
+            cands = self._candidates()
+        except ImageError as exc:
+            self.warnings.append(f"index.json beside manifest.json is unusable: {exc}")
+            return
+        configs = set()
+        for c in cands:
+            cfg = c.manifest.get("config")
+            if isinstance(cfg, dict):
+                configs.add(cfg.get("digest"))
+        if configs and config_digest not in configs:
+            self.warnings.append("manifest.json and index.json describe different images; using manifest.json")
+
+    # -- OCI ------------------------------------------------------------------
+    def _oci(self) -> Image:
+        files = self.files
+        fmt = "oci-layout" if isinstance(files, DirSource) else "oci-archive"
+        if not files.exists("oci-layout"):
+            self.warnings.append("oci-layout file is missing")
+        else:
+            try:
+                layout = json.loads(files.read("oci-layout", 4096))
+                if not isinstance(layout, dict) or "imageLayoutVersion" not in layout:
+                    self.warnings.append("oci-layout has no imageLayoutVersion")
+            except (ValueError, UnicodeDecodeError, ImageError):
+                self.warnings.append("oci-layout is not valid JSON")
+        cand = self._choose(self._candidates())
+        manifest = cand.manifest
+        cfg_desc = manifest.get("config")
+        if not isinstance(cfg_desc, dict):
+            raise ImageError(f"{files.name}: manifest has no config descriptor")
+        cfg_digest = cfg_desc.get("digest")
+        cfg_path = _blob_path(cfg_digest, files, "config descriptor")
+        assert isinstance(cfg_digest, str)
+        if not files.exists(cfg_path):
+            raise ImageError(f"{files.name}: config blob {cfg_digest} is missing")
+        config_bytes = files.read(cfg_path, MAX_JSON)
+        _verify(config_bytes, cfg_digest, files, "config", self.warnings)
+        try:
+            raw_config = json.loads(config_bytes)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageError(f"{files.name}: config {cfg_digest} is not valid JSON ({exc})") from None
+        config = _parse_config(raw_config, files)
+        layers: list[Layer] = []
+        descs = _as_list(manifest.get("layers", []), files, "manifest layers")
+        for i, d in enumerate(descs):
+            if not isinstance(d, dict):
+                raise ImageError(f"{files.name}: layer descriptor {i} is not an object")
+            digest = d.get("digest")
+            path = _blob_path(digest, files, f"layer {i} descriptor")
+            assert isinstance(digest, str)
+            size = d.get("size")
+            declared = size if isinstance(size, int) and not isinstance(size, bool) else None
+            if declared is None or declared < 0:
+                self.warnings.append(f"layer {i} ({digest[:19]}…) has an invalid size {size!r}")
+                declared = None
+            mt = d.get("mediaType") if isinstance(d.get("mediaType"), str) else None
+            diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
+            layers.append(self._layer(i, path, digest, mt, diff_id, declared))
+        if len(config.diff_ids) != len(layers):
+            self.warnings.append(f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers")
+        return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers)
+
+    def _load_manifest(self, desc: dict[str, Any], what: str) -> dict[str, Any]:
+        digest = desc.get("digest")
+        path = _blob_path(digest, self.files, what)
+        assert isinstance(digest, str)
+        if not self.files.exists(path):
+            raise ImageError(f"{self.files.name}: {what} blob {digest} is missing")
+        data = self.files.read(path, MAX_JSON)
+        _verify(data, digest, self.files, what, self.warnings)
+        try:
+            obj = json.loads(data)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ImageError(f"{self.files.name}: {what} {digest} is not valid JSON ({exc})") from None
+        if not isinstance(obj, dict):
+            raise ImageError(f"{self.files.name}: {what} {digest} is not a JSON object")
+        return obj
+
+    def _candidates(self) -> list[_Candidate]:
+        index = _json(self.files, "index.json", "index")
+        if not isinstance(index, dict):
+            raise ImageError(f"{self.files.name}: index.json is not a JSON object")
+        out: list[_Candidate] = []
+        self._walk(index, None, 0, set(), out)
+        if not out:
+            raise ImageError(f"{self.files.name}: index.json lists no image manifests")
+        return out
+
+    def _walk(
+        self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]
+    ) -> None:
+        if depth > MAX_INDEX_DEPTH:
+            raise ImageError(f"{self.files.name}: image indexes nested deeper than {MAX_INDEX_DEPTH}")
+        for i, desc in enumerate(_as_list(index.get("manifests", []), self.files, "index manifests")):
+            if not isinstance(desc, dict):
+                continue
+            digest = desc.get("digest")
+            if isinstance(digest, str) and digest in seen:
+                raise ImageError(f"{self.files.name}: image index {digest[:19]}… refers to itself (cycle)")
+            ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+            if ann.get("vnd.docker.reference.type") == "attestation-manifest":
+                continue
+            dref = next((str(ann[k]) for k in REF_ANNOTATIONS if isinstance(ann.get(k), str)), None) or ref
+            plat = desc.get("platform") if isinstance(desc.get("platform"), dict) else None
+            pname = _platform_name(plat) if plat else None
+            if pname and pname.startswith("unknown/unknown"):
+                continue
+            mt = desc.get("mediaType")
+            obj = self._load_manifest(desc, f"manifest {i}")
+            mt = mt or obj.get("mediaType")
+            if mt in INDEX_TYPES or (mt is None and "manifests" in obj):
+                self._walk(obj, dref, depth + 1, seen | {str(digest)}, out)
+            else:
+                out.append(_Candidate(obj, str(digest), dref, pname))
+
+    def _choose(self, cands: list[_Candidate]) -> _Candidate:
+        names = self.files.name
+        if self.want_ref:
+            matching = [c for c in cands if c.ref and _ref_matches(self.want_ref, c.ref)]
+            if not matching:
+                refs = sorted({c.ref or "(unnamed)" for c in cands})
+                raise SelectionError(f"{names}: no image {self.want_ref!r} here (it has: {', '.join(refs)})")
+            cands = matching
+        refs = sorted({c.ref or "(unnamed)" for c in cands})
+        for c in cands:
+            if c.platform is None:
+                c.platform = self._platform_of(c)
+        if self.want_platform:
+            want = self.want_platform
+            matching = [c for c in cands if c.platform and _platform_matches(want, c.platform)]
+            if not matching:
+                plats = ", ".join(sorted({c.platform or "?" for c in cands}))
+                raise SelectionError(f"{names}: no image for platform {want} (available: {plats})")
+            cands = matching
+        elif len({c.platform for c in cands}) > 1:
+            host = host_platform_name()
+            matching = [c for c in cands if c.platform and _platform_matches(host, c.platform)]
+            if not matching:
+                plats = ", ".join(sorted({c.platform or "?" for c in cands}))
+                raise SelectionError(f"{names}: several platforms ({plats}); choose one with --platform")
+            cands = matching
+        if len(refs) > 1 and not self.want_ref:
+            self.warnings.append(
+                f"archive holds {len(refs)} images ({', '.join(refs)}); showing {cands[0].ref or 'the first'}, "
+                "choose with --image REF"
+            )
+        elif len(cands) > 1:
+            self.warnings.append(f"{len(cands)} manifests match; showing the first")
+        return cands[0]
+
+    def _platform_of(self, cand: _Candidate) -> str | None:
+        cfg = cand.manifest.get("config")
+        if not isinstance(cfg, dict):
+            return None
+        try:
+            raw = self._load_manifest(cfg, "config")
+        except ImageError:
+            return None
+        return _platform_name(raw)
+
+    # -- shared -----------------------------------------------------------
+    def _layer(
+        self, i: int, name: str, digest: str | None, media_type: str | None, diff_id: str | None, declared: int | None
+    ) -> Layer:
+        files = self.files
+        error = None
+        size = 0
+        try:
+            size = files.size(name)
+        except ImageError as exc:
+            error = str(exc).removeprefix(f"{files.name}: ")
+        except KeyError:
+            error = f"{name} is missing"
+        if declared is not None and error is None and declared != size:
+            self.warnings.append(f"layer {i} descriptor says {declared} bytes but the blob has {size}")
+
+        def open_blob(name: str = name) -> Any:
+            return files.open(name)
+
+        layer = Layer(
+            index=i,
+            digest=digest,
+            media_type=media_type,
+            compressed_bytes=size,
+            open_blob=open_blob,
+            diff_id=diff_id,
+            source_name=name,
+        )
+        if error:
+            layer.error = error
+        return layer
+
+    def _image(
+        self, fmt: str, ref: str | None, config_digest: str, config: ImageConfig, raw: Any, layers: list[Layer]
+    ) -> Image:
+        history = _map_history(raw, layers, self.warnings)
+        plat = _platform_name({"os": config.os, "architecture": config.architecture, "variant": config.variant})
+        return Image(
+            source=self.path,
+            format=fmt,
+            ref=ref,
+            platform=plat or "",
+            config_digest=config_digest,
+            config=config,
+            history=history,
+            layers=layers,
+            warnings=self.warnings,
+        )
+
+
+def _platform_name(p: Any) -> str | None:
+    if not isinstance(p, dict):
+        return None
+    os_ = p.get("os")
+    arch = p.get("architecture")
+    if not os_ and not arch:
+        return None
+    name = f"{os_ or 'unknown'}/{arch or 'unknown'}"
+    if p.get("variant"):
+        name += f"/{p['variant']}"
+    return name
+
+
+def _platform_matches(want: str, have: str) -> bool:
+    w = want.lower().split("/")
+    h = have.lower().split("/")
+    if len(w) == 2:
+        return w == h[:2]
+    return w == h
+
+
+def _ref_matches(want: str, have: str) -> bool:
+    """``alpine`` matches ``alpine:latest`` and ``localhost/alpine:latest``."""
+    candidates = {have}
+    base = have.split("@", 1)[0]
+    if "/" in base.split(":")[0] or base.startswith("localhost/"):
+        candidates.add(base.split("/", 1)[1])
+    for c in list(candidates):
+        if c.endswith(":latest"):
+            candidates.add(c[: -len(":latest")])
+        candidates.add(c.rsplit("/", 1)[-1])
+    return want in candidates
