@@ -95,6 +95,8 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                     continue
                 if ".wh." in path:
                     base = path.rsplit("/", 1)[1]
+                    if "/.wh..wh." in path[: -len(base) - 1]:
+                        continue  # inside aufs bookkeeping dirs (.wh..wh.plnk/…)
                     if base.startswith(".wh."):
                         parent = path[: -len(base) - 1] or "/"
                         if base == ".wh..wh..opq":
