@@ -20,6 +20,11 @@ from .streams import LayerStream
 from .tarscan import TarScanner
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
+MAX_LAYER_MEMBERS = 2_000_000  # tar members read from one layer; the rest is reported, not read
+MAX_LAYER_WARNINGS = 50  # warnings kept per layer; the rest are counted
+
+# What a layer's media type says about its compression (by its suffix).
+_MEDIA_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", "tar": "none", "xz": "xz", "bzip2": "bzip2"}
 
 FLAG_TYPES: dict[bytes, str] = {
     b"0": FILE,
@@ -77,15 +82,23 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         layer.error = str(exc)
         return
     trailing = 0
+    stream: LayerStream | None = None
+    scanner: TarScanner | None = None
     with raw:
-        stream = LayerStream(raw, name)
-        layer.compression = stream.compression
-        scanner = TarScanner(stream.chunks(), name)
         try:
+            stream = LayerStream(raw, name)
+            layer.compression = stream.compression
+            _check_media_type(layer, name)
+            scanner = TarScanner(stream.chunks(), name)
             for m in scanner.members():
                 members += 1
-                if progress is not None and members % 4096 == 0:
-                    progress(idx, stream.uncompressed_count)
+                if members % 4096 == 0:
+                    if progress is not None:
+                        progress(idx, stream.uncompressed_count)
+                    if members >= MAX_LAYER_MEMBERS:
+                        raise LayerReadError(
+                            f"{name}: over {MAX_LAYER_MEMBERS} tar members; the rest of the layer is not read"
+                        )
                 mname = m.name
                 if mname.startswith("/"):
                     absolute += 1
@@ -144,26 +157,38 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                     if not (old.type == DIR and etype == DIR):
                         dupes += 1
                 entries[path] = entry
-            trailing = scanner.drain(TRAILING_LIMIT)
-            if trailing < 0:
-                warnings.append(
-                    f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified"
-                )
-            stream.finish()
+            try:
+                trailing = scanner.drain(TRAILING_LIMIT)
+                if trailing < 0:
+                    warnings.append(
+                        f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified"
+                    )
+                stream.finish()
+            except LayerReadError as exc:
+                # Every member was read: what follows the tar is damaged, not the layer.
+                trailing = -1
+                warnings.append(f"{exc} (after the end of the tar; diff_id not verified)")
+            if scanner.trailing_data:
+                warnings.append(f"{name}: non-zero data after the tar end-of-archive marker was not read")
             if stream.trailing_garbage:
                 warnings.append(f"{name}: garbage after the end of the compressed stream")
         except LayerReadError as exc:
             layer.error = str(exc)
         except OSError as exc:
             layer.error = f"{name}: read error ({exc})"
+        except MemoryError:
+            layer.error = f"{name}: out of memory reading the layer"
+        except Exception as exc:  # noqa: BLE001 - one hostile layer must not take the others down
+            layer.error = f"{name}: internal error reading the layer ({type(exc).__name__}: {exc})"
         finally:
-            warnings.extend(scanner.warnings)
+            if scanner is not None:
+                warnings.extend(scanner.warnings)
     layer.entries = list(entries.values())
     layer.whiteouts = whiteouts
     layer.opaque_dirs = opaque
     layer.size_bytes = size_bytes
     layer.member_count = members
-    layer.uncompressed_bytes = stream.uncompressed_count
+    layer.uncompressed_bytes = stream.uncompressed_count if stream is not None else 0
     if escaped:
         warnings.append(f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)")
     if absolute:
@@ -172,7 +197,11 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         warnings.append(f"{name}: {dupes} paths appear more than once; the last entry wins")
     if unknown:
         warnings.append(f"{name}: entries with unknown tar types {', '.join(sorted(unknown))} ignored")
-    if layer.error is None:
+    if len(warnings) > MAX_LAYER_WARNINGS:
+        extra = len(warnings) - MAX_LAYER_WARNINGS
+        del warnings[MAX_LAYER_WARNINGS:]
+        warnings.append(f"{name}: {extra} more warnings not shown")
+    if layer.error is None and stream is not None:
         layer.computed_diff_id = stream.diff_id
         layer.computed_digest = stream.digest
         if layer.diff_id and layer.diff_id != layer.computed_diff_id and trailing >= 0:
@@ -180,7 +209,22 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
             warnings.append(f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}")
     if progress is not None:
-        progress(idx, stream.uncompressed_count)
+        progress(idx, layer.uncompressed_bytes)
+
+
+def _check_media_type(layer: Layer, name: str) -> None:
+    """Warn when the declared media type names another compression than the bytes."""
+    mt = layer.media_type
+    if not mt or ("layer" not in mt and "rootfs" not in mt):
+        return
+    suffix = mt.rsplit("+", 1)[-1] if "+" in mt else mt.rsplit(".", 1)[-1]
+    declared = _MEDIA_COMPRESSION.get(suffix)
+    if declared is None and mt.endswith(".tar.gzip"):  # docker's rootfs.diff.tar.gzip
+        declared = "gzip"
+    if declared is not None and declared != layer.compression:
+        layer.warnings.append(
+            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}"
+        )
 
 
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int = 2) -> None:

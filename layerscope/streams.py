@@ -18,6 +18,7 @@ from typing import BinaryIO
 from .errors import LayerReadError
 
 CHUNK = 1 << 20
+MAX_ZSTD_WINDOW = 1 << 27  # zstd's own default limit: a frame asking for more is refused (memory)
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -142,7 +143,7 @@ class LayerStream:
                     return h + self.reader.read(max(n - len(h), 0) if n > 0 else -1)
                 return self.reader.read(n)
 
-        dctx = zstandard.ZstdDecompressor(max_window_size=1 << 31)
+        dctx = zstandard.ZstdDecompressor(max_window_size=MAX_ZSTD_WINDOW)
         stream = dctx.stream_reader(_Prefixed(self.head, self.reader), read_size=CHUNK, read_across_frames=True)
         try:
             while True:

@@ -16,6 +16,11 @@ from .errors import LayerReadError
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 MAX_META = 8 << 20  # cap on one pax header / GNU long name we will hold
+MAX_PENDING_META = 16 << 20  # cap on pax data accumulated before one member (x and g records)
+MAX_HELD_META = 256 << 20  # cap on long names, link targets and xattrs kept for one layer
+MAX_XATTR = 64 << 10  # one xattr value (Linux XATTR_SIZE_MAX); larger ones are dropped
+FAST_HASH = 4 << 20  # files up to this size are hashed from one buffer; larger ones stream
+MAX_WARNINGS = 100  # warnings one scanner collects
 REGULAR_FLAGS = (b"0", b"\0", b"7")
 KNOWN_FLAGS = frozenset(
     (b"0", b"\0", b"7", b"1", b"2", b"3", b"4", b"5", b"6", b"x", b"g", b"L", b"K", b"S", b"D")
@@ -48,6 +53,61 @@ def _cstr(field: bytes) -> bytes:
     return field if i < 0 else field[:i]
 
 
+def parse_pax(data: bytes) -> tuple[dict[str, bytes], str | None]:
+    """Parse ``LEN KEY=VALUE\\n`` records; keys as str, values raw; plus a problem if any."""
+    out: dict[str, bytes] = {}
+    pos = 0
+    n = len(data)
+    while pos < n:
+        sp = data.find(b" ", pos, pos + 24)
+        if sp < 0:
+            if data[pos:].strip(b"\0\n"):
+                return out, "malformed pax header ignored"
+            break
+        num = data[pos:sp]
+        if not num.isdigit():
+            return out, "malformed pax record length ignored"
+        length = int(num)
+        if length <= 0 or pos + length > n:
+            return out, "malformed pax record ignored"
+        record = data[sp + 1 : pos + length]
+        if record.endswith(b"\n"):
+            record = record[:-1]
+        eq = record.find(b"=")
+        if eq > 0:
+            out[record[:eq].decode("utf-8", "replace")] = record[eq + 1 :]
+        pos += length
+    return out, None
+
+
+def checksum_ok(hdr: bytes) -> bool:
+    """The header checksum (unsigned, or the historic signed sum) matches."""
+    field = hdr[148:156].split(b"\0", 1)[0].strip(b" ")
+    try:
+        stored = int(field, 8) if field.isdigit() else -1
+    except ValueError:  # digits 8 and 9
+        return False
+    calc = sum(hdr) - sum(hdr[148:156]) + 256
+    if stored == calc:
+        return True
+    return stored == sum(b - 256 if b > 127 else b for b in hdr[:148] + hdr[156:]) + 256
+
+
+def header_number(field: bytes) -> int | None:
+    """An octal or base-256 numeric header field; None when malformed."""
+    if field and field[0] & 0x80:
+        if field[0] == 0xFF:
+            return int.from_bytes(field, "big", signed=True)
+        return int.from_bytes(field[1:], "big") | ((field[0] & 0x7F) << (8 * (len(field) - 1)))
+    s = field.split(b"\0", 1)[0].strip(b" ")
+    if not s:
+        return 0
+    try:
+        return int(s, 8) if s.isdigit() else None
+    except ValueError:
+        return None
+
+
 class TarScanner:
     """Walks tar members from an iterator of uncompressed chunks.
 
@@ -65,6 +125,8 @@ class TarScanner:
         self.end_offset = 0
         self.warnings: list[str] = []
         self.saw_end_marker = False
+        self.trailing_data = False  # non-zero bytes after the end marker (set by drain)
+        self.held_meta = 0  # bytes of long names/links/xattrs handed out (bounded by MAX_HELD_META)
 
     # -- buffer primitives -------------------------------------------------
     def _fill(self, n: int) -> bool:
@@ -113,18 +175,29 @@ class TarScanner:
     # -- numeric fields ----------------------------------------------------
     def _num(self, field: bytes, what: str) -> int:
         if field and field[0] & 0x80:
-            if field[0] == 0xFF:
-                raise LayerReadError(f"{self.name}: negative {what} in tar header at offset {self.offset - BLOCK}")
+            if field[0] == 0xFF:  # base-256 negative (two's complement): callers check sizes
+                return int.from_bytes(field, "big", signed=True)
             return int.from_bytes(field[1:], "big") | ((field[0] & 0x7F) << (8 * (len(field) - 1)))
         s = field.split(b"\0", 1)[0].strip(b" ")
         if not s:
             return 0
         try:
+            if not s.isdigit():  # int() would accept "-1", "+1" and "1_0"
+                raise ValueError
             return int(s, 8)
         except ValueError:
             raise LayerReadError(
                 f"{self.name}: bad {what} field {s[:20]!r} in tar header at offset {self.offset - BLOCK}"
             ) from None
+
+    def _hold(self, n: int, raw_name: bytes) -> None:
+        """Account for extension data handed out with members (rare path)."""
+        self.held_meta += n
+        if self.held_meta > MAX_HELD_META:
+            raise LayerReadError(
+                f"{self.name}: over {MAX_HELD_META >> 20} MiB of long names, link targets and xattrs "
+                f"(at {_decode(raw_name[:200])!r})"
+            )
 
     # -- the walk ------------------------------------------------------------
     def members(self) -> Iterator[Member]:
@@ -133,6 +206,8 @@ class TarScanner:
         long_name: bytes | None = None
         long_link: bytes | None = None
         num = self._num
+        pending = 0  # bytes of pax records read since the last member (x) or ever (g)
+        global_size = 0
         while True:
             if not self._fill(BLOCK):
                 if len(self._buf) - self._pos:
@@ -154,6 +229,8 @@ class TarScanner:
                     raise LayerReadError(f"{self.name}: bad tar header checksum at offset {self.offset - BLOCK}")
             flag = hdr[156:157]
             size = num(hdr[124:136], "size")
+            if size < 0:
+                raise LayerReadError(f"{self.name}: negative size in tar header at offset {self.offset - BLOCK}")
             if flag in (b"x", b"g", b"L", b"K"):
                 if size > MAX_META:
                     raise LayerReadError(
@@ -162,10 +239,18 @@ class TarScanner:
                     )
                 data = self._take(size, "extension header")
                 self._consume(-size % BLOCK, None, "padding")
+                if flag in (b"x", b"g"):
+                    pending += size
+                    if pending > MAX_PENDING_META:
+                        raise LayerReadError(
+                            f"{self.name}: over {MAX_PENDING_META >> 20} MiB of pax headers before one member "
+                            f"at offset {self.offset}"
+                        )
                 if flag == b"x":
                     pax.update(self._parse_pax(data))
                 elif flag == b"g":
                     pax_global.update(self._parse_pax(data))
+                    global_size += size
                 elif flag == b"L":
                     long_name = _cstr(data)
                 else:
@@ -206,7 +291,7 @@ class TarScanner:
                         real_size = int(ext.get("GNU.sparse.realsize") or ext["GNU.sparse.size"])
                         if "GNU.sparse.name" in ext:
                             raw_name = ext["GNU.sparse.name"]
-                except ValueError:
+                except (ValueError, OverflowError):
                     raise LayerReadError(
                         f"{self.name}: bad numeric pax record for {_decode(raw_name)!r}"
                     ) from None
@@ -214,14 +299,28 @@ class TarScanner:
                     raise LayerReadError(f"{self.name}: negative size for {_decode(raw_name)!r}")
                 for key, value in ext.items():
                     if key.startswith("SCHILY.xattr."):
+                        if len(value) > MAX_XATTR:
+                            self.warnings.append(
+                                f"{self.name}: xattr {key[13:]!r} of {_decode(raw_name)!r} is {len(value)} bytes "
+                                f"(over {MAX_XATTR >> 10} KiB); dropped"
+                            )
+                            continue
                         if xattrs is None:
                             xattrs = {}
                         xattrs[key[13:]] = value
+                        self._hold(len(key) + len(value), raw_name)
                 pax = {}
+                pending = global_size
+                if "path" in ext or "linkpath" in ext or long_name is not None or long_link is not None:
+                    self._hold(len(raw_name) + len(raw_link), raw_name)
+            elif long_name is not None or long_link is not None:
+                self._hold(len(raw_name) + len(raw_link), raw_name)
             long_name = long_link = None
             if flag == b"S":
                 sparse = True
                 real_size = num(hdr[483:495], "sparse real size")
+                if real_size < 0:
+                    raise LayerReadError(f"{self.name}: negative sparse size for {_decode(raw_name)!r}")
                 extended = hdr[482]
                 while extended:
                     ext_block = self._take(BLOCK, "sparse header")
@@ -232,7 +331,7 @@ class TarScanner:
             if flag in REGULAR_FLAGS and not sparse and self.hash_files:
                 hasher = hashlib.sha256()
                 # Small files are the common case: hash straight from the buffer.
-                if self._fill(size):
+                if size <= FAST_HASH and self._fill(size):
                     hasher.update(memoryview(self._buf)[self._pos : self._pos + size])
                     self._pos += size
                 else:
@@ -259,31 +358,9 @@ class TarScanner:
             )
 
     def _parse_pax(self, data: bytes) -> dict[str, bytes]:
-        """Parse ``LEN KEY=VALUE\\n`` records; keys as str, values raw."""
-        out: dict[str, bytes] = {}
-        pos = 0
-        n = len(data)
-        while pos < n:
-            sp = data.find(b" ", pos, pos + 24)
-            if sp < 0:
-                if data[pos:].strip(b"\0\n"):
-                    self.warnings.append(f"{self.name}: malformed pax header ignored")
-                break
-            try:
-                length = int(data[pos:sp])
-            except ValueError:
-                self.warnings.append(f"{self.name}: malformed pax record length ignored")
-                break
-            if length <= 0 or pos + length > n:
-                self.warnings.append(f"{self.name}: malformed pax record ignored")
-                break
-            record = data[sp + 1 : pos + length]
-            if record.endswith(b"\n"):
-                record = record[:-1]
-            eq = record.find(b"=")
-            if eq > 0:
-                out[record[:eq].decode("utf-8", "replace")] = record[eq + 1 :]
-            pos += length
+        out, problem = parse_pax(data)
+        if problem and len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(f"{self.name}: {problem}")
         return out
 
     def drain(self, limit: int) -> int:
@@ -291,11 +368,16 @@ class TarScanner:
 
         Returns the number of bytes consumed, or -1 when the limit was hit.
         """
-        consumed = len(self._buf) - self._pos
+        rest = self._buf[self._pos :]
+        consumed = len(rest)
+        if rest.count(0) != consumed:
+            self.trailing_data = True
         self._buf = b""
         self._pos = 0
         for chunk in self._chunks:
             consumed += len(chunk)
+            if not self.trailing_data and chunk.count(0) != len(chunk):
+                self.trailing_data = True
             if consumed > limit:
                 return -1
         return consumed

@@ -15,19 +15,25 @@ import os
 import posixpath
 import shutil
 import stat
-import tarfile
 import tempfile
 import weakref
 from typing import BinaryIO, Protocol
 
 from ..errors import ImageError
 from ..streams import CHUNK, LayerStream
+from ..tarscan import BLOCK, ZERO_BLOCK, checksum_ok, header_number, parse_pax
 
 MAX_LINK_HOPS = 16
+MAX_ARCHIVE_MEMBERS = 1_000_000  # members indexed in an outer archive
+MAX_ARCHIVE_META = 1 << 20  # one pax header / long name in an outer archive
+MIN_FREE = 1 << 30  # stop inflating a compressed archive when the temp disk gets this full
+SPACE_CHECK = 256 << 20  # check free space every this many bytes written
+DATALESS_FLAGS = (b"1", b"2", b"3", b"4", b"5", b"6")
 
 
 class FileSource(Protocol):
     name: str
+    warnings: list[str]  # damage found while indexing that did not stop it
 
     def exists(self, path: str) -> bool: ...
     def size(self, path: str) -> int: ...
@@ -98,11 +104,17 @@ class TarSource:
         try:
             self._fd = os.open(real, os.O_RDONLY)
         except OSError as exc:
+            self._drop_tmp()
             raise ImageError(f"{self.name}: cannot open ({exc.strerror})") from None
         self._finalizer = weakref.finalize(self, TarSource._cleanup, self._fd, self._tmpdir)
         self._members: dict[str, tuple[int, int]] = {}
         self._links: dict[str, str] = {}
-        self._index()
+        self.warnings: list[str] = []
+        try:
+            self._index()
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def _cleanup(fd: int, tmpdir: str | None) -> None:
@@ -118,45 +130,148 @@ class TarSource:
 
     def _maybe_decompress(self, path: str) -> str:
         """A gzip/zstd/xz-compressed archive is inflated once into a private temp dir."""
-        with open(path, "rb") as fh:
+        try:
+            fh = open(path, "rb")
+        except OSError as exc:
+            raise ImageError(f"{self.name}: cannot open ({exc.strerror})") from None
+        with fh:
             stream = LayerStream(fh, self.name, verify=False)
             if stream.compression == "none":
                 return path
             self._tmpdir = tempfile.mkdtemp(prefix="layerscope-")
             out = os.path.join(self._tmpdir, "archive.tar")
-            with open(out, "wb") as dst:
-                for chunk in stream.chunks():
-                    dst.write(chunk)
+            try:
+                written = 0
+                # O_EXCL|O_NOFOLLOW: our own fresh file in our own 0700 dir, nothing else.
+                fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as dst:
+                    for chunk in stream.chunks():
+                        dst.write(chunk)
+                        written += len(chunk)
+                        if written % SPACE_CHECK < len(chunk) and shutil.disk_usage(self._tmpdir).free < MIN_FREE:
+                            raise ImageError(
+                                f"{self.name}: decompressing the archive would fill the disk "
+                                f"({written >> 20} MiB written so far); decompress it yourself"
+                            )
+            except OSError as exc:
+                self._drop_tmp()
+                raise ImageError(f"{self.name}: cannot decompress the archive ({exc.strerror or exc})") from None
+            except BaseException:
+                self._drop_tmp()
+                raise
             return out
 
+    def _drop_tmp(self) -> None:
+        if self._tmpdir:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    def _warn(self, msg: str) -> None:
+        if len(self.warnings) < 20:
+            self.warnings.append(f"{self.name}: {msg}")
+
     def _index(self) -> None:
+        """Walk the tar headers with pread (content is skipped, never read).
+
+        Damage after the first member is a warning (what was indexed stays
+        usable); an archive whose first header is bad is not a tar archive.
+        """
+        fd = self._fd
         try:
-            fh = os.fdopen(os.dup(self._fd), "rb", buffering=CHUNK)
+            end = os.fstat(fd).st_size
         except OSError as exc:
             raise ImageError(f"{self.name}: cannot read ({exc.strerror})") from None
-        with fh:
+        off = 0
+        pax: dict[str, bytes] = {}
+        gpax: dict[str, bytes] = {}
+        long_name: bytes | None = None
+        long_link: bytes | None = None
+        dupes: dict[str, int] = {}
+        members = 0
+        while True:
             try:
-                with tarfile.open(fileobj=fh, mode="r:") as tf:
-                    for m in tf:
-                        name = _clean(m.name)
-                        if not name:
-                            continue
-                        if m.isfile():
-                            self._members[name] = (m.offset_data, m.size)
-                            self._links.pop(name, None)
-                        elif m.issym():
-                            self._links[name] = posixpath.join(posixpath.dirname(name), m.linkname)
-                            self._members.pop(name, None)
-                        elif m.islnk():
-                            self._links[name] = m.linkname
-                            self._members.pop(name, None)
-            except (tarfile.TarError, EOFError, OSError) as exc:
-                if not self._members:
-                    raise ImageError(f"{self.name}: not a tar archive ({exc})") from None
-        end = os.fstat(self._fd).st_size
-        for name, (off, size) in list(self._members.items()):
-            if off + size > end:  # truncated member: its reader reports it
-                self._members[name] = (off, max(0, end - off))
+                hdr = os.pread(fd, BLOCK, off) if off < end else b""
+            except OSError as exc:
+                raise ImageError(f"{self.name}: read error at offset {off} ({exc.strerror})") from None
+            if len(hdr) < BLOCK:
+                if hdr.strip(b"\0"):
+                    self._warn(f"truncated tar header at offset {off}; the archive ends early")
+                break  # no end-of-archive zeros: tolerated, like GNU tar
+            if hdr == ZERO_BLOCK:
+                break
+            size = header_number(hdr[124:136])
+            if not checksum_ok(hdr) or size is None or size < 0:
+                if off == 0:
+                    raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
+                self._warn(f"bad tar header at offset {off}; the rest of the archive is ignored")
+                break
+            members += 1
+            if members > MAX_ARCHIVE_MEMBERS:
+                self._warn(f"over {MAX_ARCHIVE_MEMBERS} members; the rest of the archive is ignored")
+                break
+            flag = hdr[156:157]
+            data_off = off + BLOCK
+            if flag in (b"x", b"g", b"L", b"K"):
+                if size > MAX_ARCHIVE_META:
+                    self._warn(f"extension header of {size} bytes at offset {off}; the rest of the archive is ignored")
+                    break
+                data = os.pread(fd, size, data_off)
+                if len(data) < size:
+                    self._warn(f"truncated extension header at offset {off}")
+                    break
+                if flag == b"x":
+                    pax.update(parse_pax(data)[0])
+                elif flag == b"g":
+                    gpax.update(parse_pax(data)[0])
+                elif flag == b"L":
+                    long_name = data.split(b"\0", 1)[0]
+                else:
+                    long_link = data.split(b"\0", 1)[0]
+                off = data_off + size + (-size % BLOCK)
+                continue
+            raw_name = long_name if long_name is not None else hdr[0:100].split(b"\0", 1)[0]
+            if long_name is None and hdr[257:263] == b"ustar\x00":
+                prefix = hdr[345:500].split(b"\0", 1)[0]
+                if prefix:
+                    raw_name = prefix + b"/" + raw_name
+            raw_link = long_link if long_link is not None else hdr[157:257].split(b"\0", 1)[0]
+            if pax or gpax:
+                ext = {**gpax, **pax}
+                raw_name = ext.get("path", raw_name)
+                raw_link = ext.get("linkpath", raw_link)
+                if ext.get("size", b"").isdigit():
+                    size = int(ext["size"])
+                pax = {}
+            long_name = long_link = None
+            name = _clean(raw_name.decode("utf-8", "surrogateescape"))
+            linkname = raw_link.decode("utf-8", "surrogateescape")
+            if name and (name in self._members or name in self._links):
+                dupes[name] = dupes.get(name, 1) + 1
+            if flag in DATALESS_FLAGS:
+                off = data_off
+            else:
+                off = data_off + size + (-size % BLOCK)
+            if not name:
+                continue
+            if flag in (b"0", b"\0", b"7"):
+                if data_off + size > end:
+                    self._warn(f"member {name!r} is truncated ({data_off + size - end} bytes missing)")
+                    size = max(0, end - data_off)
+                self._members[name] = (data_off, size)
+                self._links.pop(name, None)
+            elif flag == b"2":
+                self._links[name] = posixpath.join(posixpath.dirname(name), linkname)
+                self._members.pop(name, None)
+            elif flag == b"1":
+                self._links[name] = linkname
+                self._members.pop(name, None)
+            else:
+                self._members.pop(name, None)
+                self._links.pop(name, None)
+        if dupes:
+            listed = ", ".join(f"{n!r} ({c}x)" for n, c in sorted(dupes.items())[:5])
+            more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+            self._warn(f"members stored more than once: {listed}{more}; the last copy is used")
         if not self._members and not self._links:
             raise ImageError(f"{self.name}: empty archive or not a tar archive")
 
@@ -168,7 +283,8 @@ class TarSource:
             target = self._links.get(name)
             if target is None:
                 raise ImageError(f"{self.name}: {path!r} is missing from the archive")
-            if posixpath.isabs(target) or posixpath.normpath(target).startswith(".."):
+            norm = posixpath.normpath(target)
+            if posixpath.isabs(target) or norm == ".." or norm.startswith("../"):
                 raise ImageError(f"{self.name}: {path!r} is a link that escapes the archive")
             name = _clean(target)
         raise ImageError(f"{self.name}: {path!r} is a link cycle inside the archive")
@@ -204,6 +320,7 @@ class DirSource:
     def __init__(self, root: str) -> None:
         self.name = root
         self.root = os.path.realpath(root)
+        self.warnings: list[str] = []
 
     def close(self) -> None:
         pass
