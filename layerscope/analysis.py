@@ -1,0 +1,761 @@
+"""Audit a merged image: honest waste accounting, dive-compatible figures, findings.
+
+Pure data, no Rich/Textual: the report, the CI gate and the UI all read the
+same :class:`Analysis`.
+
+Waste (layerscope's own accounting)
+    Every regular-file version that still ships in some layer but is not
+    visible in the final merged tree is *waste*. Each such version is hidden by
+    the next event of its path's timeline, which names the cause:
+
+    ``overwritten``  a later layer wrote different content (or a new type is not involved)
+    ``metadata``     a later layer changed only mode/owner/xattrs: the whole file was copied up
+    ``identical``    a later layer wrote the very same bytes and metadata again
+    ``deleted``      whited out, removed by an opaque directory or replaced by another type
+
+    A version whose bytes are still reachable through a visible hardlink is not
+    waste; hardlink members carry no bytes, so hardlinked content counts once.
+
+dive-compatible figures
+    ``efficiency``, ``wasted_bytes`` and ``user_wasted_percent`` computed the
+    way dive 0.13.1 does (see :func:`dive_figures`), quirks included, so users
+    moving from dive see the same numbers.
+
+Findings
+    One table, :data:`RULES`, each rule a scope (which versions it looks at)
+    and a matcher that returns the path to report or None.
+
+Everything is one pass over ``Merged.events`` (plus one pass over the layers
+for the dive figures): linear in the number of entries.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .merge import Merged, parent_of
+from .model import (
+    DIR,
+    FILE,
+    HARDLINK,
+    METADATA,
+    MODIFIED,
+    REWRITTEN,
+    SYMLINK,
+    TYPE_CHANGED,
+    Deletion,
+    Entry,
+    Image,
+)
+
+# -- waste causes ---------------------------------------------------------------
+OVERWRITTEN = "overwritten"
+COPY_UP = "metadata"
+IDENTICAL = "identical"
+DELETED = "deleted"
+CAUSES = (OVERWRITTEN, COPY_UP, IDENTICAL, DELETED)
+
+# -- severities -----------------------------------------------------------------
+HIGH = "high"
+MEDIUM = "medium"
+LOW = "low"
+INFO = "info"
+SEVERITIES = (HIGH, MEDIUM, LOW, INFO)
+
+TOP_OFFENDERS = 20
+
+
+@dataclass(slots=True)
+class WasteItem:
+    """One file version that ships in ``layer`` but is hidden by ``by_layer``."""
+
+    path: str
+    size: int
+    cause: str  # one of CAUSES
+    layer: int  # where the bytes ship
+    by_layer: int  # the layer that hid them
+    how: str  # change class of the hiding entry, or whiteout|opaque|replaced
+    command: str = ""  # command of by_layer (what caused the waste)
+    deleted_by: str | None = None  # for deletions: the whiteout target / opaque dir / replacing path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size": self.size,
+            "cause": self.cause,
+            "layer": self.layer,
+            "by_layer": self.by_layer,
+            "how": self.how,
+            "command": self.command,
+        }
+
+
+def _causes() -> dict[str, int]:
+    return dict.fromkeys(CAUSES, 0)
+
+
+@dataclass(slots=True)
+class WasteTotals:
+    total: int = 0
+    by_cause: dict[str, int] = field(default_factory=_causes)
+    files: int = 0  # hidden versions counted
+
+    def add(self, cause: str, size: int) -> None:
+        self.total += size
+        self.by_cause[cause] += size
+        self.files += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"total_bytes": self.total, "files": self.files, **{k + "_bytes": v for k, v in self.by_cause.items()}}
+
+
+@dataclass(slots=True)
+class LayerWaste:
+    """Waste seen from one layer: bytes it ships that are hidden, and waste it caused."""
+
+    index: int
+    command: str
+    size_bytes: int
+    base: bool
+    shipped: WasteTotals = field(default_factory=WasteTotals)  # dead bytes stored in this layer
+    caused: WasteTotals = field(default_factory=WasteTotals)  # bytes this layer made dead
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "base": self.base,
+            "wasted_bytes": self.shipped.total,
+            "shipped": self.shipped.to_dict(),
+            "caused": self.caused.to_dict(),
+        }
+
+
+@dataclass(slots=True)
+class DiveFigures:
+    """The figures dive 0.13.1 prints, computed its way (fractions, not percents)."""
+
+    efficiency: float
+    wasted_bytes: int
+    user_wasted_percent: float | None  # a fraction, as dive's highestUserWastedPercent; None if no user bytes
+    size_bytes: int
+    user_size_bytes: int
+    file_references: list[tuple[str, int, int]]  # (path, count, cumulative size), biggest first
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "efficiency": self.efficiency,
+            "wasted_bytes": self.wasted_bytes,
+            "user_wasted_percent": self.user_wasted_percent,
+            "size_bytes": self.size_bytes,
+            "user_size_bytes": self.user_size_bytes,
+            "inefficient_files": [{"path": p, "count": c, "size": s} for p, c, s in self.file_references],
+        }
+
+
+@dataclass(slots=True)
+class Finding:
+    rule: str
+    severity: str
+    title: str
+    path: str
+    layer: int
+    command: str
+    size: int
+    count: int = 1  # files aggregated under ``path``
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "path": self.path,
+            "layer": self.layer,
+            "command": self.command,
+            "size": self.size,
+            "count": self.count,
+            "detail": self.detail,
+        }
+
+
+@dataclass(slots=True)
+class BaseInfo:
+    layers: int = 0  # layers 0..layers-1 belong to the base image
+    method: str = "none"  # none | count | image | history
+    ref: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"layers": self.layers, "method": self.method, "ref": self.ref}
+
+
+@dataclass(slots=True)
+class Analysis:
+    size_bytes: int
+    user_size_bytes: int
+    base: BaseInfo
+    waste: WasteTotals
+    user_waste: WasteTotals  # waste caused by non-base layers
+    layers: list[LayerWaste]
+    items: list[WasteItem]  # every hidden version (unsorted)
+    by_path: dict[str, int]  # wasted bytes per path
+    top: list[WasteItem]  # the biggest hidden versions
+    findings: list[Finding]
+    dive: DiveFigures
+
+    @property
+    def wasted_percent(self) -> float:
+        return 100.0 * self.waste.total / self.size_bytes if self.size_bytes else 0.0
+
+    @property
+    def user_wasted_percent(self) -> float:
+        return 100.0 * self.user_waste.total / self.user_size_bytes if self.user_size_bytes else 0.0
+
+    @property
+    def efficiency(self) -> float:
+        """layerscope's efficiency: the share of shipped file bytes that is visible."""
+        return 1.0 - self.waste.total / self.size_bytes if self.size_bytes else 1.0
+
+    def items_for(self, path: str) -> list[WasteItem]:
+        return [i for i in self.items if i.path == path]
+
+    def findings_by_severity(self) -> dict[str, int]:
+        out = dict.fromkeys(SEVERITIES, 0)
+        for f in self.findings:
+            out[f.severity] += 1
+        return out
+
+    def to_dict(self, top: int = TOP_OFFENDERS) -> dict[str, Any]:
+        """The ``image.waste`` object of the report (layers and findings are separate)."""
+        return {
+            **self.waste.to_dict(),
+            "percent": round(self.wasted_percent, 4),
+            "efficiency": self.efficiency,
+            "user": {
+                **self.user_waste.to_dict(),
+                "size_bytes": self.user_size_bytes,
+                "percent": round(self.user_wasted_percent, 4),
+            },
+            "base": self.base.to_dict(),
+            "top": [i.to_dict() for i in self.top[:top]],
+            "top_paths": [{"path": p, "size": s} for p, s in self.top_paths(top)],
+        }
+
+    def top_paths(self, n: int = TOP_OFFENDERS) -> list[tuple[str, int]]:
+        return heapq.nlargest(n, self.by_path.items(), key=lambda kv: (kv[1], kv[0]))
+
+
+# ================================================================================
+# Findings rules
+# ================================================================================
+
+# Scopes: which versions a rule looks at.
+SHIPPED = "shipped"  # every entry every layer ships (hidden or not)
+CHANGED = "changed"  # entries a layer adds or changes (not identical rewrites)
+HIDDEN = "hidden"  # file versions that ship but are not visible at the top (waste items)
+LIVE = "live"  # entries visible at the top
+
+Matcher = Callable[[Entry, "Entry | None", "WasteItem | None"], "str | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """A findings rule. ``match(entry, previous version, waste item)`` returns the
+    path to report (several files may share one, e.g. a cache dir) or None."""
+
+    id: str
+    severity: str
+    title: str
+    scope: str
+    match: Matcher
+
+
+_SENSITIVE = re.compile(
+    r"""(?x)
+    (?:^|/)(?:
+        id_(?:rsa|dsa|ecdsa|ed25519)(?:_sk)?            # ssh private keys (the .pub are fine)
+      | [^/]*\.(?:key|p12|pfx|jks|keystore)
+      | [^/]*(?:priv|private|secret)[^/]*\.pem
+      | \.env(?:\.(?!example$|sample$|template$|dist$)[^/]+)?   # .env, .env.production
+      | \.netrc | \.npmrc | \.pypirc | \.git-credentials | \.pgpass | \.dockercfg
+      | credentials\.json | service[-_]account[^/]*\.json
+      | \.(?:bash|zsh|sh|ash|python|mysql|psql|node_repl|sqlite)_history | \.history
+      | \.aws/(?:credentials|config) | \.docker/config\.json | \.kube/config
+      | \.config/gcloud/[^/]+ | \.azure/[^/]+
+    )$
+    """
+)
+_GIT = re.compile(r"^(.*?/\.git)(?:/|$)")
+_NOT_SECRET = re.compile(r"/usr/share/|/(?:tests?|testdata|test_data|examples?|fixtures)/|/site-packages/[^/]+/tests?/")
+
+
+def sensitive_path(path: str) -> str | None:
+    """The path to report if ``path`` looks like a secret (a ``.git`` dir is reported whole)."""
+    m = _GIT.match(path)
+    if m:
+        return m.group(1)
+    if _SENSITIVE.search(path) and not _NOT_SECRET.search(path):
+        return path
+    return None
+
+
+def _secret_hidden(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    return sensitive_path(e.path)
+
+
+def _secret_live(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    if e.type == DIR and not e.path.endswith("/.git"):
+        return None
+    return sensitive_path(e.path)
+
+
+def _setuid(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    bits = e.mode & 0o6000
+    if not bits or e.content_type != FILE:
+        return None
+    if prev is not None and prev.content_type == FILE and (prev.mode & 0o6000) == bits and e.change == METADATA:
+        return None  # already had these bits: only the owner changed
+    return e.path
+
+
+def _world_writable(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    if not e.mode & 0o002:
+        return None
+    if e.type == DIR:
+        return None if e.mode & 0o1000 else e.path
+    if e.type in (FILE, HARDLINK):
+        return e.path
+    return None  # symlinks are always 0777; devices and fifos are not content
+
+
+_PKG_CACHE = re.compile(
+    r"""^(?:
+        /var/lib/apt/lists | /var/cache/(?:apt|apk|yum|dnf|zypp|pacman/pkg)
+      | (?:/root|/home/[^/]+)/\.cache/(?:pip|yarn|go-build|pypoetry|uv)
+      | (?:/root|/home/[^/]+)/\.npm/_cacache | /usr/local/share/\.cache/yarn
+    )/""",
+    re.X,
+)
+
+
+def package_cache_root(path: str) -> str | None:
+    m = _PKG_CACHE.match(path)
+    return m.group(0)[:-1] if m else None
+
+
+def _pkg_cache(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    if e.type != FILE or e.size <= 0:
+        return None
+    return package_cache_root(e.path)
+
+
+def _deleted_later(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | None:
+    if w is None or w.cause != DELETED:
+        return None
+    return w.deleted_by or e.path
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("secret-hidden", HIGH, "sensitive file deleted or overwritten, but it still ships in a lower layer", HIDDEN,
+         _secret_hidden),
+    Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live),
+    Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid),
+    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED,
+         _world_writable),
+    Rule("package-cache", LOW, "package-manager cache left in a layer", SHIPPED, _pkg_cache),
+    Rule("deleted-later", LOW, "files added, then deleted by a later layer: their bytes still ship", HIDDEN,
+         _deleted_later),
+)
+RULE_IDS = tuple(r.id for r in RULES)
+
+
+class _FindingSink:
+    """Aggregate findings by (rule, layer, reported path)."""
+
+    def __init__(self, image: Image) -> None:
+        self.commands = [la.command for la in image.layers]
+        self.found: dict[tuple[str, int, str], Finding] = {}
+
+    def add(self, rule: Rule, path: str, layer: int, size: int, detail: str = "") -> None:
+        key = (rule.id, layer, path)
+        f = self.found.get(key)
+        if f is None:
+            cmd = self.commands[layer] if 0 <= layer < len(self.commands) else ""
+            self.found[key] = Finding(rule.id, rule.severity, rule.title, path, layer, cmd, size, 1, detail)
+        else:
+            f.size += size
+            f.count += 1
+
+    def result(self) -> list[Finding]:
+        order = {s: i for i, s in enumerate(SEVERITIES)}
+        return sorted(self.found.values(), key=lambda f: (order[f.severity], f.rule, f.layer, f.path))
+
+
+# ================================================================================
+# Base image layers
+# ================================================================================
+
+
+def shared_prefix(a: Iterable[str | None], b: Iterable[str | None]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if x is None or x != y:
+            break
+        n += 1
+    return n
+
+
+def diff_ids(image: Image) -> list[str | None]:
+    return [la.computed_diff_id or la.diff_id for la in image.layers]
+
+
+_BASE_END = re.compile(r"^(?:/bin/sh -c )?#\(nop\)\s*(?:CMD|ENTRYPOINT)\b|^(?:CMD|ENTRYPOINT)\b")
+
+
+def detect_base_layers(image: Image) -> int:
+    """Guess the base image's layers from the history: a base image's history
+    ends with an empty-layer ``CMD``/``ENTRYPOINT``; if such an entry is followed
+    by more layer-creating steps, the layers before it are the base's."""
+    last_layer_seen = -1
+    boundary = 0
+    for h in image.history:
+        if h.empty_layer:
+            if _BASE_END.match(h.created_by.strip()) and last_layer_seen >= 0:
+                boundary = last_layer_seen + 1
+        elif h.layer is not None:
+            last_layer_seen = h.layer
+    return boundary if 0 < boundary < len(image.layers) else 0
+
+
+def resolve_base(image: Image, base: int | Image | None = None, base_ref: str | None = None) -> BaseInfo:
+    """``base``: a layer count, a base Image (shared leading diff_ids) or None (detect from history)."""
+    if isinstance(base, int):
+        return BaseInfo(max(0, min(base, len(image.layers))), "count", None)
+    if isinstance(base, Image):
+        return BaseInfo(shared_prefix(diff_ids(image), diff_ids(base)), "image", base_ref or base.source)
+    n = detect_base_layers(image)
+    return BaseInfo(n, "history" if n else "none", None)
+
+
+# ================================================================================
+# The pass
+# ================================================================================
+
+
+def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
+    """(cause, how, deleted_by) for a file version followed by ``nxt``."""
+    if type(nxt) is Deletion:
+        return DELETED, nxt.how, nxt.cause
+    c = nxt.change  # type: ignore[union-attr]
+    if c == MODIFIED:
+        return OVERWRITTEN, c, None
+    if c == METADATA:
+        return COPY_UP, c, None
+    if c == REWRITTEN:
+        return IDENTICAL, c, None
+    if c == TYPE_CHANGED:
+        return DELETED, "replaced", nxt.path
+    return OVERWRITTEN, c, None  # "added" after no deletion cannot happen; be safe
+
+
+def analyze(
+    merged: Merged,
+    base: int | Image | None = None,
+    base_ref: str | None = None,
+    rules: Iterable[Rule] = RULES,
+    top: int = TOP_OFFENDERS,
+) -> Analysis:
+    """Waste, findings and dive figures of a merged image, as of its top layer."""
+    image = merged.image
+    layers = image.layers
+    nlayers = len(layers)
+    base_info = resolve_base(image, base, base_ref)
+    nbase = base_info.layers
+    commands = [la.command for la in layers]
+    lw = [LayerWaste(la.index, la.command, la.size_bytes, la.index < nbase) for la in layers]
+    rules = tuple(rules)
+    by_scope: dict[str, tuple[Rule, ...]] = {
+        s: tuple(r for r in rules if r.scope == s) for s in (SHIPPED, CHANGED, HIDDEN, LIVE)
+    }
+    r_shipped, r_changed, r_hidden, r_live = (by_scope[s] for s in (SHIPPED, CHANGED, HIDDEN, LIVE))
+    sink = _FindingSink(image)
+
+    pending: list[tuple[WasteItem, Entry]] = []  # hidden file versions, before the hardlink check
+    live_links: set[int] = set()  # id() of data entries reachable through a visible hardlink
+
+    for timeline in merged.events.values():
+        if type(timeline) is not list:
+            ev = timeline
+            if type(ev) is Entry:
+                if ev.type == HARDLINK and ev.source is not None:
+                    live_links.add(id(ev.source))
+                for r in r_shipped:
+                    p = r.match(ev, None, None)
+                    if p is not None:
+                        sink.add(r, p, ev.layer, ev.size if ev.type == FILE else 0)
+                if ev.offset != -1:
+                    for r in r_changed:
+                        p = r.match(ev, None, None)
+                        if p is not None:
+                            sink.add(r, p, ev.layer, ev.size if ev.content_type == FILE else 0)
+                for r in r_live:
+                    p = r.match(ev, None, None)
+                    if p is not None:
+                        sink.add(r, p, ev.layer, ev.size if ev.content_type == FILE else 0)
+            continue
+        last = len(timeline) - 1
+        prev: Entry | None = None
+        for i, ev in enumerate(timeline):
+            if type(ev) is not Entry:
+                prev = None
+                continue
+            fsize = ev.size if ev.content_type == FILE else 0
+            for r in r_shipped:
+                p = r.match(ev, prev, None)
+                if p is not None:
+                    sink.add(r, p, ev.layer, ev.size if ev.type == FILE else 0)
+            if ev.offset != -1 and ev.change != REWRITTEN:
+                for r in r_changed:
+                    p = r.match(ev, prev, None)
+                    if p is not None:
+                        sink.add(r, p, ev.layer, fsize)
+            if i == last:
+                if ev.type == HARDLINK and ev.source is not None:
+                    live_links.add(id(ev.source))
+                for r in r_live:
+                    p = r.match(ev, prev, None)
+                    if p is not None:
+                        sink.add(r, p, ev.layer, fsize)
+            elif ev.type == FILE:
+                cause, how, deleted_by = _hiding(ev, timeline[i + 1])
+                by = timeline[i + 1].layer
+                item = WasteItem(ev.path, ev.size, cause, ev.layer, by, how, commands[by], deleted_by)
+                pending.append((item, ev))
+            prev = ev
+
+    items: list[WasteItem] = []
+    by_path: dict[str, int] = {}
+    total = WasteTotals()
+    user = WasteTotals()
+    for item, entry in pending:
+        if id(entry) in live_links:
+            continue  # still visible through a hardlink: not waste
+        items.append(item)
+        if item.size:
+            by_path[item.path] = by_path.get(item.path, 0) + item.size
+        total.add(item.cause, item.size)
+        if 0 <= item.layer < nlayers:
+            lw[item.layer].shipped.add(item.cause, item.size)
+        if 0 <= item.by_layer < nlayers:
+            lw[item.by_layer].caused.add(item.cause, item.size)
+            if item.by_layer >= nbase:
+                user.add(item.cause, item.size)
+        for r in r_hidden:
+            p = r.match(entry, None, item)
+            if p is not None:
+                detail = f"{item.cause} by layer {item.by_layer}"
+                if item.cause == DELETED:
+                    detail += f" ({item.how})"
+                sink.add(r, p, item.layer, item.size, detail)
+
+    top_items = heapq.nlargest(top, items, key=lambda it: (it.size, it.path))
+    size = image.size_bytes
+    user_size = sum(la.size_bytes for la in layers[nbase:])
+    return Analysis(
+        size_bytes=size,
+        user_size_bytes=user_size,
+        base=base_info,
+        waste=total,
+        user_waste=user,
+        layers=lw,
+        items=items,
+        by_path=by_path,
+        top=top_items,
+        findings=sink.result(),
+        dive=dive_figures(merged),
+    )
+
+
+
+# ================================================================================
+# dive 0.13.1 compatible figures
+# ================================================================================
+#
+# What dive does (observed from its output and its documented behaviour):
+#   * every layer is a tree of its tar members; parents that have no member of
+#     their own exist as empty nodes (size 0, not a directory);
+#   * it visits the *leaves* of each layer's tree (nodes without children in
+#     that layer) and, per path, adds up a "cumulative size" and keeps the
+#     smallest size seen; a whiteout leaf counts as the size of everything
+#     below its target in the stacked tree of the layers beneath (0 when the
+#     target was a file);
+#   * opaque markers are ignored entirely (not applied, not counted);
+#   * a hardlink member counts 0 bytes (its tar header size);
+#   * every path visited in two or more layers is "inefficient": all its
+#     cumulative size is wasted, *including the copy that is still visible*;
+#   * efficiency = sum(smallest sizes) / sum(cumulative sizes) over all paths;
+#   * user_wasted_percent = wasted / sum of layer sizes except layer 0
+#     (a fraction; the waste itself includes layer 0);
+#   * a whiteout whose target is missing below aborts the visit of the rest of
+#     that layer (in sorted order) and leaves a size of -1 in the efficiency sum.
+
+
+def _dive_size(e: Entry) -> int:
+    return 0 if e.type == HARDLINK else e.size
+
+
+class _DiveTree:
+    """The stacked tree dive builds: payload per path, children by parent."""
+
+    __slots__ = ("kids", "nodes")
+
+    def __init__(self) -> None:
+        self.nodes: dict[str, tuple[int, bool]] = {}  # path -> (size, is_dir)
+        self.kids: dict[str, dict[str, None]] = {}
+
+    def add(self, path: str, payload: tuple[int, bool]) -> None:
+        nodes = self.nodes
+        if path not in nodes:
+            parent = parent_of(path)
+            if parent != "/" and parent not in nodes:
+                self.add(parent, (0, False))
+            self.kids.setdefault(parent, {})[path] = None
+        nodes[path] = payload
+
+    def subtree_size(self, path: str) -> int:
+        total = 0
+        stack = [path]
+        nodes = self.nodes
+        kids = self.kids
+        while stack:
+            p = stack.pop()
+            total += nodes[p][0]
+            stack.extend(kids.get(p, ()))
+        return total
+
+    def remove(self, path: str) -> None:
+        if path not in self.nodes:
+            return
+        parent = parent_of(path)
+        siblings = self.kids.get(parent)
+        if siblings is not None:
+            siblings.pop(path, None)
+        stack = [path]
+        while stack:
+            p = stack.pop()
+            self.nodes.pop(p, None)
+            stack.extend(self.kids.pop(p, ()))
+
+
+def _dive_order_key(path: str, whiteout: bool) -> tuple[bytes, ...]:
+    parts = path.strip("/").split("/")
+    if whiteout:
+        parts[-1] = ".wh." + parts[-1]
+    return tuple(p.encode("utf-8", "surrogateescape") for p in parts)
+
+
+def dive_figures(merged: Merged) -> DiveFigures:
+    image = merged.image
+    cum: dict[str, int] = {}
+    mins: dict[str, int] = {}
+    count: dict[str, int] = {}
+    tree = _DiveTree()
+
+    for layer in image.layers:
+        # This layer's tree: explicit members, empty implicit parents, whiteout leaves.
+        explicit: dict[str, tuple[int, bool]] = {}
+        for e in layer.entries:
+            if e.path != "/":
+                explicit[e.path] = (_dive_size(e), e.type == DIR)
+        whiteouts = [w for w in layer.whiteouts if w != "/"]
+        parents: set[str] = set()
+        implicit: list[str] = []
+
+        def mark_parents(path: str, parents: set[str] = parents, implicit: list[str] = implicit) -> None:
+            q = parent_of(path)
+            while q != "/" and q not in parents:
+                parents.add(q)
+                if q not in explicit:
+                    implicit.append(q)
+                q = parent_of(q)
+
+        for p in explicit:
+            mark_parents(p)
+        for w in whiteouts:
+            mark_parents(w)
+        for d in layer.opaque_dirs:  # the marker is dropped but its directory node exists
+            if d != "/":
+                mark_parents(d)
+                if d not in explicit and d not in parents:
+                    implicit.append(d)  # an empty leaf of size 0
+        # The visits, against the stacked tree of the layers below.
+        visits: list[tuple[str, int, bool]] = []  # (path, size, is whiteout)
+        failed: list[str] = []
+        lookup = tree
+        if layer.index == 0:  # dive stacks layer 0 onto a copy of itself
+            lookup = _DiveTree()
+            for p in implicit:
+                lookup.add(p, (0, False))
+            for p, payload in explicit.items():
+                lookup.add(p, payload)
+        for w in whiteouts:
+            node = lookup.nodes.get(w)
+            if node is None:
+                failed.append(w)
+            else:
+                visits.append((w, lookup.subtree_size(w) if node[1] else 0, True))
+        for p, payload in explicit.items():
+            if p not in parents:
+                visits.append((p, payload[0], False))
+        for p in implicit:
+            if p not in parents:
+                visits.append((p, 0, False))
+        if failed:
+            # dive stops visiting this layer at the first missing whiteout target
+            # (depth-first, children first, names sorted) and leaves -1 behind.
+            first = min(_dive_order_key(w, True) for w in failed)
+            first_path = "/" + "/".join(x.decode("utf-8", "surrogateescape") for x in (*first[:-1], first[-1][4:]))
+            visits = [v for v in visits if _dive_order_key(v[0], v[2]) < first]
+            if first_path not in mins:
+                mins[first_path] = -1
+                cum[first_path] = 0
+                count[first_path] = 0
+        for p, s, _ in visits:
+            if p in count:
+                count[p] += 1
+                cum[p] += s
+                m = mins[p]
+                if m < 0 or s < m:
+                    mins[p] = s
+            else:
+                count[p] = 1
+                cum[p] = s
+                mins[p] = s
+        # Stack this layer: whiteouts remove, every node of the layer tree sets its payload.
+        for w in whiteouts:
+            tree.remove(w)
+        for p in implicit:
+            tree.add(p, (0, False))
+        for p, payload in explicit.items():
+            tree.add(p, payload)
+
+    min_sum = sum(mins.values())
+    disc_sum = sum(cum.values())
+    efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
+    refs = [(p, c, cum[p]) for p, c in count.items() if c >= 2]
+    refs.sort(key=lambda r: (-r[2], r[0]))
+    wasted = sum(r[2] for r in refs)
+    size = sum(la.size_bytes for la in image.layers)
+    user_size = sum(la.size_bytes for la in image.layers[1:])
+    return DiveFigures(
+        efficiency=efficiency,
+        wasted_bytes=wasted,
+        user_wasted_percent=(wasted / user_size) if user_size else None,
+        size_bytes=size,
+        user_size_bytes=user_size,
+        file_references=refs,
+    )
+
