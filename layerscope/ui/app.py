@@ -1,0 +1,379 @@
+"""The layerscope Textual app: wiring between the model and the panes.
+
+The image's manifest and config are read before the app starts (so a bad path
+fails in one line, and the layer stack shows at once); layers are then read
+in a background worker with a progress bar, and the tree fills in when the
+merge is done. Widgets only display; all rules live in the headless modules.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from functools import partial
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, Static
+
+from ..errors import LayerscopeError
+from ..loader import open_image, read_layers
+from ..merge import Merged, merge
+from ..model import Entry, Image
+from ..snapshot import FILTER_CLASSES, Snapshot, with_ancestors
+from ..textsafe import safe
+from .format import human_size
+from .keys import KEYS, bindings
+from .screens.content import ContentScreen, describe, render_diff, render_version
+from .screens.help import HelpScreen
+from .screens.search import SearchResult, SearchScreen
+from .widgets.details import image_details, layer_details
+from .widgets.file_tree import FileTree
+from .widgets.layer_stack import LayerStack
+from .widgets.versions import VersionsPane
+
+
+class LayerscopeApp(App[int]):
+    """Audit an image: layer stack, merged tree as of a layer, versions."""
+
+    CSS_PATH = "layerscope.tcss"
+    TITLE = "layerscope"
+    BINDINGS = bindings()
+
+    k: reactive[int] = reactive(0, init=False)
+
+    def __init__(self, image: Image, workers: int = 2) -> None:
+        super().__init__()
+        self.image = image
+        self.merged: Merged | None = None
+        self.workers_count = workers
+        self._snapshots: dict[int, Snapshot] = {}
+        self._history: list[int] = []
+        self._progress: dict[int, int] = {}
+        self._load_started = 0.0
+        self.load_seconds: float | None = None
+        self.search_query: str | None = None
+        self.set_reactive(LayerscopeApp.k, max(0, len(image.layers) - 1))
+        self.sub_title = safe(image.ref or image.source)
+
+    # -- layout -------------------------------------------------------------
+    def compose(self) -> ComposeResult:
+        yield Header(icon="◫")
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                stack = LayerStack(id="layers")
+                stack.border_title = "Layers"
+                yield stack
+                with VerticalScroll(id="details") as details:
+                    details.border_title = "Details"
+                    yield Static(id="layer-details")
+                    yield Static(id="image-details")
+            with Vertical(id="right"):
+                tree = FileTree(id="tree")
+                tree.border_title = "Files"
+                yield tree
+                versions = VersionsPane(id="versions")
+                versions.border_title = "Versions"
+                yield versions
+        with Horizontal(id="statusbar"):
+            yield Static(id="status")
+            yield ProgressBar(id="progress", show_eta=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        stack = self.query_one(LayerStack)
+        stack.show_image(self.image, loaded=False)
+        self.query_one("#image-details", Static).update(image_details(self.image))
+        self._show_layer_details()
+        self.query_one(FileTree).root.set_label(Text("/  (reading layers…)", style="dim"))
+        bar = self.query_one(ProgressBar)
+        bar.update(total=max(1, len(self.image.layers)), progress=0)
+        stack.focus()
+        self._load_started = time.perf_counter()
+        self._progress_timer = self.set_interval(0.1, self._update_progress)
+        self.load_layers()
+        self._update_status()
+
+    # -- loading ------------------------------------------------------------------
+    @work(thread=True, exit_on_error=False, name="load")
+    def load_layers(self) -> None:
+        try:
+            read_layers(self.image, self._on_progress, self.workers_count)
+            merged = merge(self.image)
+        except LayerscopeError as exc:
+            self.call_from_thread(self._load_failed, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - keep the app alive and say what broke
+            self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.call_from_thread(self._loaded, merged)
+
+    def _on_progress(self, index: int, nbytes: int) -> None:
+        self._progress[index] = nbytes  # read by the UI timer; no message flood
+
+    def _update_progress(self) -> None:
+        if self.merged is not None:
+            return
+        done = sum(1 for la in self.image.layers if la.uncompressed_bytes or la.error)
+        read = sum(self._progress.values())
+        self.query_one(ProgressBar).update(progress=done)
+        self.query_one("#status", Static).update(
+            Text(f"Reading layers: {done}/{len(self.image.layers)} done, {human_size(read)} read", style="yellow")
+        )
+
+    def _load_failed(self, msg: str) -> None:
+        self._progress_timer.stop()
+        self.query_one(ProgressBar).display = False
+        self.query_one("#status", Static).update(Text(f"Error: {safe(msg)}", style="bold red"))
+        self.notify(safe(msg), title="Could not load the image", severity="error", timeout=30)
+
+    def _loaded(self, merged: Merged) -> None:
+        self.merged = merged
+        self.load_seconds = time.perf_counter() - self._load_started
+        self._progress_timer.stop()
+        self.query_one(ProgressBar).display = False
+        self.query_one(LayerStack).show_image(self.image, loaded=True)
+        self.query_one("#image-details", Static).update(image_details(self.image))
+        self._reroot(keep_path=None)
+        if self.image.warnings:
+            self.notify(
+                f"{len(self.image.warnings)} warning(s) while loading — see Details",
+                severity="warning",
+                timeout=8,
+            )
+        damaged = [la.index for la in self.image.layers if la.error]
+        if damaged:
+            self.notify(f"Damaged layers: {', '.join(f'L{i}' for i in damaged)}", severity="error", timeout=15)
+
+    # -- the selected layer --------------------------------------------------------------
+    def snapshot(self, k: int) -> Snapshot:
+        assert self.merged is not None
+        snap = self._snapshots.get(k)
+        if snap is None:
+            if len(self._snapshots) > 8:
+                self._snapshots.pop(next(iter(self._snapshots)))
+            snap = self._snapshots[k] = Snapshot(self.merged, k)
+        return snap
+
+    @on(LayerStack.LayerChosen)
+    def _layer_chosen(self, event: LayerStack.LayerChosen) -> None:
+        if event.index != self.k:
+            self._history.append(self.k)
+            self.k = event.index
+
+    def watch_k(self, old: int, new: int) -> None:
+        self._show_layer_details()
+        if self.merged is not None:
+            self._reroot(keep_path=None)
+
+    def _show_layer_details(self) -> None:
+        if self.image.layers:
+            layer = self.image.layers[self.k]
+            self.query_one("#layer-details", Static).update(layer_details(layer, self.merged is not None))
+
+    def _reroot(self, keep_path: str | None) -> None:
+        if self.merged is None:
+            return
+        snap = self.snapshot(self.k)
+        tree = self.query_one(FileTree)
+        tree.show(snap, keep_path)
+        self._show_versions(tree.current_path)
+        self._update_status()
+        if not snap.sizes_ready:
+            self.compute_sizes(snap)
+
+    @work(thread=True, exclusive=True, group="sizes", exit_on_error=False)
+    def compute_sizes(self, snap: Snapshot) -> None:
+        snap.dir_sizes()
+        self.call_from_thread(self._sizes_ready, snap)
+
+    def _sizes_ready(self, snap: Snapshot) -> None:
+        tree = self.query_one(FileTree)
+        if tree.snapshot is snap:
+            tree.refresh_labels()
+
+    def _show_versions(self, path: str | None) -> None:
+        if self.merged is not None:
+            self.query_one(VersionsPane).show_path(self.merged, path, self.k)
+
+    @on(FileTree.PathHighlighted)
+    def _path_highlighted(self, event: FileTree.PathHighlighted) -> None:
+        self._show_versions(event.path)
+
+    @on(FileTree.PathSelected)
+    def _path_selected(self, event: FileTree.PathSelected) -> None:
+        self.action_content()
+
+    @on(VersionsPane.VersionChosen)
+    def _version_chosen(self, event: VersionsPane.VersionChosen) -> None:
+        self._open_content(event.entry)
+
+    def _update_status(self) -> None:
+        tree = self.query_one(FileTree)
+        opts = tree.opts
+        parts = [f"L{self.k} of {len(self.image.layers) - 1}"]
+        parts.append("view: this layer's changes" if opts.layer_only else "view: aggregate")
+        if opts.hidden:
+            parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))
+        parts.append("sort: size" if opts.sort_by_size else "sort: name")
+        if self.search_query is not None:
+            parts.append(f"filter: {safe(self.search_query)!r} (esc clears)")
+        if self.load_seconds is not None:
+            parts.append(f"loaded in {self.load_seconds:.2f}s")
+        self.query_one("#status", Static).update(Text("  •  ".join(parts)))
+
+    # -- actions ---------------------------------------------------------------------------
+    def _current_entry(self) -> Entry | None:
+        """The version the user points at: a versions row if focused, else the tree path."""
+        if self.merged is None:
+            return None
+        versions = self.query_one(VersionsPane)
+        if versions.has_focus:
+            ev = versions.selected_event
+            return ev if type(ev) is Entry else None
+        path = self.query_one(FileTree).current_path
+        return self.merged.entry_at(path, self.k) if path else None
+
+    def _reader(self, entry: Entry, limit: int) -> bytes:
+        from ..content import iter_content
+
+        return b"".join(iter_content(self.image, entry, limit))
+
+    def _open_content(self, entry: Entry) -> None:
+        self.push_screen(ContentScreen(describe(entry), partial(render_version, entry, self._reader)))
+
+    def action_content(self) -> None:
+        entry = self._current_entry()
+        if entry is None:
+            self.notify("Select a file (in the tree or the versions pane) first")
+            return
+        self._open_content(entry)
+
+    def action_diff(self) -> None:
+        if self.merged is None:
+            return
+        new = self._current_entry()
+        if new is None:
+            self.notify("Select a file first")
+            return
+        older = [v for v in self.merged.versions_below(new)]
+        if not older:
+            self.notify("This version hides nothing: no lower version to diff against")
+            return
+        old = older[-1]
+        title = f"diff {new.path}: L{old.layer} → L{new.layer}"
+        self.push_screen(ContentScreen(title, partial(render_diff, old, new, self._reader)))
+
+    def action_jump_layer(self) -> None:
+        entry = self._current_entry()
+        if entry is None:
+            return
+        target = max(entry.layer, 0)
+        path = entry.path
+        if target != self.k:
+            self._history.append(self.k)
+            self.k = target
+        self.query_one(LayerStack).select_layer(target, notify=False)
+        self.query_one(FileTree).reveal(path)
+
+    def action_back(self) -> None:
+        if self._history:
+            target = self._history.pop()
+            path = self.query_one(FileTree).current_path
+            self.k = target
+            self.query_one(LayerStack).select_layer(target, notify=False)
+            if path:
+                self.query_one(FileTree).reveal(path)
+
+    def _step_layer(self, delta: int) -> None:
+        target = min(max(self.k + delta, 0), len(self.image.layers) - 1)
+        if target != self.k:
+            self.query_one(LayerStack).select_layer(target)
+
+    def action_prev_layer(self) -> None:
+        self._step_layer(-1)
+
+    def action_next_layer(self) -> None:
+        self._step_layer(1)
+
+    def _retree(self) -> None:
+        tree = self.query_one(FileTree)
+        if self.merged is not None:
+            tree.show(self.snapshot(self.k))
+        self._update_status()
+
+    def action_toggle_view(self) -> None:
+        opts = self.query_one(FileTree).opts
+        opts.layer_only = not opts.layer_only
+        self._retree()
+
+    def action_toggle_filter(self, cls: str) -> None:
+        opts = self.query_one(FileTree).opts
+        opts.hidden ^= {cls}
+        self._retree()
+
+    def action_toggle_attrs(self) -> None:
+        tree = self.query_one(FileTree)
+        tree.attrs = not tree.attrs
+        tree.refresh_labels()
+
+    def action_toggle_sort(self) -> None:
+        tree = self.query_one(FileTree)
+        tree.opts.sort_by_size = not tree.opts.sort_by_size
+        if tree.opts.sort_by_size and tree.snapshot is not None and not tree.snapshot.sizes_ready:
+            self.notify("Computing directory sizes…")
+        self._retree()
+
+    def action_search(self) -> None:
+        if self.merged is None:
+            self.notify("Still reading layers…")
+            return
+        self.push_screen(SearchScreen(self.merged, self.k, self.search_query or ""), self._search_done)
+
+    def _search_done(self, result: SearchResult | None) -> None:
+        if result is None:
+            return
+        tree = self.query_one(FileTree)
+        if result.filter_paths is not None:
+            self.search_query = result.query
+            tree.restrict = with_ancestors(result.filter_paths)
+            tree._expanded |= tree.restrict  # show every match at once
+            self._retree()
+            self.notify(f"{len(result.filter_paths)} paths match {safe(result.query)!r}")
+        elif result.jump_to:
+            tree.focus()
+            if not tree.reveal(result.jump_to):
+                self.notify("That path is hidden by the current view or filters")
+
+    def action_clear_search(self) -> None:
+        if self.search_query is not None:
+            self.search_query = None
+            self.query_one(FileTree).restrict = None
+            self._retree()
+
+    def action_focus(self, which: str) -> None:
+        target = {"layers": "#layers", "tree": "#tree", "versions": "#versions", "details": "#details"}[which]
+        self.query_one(target).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
+        yield from super().get_system_commands(screen)
+        for _key, disp, action, desc, _show in KEYS:
+            yield SystemCommand(f"{desc} [{disp}]", desc, partial(self.run_action, action))
+
+
+def make_app(path: str, platform: str | None = None, image_ref: str | None = None, workers: int = 2) -> LayerscopeApp:
+    """Open the image (manifest + config only) and build the app around it."""
+    return LayerscopeApp(open_image(path, platform, image_ref), workers=workers)
+
+
+def run_app(path: str, platform: str | None = None, image_ref: str | None = None) -> int:
+    app = make_app(path, platform, image_ref)
+    app.run()
+    return app.return_code or 0

@@ -1,0 +1,86 @@
+"""Rich text for model objects: labels, colours, modes and sizes.
+
+Every name from the image goes through ``safe`` and into a ``Text`` object,
+never into markup: ``lib[abc].so`` must stay itself and an escape sequence in
+a file name must never reach the terminal.
+"""
+
+from __future__ import annotations
+
+import stat
+
+from rich.text import Text
+
+from ..model import DIR, Deletion, Entry
+from ..report import human_size, short_command
+from ..textsafe import safe
+
+CHANGE_STYLE = {
+    "added": "green",
+    "modified": "yellow",
+    "type-changed": "yellow",
+    "metadata": "magenta",
+    "rewritten": "cyan",
+    "unchanged": "",
+    "deleted": "red strike",
+}
+CHANGE_MARK = {
+    "added": "+",
+    "modified": "~",
+    "type-changed": "±",
+    "metadata": "m",
+    "rewritten": "=",
+    "deleted": "-",
+}
+TYPE_CHAR = {"file": "-", "dir": "d", "symlink": "l", "hardlink": "h", "char": "c", "block": "b", "fifo": "p"}
+
+__all__ = ["human_size", "short_command"]
+
+
+def mode_string(type_: str, mode: int) -> str:
+    """``dir`` + 0o1777 -> ``drwxrwxrwt`` (setuid/setgid/sticky shown as s/t)."""
+    return TYPE_CHAR.get(type_, "?") + stat.filemode(mode)[1:]
+
+
+def entry_style(e: Entry | Deletion, k: int) -> str:
+    if type(e) is Deletion:
+        return CHANGE_STYLE["deleted"]
+    assert type(e) is Entry
+    if e.layer != k or (e.change == "rewritten" and e.type == DIR):
+        return ""
+    return CHANGE_STYLE.get(e.change, "")
+
+
+def node_label(
+    e: Entry | Deletion, k: int, attrs: bool = False, dir_size: int | None = None, name: str | None = None
+) -> Text:
+    """A tree row: name, supplying layer, change, optionally mode/owner/size."""
+    base = name if name is not None else (e.path.rsplit("/", 1)[-1] or "/")
+    text = Text()
+    if type(e) is Deletion:
+        text.append(safe(base), style="red strike")
+        text.append(f"  L{e.layer} deleted ({e.how})", style="red dim")
+        return text
+    assert type(e) is Entry
+    style = entry_style(e, k)
+    if e.type == DIR:
+        text.append(safe(base) + "/", style=(style + " bold").strip())
+    else:
+        text.append(safe(base), style=style)
+    if e.type == "symlink":
+        text.append(" → " + safe(e.link or ""), style="dim")
+    elif e.type == "hardlink":
+        text.append(" ⇒ " + safe(e.link or ""), style="dim")
+    tag = f"  L{e.layer}"
+    if e.layer == k and not (e.type == DIR and e.change == "rewritten"):
+        tag += f" {e.change}"
+    text.append(tag, style=(style or "dim") if e.layer == k else "dim")
+    if attrs:
+        size = dir_size if e.type == DIR else e.size
+        size_s = human_size(size) if size is not None else ""
+        text.append(f"  {mode_string(e.type, e.mode)} {e.uid}:{e.gid} {size_s}", style="dim")
+    elif e.type != DIR and e.size:
+        text.append(f"  {human_size(e.size)}", style="dim")
+    elif e.type == DIR and dir_size:
+        text.append(f"  {human_size(dir_size)}", style="dim")
+    return text

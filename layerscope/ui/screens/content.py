@@ -1,0 +1,164 @@
+"""View one version of a file, or the diff of two, read lazily from the image.
+
+Content is streamed from the layer blob in a worker thread and capped
+(``VIEW_CAP``): a 2 GB file shows its first part with a note, never freezes the
+app or fills memory. Text gets syntax highlighting, binary a hex view.
+Symlinks show their target text; nothing is ever followed on the host.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Static
+
+from ...model import Entry
+from ...textsafe import safe
+from ..format import human_size
+
+VIEW_CAP = 256 * 1024  # bytes read for one view
+LINE_CAP = 5000  # lines rendered
+HEX_CAP = 16 * 1024
+
+Reader = Callable[[Entry, int], bytes]  # (entry, limit) -> first ``limit`` bytes
+
+
+def is_binary(data: bytes) -> bool:
+    if b"\0" in data[:8192]:
+        return True
+    try:
+        data[:8192].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return exc.start < len(data[:8192]) - 4  # a cut multi-byte char at the end is fine
+    return False
+
+
+def hex_view(data: bytes) -> Text:
+    out = Text()
+    for off in range(0, min(len(data), HEX_CAP), 16):
+        chunk = data[off : off + 16]
+        hexpart = " ".join(f"{b:02x}" for b in chunk)
+        asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+        out.append(f"{off:08x}  ", style="dim")
+        out.append(f"{hexpart:<48}  ")
+        out.append(asc + "\n", style="cyan")
+    return out
+
+
+def decode_text(data: bytes) -> str:
+    text = data.decode("utf-8", "replace")
+    lines = text.splitlines()
+    if len(lines) > LINE_CAP:
+        text = "\n".join(lines[:LINE_CAP])
+    return safe_text(text)
+
+
+def safe_text(text: str) -> str:
+    """Escape control characters but keep newlines and tabs."""
+    return "\n".join("\t".join(safe(part) for part in line.split("\t")) for line in text.split("\n"))
+
+
+def describe(e: Entry) -> str:
+    return f"{e.path} @ L{e.layer} ({e.change}, {human_size(e.size)})"
+
+
+def render_version(e: Entry, read: Reader) -> RenderableType:
+    """What the content view shows for one version."""
+    if e.type == "symlink":
+        return Text(f"symbolic link → {safe(e.link or '')}\n(not followed: it points inside the image, not at this host)")
+    if e.type not in ("file", "hardlink"):
+        return Text(f"{e.type}: no content to show")
+    data = read(e, VIEW_CAP)
+    notes = []
+    if e.size > len(data):
+        notes.append(f"showing the first {human_size(len(data))} of {human_size(e.size)}")
+    if is_binary(data):
+        if len(data) > HEX_CAP:
+            notes.append(f"hex view of the first {human_size(HEX_CAP)}")
+        body: RenderableType = hex_view(data)
+    else:
+        text = decode_text(data)
+        if text.count("\n") >= LINE_CAP - 1:
+            notes.append(f"first {LINE_CAP} lines")
+        lexer = Syntax.guess_lexer(e.path, code=text[:4096])
+        body = Syntax(text, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
+    if notes:
+        return Group(Text("(" + "; ".join(notes) + ")", style="yellow"), body)
+    return body
+
+
+def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
+    a = read(old, VIEW_CAP) if old.type in ("file", "hardlink") else (old.link or "").encode()
+    b = read(new, VIEW_CAP) if new.type in ("file", "hardlink") else (new.link or "").encode()
+    head = Text(f"--- {safe(describe(old))}\n+++ {safe(describe(new))}\n", style="bold")
+    if a == b:
+        meta = []
+        if old.mode != new.mode:
+            meta.append(f"mode {old.mode:04o} → {new.mode:04o}")
+        if (old.uid, old.gid) != (new.uid, new.gid):
+            meta.append(f"owner {old.uid}:{old.gid} → {new.uid}:{new.gid}")
+        what = "; ".join(meta) or "identical content and metadata (a rewrite)"
+        return Group(head, Text(f"Content identical. {what}", style="cyan"))
+    if is_binary(a) or is_binary(b):
+        return Group(head, Text(f"Binary content differs ({human_size(old.size)} → {human_size(new.size)})"))
+    lines = difflib.unified_diff(
+        decode_text(a).splitlines(), decode_text(b).splitlines(), f"L{old.layer}", f"L{new.layer}", lineterm="", n=3
+    )
+    diff = "\n".join(lines)
+    notes = Text()
+    if old.size > len(a) or new.size > len(b):
+        notes = Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)\n", style="yellow")
+    return Group(head, notes, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
+
+
+class ContentScreen(ModalScreen[None]):
+    """A full-screen viewer over the main view; Esc or q closes it."""
+
+    BINDINGS = [
+        Binding("escape,q", "dismiss", "Close"),
+        Binding("home,g", "top", "Top", show=False),
+        Binding("end,G", "bottom", "Bottom", show=False),
+    ]
+
+    def __init__(self, title: str, make: Callable[[], RenderableType]) -> None:
+        super().__init__()
+        self.title_text = title
+        self._make = make
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="content-scroll") as vs:
+            vs.border_title = safe(self.title_text)
+            yield Static(Text("loading…", style="dim"), id="content-body")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exit_on_error=False)
+    def load(self) -> None:
+        try:
+            renderable = self._make()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
+            renderable = Text(f"Cannot show this content: {safe(str(exc))}", style="bold red")
+        self.app.call_from_thread(self._show, renderable)
+
+    def _show(self, renderable: RenderableType) -> None:
+        self.query_one("#content-body", Static).update(renderable)
+
+    async def action_dismiss(self, result: None = None) -> None:
+        self.dismiss(result)
+
+    def action_top(self) -> None:
+        self.query_one(VerticalScroll).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one(VerticalScroll).scroll_end(animate=False)

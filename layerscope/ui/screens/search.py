@@ -1,0 +1,119 @@
+"""Find paths by fragment, glob or regex; jump to one or filter the tree to all.
+
+The search runs in a worker over every path (it can be 500k); the newest
+query cancels the previous one, so typing stays responsive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...merge import Merged
+from ...snapshot import search
+from ..format import node_label
+
+SHOW = 1000
+
+
+@dataclass
+class SearchResult:
+    """What the search screen hands back: a path to jump to, or a filter."""
+
+    query: str
+    jump_to: str | None = None
+    filter_paths: list[str] | None = None
+
+
+class SearchScreen(ModalScreen[SearchResult | None]):
+    BINDINGS = [
+        Binding("escape", "cancel", "Close"),
+        Binding("ctrl+f", "filter", "Filter tree to matches"),
+        Binding("down", "focus_results", "Results", show=False),
+    ]
+
+    def __init__(self, merged: Merged, k: int, query: str = "") -> None:
+        super().__init__()
+        self.merged = merged
+        self.k = k
+        self.query_text = query
+        self.matches: list[str] = []
+        self.total = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="search-box"):
+            yield Input(
+                value=self.query_text,
+                placeholder="path fragment, glob (*.pem, /etc/*), or re:REGEX — Enter jumps, Ctrl+F filters",
+                id="search-input",
+            )
+            yield Static("", id="search-count")
+            yield OptionList(id="search-results")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+        if self.query_text:
+            self.run_search(self.query_text)
+
+    @on(Input.Changed, "#search-input")
+    def _changed(self, event: Input.Changed) -> None:
+        self.query_text = event.value
+        if event.value.strip():
+            self.run_search(event.value)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_search(self, query: str) -> None:
+        try:
+            found, total = search(self.merged, self.k, query, limit=SHOW)
+        except ValueError as exc:
+            self.app.call_from_thread(self._error, str(exc))
+            return
+        self.app.call_from_thread(self._show, query, found, total)
+
+    def _error(self, msg: str) -> None:
+        self.query_one("#search-count", Static).update(Text(msg, style="red"))
+
+    def _show(self, query: str, found: list, total: int) -> None:  # type: ignore[type-arg]
+        if query != self.query_text:
+            return
+        results = self.query_one("#search-results", OptionList)
+        results.clear_options()
+        self.matches = [n.path for n in found]
+        self.total = total
+        results.add_options([Option(node_label(n, self.k, name=n.path), id=str(i)) for i, n in enumerate(found)])
+        more = f" (showing {len(found)})" if total > len(found) else ""
+        self.query_one("#search-count", Static).update(
+            Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
+        )
+
+    @on(Input.Submitted, "#search-input")
+    def _submitted(self) -> None:
+        if self.matches:
+            self.dismiss(SearchResult(self.query_text, jump_to=self.matches[0]))
+
+    @on(OptionList.OptionSelected, "#search-results")
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        idx = int(event.option.id or 0)
+        self.dismiss(SearchResult(self.query_text, jump_to=self.matches[idx]))
+
+    def action_focus_results(self) -> None:
+        self.query_one("#search-results", OptionList).focus()
+
+    def action_filter(self) -> None:
+        if self.query_text.strip():
+            try:
+                found, _ = search(self.merged, self.k, self.query_text, limit=10**9)
+            except ValueError:
+                return
+            self.dismiss(SearchResult(self.query_text, filter_paths=[n.path for n in found]))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

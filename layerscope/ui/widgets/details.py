@@ -1,0 +1,80 @@
+"""Details of the selected layer and of the image (config, warnings)."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from ...model import Image, Layer
+from ...textsafe import safe
+from ..format import human_size
+
+
+def _kv() -> Table:
+    t = Table.grid(padding=(0, 1))
+    t.add_column(style="bold", no_wrap=True)
+    t.add_column(overflow="fold")
+    return t
+
+
+def layer_details(layer: Layer, loaded: bool) -> RenderableType:
+    t = _kv()
+    t.add_row("Layer", Text(f"L{layer.index}"))
+    if layer.error:
+        t.add_row("DAMAGED", Text(safe(layer.error), style="bold red"))
+    t.add_row("Command", Text(safe(layer.command or "(no history)")))
+    if layer.created:
+        t.add_row("Created", Text(safe(layer.created)))
+    t.add_row("Digest", Text(safe(layer.digest or layer.computed_digest or "?")))
+    t.add_row("DiffID", Text(safe(layer.diff_id or layer.computed_diff_id or "?")))
+    t.add_row("Blob", Text(f"{human_size(layer.compressed_bytes)} {layer.compression or ''}".strip()))
+    if loaded:
+        c = layer.counts
+        t.add_row("Content", Text(f"{human_size(layer.size_bytes)} in {c.entries} entries"))
+        counts = Text()
+        counts.append(f"{c.added} added  ", style="green")
+        counts.append(f"{c.modified} modified  ", style="yellow")
+        counts.append(f"{c.type_changed} type-changed  ", style="yellow")
+        counts.append(f"{c.metadata} metadata-only  ", style="magenta")
+        counts.append(f"{c.rewritten} rewritten  ", style="cyan")
+        counts.append(f"{c.deleted} deleted", style="red")
+        t.add_row("Changes", counts)
+        if layer.whiteouts or layer.opaque_dirs:
+            t.add_row("Markers", Text(f"{len(layer.whiteouts)} whiteouts, {len(layer.opaque_dirs)} opaque dirs"))
+    for w in layer.warnings[:20]:
+        t.add_row("Warning", Text(safe(w), style="yellow"))
+    return t
+
+
+def image_details(image: Image) -> RenderableType:
+    cfg = image.config
+    t = _kv()
+    t.add_row("Source", Text(safe(image.source)))
+    t.add_row("Format", Text(image.format))
+    t.add_row("Ref", Text(safe(image.ref or "-")))
+    t.add_row("Platform", Text(image.platform or "-"))
+    t.add_row("Config", Text(image.config_digest or "-"))
+    t.add_row("Layers", Text(f"{len(image.layers)} (+{sum(1 for h in image.history if h.empty_layer)} empty steps)"))
+    t.add_row("Size", Text(f"{human_size(image.size_bytes)} content, {human_size(sum(la.compressed_bytes for la in image.layers))} blobs"))
+    if cfg.created:
+        t.add_row("Created", Text(safe(cfg.created)))
+    t.add_row("Entrypoint", Text(safe(" ".join(cfg.entrypoint or [])) or "-"))
+    t.add_row("Cmd", Text(safe(" ".join(cfg.cmd or [])) or "-"))
+    t.add_row("User", Text(safe(cfg.user or "(root)")))
+    t.add_row("Workdir", Text(safe(cfg.workdir or "/")))
+    for e in cfg.env:
+        t.add_row("Env", Text(safe(e)))
+    for k, v in sorted(cfg.labels.items()):
+        t.add_row("Label", Text(safe(f"{k}={v}")))
+    if cfg.exposed_ports:
+        t.add_row("Ports", Text(safe(", ".join(cfg.exposed_ports))))
+    if cfg.volumes:
+        t.add_row("Volumes", Text(safe(", ".join(cfg.volumes))))
+    parts: list[RenderableType] = [t]
+    if image.warnings:
+        w = Text(f"\n{len(image.warnings)} warning(s) while loading:\n", style="bold yellow")
+        for msg in image.warnings[:200]:
+            w.append("! " + safe(msg) + "\n", style="yellow")
+        parts.append(w)
+    return Group(*parts)

@@ -1,0 +1,124 @@
+"""Every version of the selected path: the one you see, and all it hides.
+
+Newest first, as of the selected layer: the supplying version on top, then
+each lower version with what became of it (hidden by a newer copy, deleted by
+a whiteout, an opaque directory or a type change). This is where a "deleted"
+secret shows up as still shipping in a lower layer.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from ...merge import Merged
+from ...model import Deletion, Entry, Event
+from ...textsafe import safe
+from ..format import CHANGE_STYLE, human_size, mode_string, short_command
+
+
+def fate(newer: Event | None) -> Text:
+    """What happened to a version, from the event right above it."""
+    if newer is None:
+        return Text("visible", style="bold green")
+    if type(newer) is Deletion:
+        return Text(f"deleted by L{newer.layer} ({newer.how})", style="red")
+    assert type(newer) is Entry
+    return Text(f"hidden by L{newer.layer} ({newer.change})", style=CHANGE_STYLE.get(newer.change, ""))
+
+
+class VersionsPane(DataTable[Text]):
+    """One row per event of the path's timeline up to the selected layer."""
+
+    class VersionChosen(Message):
+        def __init__(self, entry: Entry) -> None:
+            super().__init__()
+            self.entry = entry
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(cursor_type="row", zebra_stripes=True, **kw)  # type: ignore[arg-type]
+        self.merged: Merged | None = None
+        self.path: str | None = None
+        self.events: list[Event] = []
+        self.k = 0
+
+    def on_mount(self) -> None:
+        for col in ("Layer", "Change", "Mode", "Owner", "Size", "Digest", "Fate", "Command"):
+            self.add_column(col, key=col)
+
+    def show_path(self, merged: Merged, path: str | None, k: int) -> None:
+        self.merged = merged
+        self.path = path
+        self.k = k
+        self.clear()
+        self.events = []
+        if path is None or path == "/":
+            self.border_title = "Versions"
+            return
+        hist = [ev for ev in merged.history(path) if ev.layer <= k]
+        newer_above = sum(1 for ev in merged.history(path) if ev.layer > k)
+        rows = list(reversed(hist))
+        for i, ev in enumerate(rows):
+            newer = rows[i - 1] if i > 0 else None
+            self.events.append(ev)
+            self.add_row(*self._cells(merged, ev, newer), key=str(i))
+        n_hidden = sum(1 for ev in hist[:-1] if type(ev) is Entry) if hist else 0
+        title = f"Versions of {safe(path)}"
+        if n_hidden:
+            title += f" — hides {n_hidden}"
+        if newer_above:
+            title += f" ({newer_above} newer above L{k})"
+        self.border_title = title
+
+    def _cells(self, merged: Merged, ev: Event, newer: Event | None) -> list[Text]:
+        layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
+        cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
+        if type(ev) is Deletion:
+            return [
+                Text(f"L{ev.layer}", style="bold red"),
+                Text(f"deleted ({ev.how})", style="red"),
+                Text("-"),
+                Text("-"),
+                Text("-"),
+                Text(safe(ev.cause), style="dim"),
+                fate(newer) if newer is not None else Text("absent", style="red"),
+                cmd,
+            ]
+        assert type(ev) is Entry
+        style = CHANGE_STYLE.get(ev.change, "")
+        digest = ev.digest.hex()[:12] if ev.digest else (safe(ev.link or "")[:24] if ev.link else "-")
+        implicit = " (implicit)" if ev.offset == -1 else ""
+        return [
+            Text(f"L{ev.layer}", style="bold"),
+            Text(ev.change + implicit, style=style),
+            Text(mode_string(ev.type, ev.mode)),
+            Text(f"{ev.uid}:{ev.gid}"),
+            Text(human_size(ev.size) if ev.type in ("file", "hardlink") else "-", justify="right"),
+            Text(digest, style="dim"),
+            fate(newer),
+            cmd,
+        ]
+
+    @property
+    def selected_event(self) -> Event | None:
+        if not self.events or self.cursor_row is None or not 0 <= self.cursor_row < len(self.events):
+            return None
+        return self.events[self.cursor_row]
+
+    def older_entry(self, than: Event) -> Entry | None:
+        """The next lower version (an Entry) below ``than`` in this list."""
+        try:
+            i = self.events.index(than)
+        except ValueError:
+            return None
+        for ev in self.events[i + 1 :]:
+            if type(ev) is Entry:
+                return ev
+        return None
+
+    def _on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        ev = self.selected_event
+        if type(ev) is Entry:
+            self.post_message(self.VersionChosen(ev))

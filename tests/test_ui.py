@@ -1,0 +1,231 @@
+"""The Textual UI driven by Pilot on the real sample image."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import SAMPLES
+from imagegen import docker_archive, file, layer_tar
+from rich.console import Console
+from textual.widgets import Static
+
+from layerscope.model import Deletion
+from layerscope.snapshot import Snapshot, ViewOptions
+from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.keys import KEYS
+from layerscope.ui.screens.help import HelpScreen
+from layerscope.ui.screens.search import SearchScreen
+from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_stack import LayerStack
+from layerscope.ui.widgets.versions import VersionsPane
+
+SIZE = (160, 48)
+
+
+async def loaded(app: LayerscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    assert app.merged is not None
+
+
+def sample_app() -> LayerscopeApp:
+    return make_app(str(SAMPLES / "sample-docker.tar"))
+
+
+def root_paths(app: LayerscopeApp) -> list[str]:
+    return [str(c.data) for c in app.query_one(FileTree).root.children]
+
+
+async def test_layer_stack_shows_layers_and_empty_history() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        stack = app.query_one(LayerStack)
+        # the stack is there before the layers are read
+        assert stack.option_count == 14
+        await loaded(app, pilot)
+        opts = [stack.get_option_at_index(i) for i in range(stack.option_count)]
+        assert [o.id for o in opts if not o.disabled] == [f"L{i}" for i in range(7)]
+        assert sum(1 for o in opts if o.disabled) == 7
+        assert stack.highlighted_layer == 6 and app.k == 6
+
+
+async def test_selecting_a_layer_reroots_the_tree() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert app.merged is not None
+        top = root_paths(app)
+        expect_top = [n.path for n in Snapshot(app.merged, 6).children("/", ViewOptions())]
+        assert top == expect_top
+        app.query_one(LayerStack).focus()
+        await pilot.press("up", "up", "up", "up")  # L6 -> L2 (empty entries are skipped)
+        await pilot.pause()
+        assert app.k == 2
+        l2 = root_paths(app)
+        assert l2 == [n.path for n in Snapshot(app.merged, 2).children("/", ViewOptions())]
+        assert "/root" in top and "/root" not in l2
+        assert "as of L2" in str(app.query_one(FileTree).root.label)
+        await pilot.press("down", "down", "down", "down", "down", "down", "down")
+        assert app.k == 6  # no wrap-around past the top layer
+
+
+async def test_versions_pane_lists_exactly_the_lower_versions() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert app.merged is not None
+        tree = app.query_one(FileTree)
+        assert tree.reveal("/app/config.txt")
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        assert versions.path == "/app/config.txt"
+        layers = [ev.layer for ev in versions.events]
+        assert layers == [4, 2]
+        entry = app.merged.entry_at("/app/config.txt", 6)
+        assert entry is not None
+        assert [v.layer for v in app.merged.versions_below(entry)] == layers[1:][::-1]
+        row = [str(c) for c in versions.get_row_at(1)]
+        assert row[0] == "L2" and "hidden by L4 (modified)" in row[6]
+
+
+async def test_deleted_paths_show_at_their_place_and_in_versions() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        assert app.k == 5
+        tree = app.query_one(FileTree)
+        assert tree.reveal("/root/.aws/credentials")
+        node = tree.cursor_node
+        assert node is not None
+        assert "deleted" in str(node.label) and "strike" in str(node.label.spans[0].style)  # type: ignore[union-attr]
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        assert isinstance(versions.events[0], Deletion)
+        assert [ev.layer for ev in versions.events] == [5, 3]
+        # at the top layer the secret is gone from the tree (deleted in a lower layer)
+        app.query_one(LayerStack).select_layer(6)
+        await pilot.pause()
+        assert not tree.reveal("/root/.aws/credentials")
+
+
+async def test_layer_only_view_and_filters() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(4)
+        await pilot.pause()
+        all_root = root_paths(app)
+        app.query_one(FileTree).focus()
+        await pilot.press("v")
+        changed_root = root_paths(app)
+        assert set(changed_root) < set(all_root)
+        # /tmp is only re-listed (a file made and removed within the step): not a change
+        assert set(changed_root) == {"/app", "/etc"}
+        tree = app.query_one(FileTree)
+        assert tree.reveal("/etc/motd")
+        await pilot.press("p")  # hide metadata-only
+        assert not tree.reveal("/etc/motd")
+        assert tree.reveal("/app/config.txt")  # modified stays
+        await pilot.press("m")
+        assert not tree.reveal("/app/config.txt")
+        status = str(app.query_one("#status", Static).render())
+        assert "hiding: modified, metadata" in status
+
+
+async def test_attributes_and_size_sort() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        await pilot.press("i")
+        assert tree.reveal("/usr/local/bin/suid-helper")
+        assert "-rwsr-xr-x 0:0" in str(tree.cursor_node.label)  # type: ignore[union-attr]
+        await pilot.press("s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert root_paths(app)[0] == "/bin"  # busybox is the biggest subtree
+
+
+async def test_search_jumps_and_filters() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("slash")
+        assert isinstance(app.screen, SearchScreen)
+        await pilot.press(*"hello.py")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen.matches == ["/app/hello.py"]
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.query_one(FileTree).current_path == "/app/hello.py"
+        # filter the tree to a glob
+        await pilot.press("slash")
+        await pilot.press("ctrl+a", "ctrl+k", *"*.txt")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+f")
+        await pilot.pause()
+        assert root_paths(app) == ["/app", "/data", "/opt", "/srv", "/var"]
+        await pilot.press("escape")
+        assert "/bin" in root_paths(app)
+
+
+async def test_jump_to_supplying_layer_and_back() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/app/data.bin")
+        await pilot.press("l")
+        await pilot.pause()
+        assert app.k == 4 and app.query_one(LayerStack).highlighted_layer == 4
+        assert tree.current_path == "/app/data.bin"
+        await pilot.press("b")
+        await pilot.pause()
+        assert app.k == 6
+
+
+async def test_help_lists_every_key() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        console = Console(width=200, file=io.StringIO(), record=True)
+        for s in app.screen.query(Static):
+            console.print(s.content)
+        text = console.export_text()
+        for _key, _disp, _action, desc, _show in KEYS:
+            assert desc in text
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+
+async def test_damaged_layer_keeps_the_app_running(tmp_path: Path) -> None:
+    good = layer_tar([file("a", "x" * 3000)])
+    bad = layer_tar([file("b", "y" * 3000)])[:1500]  # truncated mid-content
+    path = docker_archive(tmp_path / "broken.tar", [good, bad])
+    app = make_app(path)
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert app.image.layers[1].error
+        stack = app.query_one(LayerStack)
+        assert "DAMAGED" in str(stack.get_option("L1").prompt)
+        assert "/a" in root_paths(app)
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("name", ["sample-oci-gzip.tar", "sample-oci-zstd.tar"])
+async def test_oci_samples_open(name: str) -> None:
+    app = make_app(str(SAMPLES / name))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        assert "/app" in root_paths(app)
