@@ -244,3 +244,118 @@ def build(tmp: str | os.PathLike[str], layers: list[list[F]], fmt: str = "docker
         blobs, desc = oci_blobs(tars)
         return write_oci_layout(os.path.join(tmp, "layout"), blobs, oci_index([desc]))
     return oci_archive(os.path.join(tmp, "oci.tar"), tars, compress=fmt.removeprefix("oci-"))
+
+
+# -- raw tar building blocks for broken and hostile layers ---------------------
+
+
+def tar_header(
+    name: bytes | str,
+    size: int = 0,
+    flag: bytes = b"0",
+    mode: int = 0o644,
+    linkname: bytes | str = b"",
+    size_field: bytes | None = None,
+    checksum: int | None = None,
+    mtime_field: bytes | None = None,
+) -> bytes:
+    """One raw ustar header block; fields can be forced to hostile values."""
+    name_b = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
+    link_b = linkname.encode("utf-8", "surrogateescape") if isinstance(linkname, str) else linkname
+    h = bytearray(512)
+    h[0 : min(100, len(name_b))] = name_b[:100]
+    h[100:108] = b"%07o\0" % mode
+    h[108:116] = b"0000000\0"
+    h[116:124] = b"0000000\0"
+    h[124:136] = size_field if size_field is not None else b"%011o\0" % size
+    h[136:148] = mtime_field if mtime_field is not None else b"%011o\0" % 1700000000
+    h[148:156] = b" " * 8
+    h[156:157] = flag
+    h[157 : 157 + min(100, len(link_b))] = link_b[:100]
+    h[257:263] = b"ustar\0"
+    h[263:265] = b"00"
+    csum = sum(h) if checksum is None else checksum
+    h[148:156] = b"%06o\0 " % csum
+    return bytes(h)
+
+
+def member(name: bytes | str, data: bytes | str = b"", flag: bytes = b"0", **kw: Any) -> bytes:
+    """A raw member: header plus padded data (size from data unless forced)."""
+    if isinstance(data, str):
+        data = data.encode()
+    kw.setdefault("size", len(data))
+    return tar_header(name, flag=flag, **kw) + data + bytes(-len(data) % 512)
+
+
+def pax_member(records: dict[str, bytes | str], name: str = "PaxHeader", flag: bytes = b"x") -> bytes:
+    body = b""
+    for k, v in records.items():
+        vb = v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
+        rec = b" " + k.encode() + b"=" + vb + b"\n"
+        n = len(rec) + 1
+        while len(str(n).encode()) + len(rec) != n:
+            n = len(str(n).encode()) + len(rec)
+        body += str(n).encode() + rec
+    return member(name, body, flag=flag)
+
+
+def gnu_long(name: bytes | str, flag: bytes = b"L") -> bytes:
+    nb = name.encode("utf-8", "surrogateescape") if isinstance(name, str) else name
+    return member("././@LongLink", nb + b"\0", flag=flag)
+
+
+def raw_tar(*members: bytes, end: bool = True) -> bytes:
+    return b"".join(members) + (bytes(1024) if end else b"")
+
+
+def gzip_bomb(path: str | os.PathLike[str], size: int, name: str = "zeros") -> str:
+    """A gzip'd layer tar holding one ``size``-byte file of zeros, written in a stream."""
+    import zlib
+
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    with open(path, "wb") as fh:
+        fh.write(comp.compress(tar_header(name, size)))
+        left = size
+        while left:
+            n = min(left, len(zeros))
+            fh.write(comp.compress(zeros[:n]))
+            left -= n
+        fh.write(comp.compress(bytes(-size % 512) + bytes(1024)))
+        fh.write(comp.flush())
+    return str(path)
+
+
+def docker_archive_blobs(path: str | os.PathLike[str], blobs: list[bytes], config: dict[str, Any] | None = None) -> str:
+    """A docker-save archive whose layer members are arbitrary bytes (any compression)."""
+    return docker_archive(path, blobs, config=config, symlink_dupes=False)
+
+
+def tar_of(path: str | os.PathLike[str], members: list[bytes]) -> str:
+    """Write raw members as an outer archive file."""
+    with open(path, "wb") as fh:
+        fh.write(raw_tar(*members))
+    return str(path)
+
+
+def load_outcome(path: str, **kw: Any) -> tuple[str, Any]:
+    """Load through the public API: ("error", message) or ("ok", merged)."""
+    from layerscope.api import load
+    from layerscope.errors import LayerscopeError
+
+    try:
+        return "ok", load(path, **kw)
+    except LayerscopeError as exc:
+        return "error", str(exc)
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    """Run layerscope.cli.main in-process; (exit code, stdout, stderr)."""
+    import contextlib
+
+    from layerscope.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()

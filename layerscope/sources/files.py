@@ -282,7 +282,8 @@ class TarSource:
                 return name
             target = self._links.get(name)
             if target is None:
-                raise ImageError(f"{self.name}: {path!r} is missing from the archive")
+                damage = f" ({self.warnings[0].removeprefix(self.name + ': ')})" if self.warnings else ""
+                raise ImageError(f"{self.name}: {path!r} is missing from the archive{damage}")
             norm = posixpath.normpath(target)
             if posixpath.isabs(target) or norm == ".." or norm.startswith("../"):
                 raise ImageError(f"{self.name}: {path!r} is a link that escapes the archive")

@@ -100,6 +100,9 @@ def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
             return [v]
         return [str(x) for x in v] if isinstance(v, list) else None
 
+    def keys(v: Any) -> list[str]:
+        return sorted(str(k) for k in v) if isinstance(v, dict) else []
+
     rootfs = raw.get("rootfs") if isinstance(raw.get("rootfs"), dict) else {}
     diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
     labels = c.get("Labels") if isinstance(c.get("Labels"), dict) else {}
@@ -115,8 +118,8 @@ def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
         user=str(c.get("User") or ""),
         workdir=str(c.get("WorkingDir") or ""),
         labels={str(k): str(v) for k, v in labels.items()},
-        exposed_ports=sorted(str(k) for k in (c.get("ExposedPorts") or {}) if isinstance(c.get("ExposedPorts"), dict)),
-        volumes=sorted(str(k) for k in (c.get("Volumes") or {}) if isinstance(c.get("Volumes"), dict)),
+        exposed_ports=keys(c.get("ExposedPorts")),
+        volumes=keys(c.get("Volumes")),
         diff_ids=[str(d) for d in diff_ids],
     )
 
@@ -183,7 +186,8 @@ class ImageReader:
             self.files.close()
             raise ImageError(f"{self.path}: malformed image metadata ({type(exc).__name__}: {exc})") from None
         self.files.close()
-        raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json)")
+        damage = f"; {self.files.warnings[0].removeprefix(self.files.name + ': ')}" if self.files.warnings else ""
+        raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json{damage})")
 
     # -- docker save / kaniko / crane --------------------------------------
     def _docker(self) -> Image:
