@@ -87,7 +87,7 @@ async def test_versions_pane_lists_exactly_the_lower_versions() -> None:
         assert entry is not None
         assert [v.layer for v in app.merged.versions_below(entry)] == layers[1:][::-1]
         row = [str(c) for c in versions.get_row_at(1)]
-        assert row[0] == "L2" and "hidden by L4 (modified)" in row[6]
+        assert row[0] == "L2" and "hidden by L4 (modified)" in row[2]
 
 
 async def test_deleted_paths_show_at_their_place_and_in_versions() -> None:

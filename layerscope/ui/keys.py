@@ -1,14 +1,11 @@
-"""Every key of the main screen, in one table: bindings, footer, help and palette.
-
-(key, action, description, shown in footer)
-"""
+"""Every key of the main screen, in one table: bindings, footer, help and palette."""
 
 from __future__ import annotations
 
 from textual.binding import Binding
 
 KEYS: list[tuple[str, str, str, str, bool]] = [
-    # key name, display, action, description, footer
+    # key name, display, action, description, shown in the footer
     ("q", "q", "quit", "Quit", True),
     ("question_mark", "?", "help", "Help: all keys", True),
     ("slash", "/", "search", "Search paths (fragment, glob, re:regex)", True),
@@ -43,5 +40,19 @@ NAV_KEYS: list[tuple[str, str]] = [
 ]
 
 
+FOOTER_LABELS = {
+    "quit": "Quit",
+    "help": "Help",
+    "search": "Search",
+    "toggle_view": "Layer/All",
+    "content": "Content",
+    "diff": "Diff",
+    "jump_layer": "To layer",
+}
+
+
 def bindings() -> list[Binding]:
-    return [Binding(key, action, desc, show=show, key_display=disp) for key, disp, action, desc, show in KEYS]
+    return [
+        Binding(key, action, FOOTER_LABELS.get(action, desc), show=show, key_display=disp, tooltip=desc)
+        for key, disp, action, desc, show in KEYS
+    ]

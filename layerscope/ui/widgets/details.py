@@ -20,7 +20,7 @@ def _kv() -> Table:
 
 def layer_details(layer: Layer, loaded: bool) -> RenderableType:
     t = _kv()
-    t.add_row("Layer", Text(f"L{layer.index}"))
+    t.add_row(Text(f"Layer L{layer.index}", style="bold underline"), "")
     if layer.error:
         t.add_row("DAMAGED", Text(safe(layer.error), style="bold red"))
     t.add_row("Command", Text(safe(layer.command or "(no history)")))
@@ -50,6 +50,7 @@ def layer_details(layer: Layer, loaded: bool) -> RenderableType:
 def image_details(image: Image) -> RenderableType:
     cfg = image.config
     t = _kv()
+    t.add_row(Text("Image", style="bold underline"), "")
     t.add_row("Source", Text(safe(image.source)))
     t.add_row("Format", Text(image.format))
     t.add_row("Ref", Text(safe(image.ref or "-")))

@@ -26,10 +26,11 @@ def layer_prompt(layer: Layer, loaded: bool) -> Text:
     if loaded:
         t.append(f"+{c.added:<4}", style="green")
         t.append(f"~{c.modified + c.type_changed:<4}", style="yellow")
-        t.append(f"m{c.metadata + c.rewritten:<4}", style="magenta")
+        t.append(f"m{c.metadata:<4}", style="magenta")
+        t.append(f"={c.rewritten:<4}", style="cyan")
         t.append(f"-{c.deleted:<4}", style="red")
     else:
-        t.append("…".ljust(20), style="dim")
+        t.append("…".ljust(25), style="dim")
     t.append(short_command(layer.command) or "(no history)")
     return t
 

@@ -44,7 +44,7 @@ class VersionsPane(DataTable[Text]):
         self.k = 0
 
     def on_mount(self) -> None:
-        for col in ("Layer", "Change", "Mode", "Owner", "Size", "Digest", "Fate", "Command"):
+        for col in ("Layer", "Change", "Fate", "Mode", "Owner", "Size", "Digest", "Command"):
             self.add_column(col, key=col)
 
     def show_path(self, merged: Merged, path: str | None, k: int) -> None:
@@ -78,11 +78,11 @@ class VersionsPane(DataTable[Text]):
             return [
                 Text(f"L{ev.layer}", style="bold red"),
                 Text(f"deleted ({ev.how})", style="red"),
+                fate(newer) if newer is not None else Text("absent", style="red"),
                 Text("-"),
                 Text("-"),
                 Text("-"),
                 Text(safe(ev.cause), style="dim"),
-                fate(newer) if newer is not None else Text("absent", style="red"),
                 cmd,
             ]
         assert type(ev) is Entry
@@ -92,11 +92,11 @@ class VersionsPane(DataTable[Text]):
         return [
             Text(f"L{ev.layer}", style="bold"),
             Text(ev.change + implicit, style=style),
+            fate(newer),
             Text(mode_string(ev.type, ev.mode)),
             Text(f"{ev.uid}:{ev.gid}"),
             Text(human_size(ev.size) if ev.type in ("file", "hardlink") else "-", justify="right"),
             Text(digest, style="dim"),
-            fate(newer),
             cmd,
         ]
 
