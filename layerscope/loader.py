@@ -21,6 +21,7 @@ from .tarscan import TarScanner
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
 MAX_LAYER_MEMBERS = 2_000_000  # tar members read from one layer; the rest is reported, not read
+MAX_PATH_DEPTH = 256  # path components; deeper entries are reported and left out
 MAX_LAYER_WARNINGS = 50  # warnings kept per layer; the rest are counted
 
 # What a layer's media type says about its compression (by its suffix).
@@ -70,6 +71,7 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     opaque: list[str] = []
     warnings = layer.warnings
     escaped = 0
+    too_deep = 0
     absolute = 0
     dupes = 0
     unknown: set[str] = set()
@@ -105,6 +107,9 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                 path = normalise(mname)
                 if path is None:
                     escaped += 1
+                    continue
+                if len(path) > 2 * MAX_PATH_DEPTH and path.count("/") > MAX_PATH_DEPTH:
+                    too_deep += 1
                     continue
                 if ".wh." in path:
                     base = path.rsplit("/", 1)[1]
@@ -157,6 +162,9 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                     if not (old.type == DIR and etype == DIR):
                         dupes += 1
                 entries[path] = entry
+            if not scanner.saw_end_marker and stream.compression == "zstd":
+                # zstd gives no error when its input stops mid-frame: the tar end tells.
+                raise LayerReadError(f"{name}: zstd stream ends before the end of the tar (truncated)")
             try:
                 trailing = scanner.drain(TRAILING_LIMIT)
                 if trailing < 0:
@@ -191,6 +199,8 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     layer.uncompressed_bytes = stream.uncompressed_count if stream is not None else 0
     if escaped:
         warnings.append(f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)")
+    if too_deep:
+        warnings.append(f"{name}: {too_deep} entries nested deeper than {MAX_PATH_DEPTH} directories left out")
     if absolute:
         warnings.append(f"{name}: {absolute} entries with absolute names read relative to the root")
     if dupes:

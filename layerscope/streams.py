@@ -147,7 +147,9 @@ class LayerStream:
         stream = dctx.stream_reader(_Prefixed(self.head, self.reader), read_size=CHUNK, read_across_frames=True)
         try:
             while True:
-                out = stream.read(CHUNK)
+                # read1 stops at a frame's end, so data after the last frame
+                # fails only after every byte of the frames was handed out.
+                out = stream.read1(CHUNK)
                 if not out:
                     return
                 yield out
