@@ -4,6 +4,16 @@ from __future__ import annotations
 
 from .loader import ProgressFn, open_image, read_layers
 from .merge import Merged, merge
+from .model import Image
+
+
+def open_source(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
+    """Open an image file/dir, or ``docker://REF`` / ``podman://REF`` through the engine."""
+    from .engines import is_engine_ref, open_engine_image
+
+    if is_engine_ref(path):
+        return open_engine_image(path, platform, image_ref)
+    return open_image(path, platform, image_ref)
 
 
 def load(
@@ -14,6 +24,6 @@ def load(
     workers: int = 2,
 ) -> Merged:
     """Open, read every layer and merge. Raises LayerscopeError on unusable input."""
-    image = open_image(path, platform, image_ref)
+    image = open_source(path, platform, image_ref)
     read_layers(image, progress, workers)
     return merge(image)

@@ -10,19 +10,37 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import LayerscopeError
+from .model import Entry, Image
 from .textsafe import safe
 
-SUBCOMMANDS = ("report",)
+if TYPE_CHECKING:
+    from .analysis import Analysis
+    from .merge import Merged
+
+SUBCOMMANDS = ("report", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
 
 
-def _source_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("image", help="docker-save tar(.gz), OCI archive or OCI layout directory")
+IMAGE_HELP = "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF or podman://REF"
+
+
+def _source_args(p: argparse.ArgumentParser, name: str = "image") -> None:
+    p.add_argument(name, help=IMAGE_HELP)
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index")
     p.add_argument("--image", dest="image_ref", metavar="REF", help="which image of a multi-image archive")
+
+
+def _base_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--base",
+        metavar="BASE",
+        help="base image layers, excluded from 'user' figures: an image (path or docker://REF; shared leading "
+        "layers by diff_id), a layer count N, 'auto' (from the history, the default) or 'none'",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +57,56 @@ def build_parser() -> argparse.ArgumentParser:
     _source_args(rep)
     rep.add_argument("--layer", type=int, metavar="K", help="show the merged tree as of layer K (default: top)")
     rep.add_argument("--json", action="store_true", help="write the layerscope.report/1 JSON document")
+    rep.add_argument("--top", type=int, default=10, metavar="N", help="top offenders to list (default 10)")
+    _base_args(rep)
+
+    ci = sub.add_parser(
+        "ci",
+        help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error",
+        description="Thresholds come from --config, .layerscope.toml or [tool.layerscope] in pyproject.toml "
+        "(searched upwards from the current directory), then flags. Sizes: 20MB, 20MiB, bytes. "
+        "Without any threshold: --min-efficiency 0.9 --forbid high.",
+    )
+    _source_args(ci)
+    _base_args(ci)
+    ci.add_argument("--config", metavar="FILE", help="TOML file ([tool.layerscope] table or top-level keys)")
+    ci.add_argument("--no-config", action="store_true", help="ignore .layerscope.toml / pyproject.toml")
+    ci.add_argument("--json", action="store_true", help="write the result as JSON (layerscope.ci/1)")
+    ci.add_argument("--min-efficiency", metavar="F", help="minimum efficiency, 0.95 or 95%%")
+    ci.add_argument("--max-wasted-bytes", metavar="SIZE", help="maximum wasted bytes, e.g. 20MB or 20MiB")
+    ci.add_argument("--max-wasted-percent", metavar="P", help="maximum wasted percent of the image size")
+    ci.add_argument("--max-user-wasted-bytes", metavar="SIZE", help="maximum waste caused by non-base layers")
+    ci.add_argument("--max-user-wasted-percent", metavar="P", help="... as percent of the non-base layers")
+    ci.add_argument("--lowest-efficiency", "--dive-lowest-efficiency", dest="lowestEfficiency", metavar="F",
+                    help="dive's lowestEfficiency, checked against the dive-compatible efficiency")
+    ci.add_argument("--highest-wasted-bytes", "--dive-highest-wasted-bytes", dest="highestWastedBytes",
+                    metavar="SIZE", help="dive's highestWastedBytes")
+    ci.add_argument("--highest-user-wasted-percent", "--dive-highest-user-wasted-percent",
+                    dest="highestUserWastedPercent", metavar="F",
+                    help="dive's highestUserWastedPercent (a fraction: 0.1 = 10%%)")
+    ci.add_argument("--forbid", dest="forbid_findings", action="append", metavar="RULE|SEVERITY",
+                    help="fail on findings of this rule or severity (repeatable; 'all' for any)")
+    ci.add_argument("--forbid-path", dest="forbid_paths", action="append", metavar="GLOB",
+                    help="fail if any layer ships a path matching GLOB (repeatable)")
+    ci.add_argument("--ignore-path", dest="ignore_paths", action="append", metavar="GLOB",
+                    help="ignore findings and forbidden paths matching GLOB (repeatable)")
+
+    diff = sub.add_parser("diff", help="compare two images: shared layers and changed paths")
+    diff.add_argument("image_a", help=IMAGE_HELP)
+    diff.add_argument("image_b", help=IMAGE_HELP)
+    diff.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index")
+    diff.add_argument("--json", action="store_true", help="write the comparison as JSON (layerscope.diff/1)")
+    diff.add_argument("--limit", type=int, default=200, metavar="N", help="paths to list per kind (text; 0: all)")
+
+    cat = sub.add_parser("cat", help="write one version of a file to stdout")
+    _source_args(cat)
+    cat.add_argument("path", help="path inside the image")
+    cat.add_argument("--layer", type=int, metavar="K", help="the version visible as of layer K (default: top)")
+
+    which = sub.add_parser("which", help="print the version stack of a path")
+    _source_args(which)
+    which.add_argument("path", help="path inside the image")
+    which.add_argument("--json", action="store_true", help="write the stack as JSON")
     return parser
 
 
@@ -52,22 +120,227 @@ def _layer_index(k: int | None, count: int) -> int | None:
     return k
 
 
-def cmd_report(args: argparse.Namespace) -> int:
+def _base_value(spec: str | None, platform: str | None) -> tuple[int | Image | None, str | None]:
+    """--base: None/'auto' -> detect; 'none' -> 0; N -> count; else an image (config only is read)."""
+    if spec is None or spec == "auto":
+        return None, None
+    if spec == "none":
+        return 0, None
+    if spec.isdigit():
+        return int(spec), None
+    from .api import open_source
+
+    return open_source(spec, platform), spec
+
+
+def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Analysis:
+    from .analysis import analyze
+
+    base, ref = _base_value(base_spec, platform)
+    return analyze(merged, base=base, base_ref=ref)
+
+
+def _load(image: str, platform: str | None, image_ref: str | None) -> Merged:
     from .api import load
+
+    merged = load(image, platform, image_ref)
+    if not merged.image.layers:
+        raise LayerscopeError(f"{image}: the image has no layers")
+    return merged
+
+
+def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_json, write_text
 
-    merged = load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref)
     k = _layer_index(args.layer, len(merged.image.layers))
-    if not merged.image.layers:
-        raise LayerscopeError(f"{args.image}: the image has no layers")
+    analysis = _analyze(merged, args.base, args.platform)
     if args.json:
-        write_json(merged, sys.stdout, k)
+        write_json(merged, sys.stdout, k, analysis=analysis)
     else:
-        write_text(merged, sys.stdout, k)
+        write_text(merged, sys.stdout, k, analysis=analysis, top=max(0, args.top))
+    return 0
+
+
+CI_FLAGS = (
+    "min_efficiency", "max_wasted_bytes", "max_wasted_percent", "max_user_wasted_bytes", "max_user_wasted_percent",
+    "lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent", "forbid_findings", "forbid_paths",
+    "ignore_paths",
+)
+
+
+def cmd_ci(args: argparse.Namespace) -> int:
+    import json
+
+    from .gate import evaluate, thresholds
+    from .report import human_size
+
+    flags = {k: getattr(args, k) for k in CI_FLAGS}
+    th = thresholds(args.config, flags, use_config=not args.no_config)  # config errors before the slow load
+    merged = _load(args.image, args.platform, args.image_ref)
+    analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
+    result = evaluate(merged, analysis, th)
+    if args.json:
+        doc = {
+            "schema": "layerscope.ci/1",
+            "image": merged.image.source,
+            **result.to_dict(),
+            "waste": {**analysis.waste.to_dict(), "percent": analysis.wasted_percent,
+                      "efficiency": analysis.efficiency, "user": analysis.user_waste.to_dict(),
+                      "base": analysis.base.to_dict()},
+            "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
+        }
+        json.dump(doc, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        out = sys.stdout
+        a = analysis
+        d = a.dive
+        uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
+        out.write(f"layerscope ci: {safe(merged.image.source)}  (thresholds: {safe(th.source)})\n")
+        out.write(f"  wasted {human_size(a.waste.total)} ({a.wasted_percent:.2f} %), efficiency "
+                  f"{100 * a.efficiency:.2f} %, user wasted {human_size(a.user_waste.total)} "
+                  f"({a.user_wasted_percent:.2f} %)\n")
+        out.write(f"  dive: efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, "
+                  f"userWastedPercent {uwp}\n")
+        for c in result.checks:
+            out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
+        for f in result.failed_findings[:50]:
+            out.write(f"        {f.severity} {f.rule} L{f.layer} {safe(f.path)} ({human_size(f.size)})"
+                      f"{' ' + safe(f.detail) if f.detail else ''}\n")
+        if len(result.failed_findings) > 50:
+            out.write(f"        ... {len(result.failed_findings) - 50} more\n")
+        for p, k in result.forbidden_paths[:50]:
+            out.write(f"        L{k} {safe(p)}\n")
+        out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+    return 0 if result.passed else 1
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    import json
+
+    from .compare import ADDED, CHANGED, REMOVED, compare
+    from .report import human_size
+
+    a = _load(args.image_a, args.platform, None)
+    b = _load(args.image_b, args.platform, None)
+    cmp = compare(a, b)
+    if args.json:
+        json.dump(cmp.to_dict(), sys.stdout, separators=(",", ":"))
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    t = cmp.totals()
+    out.write(f"A: {safe(cmp.a_source)} ({len(a.image.layers)} layers)\n")
+    out.write(f"B: {safe(cmp.b_source)} ({len(b.image.layers)} layers)\n")
+    out.write(f"Shared layers: {len(cmp.shared)} ({cmp.shared_prefix} leading); only in A: "
+              f"{len(cmp.only_a)}; only in B: {len(cmp.only_b)}\n")
+    for m in cmp.shared:
+        out.write(f"  A L{m.a} = B L{m.b}  {m.diff_id}\n")
+    out.write(f"Paths: {t['added']} added ({human_size(t['added_bytes'])}), {t['removed']} removed "
+              f"({human_size(t['removed_bytes'])}), {t['changed']} changed "
+              f"({'+' if t['changed_bytes_delta'] >= 0 else ''}{human_size(t['changed_bytes_delta'])})\n")
+    mark = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
+    for kind in (ADDED, REMOVED, CHANGED):
+        items = cmp.of_kind(kind)
+        shown = items if args.limit <= 0 else items[: args.limit]
+        for p in shown:
+            e = p.b if p.b is not None else p.a
+            assert e is not None
+            size = human_size(p.size_b if kind != REMOVED else p.size_a)
+            extra = f"  [{', '.join(p.what)}]" if p.what else ""
+            if kind == CHANGED:
+                size = f"{human_size(p.size_a)} -> {human_size(p.size_b)}"
+            out.write(f"{mark[kind]} {safe(p.path)}  {e.type}  {size}{extra}\n")
+        if len(shown) < len(items):
+            out.write(f"{mark[kind]} ... {len(items) - len(shown)} more {kind} paths (--limit 0 for all)\n")
+    return 0
+
+
+def cmd_cat(args: argparse.Namespace) -> int:
+    from .content import iter_content, lookup
+
+    merged = _load(args.image, args.platform, args.image_ref)
+    k = _layer_index(args.layer, len(merged.image.layers))
+    entry = lookup(merged, args.path, k)
+    out = sys.stdout.buffer
+    for chunk in iter_content(merged.image, entry):
+        out.write(chunk)
+    out.flush()
+    return 0
+
+
+def cmd_which(args: argparse.Namespace) -> int:
+    import json
+    import stat
+
+    from .analysis import analyze
+    from .loader import normalise
+    from .report import human_size, short_command
+
+    merged = _load(args.image, args.platform, args.image_ref)
+    path = normalise(args.path.strip()) or ""
+    hist = merged.history(path) if path else []
+    if not hist:
+        raise LayerscopeError(f"{args.path}: no such path in any layer")
+    analysis = analyze(merged)
+    by_version = {i.layer: i for i in analysis.items if i.path == path}
+    top = hist[-1]
+    rows = []
+    for ev in hist:
+        la = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
+        cmd = la.command if la else ""
+        if type(ev) is Entry:
+            w = by_version.get(ev.layer) if ev.type == "file" else None
+            rows.append({
+                "layer": ev.layer, "event": ev.change, "type": ev.type, "mode": ev.mode, "uid": ev.uid,
+                "gid": ev.gid, "size": ev.size, "digest": ev.digest_str, "link": ev.link,
+                "visible": ev is top, "implicit": ev.offset == -1,
+                "wasted": None if w is None else {"cause": w.cause, "by_layer": w.by_layer, "how": w.how},
+                "command": cmd,
+            })
+        else:
+            rows.append({"layer": ev.layer, "event": "deleted", "how": ev.how, "cause": ev.cause,
+                         "visible": False, "command": cmd})
+    if args.json:
+        json.dump({"path": path, "versions": rows}, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    out = sys.stdout
+    out.write(f"{safe(path)}  ({len(hist)} events; {'visible' if type(top) is Entry else 'deleted'} at the top)\n")
+    for r in rows:
+        head = f"{'*' if r['visible'] else ' '} L{r['layer']:<3} {r['event']:<12}"
+        if r["event"] == "deleted":
+            line = f"{head} by {r['how']} ({safe(r['cause'])})"
+        else:
+            kinds = {"dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "fifo": stat.S_IFIFO, "char": stat.S_IFCHR,
+                     "block": stat.S_IFBLK}
+            mode = stat.filemode(r["mode"] | kinds.get(r["type"], stat.S_IFREG))
+            line = f"{head} {r['type']:<8} {mode} {r['uid']}:{r['gid']} {human_size(r['size']):>8}"
+            if r["digest"]:
+                line += f" {r['digest'][7:19]}"
+            if r["link"]:
+                line += f" -> {safe(r['link'])}"
+            if r["implicit"]:
+                line += " (implicit parent)"
+            if r["wasted"]:
+                line += f"  [wasted: {r['wasted']['cause']} by L{r['wasted']['by_layer']}]"
+        out.write(line + "\n")
+        if r["command"]:
+            out.write(f"         {short_command(r['command'], 100)}\n")
     return 0
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .engines import is_engine_ref
+
+    if is_engine_ref(args.image):
+        from .api import open_source
+        from .ui.app import LayerscopeApp
+
+        app = LayerscopeApp(open_source(args.image, args.platform, args.image_ref))
+        app.run()
+        return app.return_code or 0
     from .ui.app import run_app
 
     return run_app(args.image, args.platform, args.image_ref)
@@ -82,7 +355,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
-    handler = {"report": cmd_report, "ui": cmd_ui}[args.command]
+    handler = {
+        "report": cmd_report,
+        "ui": cmd_ui,
+        "ci": cmd_ci,
+        "diff": cmd_diff,
+        "cat": cmd_cat,
+        "which": cmd_which,
+    }[args.command]
     try:
         return handler(args)
     except LayerscopeError as exc:

@@ -10,9 +10,14 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from typing import TYPE_CHECKING
+
 from .merge import Merged
 from .model import Deletion, Entry, Image, Layer
 from .textsafe import safe
+
+if TYPE_CHECKING:
+    from .analysis import Analysis
 
 SCHEMA = "layerscope.report/1"
 _CHUNK = 4096  # objects encoded per json.dumps call: C speed, bounded memory
@@ -144,10 +149,39 @@ def _encode_seq(items: Iterator[dict[str, Any]], out: TextIO) -> None:
     out.write("]")
 
 
-def write_json(merged: Merged, out: TextIO, layer: int | None = None) -> None:
+def write_json(
+    merged: Merged, out: TextIO, layer: int | None = None, analysis: Analysis | None = None
+) -> None:
+    """The whole model as ``layerscope.report/1``.
+
+    Added by the audit (fields only ever added): ``image.waste`` (layerscope's
+    accounting, per cause, user share, base layers, top offenders),
+    ``image.dive`` (dive 0.13.1 figures), ``image.findings`` (counts per
+    severity), ``layers[].waste`` and ``layers[].base``, and the top-level
+    ``findings`` array.
+    """
+    from .analysis import analyze
+
     image = merged.image
     k = merged.top if layer is None else layer
-    head = {"schema": SCHEMA, "as_of_layer": k, "image": image_obj(image), "layers": [layer_obj(la) for la in image.layers]}
+    a = analysis if analysis is not None else analyze(merged)
+    img = image_obj(image)
+    img["waste"] = a.to_dict()
+    img["dive"] = a.dive.to_dict()
+    img["findings"] = a.findings_by_severity()
+    layers = []
+    for la, lw in zip(image.layers, a.layers):
+        obj = layer_obj(la)
+        obj["base"] = lw.base
+        obj["waste"] = lw.to_dict()
+        layers.append(obj)
+    head = {
+        "schema": SCHEMA,
+        "as_of_layer": k,
+        "image": img,
+        "layers": layers,
+        "findings": [f.to_dict() for f in a.findings],
+    }
     text = json.dumps(head, separators=(",", ":"))
     out.write(text[:-1] + ',"files":')
     _encode_seq((file_obj(merged, e) for e in merged.files_at(k)), out)
@@ -185,12 +219,23 @@ def short_command(cmd: str, width: int = 0) -> str:
     return c
 
 
-def write_text(merged: Merged, out: TextIO, layer: int | None = None, color: bool | None = None) -> None:
-    """A readable summary with Rich: image, layers with size/command/counts, warnings."""
+def write_text(
+    merged: Merged,
+    out: TextIO,
+    layer: int | None = None,
+    color: bool | None = None,
+    analysis: Analysis | None = None,
+    top: int = 10,
+) -> None:
+    """A readable summary with Rich: image, layers with size/command/counts,
+    waste by cause, dive figures, top offenders, findings, warnings."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
+    from .analysis import analyze
+
+    a = analysis if analysis is not None else analyze(merged)
     image = merged.image
     k = merged.top if layer is None else layer
     console = Console(file=out, force_terminal=color, highlight=False, width=None if out.isatty() else 160)
@@ -219,10 +264,11 @@ def write_text(merged: Merged, out: TextIO, layer: int | None = None, color: boo
     table.add_column("Meta", justify="right", style="magenta")
     table.add_column("Same", justify="right", style="cyan")
     table.add_column("Del", justify="right", style="red")
+    table.add_column("Waste", justify="right")
     table.add_column("Command", overflow="fold")
     for la in image.layers:
         c = la.counts
-        mark = "▶" if la.index == k else ""
+        mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
         cmd = short_command(la.command) or "-"
         if la.error:
             cmd = f"[DAMAGED: {safe(la.error)}] " + cmd
@@ -234,6 +280,7 @@ def write_text(merged: Merged, out: TextIO, layer: int | None = None, color: boo
             str(c.metadata),
             str(c.rewritten),
             str(c.deleted),
+            human_size(a.layers[la.index].shipped.total) if a.layers[la.index].shipped.total else "-",
             Text(cmd),
         )
     console.print()
@@ -242,8 +289,86 @@ def write_text(merged: Merged, out: TextIO, layer: int | None = None, color: boo
     live = sum(1 for _ in merged.files_at(k))
     console.print()
     console.print(Text(f"As of layer {k}: {live} paths visible, {hidden} deleted paths still ship in lower layers"))
+    _write_audit(console, a, top)
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
         for w in image.warnings:
             console.print(Text("  ! " + safe(w), style="yellow"))
+
+
+SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def _write_audit(console: Any, a: Analysis, top: int) -> None:
+    """Waste by cause, dive figures, top offenders and findings (Rich)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .analysis import CAUSES
+
+    w = a.waste
+    console.print()
+    console.print(Text("Waste", style="bold"))
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column(justify="right")
+    grid.add_column()
+    grid.add_row("Wasted", human_size(w.total), f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
+                 f"efficiency {100 * a.efficiency:.2f} %; {w.files} hidden file versions")
+    labels = {
+        "overwritten": "overwritten by a later layer",
+        "metadata": "copied up for a mode/owner/xattr change",
+        "identical": "rewritten with identical bytes",
+        "deleted": "deleted (whiteout/opaque/replaced), still in a lower layer",
+    }
+    for cause in CAUSES:
+        if w.by_cause[cause]:
+            grid.add_row(f"  {cause}", human_size(w.by_cause[cause]), labels[cause])
+    base = a.base
+    base_txt = f"{base.layers} base layer(s) ({base.method})" if base.layers else "no base layers marked"
+    grid.add_row("User", human_size(a.user_waste.total),
+                 f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}")
+    d = a.dive
+    uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
+    grid.add_row("dive", str(d.wasted_bytes),
+                 f"efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp} "
+                 "(dive 0.13.1 figures)")
+    console.print(grid)
+    if a.top and top:
+        console.print()
+        t = Table(show_edge=False, pad_edge=False, title=None)
+        t.add_column("Size", justify="right")
+        t.add_column("Cause")
+        t.add_column("In", justify="right")
+        t.add_column("By", justify="right")
+        t.add_column("Path", overflow="fold")
+        t.add_column("Command (of By)", overflow="fold")
+        for it in a.top[:top]:
+            if not it.size:
+                continue
+            cause = it.cause if it.cause != "deleted" else f"deleted ({it.how})"
+            t.add_row(human_size(it.size), cause, f"L{it.layer}", f"L{it.by_layer}", Text(safe(it.path)),
+                      Text(short_command(it.command, 60) or "-"))
+        console.print(Text(f"Top offenders (biggest hidden versions, {min(top, len(a.top))} shown)", style="bold"))
+        console.print(t)
+    console.print()
+    if not a.findings:
+        console.print(Text("Findings: none", style="bold"))
+        return
+    counts = a.findings_by_severity()
+    summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    console.print(Text(f"Findings ({summary})", style="bold"))
+    t = Table(show_edge=False, pad_edge=False)
+    t.add_column("Severity")
+    t.add_column("Rule")
+    t.add_column("L", justify="right")
+    t.add_column("Size", justify="right")
+    t.add_column("Path", overflow="fold")
+    t.add_column("Detail / command", overflow="fold")
+    for f in a.findings:
+        path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
+        detail = f.detail or short_command(f.command, 60)
+        t.add_row(Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")), f.rule, str(f.layer),
+                  human_size(f.size), Text(path), Text(detail))
+    console.print(t)

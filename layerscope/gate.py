@@ -1,0 +1,347 @@
+"""The CI gate: thresholds on waste and findings, pass or fail.
+
+Thresholds come from ``[tool.layerscope]`` in ``pyproject.toml`` or from
+``.layerscope.toml`` (top level or a ``[ci]`` table), overridden by flags.
+Keys accept kebab-case or snake_case; dive's ``.dive-ci`` rule names are
+accepted too and are checked against the dive-compatible figures:
+
+    min-efficiency             layerscope efficiency (0.95 or "95%")
+    max-wasted-bytes           layerscope wasted bytes ("20MB", "20MiB", 20000000)
+    max-wasted-percent         wasted bytes as a percent of the image ("10%" or 10)
+    max-user-wasted-bytes      waste caused by non-base layers
+    max-user-wasted-percent    ... as a percent of the non-base layers' size
+    lowestEfficiency           dive's efficiency (a fraction, e.g. 0.9)
+    highestWastedBytes         dive's wasted bytes ("20MB")
+    highestUserWastedPercent   dive's user wasted fraction (0.1 = 10 %)
+    forbid-findings            rule ids or severities ("high", "secret-hidden")
+    forbid-paths               globs no layer may ship ("/root/.ssh/*", "*.pem")
+    ignore-paths               globs whose findings are ignored
+    base                       base image: a layer count, "auto" or an image path
+
+With no configuration at all the defaults are ``min-efficiency = 0.9`` and
+``forbid-findings = ["high"]``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any
+
+from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
+from .errors import LayerscopeError
+from .merge import Merged
+from .model import Entry
+
+
+class GateConfigError(LayerscopeError):
+    pass
+
+
+_UNITS = {
+    "": 1, "b": 1,
+    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+    "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40,
+}
+_SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
+
+
+def parse_size(value: Any, what: str = "size") -> int:
+    """``20MB`` = 20 000 000, ``20MiB`` = 20 971 520, ``1.5GB``, plain integers = bytes."""
+    if isinstance(value, bool):
+        raise GateConfigError(f"{what}: {value!r} is not a size")
+    if isinstance(value, int):
+        if value < 0:
+            raise GateConfigError(f"{what}: {value} is negative")
+        return value
+    if isinstance(value, float):
+        if value < 0 or not math.isfinite(value):
+            raise GateConfigError(f"{what}: {value} is not a size")
+        return int(value)
+    m = _SIZE.match(str(value))
+    unit = m.group(2).lower() if m else ""
+    if not m or unit not in _UNITS:
+        raise GateConfigError(f"{what}: {value!r} is not a size (use e.g. 20MB, 20MiB or a byte count)")
+    return int(float(m.group(1)) * _UNITS[unit])
+
+
+def _number(value: Any, what: str) -> tuple[float, bool]:
+    """(number, had a % sign)."""
+    if isinstance(value, bool):
+        raise GateConfigError(f"{what}: {value!r} is not a number")
+    if isinstance(value, int | float):
+        v, pct = float(value), False
+    else:
+        s = str(value).strip()
+        pct = s.endswith("%")
+        try:
+            v = float(s.rstrip("%").strip())
+        except ValueError:
+            raise GateConfigError(f"{what}: {value!r} is not a number") from None
+    if not math.isfinite(v) or v < 0:
+        raise GateConfigError(f"{what}: {value!r} is out of range")
+    return v, pct
+
+
+def parse_percent(value: Any, what: str) -> float:
+    """A percent: ``10``, ``"10%"`` and ``10.5`` all mean percent."""
+    v, _ = _number(value, what)
+    if v > 100:
+        raise GateConfigError(f"{what}: {value!r} is over 100 %")
+    return v
+
+
+def parse_fraction(value: Any, what: str) -> float:
+    """A fraction in 0..1: ``0.9``; ``"90%"`` or a bare number over 1 is read as percent."""
+    v, pct = _number(value, what)
+    if pct or v > 1:
+        v /= 100
+    if v > 1:
+        raise GateConfigError(f"{what}: {value!r} is over 100 %")
+    return v
+
+
+@dataclass
+class Thresholds:
+    min_efficiency: float | None = None
+    max_wasted_bytes: int | None = None
+    max_wasted_percent: float | None = None
+    max_user_wasted_bytes: int | None = None
+    max_user_wasted_percent: float | None = None
+    dive_lowest_efficiency: float | None = None
+    dive_highest_wasted_bytes: int | None = None
+    dive_highest_user_wasted_percent: float | None = None  # a fraction, as in .dive-ci
+    forbid_findings: list[str] = field(default_factory=list)
+    forbid_paths: list[str] = field(default_factory=list)
+    ignore_paths: list[str] = field(default_factory=list)
+    base: str | None = None
+    source: str = "defaults"
+
+    def is_empty(self) -> bool:
+        return all(
+            getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base")
+        )
+
+
+DEFAULTS = {"min-efficiency": 0.9, "forbid-findings": ["high"]}
+
+_ALIASES = {
+    "lowestefficiency": "dive_lowest_efficiency",
+    "highestwastedbytes": "dive_highest_wasted_bytes",
+    "highestuserwastedpercent": "dive_highest_user_wasted_percent",
+}
+
+
+def _key(k: str) -> str:
+    low = k.replace("-", "_").lower()
+    return _ALIASES.get(low.replace("_", ""), low)
+
+
+def apply(th: Thresholds, raw: dict[str, Any], where: str) -> Thresholds:
+    """Set thresholds from a mapping (config file table or flags); unknown keys are an error."""
+    for k, v in raw.items():
+        if v is None:
+            continue
+        key = _key(k)
+        what = f"{where}: {k}"
+        if key in ("min_efficiency", "dive_lowest_efficiency"):
+            setattr(th, key, parse_fraction(v, what))
+        elif key in ("max_wasted_bytes", "max_user_wasted_bytes", "dive_highest_wasted_bytes"):
+            setattr(th, key, parse_size(v, what))
+        elif key in ("max_wasted_percent", "max_user_wasted_percent"):
+            setattr(th, key, parse_percent(v, what))
+        elif key == "dive_highest_user_wasted_percent":
+            setattr(th, key, parse_fraction(v, what))
+        elif key in ("forbid_findings", "forbid_paths", "ignore_paths"):
+            items = [v] if isinstance(v, str) else v
+            if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
+                raise GateConfigError(f"{what}: expected a list of strings")
+            if key == "forbid_findings":
+                for x in items:
+                    if x not in RULE_IDS and x not in SEVERITIES and x != "all":
+                        raise GateConfigError(
+                            f"{what}: unknown rule or severity {x!r} (rules: {', '.join(RULE_IDS)}; "
+                            f"severities: {', '.join(SEVERITIES)})"
+                        )
+            getattr(th, key).extend(items)
+        elif key == "base":
+            th.base = str(v)
+        elif key == "ci" and isinstance(v, dict):
+            apply(th, v, where)
+        else:
+            raise GateConfigError(f"{what}: unknown setting")
+    return th
+
+
+def find_config(start: str | None = None) -> str | None:
+    """``.layerscope.toml`` or a ``pyproject.toml`` with ``[tool.layerscope]``, from ``start`` upwards."""
+    d = os.path.abspath(start or os.getcwd())
+    while True:
+        cand = os.path.join(d, ".layerscope.toml")
+        if os.path.isfile(cand):
+            return cand
+        py = os.path.join(d, "pyproject.toml")
+        if os.path.isfile(py):
+            try:
+                with open(py, "rb") as fh:
+                    if "layerscope" in tomllib.load(fh).get("tool", {}):
+                        return py
+            except (OSError, tomllib.TOMLDecodeError):
+                pass
+        parent = os.path.dirname(d)
+        if parent == d:
+            return None
+        d = parent
+
+
+def load_config(path: str) -> dict[str, Any]:
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except OSError as exc:
+        raise GateConfigError(f"{path}: cannot read ({exc.strerror})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise GateConfigError(f"{path}: invalid TOML ({exc})") from None
+    if os.path.basename(path) == "pyproject.toml":
+        table = data.get("tool", {}).get("layerscope", {})
+    else:
+        table = data.get("tool", {}).get("layerscope", data) if "tool" in data else data
+    if not isinstance(table, dict):
+        raise GateConfigError(f"{path}: [tool.layerscope] is not a table")
+    return table
+
+
+def thresholds(config_path: str | None, flags: dict[str, Any], use_config: bool = True) -> Thresholds:
+    th = Thresholds()
+    path = config_path or (find_config() if use_config else None)
+    if path:
+        apply(th, load_config(path), path)
+        th.source = path
+    apply(th, flags, "flag")
+    if th.is_empty():
+        apply(th, DEFAULTS, "defaults")
+        th.source = "defaults"
+    elif flags and any(v not in (None, []) for v in flags.values()) and path:
+        th.source = f"{path} + flags"
+    elif not path:
+        th.source = "flags"
+    return th
+
+
+# ================================================================================
+# Checking
+# ================================================================================
+
+
+@dataclass(slots=True)
+class Check:
+    name: str
+    passed: bool
+    value: Any
+    limit: Any
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": "pass" if self.passed else "fail", "value": self.value,
+                "limit": self.limit, "message": self.message}
+
+
+@dataclass(slots=True)
+class GateResult:
+    checks: list[Check]
+    failed_findings: list[Finding]
+    forbidden_paths: list[tuple[str, int]]  # (path, layer)
+    thresholds: Thresholds
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "result": "pass" if self.passed else "fail",
+            "config": self.thresholds.source,
+            "checks": [c.to_dict() for c in self.checks],
+            "failed_findings": [f.to_dict() for f in self.failed_findings],
+            "forbidden_paths": [{"path": p, "layer": k} for p, k in self.forbidden_paths],
+        }
+
+
+def _pct(x: float) -> str:
+    return f"{x:.2f} %"
+
+
+def _matches(path: str, globs: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, g) for g in globs)
+
+
+def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
+    from .report import human_size
+
+    checks: list[Check] = []
+    a = analysis
+    dive = a.dive
+
+    def check(name: str, ok: bool, value: Any, limit: Any, msg: str) -> None:
+        checks.append(Check(name, ok, value, limit, msg))
+
+    if th.min_efficiency is not None:
+        check("min-efficiency", a.efficiency >= th.min_efficiency, a.efficiency, th.min_efficiency,
+              f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})")
+    if th.max_wasted_bytes is not None:
+        check("max-wasted-bytes", a.waste.total <= th.max_wasted_bytes, a.waste.total, th.max_wasted_bytes,
+              f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})")
+    if th.max_wasted_percent is not None:
+        check("max-wasted-percent", a.wasted_percent <= th.max_wasted_percent, a.wasted_percent,
+              th.max_wasted_percent, f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})")
+    if th.max_user_wasted_bytes is not None:
+        check("max-user-wasted-bytes", a.user_waste.total <= th.max_user_wasted_bytes, a.user_waste.total,
+              th.max_user_wasted_bytes,
+              f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})")
+    if th.max_user_wasted_percent is not None:
+        check("max-user-wasted-percent", a.user_wasted_percent <= th.max_user_wasted_percent, a.user_wasted_percent,
+              th.max_user_wasted_percent,
+              f"user layers wasted {_pct(a.user_wasted_percent)} of their size (maximum {_pct(th.max_user_wasted_percent)})")
+    if th.dive_lowest_efficiency is not None:
+        check("lowestEfficiency", dive.efficiency >= th.dive_lowest_efficiency, dive.efficiency,
+              th.dive_lowest_efficiency,
+              f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})")
+    if th.dive_highest_wasted_bytes is not None:
+        check("highestWastedBytes", dive.wasted_bytes <= th.dive_highest_wasted_bytes, dive.wasted_bytes,
+              th.dive_highest_wasted_bytes,
+              f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})")
+    if th.dive_highest_user_wasted_percent is not None:
+        uwp = dive.user_wasted_percent
+        value = uwp if uwp is not None else (math.inf if dive.wasted_bytes else 0.0)
+        check("highestUserWastedPercent", value <= th.dive_highest_user_wasted_percent,
+              uwp, th.dive_highest_user_wasted_percent,
+              f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})")
+
+    failed: list[Finding] = []
+    if th.forbid_findings:
+        forbid = set(th.forbid_findings)
+        for f in a.findings:
+            if _matches(f.path, th.ignore_paths):
+                continue
+            if "all" in forbid or f.rule in forbid or f.severity in forbid:
+                failed.append(f)
+        check("forbid-findings", not failed, len(failed), sorted(forbid),
+              f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})" if failed
+              else f"no forbidden findings ({', '.join(sorted(forbid))})")
+
+    hits: list[tuple[str, int]] = []
+    if th.forbid_paths:
+        for path, tl in merged.events.items():
+            if not _matches(path, th.forbid_paths) or _matches(path, th.ignore_paths):
+                continue
+            for ev in tl if type(tl) is list else (tl,):
+                if type(ev) is Entry and ev.offset != -1:
+                    hits.append((path, ev.layer))
+        hits.sort()
+        check("forbid-paths", not hits, len(hits), th.forbid_paths,
+              f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship")
+    return GateResult(checks, failed, hits, th)
