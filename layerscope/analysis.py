@@ -45,7 +45,6 @@ from .model import (
     METADATA,
     MODIFIED,
     REWRITTEN,
-    SYMLINK,
     TYPE_CHANGED,
     Deletion,
     Entry,
@@ -674,7 +673,12 @@ def dive_figures(merged: Merged) -> DiveFigures:
         parents: set[str] = set()
         implicit: list[str] = []
 
-        def mark_parents(path: str, parents: set[str] = parents, implicit: list[str] = implicit) -> None:
+        def mark_parents(
+            path: str,
+            parents: set[str] = parents,
+            implicit: list[str] = implicit,
+            explicit: dict[str, tuple[int, bool]] = explicit,
+        ) -> None:
             q = parent_of(path)
             while q != "/" and q not in parents:
                 parents.add(q)

@@ -378,7 +378,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         print("layerscope: error: out of memory", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - the last line of defence: one line, no traceback
+    except Exception as exc:
         if os.environ.get("LAYERSCOPE_DEBUG"):
             raise
         print(f"layerscope: internal error: {type(exc).__name__}: {safe(str(exc))[:300]}", file=sys.stderr)

@@ -125,9 +125,9 @@ def top_entries(merged: Merged, k: int | None = None) -> dict[str, Entry]:
                 out[path] = ev
     else:
         for path in merged.events:
-            ev = merged.state_at(path, k)
-            if type(ev) is Entry:
-                out[path] = ev
+            at = merged.state_at(path, k)
+            if type(at) is Entry:
+                out[path] = at
     return out
 
 

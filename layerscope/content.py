@@ -8,11 +8,12 @@ are kept. Symlinks yield their target text and are never followed on the host.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
 from .errors import LayerscopeError
 from .merge import Merged
-from .model import DIR, FILE, HARDLINK, SYMLINK, Entry, Image
+from .model import DIR, FILE, HARDLINK, SYMLINK, Deletion, Entry, Image
 from .streams import CHUNK, detect_compression, open_uncompressed
 
 
@@ -66,10 +67,8 @@ def iter_content(image: Image, entry: Entry, limit: int | None = None) -> Iterat
 
 def _read_range(raw, name: str, offset: int, want: int, path: str) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
     seekable = False
-    try:
+    with contextlib.suppress(AttributeError, OSError):
         seekable = bool(raw.seekable())
-    except (AttributeError, OSError):
-        pass
     if seekable:
         head = raw.read(6)
         if detect_compression(head) == "none":
@@ -119,8 +118,9 @@ def lookup(merged: Merged, path: str, layer: int | None = None) -> Entry:
     if ev is None:
         first = merged.history(norm)[0].layer
         raise LayerscopeError(f"{norm}: does not exist yet as of layer {k} (first appears in layer {first})")
-    if type(ev) is not Entry:
+    if isinstance(ev, Deletion):
         below = [v for v in merged.history(norm) if type(v) is Entry and v.layer < ev.layer]
         hint = f"; the last version is in layer {below[-1].layer} (use --layer {below[-1].layer})" if below else ""
         raise LayerscopeError(f"{norm}: deleted in layer {ev.layer} ({ev.how}){hint}")
+    assert type(ev) is Entry
     return ev

@@ -297,7 +297,8 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
               f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})")
     if th.max_wasted_percent is not None:
         check("max-wasted-percent", a.wasted_percent <= th.max_wasted_percent, a.wasted_percent,
-              th.max_wasted_percent, f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})")
+              th.max_wasted_percent,
+              f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})")
     if th.max_user_wasted_bytes is not None:
         check("max-user-wasted-bytes", a.user_waste.total <= th.max_user_wasted_bytes, a.user_waste.total,
               th.max_user_wasted_bytes,
@@ -305,7 +306,8 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
     if th.max_user_wasted_percent is not None:
         check("max-user-wasted-percent", a.user_wasted_percent <= th.max_user_wasted_percent, a.user_wasted_percent,
               th.max_user_wasted_percent,
-              f"user layers wasted {_pct(a.user_wasted_percent)} of their size (maximum {_pct(th.max_user_wasted_percent)})")
+              f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
+              f"(maximum {_pct(th.max_user_wasted_percent)})")
     if th.dive_lowest_efficiency is not None:
         check("lowestEfficiency", dive.efficiency >= th.dive_lowest_efficiency, dive.efficiency,
               th.dive_lowest_efficiency,
