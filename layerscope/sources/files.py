@@ -28,6 +28,7 @@ MAX_ARCHIVE_MEMBERS = 1_000_000  # members indexed in an outer archive
 MAX_ARCHIVE_META = 1 << 20  # one pax header / long name in an outer archive
 MIN_FREE = 1 << 30  # stop inflating a compressed archive when the temp disk gets this full
 SPACE_CHECK = 256 << 20  # check free space every this many bytes written
+RESYNC_CHUNK = 1 << 20
 DATALESS_FLAGS = (b"1", b"2", b"3", b"4", b"5", b"6")
 
 
@@ -188,6 +189,7 @@ class TarSource:
         long_link: bytes | None = None
         dupes: dict[str, int] = {}
         members = 0
+        resynced = False
         while True:
             try:
                 hdr = os.pread(fd, BLOCK, off) if off < end else b""
@@ -198,13 +200,25 @@ class TarSource:
                     self._warn(f"truncated tar header at offset {off}; the archive ends early")
                 break  # no end-of-archive zeros: tolerated, like GNU tar
             if hdr == ZERO_BLOCK:
-                break
+                nxt = self._find_header(off + BLOCK, end)
+                if nxt is None:
+                    break  # the end-of-archive marker, then only zeros (or nothing)
+                self._warn(f"tar members after the end-of-archive marker at offset {off}; read as well")
+                resynced = True
+                off = nxt
+                continue
             size = header_number(hdr[124:136])
             if not checksum_ok(hdr) or size is None or size < 0:
                 if off == 0:
                     raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
-                self._warn(f"bad tar header at offset {off}; the rest of the archive is ignored")
-                break
+                nxt = self._find_header(off + 1, end)
+                if nxt is None:
+                    self._warn(f"bad tar header at offset {off}; the rest of the archive is ignored")
+                    break
+                self._warn(f"bad tar header at offset {off}; skipped to the next header at offset {nxt}")
+                resynced = True
+                off = nxt
+                continue
             members += 1
             if members > MAX_ARCHIVE_MEMBERS:
                 self._warn(f"over {MAX_ARCHIVE_MEMBERS} members; the rest of the archive is ignored")
@@ -253,6 +267,8 @@ class TarSource:
                 off = data_off + size + (-size % BLOCK)
             if not name:
                 continue
+            if resynced and (name in self._members or name in self._links):
+                continue  # after damage, what was read before it is the better copy
             if flag in (b"0", b"\0", b"7"):
                 if data_off + size > end:
                     self._warn(f"member {name!r} is truncated ({data_off + size - end} bytes missing)")
@@ -274,6 +290,23 @@ class TarSource:
             self._warn(f"members stored more than once: {listed}{more}; the last copy is used")
         if not self._members and not self._links:
             raise ImageError(f"{self.name}: empty archive or not a tar archive")
+
+    def _find_header(self, start: int, end: int) -> int | None:
+        """The next offset >= start holding a valid ustar header (damage recovery, rare)."""
+        pos = start
+        while pos < end:
+            chunk = os.pread(self._fd, RESYNC_CHUNK + BLOCK, pos)
+            if not chunk:
+                return None
+            i = chunk.find(b"ustar", 257)
+            while 0 <= i <= RESYNC_CHUNK + 257:
+                cand = pos + i - 257
+                hdr = os.pread(self._fd, BLOCK, cand)
+                if len(hdr) == BLOCK and checksum_ok(hdr) and header_number(hdr[124:136]) is not None:
+                    return cand
+                i = chunk.find(b"ustar", i + 1)
+            pos += RESYNC_CHUNK
+        return None
 
     def _resolve(self, path: str) -> str:
         name = _clean(path)
