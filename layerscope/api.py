@@ -27,3 +27,14 @@ def load(
     image = open_source(path, platform, image_ref)
     read_layers(image, progress, workers)
     return merge(image)
+
+
+def base_value(spec: str | None, platform: str | None = None) -> tuple[int | Image | None, str | None]:
+    """--base: None/'auto' -> detect; 'none' -> 0; N -> count; else an image (config only is read)."""
+    if spec is None or spec == "auto":
+        return None, None
+    if spec == "none":
+        return 0, None
+    if spec.isdigit():
+        return int(spec), None
+    return open_source(spec, platform), spec

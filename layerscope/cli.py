@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     ui = sub.add_parser("ui", help="open the terminal UI (the default: layerscope IMAGE)")
     _source_args(ui)
+    _base_args(ui)
+    ui.add_argument("--compare", metavar="OTHER", help="another image to compare with (key C in the UI)")
     rep = sub.add_parser("report", help="print a summary, or the full model as JSON")
     _source_args(rep)
     rep.add_argument("--layer", type=int, metavar="K", help="show the merged tree as of layer K (default: top)")
@@ -120,23 +122,11 @@ def _layer_index(k: int | None, count: int) -> int | None:
     return k
 
 
-def _base_value(spec: str | None, platform: str | None) -> tuple[int | Image | None, str | None]:
-    """--base: None/'auto' -> detect; 'none' -> 0; N -> count; else an image (config only is read)."""
-    if spec is None or spec == "auto":
-        return None, None
-    if spec == "none":
-        return 0, None
-    if spec.isdigit():
-        return int(spec), None
-    from .api import open_source
-
-    return open_source(spec, platform), spec
-
-
 def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Analysis:
     from .analysis import analyze
+    from .api import base_value
 
-    base, ref = _base_value(base_spec, platform)
+    base, ref = base_value(base_spec, platform)
     return analyze(merged, base=base, base_ref=ref)
 
 
@@ -332,18 +322,9 @@ def cmd_which(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    from .engines import is_engine_ref
-
-    if is_engine_ref(args.image):
-        from .api import open_source
-        from .ui.app import LayerscopeApp
-
-        app = LayerscopeApp(open_source(args.image, args.platform, args.image_ref))
-        app.run()
-        return app.return_code or 0
     from .ui.app import run_app
 
-    return run_app(args.image, args.platform, args.image_ref)
+    return run_app(args.image, args.platform, args.image_ref, compare=args.compare, base=args.base)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

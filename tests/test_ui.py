@@ -229,3 +229,99 @@ async def test_oci_samples_open(name: str) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await loaded(app, pilot)
         assert "/app" in root_paths(app)
+
+
+def screen_text(app: LayerscopeApp) -> str:
+    console = Console(width=200, file=io.StringIO(), record=True)
+    for s in app.screen.query(Static):
+        console.print(s.content)
+    return console.export_text()
+
+
+async def test_content_view_reads_the_version_from_the_image() -> None:
+    from layerscope.ui.screens.content import ContentScreen
+
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/app/config.txt")
+        await pilot.press("c")
+        assert isinstance(app.screen, ContentScreen)
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "retries = 5" in text and "version 2" in text
+        await pilot.press("escape")
+        # the diff against the lower version (L2 -> L4)
+        await pilot.press("d")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "+# sample config, version 2" in text
+        assert "-# sample config" in text
+        await pilot.press("escape")
+        # a binary file gets a hex view
+        assert tree.reveal("/app/data.bin")
+        await pilot.press("c")
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert "00000000  " in screen_text(app)
+
+
+async def test_deleted_secret_content_from_versions_pane() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        assert app.query_one(FileTree).reveal("/root/.aws/credentials")
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        versions.focus()
+        await pilot.press("down", "enter")  # the L3 version, under the L5 deletion
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert "FAKE-NOT-A-SECRET" in screen_text(app)
+
+
+async def test_audit_screen_lists_waste_and_jumps() -> None:
+    from layerscope.ui.screens.audit import AuditScreen
+
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.analysis is not None
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        assert screen.jumps["waste"] and screen.jumps["findings"]
+        secret = [j for j in screen.jumps["findings"] if j.path == "/root/.aws/credentials"]
+        assert secret
+        findings = screen.query_one("#findings")
+        findings.focus()
+        idx = screen.jumps["findings"].index(secret[0])
+        for _ in range(idx):
+            await pilot.press("down")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.k == secret[0].layer
+        assert app.query_one(FileTree).current_path == "/root/.aws/credentials"
+
+
+async def test_compare_screen(tmp_path: Path) -> None:
+    from layerscope.ui.screens.compare import CompareScreen
+
+    app = make_app(str(SAMPLES / "sample-docker.tar"), compare=str(SAMPLES / "sample-oci-gzip.tar"))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.comparison is not None
+        assert len(app.comparison.shared) == 7 and not app.comparison.paths
+        await pilot.press("C")
+        assert isinstance(app.screen, CompareScreen)
+        assert "7 shared by diff_id" in screen_text(app)

@@ -20,14 +20,18 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
+from ..analysis import Analysis
+from ..compare import Comparison
 from ..errors import LayerscopeError
-from ..loader import open_image, read_layers
+from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import Entry, Image
 from ..snapshot import FILTER_CLASSES, Snapshot, with_ancestors
 from ..textsafe import safe
 from .format import human_size
 from .keys import KEYS, bindings
+from .screens.audit import AuditScreen, Jump
+from .screens.compare import CompareScreen
 from .screens.content import ContentScreen, describe, render_diff, render_version
 from .screens.help import HelpScreen
 from .screens.search import SearchResult, SearchScreen
@@ -46,10 +50,14 @@ class LayerscopeApp(App[int]):
 
     k: reactive[int] = reactive(0, init=False)
 
-    def __init__(self, image: Image, workers: int = 2) -> None:
+    def __init__(self, image: Image, workers: int = 2, compare: str | None = None, base: str | None = None) -> None:
         super().__init__()
         self.image = image
         self.merged: Merged | None = None
+        self.analysis: Analysis | None = None
+        self.comparison: Comparison | None = None
+        self.compare_with = compare
+        self.base_spec = base
         self.workers_count = workers
         self._snapshots: dict[int, Snapshot] = {}
         self._history: list[int] = []
@@ -148,6 +156,42 @@ class LayerscopeApp(App[int]):
         damaged = [la.index for la in self.image.layers if la.error]
         if damaged:
             self.notify(f"Damaged layers: {', '.join(f'L{i}' for i in damaged)}", severity="error", timeout=15)
+        self.audit(merged)
+
+    @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
+    def audit(self, merged: Merged) -> None:
+        """Waste and findings (and the comparison, if asked) after the tree is up."""
+        from ..analysis import analyze
+        from ..api import base_value, load
+        from ..compare import compare
+
+        try:
+            base, ref = base_value(self.base_spec, None)
+            analysis = analyze(merged, base=base, base_ref=ref)
+        except LayerscopeError as exc:
+            self.call_from_thread(self.notify, safe(str(exc)), title="Audit failed", severity="error")
+            return
+        self.call_from_thread(self._audited, analysis)
+        if self.compare_with:
+            try:
+                other = load(self.compare_with)
+                comparison = compare(merged, other)
+            except LayerscopeError as exc:
+                self.call_from_thread(self.notify, safe(str(exc)), title="Compare failed", severity="error")
+                return
+            self.call_from_thread(self._compared, comparison)
+
+    def _audited(self, analysis: Analysis) -> None:
+        self.analysis = analysis
+        self._show_layer_details()
+        sev = analysis.findings_by_severity()
+        if sev.get("high"):
+            self.notify(f"{sev['high']} high-severity finding(s) — press w", severity="error", timeout=10)
+
+    def _compared(self, comparison: Comparison) -> None:
+        self.comparison = comparison
+        t = comparison.totals()
+        self.notify(f"Compared: +{t['added']} -{t['removed']} ~{t['changed']} paths — press C")
 
     # -- the selected layer --------------------------------------------------------------
     def snapshot(self, k: int) -> Snapshot:
@@ -173,7 +217,8 @@ class LayerscopeApp(App[int]):
     def _show_layer_details(self) -> None:
         if self.image.layers:
             layer = self.image.layers[self.k]
-            self.query_one("#layer-details", Static).update(layer_details(layer, self.merged is not None))
+            waste = self.analysis.layers[self.k] if self.analysis is not None else None
+            self.query_one("#layer-details", Static).update(layer_details(layer, self.merged is not None, waste))
 
     def _reroot(self, keep_path: str | None) -> None:
         if self.merged is None:
@@ -359,6 +404,36 @@ class LayerscopeApp(App[int]):
         target = {"layers": "#layers", "tree": "#tree", "versions": "#versions", "details": "#details"}[which]
         self.query_one(target).focus()
 
+    def action_audit(self) -> None:
+        if self.analysis is None:
+            self.notify("The audit is still running…" if self.merged is not None else "Still reading layers…")
+            return
+        self.push_screen(AuditScreen(self.analysis), self._jump)
+
+    def action_compare(self) -> None:
+        if not self.compare_with:
+            self.notify("Start with --compare OTHER to compare with another image")
+        elif self.comparison is None:
+            self.notify("Still loading the other image…")
+        else:
+            self.push_screen(CompareScreen(self.comparison), self._jump_path)
+
+    def _jump(self, jump: Jump | None) -> None:
+        if jump is None:
+            return
+        if jump.layer != self.k:
+            self._history.append(self.k)
+            self.k = jump.layer
+            self.query_one(LayerStack).select_layer(jump.layer, notify=False)
+        tree = self.query_one(FileTree)
+        tree.focus()
+        if not tree.reveal(jump.path):
+            self.notify("That path is hidden by the current view or filters")
+
+    def _jump_path(self, path: str | None) -> None:
+        if path is not None:
+            self._jump(Jump(path, self.k))
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
@@ -368,12 +443,27 @@ class LayerscopeApp(App[int]):
             yield SystemCommand(f"{desc} [{disp}]", desc, partial(self.run_action, action))
 
 
-def make_app(path: str, platform: str | None = None, image_ref: str | None = None, workers: int = 2) -> LayerscopeApp:
+def make_app(
+    path: str,
+    platform: str | None = None,
+    image_ref: str | None = None,
+    workers: int = 2,
+    compare: str | None = None,
+    base: str | None = None,
+) -> LayerscopeApp:
     """Open the image (manifest + config only) and build the app around it."""
-    return LayerscopeApp(open_image(path, platform, image_ref), workers=workers)
+    from ..api import open_source
+
+    return LayerscopeApp(open_source(path, platform, image_ref), workers=workers, compare=compare, base=base)
 
 
-def run_app(path: str, platform: str | None = None, image_ref: str | None = None) -> int:
-    app = make_app(path, platform, image_ref)
+def run_app(
+    path: str,
+    platform: str | None = None,
+    image_ref: str | None = None,
+    compare: str | None = None,
+    base: str | None = None,
+) -> int:
+    app = make_app(path, platform, image_ref, compare=compare, base=base)
     app.run()
     return app.return_code or 0

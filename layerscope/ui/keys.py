@@ -16,6 +16,8 @@ KEYS: list[tuple[str, str, str, str, bool]] = [
     ("d", "d", "diff", "Diff with the next lower version", True),
     ("l", "l", "jump_layer", "Jump to the layer that supplies the path (or the version's layer)", True),
     ("b", "b", "back", "Back to the previous layer", False),
+    ("w", "w", "audit", "Waste and findings: biggest hidden bytes, secrets, setuid…", True),
+    ("C", "C", "compare", "Compare with the --compare image", False),
     ("i", "i", "toggle_attrs", "Show/hide attributes (mode, uid:gid, size)", False),
     ("s", "s", "toggle_sort", "Sort by name / by size", False),
     ("a", "a", "toggle_filter('added')", "Show/hide added", False),
@@ -48,6 +50,7 @@ FOOTER_LABELS = {
     "content": "Content",
     "diff": "Diff",
     "jump_layer": "To layer",
+    "audit": "Waste",
 }
 
 

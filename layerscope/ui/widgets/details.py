@@ -6,6 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ...analysis import LayerWaste
 from ...model import Image, Layer
 from ...textsafe import safe
 from ..format import human_size
@@ -18,7 +19,7 @@ def _kv() -> Table:
     return t
 
 
-def layer_details(layer: Layer, loaded: bool) -> RenderableType:
+def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -> RenderableType:
     t = _kv()
     t.add_row(Text(f"Layer L{layer.index}", style="bold underline"), "")
     if layer.error:
@@ -42,6 +43,11 @@ def layer_details(layer: Layer, loaded: bool) -> RenderableType:
         t.add_row("Changes", counts)
         if layer.whiteouts or layer.opaque_dirs:
             t.add_row("Markers", Text(f"{len(layer.whiteouts)} whiteouts, {len(layer.opaque_dirs)} opaque dirs"))
+    if waste is not None:
+        t.add_row("Waste", Text(f"{human_size(waste.shipped.total)} of this layer's bytes are hidden above it"))
+        t.add_row("Hides", Text(f"{human_size(waste.caused.total)} of lower layers' bytes (overwritten/copied/deleted)"))
+        if waste.base:
+            t.add_row("Base", Text("part of the base image", style="dim"))
     for w in layer.warnings[:20]:
         t.add_row("Warning", Text(safe(w), style="yellow"))
     return t
