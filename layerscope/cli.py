@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from . import __version__
 from .errors import LayerscopeError
-from .model import Entry, Image
+from .model import Entry
 from .textsafe import safe
 
 if TYPE_CHECKING:
@@ -79,19 +79,48 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--max-wasted-percent", metavar="P", help="maximum wasted percent of the image size")
     ci.add_argument("--max-user-wasted-bytes", metavar="SIZE", help="maximum waste caused by non-base layers")
     ci.add_argument("--max-user-wasted-percent", metavar="P", help="... as percent of the non-base layers")
-    ci.add_argument("--lowest-efficiency", "--dive-lowest-efficiency", dest="lowestEfficiency", metavar="F",
-                    help="dive's lowestEfficiency, checked against the dive-compatible efficiency")
-    ci.add_argument("--highest-wasted-bytes", "--dive-highest-wasted-bytes", dest="highestWastedBytes",
-                    metavar="SIZE", help="dive's highestWastedBytes")
-    ci.add_argument("--highest-user-wasted-percent", "--dive-highest-user-wasted-percent",
-                    dest="highestUserWastedPercent", metavar="F",
-                    help="dive's highestUserWastedPercent (a fraction: 0.1 = 10%%)")
-    ci.add_argument("--forbid", dest="forbid_findings", action="append", metavar="RULE|SEVERITY",
-                    help="fail on findings of this rule or severity (repeatable; 'all' for any)")
-    ci.add_argument("--forbid-path", dest="forbid_paths", action="append", metavar="GLOB",
-                    help="fail if any layer ships a path matching GLOB (repeatable)")
-    ci.add_argument("--ignore-path", dest="ignore_paths", action="append", metavar="GLOB",
-                    help="ignore findings and forbidden paths matching GLOB (repeatable)")
+    ci.add_argument(
+        "--lowest-efficiency",
+        "--dive-lowest-efficiency",
+        dest="lowestEfficiency",
+        metavar="F",
+        help="dive's lowestEfficiency, checked against the dive-compatible efficiency",
+    )
+    ci.add_argument(
+        "--highest-wasted-bytes",
+        "--dive-highest-wasted-bytes",
+        dest="highestWastedBytes",
+        metavar="SIZE",
+        help="dive's highestWastedBytes",
+    )
+    ci.add_argument(
+        "--highest-user-wasted-percent",
+        "--dive-highest-user-wasted-percent",
+        dest="highestUserWastedPercent",
+        metavar="F",
+        help="dive's highestUserWastedPercent (a fraction: 0.1 = 10%%)",
+    )
+    ci.add_argument(
+        "--forbid",
+        dest="forbid_findings",
+        action="append",
+        metavar="RULE|SEVERITY",
+        help="fail on findings of this rule or severity (repeatable; 'all' for any)",
+    )
+    ci.add_argument(
+        "--forbid-path",
+        dest="forbid_paths",
+        action="append",
+        metavar="GLOB",
+        help="fail if any layer ships a path matching GLOB (repeatable)",
+    )
+    ci.add_argument(
+        "--ignore-path",
+        dest="ignore_paths",
+        action="append",
+        metavar="GLOB",
+        help="ignore findings and forbidden paths matching GLOB (repeatable)",
+    )
 
     diff = sub.add_parser("diff", help="compare two images: shared layers and changed paths")
     diff.add_argument("image_a", help=IMAGE_HELP)
@@ -153,8 +182,16 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 CI_FLAGS = (
-    "min_efficiency", "max_wasted_bytes", "max_wasted_percent", "max_user_wasted_bytes", "max_user_wasted_percent",
-    "lowestEfficiency", "highestWastedBytes", "highestUserWastedPercent", "forbid_findings", "forbid_paths",
+    "min_efficiency",
+    "max_wasted_bytes",
+    "max_wasted_percent",
+    "max_user_wasted_bytes",
+    "max_user_wasted_percent",
+    "lowestEfficiency",
+    "highestWastedBytes",
+    "highestUserWastedPercent",
+    "forbid_findings",
+    "forbid_paths",
     "ignore_paths",
 )
 
@@ -175,9 +212,13 @@ def cmd_ci(args: argparse.Namespace) -> int:
             "schema": "layerscope.ci/1",
             "image": merged.image.source,
             **result.to_dict(),
-            "waste": {**analysis.waste.to_dict(), "percent": analysis.wasted_percent,
-                      "efficiency": analysis.efficiency, "user": analysis.user_waste.to_dict(),
-                      "base": analysis.base.to_dict()},
+            "waste": {
+                **analysis.waste.to_dict(),
+                "percent": analysis.wasted_percent,
+                "efficiency": analysis.efficiency,
+                "user": analysis.user_waste.to_dict(),
+                "base": analysis.base.to_dict(),
+            },
             "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
         }
         json.dump(doc, sys.stdout, indent=2)
@@ -188,16 +229,21 @@ def cmd_ci(args: argparse.Namespace) -> int:
         d = a.dive
         uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
         out.write(f"layerscope ci: {safe(merged.image.source)}  (thresholds: {safe(th.source)})\n")
-        out.write(f"  wasted {human_size(a.waste.total)} ({a.wasted_percent:.2f} %), efficiency "
-                  f"{100 * a.efficiency:.2f} %, user wasted {human_size(a.user_waste.total)} "
-                  f"({a.user_wasted_percent:.2f} %)\n")
-        out.write(f"  dive: efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, "
-                  f"userWastedPercent {uwp}\n")
+        out.write(
+            f"  wasted {human_size(a.waste.total)} ({a.wasted_percent:.2f} %), efficiency "
+            f"{100 * a.efficiency:.2f} %, user wasted {human_size(a.user_waste.total)} "
+            f"({a.user_wasted_percent:.2f} %)\n"
+        )
+        out.write(
+            f"  dive: efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}\n"
+        )
         for c in result.checks:
             out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
         for f in result.failed_findings[:50]:
-            out.write(f"        {f.severity} {f.rule} L{f.layer} {safe(f.path)} ({human_size(f.size)})"
-                      f"{' ' + safe(f.detail) if f.detail else ''}\n")
+            out.write(
+                f"        {f.severity} {f.rule} L{f.layer} {safe(f.path)} ({human_size(f.size)})"
+                f"{' ' + safe(f.detail) if f.detail else ''}\n"
+            )
         if len(result.failed_findings) > 50:
             out.write(f"        ... {len(result.failed_findings) - 50} more\n")
         for p, k in result.forbidden_paths[:50]:
@@ -223,13 +269,17 @@ def cmd_diff(args: argparse.Namespace) -> int:
     t = cmp.totals()
     out.write(f"A: {safe(cmp.a_source)} ({len(a.image.layers)} layers)\n")
     out.write(f"B: {safe(cmp.b_source)} ({len(b.image.layers)} layers)\n")
-    out.write(f"Shared layers: {len(cmp.shared)} ({cmp.shared_prefix} leading); only in A: "
-              f"{len(cmp.only_a)}; only in B: {len(cmp.only_b)}\n")
+    out.write(
+        f"Shared layers: {len(cmp.shared)} ({cmp.shared_prefix} leading); only in A: "
+        f"{len(cmp.only_a)}; only in B: {len(cmp.only_b)}\n"
+    )
     for m in cmp.shared:
         out.write(f"  A L{m.a} = B L{m.b}  {m.diff_id}\n")
-    out.write(f"Paths: {t['added']} added ({human_size(t['added_bytes'])}), {t['removed']} removed "
-              f"({human_size(t['removed_bytes'])}), {t['changed']} changed "
-              f"({'+' if t['changed_bytes_delta'] >= 0 else ''}{human_size(t['changed_bytes_delta'])})\n")
+    out.write(
+        f"Paths: {t['added']} added ({human_size(t['added_bytes'])}), {t['removed']} removed "
+        f"({human_size(t['removed_bytes'])}), {t['changed']} changed "
+        f"({'+' if t['changed_bytes_delta'] >= 0 else ''}{human_size(t['changed_bytes_delta'])})\n"
+    )
     mark = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
     for kind in (ADDED, REMOVED, CHANGED):
         items = cmp.of_kind(kind)
@@ -282,16 +332,34 @@ def cmd_which(args: argparse.Namespace) -> int:
         cmd = la.command if la else ""
         if type(ev) is Entry:
             w = by_version.get(ev.layer) if ev.type == "file" else None
-            rows.append({
-                "layer": ev.layer, "event": ev.change, "type": ev.type, "mode": ev.mode, "uid": ev.uid,
-                "gid": ev.gid, "size": ev.size, "digest": ev.digest_str, "link": ev.link,
-                "visible": ev is top, "implicit": ev.offset == -1,
-                "wasted": None if w is None else {"cause": w.cause, "by_layer": w.by_layer, "how": w.how},
-                "command": cmd,
-            })
+            rows.append(
+                {
+                    "layer": ev.layer,
+                    "event": ev.change,
+                    "type": ev.type,
+                    "mode": ev.mode,
+                    "uid": ev.uid,
+                    "gid": ev.gid,
+                    "size": ev.size,
+                    "digest": ev.digest_str,
+                    "link": ev.link,
+                    "visible": ev is top,
+                    "implicit": ev.offset == -1,
+                    "wasted": None if w is None else {"cause": w.cause, "by_layer": w.by_layer, "how": w.how},
+                    "command": cmd,
+                }
+            )
         else:
-            rows.append({"layer": ev.layer, "event": "deleted", "how": ev.how, "cause": ev.cause,
-                         "visible": False, "command": cmd})
+            rows.append(
+                {
+                    "layer": ev.layer,
+                    "event": "deleted",
+                    "how": ev.how,
+                    "cause": ev.cause,
+                    "visible": False,
+                    "command": cmd,
+                }
+            )
     if args.json:
         json.dump({"path": path, "versions": rows}, sys.stdout, indent=2)
         sys.stdout.write("\n")
@@ -303,8 +371,13 @@ def cmd_which(args: argparse.Namespace) -> int:
         if r["event"] == "deleted":
             line = f"{head} by {r['how']} ({safe(r['cause'])})"
         else:
-            kinds = {"dir": stat.S_IFDIR, "symlink": stat.S_IFLNK, "fifo": stat.S_IFIFO, "char": stat.S_IFCHR,
-                     "block": stat.S_IFBLK}
+            kinds = {
+                "dir": stat.S_IFDIR,
+                "symlink": stat.S_IFLNK,
+                "fifo": stat.S_IFIFO,
+                "char": stat.S_IFCHR,
+                "block": stat.S_IFBLK,
+            }
             mode = stat.filemode(r["mode"] | kinds.get(r["type"], stat.S_IFREG))
             line = f"{head} {r['type']:<8} {mode} {r['uid']}:{r['gid']} {human_size(r['size']):>8}"
             if r["digest"]:
@@ -329,7 +402,7 @@ def cmd_ui(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    if args_list and not args_list[0].startswith("-") and args_list[0] not in SUBCOMMANDS + ("ui",):
+    if args_list and not args_list[0].startswith("-") and args_list[0] not in (*SUBCOMMANDS, "ui"):
         args_list.insert(0, "ui")
     parser = build_parser()
     args = parser.parse_args(args_list)

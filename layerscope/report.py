@@ -147,9 +147,7 @@ def _encode_seq(items: Iterator[dict[str, Any]], out: TextIO) -> None:
     out.write("]")
 
 
-def write_json(
-    merged: Merged, out: TextIO, layer: int | None = None, analysis: Analysis | None = None
-) -> None:
+def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: Analysis | None = None) -> None:
     """The whole model as ``layerscope.report/1``.
 
     Added by the audit (fields only ever added): ``image.waste`` (layerscope's
@@ -246,7 +244,9 @@ def write_text(
     head.add_row("Ref", Text(safe(image.ref or "-")))
     head.add_row("Platform", Text(image.platform or "-"))
     head.add_row("Config", Text(image.config_digest or "-"))
-    head.add_row("Layers", Text(f"{len(image.layers)} ({sum(1 for h in image.history if h.empty_layer)} empty history entries)"))
+    head.add_row(
+        "Layers", Text(f"{len(image.layers)} ({sum(1 for h in image.history if h.empty_layer)} empty history entries)")
+    )
     head.add_row("Size", Text(f"{human_size(image.size_bytes)} of file content"))
     if cfg.entrypoint or cfg.cmd:
         head.add_row("Run", Text(safe(" ".join((cfg.entrypoint or []) + (cfg.cmd or [])))))
@@ -312,8 +312,12 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     grid.add_column(style="bold")
     grid.add_column(justify="right")
     grid.add_column()
-    grid.add_row("Wasted", human_size(w.total), f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
-                 f"efficiency {100 * a.efficiency:.2f} %; {w.files} hidden file versions")
+    grid.add_row(
+        "Wasted",
+        human_size(w.total),
+        f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
+        f"efficiency {100 * a.efficiency:.2f} %; {w.files} hidden file versions",
+    )
     labels = {
         "overwritten": "overwritten by a later layer",
         "metadata": "copied up for a mode/owner/xattr change",
@@ -325,13 +329,19 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
             grid.add_row(f"  {cause}", human_size(w.by_cause[cause]), labels[cause])
     base = a.base
     base_txt = f"{base.layers} base layer(s) ({base.method})" if base.layers else "no base layers marked"
-    grid.add_row("User", human_size(a.user_waste.total),
-                 f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}")
+    grid.add_row(
+        "User",
+        human_size(a.user_waste.total),
+        f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
+    )
     d = a.dive
     uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
-    grid.add_row("dive", str(d.wasted_bytes),
-                 f"efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp} "
-                 "(dive 0.13.1 figures)")
+    grid.add_row(
+        "dive",
+        str(d.wasted_bytes),
+        f"efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp} "
+        "(dive 0.13.1 figures)",
+    )
     console.print(grid)
     if a.top and top:
         console.print()
@@ -346,8 +356,14 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
             if not it.size:
                 continue
             cause = it.cause if it.cause != "deleted" else f"deleted ({it.how})"
-            t.add_row(human_size(it.size), cause, f"L{it.layer}", f"L{it.by_layer}", Text(safe(it.path)),
-                      Text(short_command(it.command, 60) or "-"))
+            t.add_row(
+                human_size(it.size),
+                cause,
+                f"L{it.layer}",
+                f"L{it.by_layer}",
+                Text(safe(it.path)),
+                Text(short_command(it.command, 60) or "-"),
+            )
         console.print(Text(f"Top offenders (biggest hidden versions, {min(top, len(a.top))} shown)", style="bold"))
         console.print(t)
     console.print()
@@ -367,6 +383,12 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     for f in a.findings:
         path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
         detail = f.detail or short_command(f.command, 60)
-        t.add_row(Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")), f.rule, str(f.layer),
-                  human_size(f.size), Text(path), Text(detail))
+        t.add_row(
+            Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
+            f.rule,
+            str(f.layer),
+            human_size(f.size),
+            Text(path),
+            Text(detail),
+        )
     console.print(t)

@@ -197,4 +197,3 @@ def with_ancestors(paths: Iterable[str]) -> set[str]:
             out.add(q)
             q = parent_of(q)
     return out
-

@@ -10,7 +10,6 @@ import importlib.util
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from conftest import SAMPLE_IMAGES, SAMPLES
@@ -75,7 +74,9 @@ def test_sample_loads_clean_and_verified(name: str) -> None:
     assert img.platform == "linux/amd64"
     assert {"oci": "oci-archive", "doc": "docker-archive"}[name[7:10]] == img.format
     comp = {la.compression for la in img.layers}
-    assert comp == {"sample-docker.tar": {"none"}, "sample-oci-gzip.tar": {"gzip"}, "sample-oci-zstd.tar": {"zstd"}}[name]
+    assert (
+        comp == {"sample-docker.tar": {"none"}, "sample-oci-gzip.tar": {"gzip"}, "sample-oci-zstd.tar": {"zstd"}}[name]
+    )
 
 
 def test_history_maps_empty_layers() -> None:
@@ -135,12 +136,36 @@ def test_report_json_document() -> None:
     doc = json.loads(out)
     assert doc["schema"] == "layerscope.report/1"
     img = doc["image"]
-    for key in ("source", "format", "ref", "platform", "config_digest", "layer_count", "size_bytes", "history", "warnings"):
+    for key in (
+        "source",
+        "format",
+        "ref",
+        "platform",
+        "config_digest",
+        "layer_count",
+        "size_bytes",
+        "history",
+        "warnings",
+    ):
         assert key in img
     assert img["format"] == "oci-archive" and img["layer_count"] == 7
     assert img["size_bytes"] == sum(la["size_bytes"] for la in doc["layers"])
-    keys = {"index", "digest", "diff_id", "media_type", "compressed_bytes", "size_bytes", "command", "entries",
-            "added", "modified", "metadata", "rewritten", "type_changed", "deleted"}
+    keys = {
+        "index",
+        "digest",
+        "diff_id",
+        "media_type",
+        "compressed_bytes",
+        "size_bytes",
+        "command",
+        "entries",
+        "added",
+        "modified",
+        "metadata",
+        "rewritten",
+        "type_changed",
+        "deleted",
+    }
     assert all(keys <= set(la) for la in doc["layers"])
     assert doc["layers"][0]["media_type"].endswith("+gzip")
     files = {f["path"]: f for f in doc["files"]}
@@ -157,7 +182,9 @@ def test_report_json_document() -> None:
 def test_report_json_as_of_layer() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "layerscope", "report", "--json", "--layer", "3", str(SAMPLES / "sample-docker.tar")],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     doc = json.loads(out)
     files = {f["path"]: f for f in doc["files"]}

@@ -115,7 +115,7 @@ class LayerscopeApp(App[int]):
         except LayerscopeError as exc:
             self.call_from_thread(self._load_failed, str(exc))
             return
-        except Exception as exc:  # noqa: BLE001 - keep the app alive and say what broke
+        except Exception as exc:
             self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
         self.call_from_thread(self._loaded, merged)

@@ -60,7 +60,7 @@ class CompareScreen(ModalScreen[str | None]):
             yield Static(comparison_summary(self.comparison))
             table = DataTable(id="compare-paths", cursor_type="row", zebra_stripes=True)
             n = len(self.comparison.paths)
-            table.border_title = f"Paths that differ ({n}{', first %d shown' % MAX_ROWS if n > MAX_ROWS else ''})"
+            table.border_title = f"Paths that differ ({n}{f', first {MAX_ROWS} shown' if n > MAX_ROWS else ''})"
             yield table
         yield Footer()
 

@@ -74,7 +74,9 @@ def describe(e: Entry) -> str:
 def render_version(e: Entry, read: Reader) -> RenderableType:
     """What the content view shows for one version."""
     if e.type == "symlink":
-        return Text(f"symbolic link → {safe(e.link or '')}\n(not followed: it points inside the image, not at this host)")
+        return Text(
+            f"symbolic link → {safe(e.link or '')}\n(not followed: it points inside the image, not at this host)"
+        )
     if e.type not in ("file", "hardlink"):
         return Text(f"{e.type}: no content to show")
     data = read(e, VIEW_CAP)
@@ -147,7 +149,7 @@ class ContentScreen(ModalScreen[None]):
     def load(self) -> None:
         try:
             renderable = self._make()
-        except Exception as exc:  # noqa: BLE001 - shown to the user, the app keeps running
+        except Exception as exc:
             renderable = Text(f"Cannot show this content: {safe(str(exc))}", style="bold red")
         self.app.call_from_thread(self._show, renderable)
 

@@ -45,7 +45,9 @@ def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -
             t.add_row("Markers", Text(f"{len(layer.whiteouts)} whiteouts, {len(layer.opaque_dirs)} opaque dirs"))
     if waste is not None:
         t.add_row("Waste", Text(f"{human_size(waste.shipped.total)} of this layer's bytes are hidden above it"))
-        t.add_row("Hides", Text(f"{human_size(waste.caused.total)} of lower layers' bytes (overwritten/copied/deleted)"))
+        t.add_row(
+            "Hides", Text(f"{human_size(waste.caused.total)} of lower layers' bytes (overwritten/copied/deleted)")
+        )
         if waste.base:
             t.add_row("Base", Text("part of the base image", style="dim"))
     for w in layer.warnings[:20]:
@@ -63,7 +65,8 @@ def image_details(image: Image) -> RenderableType:
     t.add_row("Platform", Text(image.platform or "-"))
     t.add_row("Config", Text(image.config_digest or "-"))
     t.add_row("Layers", Text(f"{len(image.layers)} (+{sum(1 for h in image.history if h.empty_layer)} empty steps)"))
-    t.add_row("Size", Text(f"{human_size(image.size_bytes)} content, {human_size(sum(la.compressed_bytes for la in image.layers))} blobs"))
+    blobs = sum(la.compressed_bytes for la in image.layers)
+    t.add_row("Size", Text(f"{human_size(image.size_bytes)} content, {human_size(blobs)} blobs"))
     if cfg.created:
         t.add_row("Created", Text(safe(cfg.created)))
     t.add_row("Entrypoint", Text(safe(" ".join(cfg.entrypoint or [])) or "-"))

@@ -82,7 +82,7 @@ class LayerStack(OptionList):
     def select_layer(self, index: int, notify: bool = True) -> None:
         try:
             pos = self.get_option_index(f"L{index}")
-        except Exception:  # noqa: BLE001 - option list raises its own error type
+        except Exception:
             return
         if not notify:
             with self.prevent(OptionList.OptionHighlighted):
