@@ -203,14 +203,13 @@ class Merged:
                 continue
             cur = self.current(p)
             replace_implicit = type(cur) is Entry and cur.layer == idx and cur.offset == -1
-            if type(cur) is Entry and (cur.type == DIR) != (e.type == DIR):
-                if cur.type == DIR:
-                    if replace_implicit:
-                        layer.warnings.append(
-                            f"layer {idx}: {p} is a {e.type} listed after entries inside it; they are removed"
-                        )
-                    for child in list(self.children.get(p, ())):
-                        self._delete(child, layer, REPLACED, p)
+            if type(cur) is Entry and cur.type == DIR and e.type != DIR:
+                if replace_implicit:
+                    layer.warnings.append(
+                        f"layer {idx}: {p} is a {e.type} listed after entries inside it; they are removed"
+                    )
+                for child in list(self.children.get(p, ())):
+                    self._delete(child, layer, REPLACED, p)
             self._ensure_parents(p, layer)
             if e.type == "hardlink":
                 self._resolve_hardlink(e, layer)

@@ -54,16 +54,16 @@ def cases(tmp: Path) -> dict[str, str]:
     out["fifo"] = str(tmp / "fifo.tar")
     out["missing"] = str(tmp / "nope.tar")
     evil = b"\x1b]0;owned\x07\x1b[31mred\xff"
-    out["escapes"] = docker_archive_blobs(
-        tmp / "escapes.tar", [GOOD, raw_tar(member(evil, "1"), member(b"../" + evil, "2"), member(b"x", "3", flag=b"Q"))]
-    )
+    nasty = raw_tar(member(evil, "1"), member(b"../" + evil, "2"), member(b"x", "3", flag=b"Q"))
+    out["escapes"] = docker_archive_blobs(tmp / "escapes.tar", [GOOD, nasty])
     out["damaged"] = docker_archive_blobs(
         tmp / "damaged.tar", [GOOD, raw_tar(member("a", "1"), member("b", "2", checksum=7)), b"not a tar at all" * 64]
     )
-    out["huge-meta"] = docker_archive_blobs(
-        tmp / "meta.tar", [GOOD, raw_tar(gnu_long("n" * (9 << 20)), member("x", "1")), raw_tar(tar_header("p", size=-1 & 0o77777777777, flag=b"x"))]
-    )
-    out["pax-mtime-inf"] = docker_archive_blobs(tmp / "inf.tar", [GOOD, raw_tar(pax_member({"mtime": "inf"}), member("a", "1"))])
+    long_name = raw_tar(gnu_long("n" * (9 << 20)), member("x", "1"))
+    huge_pax = raw_tar(tar_header("p", size=0o77777777777, flag=b"x"))
+    out["huge-meta"] = docker_archive_blobs(tmp / "meta.tar", [GOOD, long_name, huge_pax])
+    inf = raw_tar(pax_member({"mtime": "inf"}), member("a", "1"))
+    out["pax-mtime-inf"] = docker_archive_blobs(tmp / "inf.tar", [GOOD, inf])
     blobs, desc = oci_blobs([GOOD])
     fake = "sha256:" + "cd" * 32
     body = oci_index([{"mediaType": "application/vnd.oci.image.index.v1+json", "digest": fake, "size": 1}])

@@ -203,7 +203,8 @@ def test_malformed_pax_records_are_warned(tmp_path: Path) -> None:
 
 
 def test_huge_xattr_dropped(tmp_path: Path) -> None:
-    blob = raw_tar(pax_member({"SCHILY.xattr.user.big": "x" * (100 << 10), "SCHILY.xattr.user.ok": "y"}), member("a", "1"))
+    xattrs = {"SCHILY.xattr.user.big": "x" * (100 << 10), "SCHILY.xattr.user.ok": "y"}
+    blob = raw_tar(pax_member(xattrs), member("a", "1"))
     m = warned(tmp_path, blob, "dropped")
     assert m.entry_at("/a", m.top).xattrs == {"user.ok": b"y"}  # type: ignore[union-attr]
 
@@ -298,7 +299,7 @@ def test_member_cap_marks_layer_damaged(tmp_path: Path, monkeypatch: pytest.Monk
 
 
 def test_many_warnings_are_capped(tmp_path: Path) -> None:
-    hdrs = b"".join(tar_header(f"../esc{i}", 0) + member(f"dup", "") for i in range(300))
+    hdrs = b"".join(tar_header(f"../esc{i}", 0) + member("dup", "") for i in range(300))
     blob = raw_tar(hdrs, *(member(f"x{i}", "", flag=bytes([65 + i % 20])) for i in range(300)))
     m = warned(tmp_path, blob)
     assert len(m.image.layers[1].warnings) <= 60

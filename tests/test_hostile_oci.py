@@ -136,7 +136,7 @@ def test_index_fan_out_is_bounded(tmp_path: Path) -> None:
 
 
 def test_ambiguous_manifests_warn(tmp_path: Path) -> None:
-    root, blobs, desc = layout(tmp_path)
+    root, _blobs, desc = layout(tmp_path)
     b2, desc2 = oci_blobs([layer_tar([file("other")])])
     write_oci_layout(root, b2, oci_index([desc, desc2]))
     expect_loaded(root, "2 manifests match; showing the first")

@@ -91,9 +91,8 @@ def reference(layers: list[list[F]]) -> list[dict[str, Attrs]]:
             if s.kind == "opaque" and p in lower and lower[p][0] == "dir":
                 for q in _under(lower, p):
                     state.pop(q, None)
-            elif s.kind == "whiteout":
-                if p in lower:
-                    _remove_tree(state, p)
+            elif s.kind == "whiteout" and p in lower:
+                _remove_tree(state, p)
         # 2. Entries in tar order.
         implicit: set[str] = set()
         for s in specs:

@@ -132,7 +132,7 @@ class TarSource:
     def _maybe_decompress(self, path: str) -> str:
         """A gzip/zstd/xz-compressed archive is inflated once into a private temp dir."""
         try:
-            fh = open(path, "rb")
+            fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:
             raise ImageError(f"{self.name}: cannot open ({exc.strerror})") from None
         with fh:

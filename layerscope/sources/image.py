@@ -309,7 +309,9 @@ class ImageReader:
             diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
             layers.append(self._layer(i, path, digest, mt, diff_id, declared))
         if len(config.diff_ids) != len(layers):
-            self.warnings.append(f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers")
+            self.warnings.append(
+                f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers"
+            )
         return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers)
 
     def _load_manifest(self, desc: dict[str, Any], what: str) -> dict[str, Any]:
