@@ -263,7 +263,7 @@ def write_text(
     table.add_column("Same", justify="right", style="cyan")
     table.add_column("Del", justify="right", style="red")
     table.add_column("Waste", justify="right")
-    table.add_column("Command", overflow="fold")
+    table.add_column("Command", no_wrap=True, overflow="ellipsis", max_width=100)
     for la in image.layers:
         c = la.counts
         mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
