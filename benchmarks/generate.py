@@ -41,7 +41,7 @@ NUM_LAYERS = 20
 BASE_MTIME = 1_700_000_000  # 2023-11-14T22:13:20Z
 DAY = 86_400
 POOL_SIZE = 4 << 20
-MAX_FILE = 1 << 20
+MAX_FILE = 512 << 10
 
 MT_GZIP = "application/vnd.oci.image.layer.v1.tar+gzip"
 MT_ZSTD = "application/vnd.oci.image.layer.v1.tar+zstd"
@@ -108,7 +108,7 @@ def file_size(rng: random.Random) -> int:
     r = rng.random()
     if r < 0.05:
         return 0
-    if r < 0.0515:
+    if r < 0.051:
         return rng.randint(64 << 10, MAX_FILE)  # rare large file (.so, .jar ...)
     return min(int(rng.lognormvariate(6.0, 1.25)), 256 << 10)
 
@@ -343,6 +343,9 @@ class Builder:
                 break
         self.pkg_names.add(name)
         root = rng.choice(ROOTS) + "/" + name
+        if rng.random() < 0.06:  # deep npm-style nesting: paths > 100 bytes (GNU long names)
+            for _ in range(rng.randint(1, 3)):
+                root += "/node_modules/" + word(rng, 2, 4)
         if rng.random() < 0.3:
             root += "-%d.%d.%d" % (rng.randint(0, 9), rng.randint(0, 30), rng.randint(0, 20))
         dirs = [root]
@@ -864,9 +867,9 @@ def main(argv=None) -> int:
         parse_rung(r)
     os.makedirs(a.out, exist_ok=True)
     free = shutil.disk_usage(a.out).free
-    # ~2.1 KB per entry uncompressed; compressed flavours add ~40% more
-    need = sum(parse_rung(r) for r in rungs) * len(shapes) * 2100 * (
-        ("docker" in formats) + 0.4 * (len(formats) - ("docker" in formats)))
+    # ~1.8 KB per entry uncompressed; each compressed flavour adds ~30% more
+    need = sum(parse_rung(r) for r in rungs) * len(shapes) * 1800 * (
+        ("docker" in formats) + 0.3 * (len(formats) - ("docker" in formats)))
     if need > free * 0.9:
         print(f"warning: may need ~{need / 1e9:.1f} GB, only {free / 1e9:.1f} GB free", file=sys.stderr)
     for r in rungs:

@@ -618,10 +618,15 @@ class _DiveTree:
     def add(self, path: str, payload: tuple[int, bool]) -> None:
         nodes = self.nodes
         if path not in nodes:
-            parent = parent_of(path)
-            if parent != "/" and parent not in nodes:
-                self.add(parent, (0, False))
-            self.kids.setdefault(parent, {})[path] = None
+            # Missing parents become empty nodes; a loop, as paths can be deep.
+            missing = []
+            q = path
+            while q != "/" and q not in nodes:
+                missing.append(q)
+                q = parent_of(q)
+            for p in reversed(missing):
+                nodes[p] = (0, False)
+                self.kids.setdefault(parent_of(p), {})[p] = None
         nodes[path] = payload
 
     def subtree_size(self, path: str) -> int:

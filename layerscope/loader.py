@@ -186,7 +186,7 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
             layer.error = f"{name}: read error ({exc})"
         except MemoryError:
             layer.error = f"{name}: out of memory reading the layer"
-        except Exception as exc:  # noqa: BLE001 - one hostile layer must not take the others down
+        except Exception as exc:  # one hostile layer must not take the others down
             layer.error = f"{name}: internal error reading the layer ({type(exc).__name__}: {exc})"
         finally:
             if scanner is not None:
@@ -215,9 +215,13 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         layer.computed_diff_id = stream.diff_id
         layer.computed_digest = stream.digest
         if layer.diff_id and layer.diff_id != layer.computed_diff_id and trailing >= 0:
-            warnings.append(f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}")
+            warnings.append(
+                f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}"
+            )
         if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
-            warnings.append(f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}")
+            warnings.append(
+                f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}"
+            )
     if progress is not None:
         progress(idx, layer.uncompressed_bytes)
 

@@ -10,6 +10,7 @@ Symlinks are resolved inside the archive/layout only, never on the host.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import posixpath
@@ -119,10 +120,8 @@ class TarSource:
 
     @staticmethod
     def _cleanup(fd: int, tmpdir: str | None) -> None:
-        try:
+        with contextlib.suppress(OSError):
             os.close(fd)
-        except OSError:
-            pass
         if tmpdir:
             shutil.rmtree(tmpdir, ignore_errors=True)
 
