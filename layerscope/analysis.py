@@ -293,10 +293,15 @@ _NOT_SECRET = re.compile(r"/usr/share/|/(?:tests?|testdata|test_data|examples?|f
 
 def sensitive_path(path: str) -> str | None:
     """The path to report if ``path`` looks like a secret (a ``.git`` dir is reported whole)."""
-    m = _GIT.match(path)
-    if m:
-        return m.group(1)
-    if _SENSITIVE.search(path) and not _NOT_SECRET.search(path):
+    if "/.git" in path:
+        m = _GIT.match(path)
+        if m:
+            return m.group(1)
+    # Every pattern spans at most the last three components: search only those.
+    i = path.rfind("/")
+    j = path.rfind("/", 0, i) if i > 0 else -1
+    cut = path.rfind("/", 0, j) if j > 0 else -1
+    if _SENSITIVE.search(path, max(cut, 0)) and not _NOT_SECRET.search(path):
         return path
     return None
 
@@ -667,6 +672,8 @@ def dive_figures(merged: Merged) -> DiveFigures:
     mins: dict[str, int] = {}
     count: dict[str, int] = {}
     tree = _DiveTree()
+    # The stacked tree only answers whiteout lookups: without whiteouts, skip it.
+    need_tree = any(layer.whiteouts for layer in image.layers)
 
     for layer in image.layers:
         # This layer's tree: explicit members, empty implicit parents, whiteout leaves.
@@ -704,7 +711,7 @@ def dive_figures(merged: Merged) -> DiveFigures:
         visits: list[tuple[str, int, bool]] = []  # (path, size, is whiteout)
         failed: list[str] = []
         lookup = tree
-        if layer.index == 0:  # dive stacks layer 0 onto a copy of itself
+        if layer.index == 0 and whiteouts:  # dive stacks layer 0 onto a copy of itself
             lookup = _DiveTree()
             for p in implicit:
                 lookup.add(p, (0, False))
@@ -744,6 +751,8 @@ def dive_figures(merged: Merged) -> DiveFigures:
                 cum[p] = s
                 mins[p] = s
         # Stack this layer: whiteouts remove, every node of the layer tree sets its payload.
+        if not need_tree:
+            continue
         for w in whiteouts:
             tree.remove(w)
         for p in implicit:

@@ -16,7 +16,7 @@ from .errors import ImageError, LayerReadError
 from .model import BLOCK as BLOCK_DEV
 from .model import CHAR, DIR, FIFO, FILE, HARDLINK, SYMLINK, Entry, Image, Layer
 from .sources.image import ImageReader
-from .streams import LayerStream
+from .streams import LayerStream, detect_compression
 from .tarscan import TarScanner
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
@@ -241,8 +241,32 @@ def _check_media_type(layer: Layer, name: str) -> None:
         )
 
 
+def _costly_decompression(image: Image) -> bool:
+    """Do most layer bytes need a slow decompressor (gzip, xz, bzip2)?
+
+    Each layer already parses on one thread while another decompresses and
+    hashes; a second layer in parallel only pays off when decompression is the
+    bottleneck. Two parsers on plain or zstd layers just fight over the GIL.
+    """
+    slow = total = 0
+    for layer in image.layers:
+        if layer.error:
+            continue
+        try:
+            with layer.open_blob() as raw:
+                kind = detect_compression(raw.read(6))
+        except (ImageError, OSError):
+            continue
+        total += layer.compressed_bytes
+        if kind in ("gzip", "xz", "bzip2"):
+            slow += layer.compressed_bytes
+    return total > 0 and slow * 2 >= total
+
+
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int = 2) -> None:
-    """Read all layers (in parallel) in place; order of completion is irrelevant."""
+    """Read all layers in place; order of completion is irrelevant."""
+    if workers > 1 and not _costly_decompression(image):
+        workers = 1
     if workers <= 1 or len(image.layers) <= 1:
         for layer in image.layers:
             read_layer(layer, progress)

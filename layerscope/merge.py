@@ -259,6 +259,15 @@ class Merged:
 
     def files_at(self, k: int) -> Iterator[Entry]:
         """Live entries as of layer k, in depth-first path order."""
+        if k >= self.top:  # the common case: the newest event of each path
+            events = self.events
+            for p in self.paths():
+                ev = events[p]
+                if type(ev) is list:
+                    ev = ev[-1]
+                if type(ev) is Entry:
+                    yield ev
+            return
         for p in self.paths():
             ev = self.state_at(p, k)
             if type(ev) is Entry:

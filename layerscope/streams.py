@@ -11,6 +11,8 @@ from __future__ import annotations
 import bz2
 import hashlib
 import lzma
+import queue
+import threading
 import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -18,6 +20,8 @@ from typing import BinaryIO
 from .errors import LayerReadError
 
 CHUNK = 1 << 20
+PIPELINE_DEPTH = 8  # chunks decompressed ahead of the parser (bounded memory)
+_END = object()
 MAX_ZSTD_WINDOW = 1 << 27  # zstd's own default limit: a frame asking for more is refused (memory)
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -78,6 +82,7 @@ class LayerStream:
         if self.compression == "none":
             self.reader.hasher = None  # the blob digest is the diff_id: hash once
         self.uncompressed = hashlib.sha256()
+        self._active: Iterator[bytes] | None = None
         self.uncompressed_count = 0
         self.trailing_garbage = False
 
@@ -186,28 +191,70 @@ class LayerStream:
         while self.reader.read(CHUNK):
             pass
 
-    def chunks(self) -> Iterator[bytes]:
+    def _decompressed(self) -> Iterator[bytes]:
         if self.compression == "gzip":
-            gen = self._gzip()
-        elif self.compression == "zstd":
-            gen = self._zstd()
-        elif self.compression == "xz":
-            gen = self._stdlib(lzma.LZMADecompressor(), "xz")
-        elif self.compression == "bzip2":
-            gen = self._stdlib(bz2.BZ2Decompressor(), "bzip2")
-        else:
-            gen = self._plain()
+            return self._gzip()
+        if self.compression == "zstd":
+            return self._zstd()
+        if self.compression == "xz":
+            return self._stdlib(lzma.LZMADecompressor(), "xz")
+        if self.compression == "bzip2":
+            return self._stdlib(bz2.BZ2Decompressor(), "bzip2")
+        return self._plain()
+
+    def chunks(self) -> Iterator[bytes]:
+        """Uncompressed chunks. When verifying, reading, decompressing and both
+        digests run on a producer thread (zlib, zstd and hashlib release the
+        GIL), so they overlap with the header parsing done by the consumer."""
         if not self.verify:
-            yield from gen
-            return
-        update = self.uncompressed.update
-        for chunk in gen:
-            update(chunk)
-            self.uncompressed_count += len(chunk)
-            yield chunk
+            return self._decompressed()
+        self._active = self._pipelined()
+        return self._active
+
+    def _pipelined(self) -> Iterator[bytes]:
+        q: queue.Queue[object] = queue.Queue(maxsize=PIPELINE_DEPTH)
+        stop = threading.Event()
+
+        def put(item: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(item, timeout=0.05)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def produce() -> None:
+            try:
+                update = self.uncompressed.update
+                for chunk in self._decompressed():
+                    update(chunk)
+                    self.uncompressed_count += len(chunk)
+                    if not put(chunk):
+                        return
+                put(_END)
+            except BaseException as exc:  # handed to the consumer, raised there
+                put(exc)
+
+        thread = threading.Thread(target=produce, name="layer-stream", daemon=True)
+        thread.start()
+        try:
+            while True:
+                item = q.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            stop.set()
+            thread.join()
 
     def finish(self) -> None:
         """Consume any rest of the raw blob (after the tar's end marker)."""
+        if self._active is not None:
+            self._active.close()  # stop the producer before touching the reader
+            self._active = None
         self._drain()
 
     @property

@@ -8,6 +8,7 @@ merge is done. Widgets only display; all rules live in the headless modules.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Iterable
 from functools import partial
@@ -109,6 +110,7 @@ class LayerscopeApp(App[int]):
     # -- loading ------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, name="load")
     def load_layers(self) -> None:
+        gc.disable()  # see cli.main: the collector only slows building the model
         try:
             read_layers(self.image, self._on_progress, self.workers_count)
             merged = merge(self.image)
@@ -118,6 +120,9 @@ class LayerscopeApp(App[int]):
         except Exception as exc:
             self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
+        finally:
+            gc.freeze()  # the model lives as long as the app: never scan it again
+            gc.enable()
         self.call_from_thread(self._loaded, merged)
 
     def _on_progress(self, index: int, nbytes: int) -> None:
