@@ -410,11 +410,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
+    gc_was_enabled = gc.isenabled()
     if args.command != "ui":
         # The model is millions of small acyclic objects: the cyclic collector
         # would re-scan them again and again while they are built (~25% of the
         # run time) and could never free any of them. The UI manages it itself.
         gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if gc_was_enabled:
+            gc.enable()  # main() may be called as a library function
+
+
+def _run(args: argparse.Namespace) -> int:
     handler = {
         "report": cmd_report,
         "ui": cmd_ui,

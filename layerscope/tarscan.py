@@ -250,9 +250,9 @@ class TarScanner:
                 stored = num(hdr[148:156], "checksum")
             # adler32's low half is 1 + the byte sum mod 65521: a C-speed checksum
             # test that any real corruption fails; the exact sums run only then.
-            if ((zlib.adler32(hdr) & 0xFFFF) - 1 - sum(hdr[148:156]) + 256 - stored) % 65521:
-                if not checksum_ok(hdr):
-                    raise LayerReadError(f"{self.name}: bad tar header checksum at offset {self.offset - BLOCK}")
+            off_by = ((zlib.adler32(hdr) & 0xFFFF) - 1 - sum(hdr[148:156]) + 256 - stored) % 65521
+            if off_by and not checksum_ok(hdr):
+                raise LayerReadError(f"{self.name}: bad tar header checksum at offset {self.offset - BLOCK}")
             flag = hdr[156:157]
             if size < 0:
                 raise LayerReadError(f"{self.name}: negative size in tar header at offset {self.offset - BLOCK}")
