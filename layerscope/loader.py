@@ -67,6 +67,7 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         return
     name = f"layer {layer.index} ({layer.source_name})"
     entries: dict[str, Entry] = {}
+    ints: dict[int, int] = {}
     whiteouts: list[str] = []
     opaque: list[str] = []
     warnings = layer.warnings
@@ -142,14 +143,20 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                     size_bytes += m.size
                     if m.sparse:
                         warnings.append(f"{name}: {path} is a sparse file ({m.size} bytes); its digest is not computed")
+                # Modes and mtimes repeat across a layer: share one int object each
+                # (an int over 256 is a 28-byte object of its own).
+                mode = m.mode
+                mode = ints.setdefault(mode, mode)
+                mtime = m.mtime
+                mtime = ints.setdefault(mtime, mtime)
                 entry = Entry(
                     path,
                     etype,
-                    m.mode,
+                    mode,
                     m.uid,
                     m.gid,
                     m.size,
-                    m.mtime,
+                    mtime,
                     link,
                     m.digest,
                     m.xattrs,
