@@ -64,26 +64,179 @@ def parse_rung(s: str) -> int:
 # names and content
 # --------------------------------------------------------------------------
 
-SYLL = (
-    "ab ac ad al am an ar as at ba be bi bo bu ca ce ci co cu da de di do du "
-    "el em en er es et fa fe fi fo ga ge gi go ha he hi ho id il im in io ir "
-    "is it ka ke ki ko la le li lo lu ma me mi mo mu na ne ni no nu ob ol om "
-    "on op or os ot pa pe pi po pu ra re ri ro ru sa se si so su ta te ti to "
-    "tu ul um un ur us va ve vi vo xa xe xi za ze zi zo lib util core net "
-    "xml json http ssl zip mod sys"
-).split()
+SYLL = [
+    "ab",
+    "ac",
+    "ad",
+    "al",
+    "am",
+    "an",
+    "ar",
+    "as",
+    "at",
+    "ba",
+    "be",
+    "bi",
+    "bo",
+    "bu",
+    "ca",
+    "ce",
+    "ci",
+    "co",
+    "cu",
+    "da",
+    "de",
+    "di",
+    "do",
+    "du",
+    "el",
+    "em",
+    "en",
+    "er",
+    "es",
+    "et",
+    "fa",
+    "fe",
+    "fi",
+    "fo",
+    "ga",
+    "ge",
+    "gi",
+    "go",
+    "ha",
+    "he",
+    "hi",
+    "ho",
+    "id",
+    "il",
+    "im",
+    "in",
+    "io",
+    "ir",
+    "is",
+    "it",
+    "ka",
+    "ke",
+    "ki",
+    "ko",
+    "la",
+    "le",
+    "li",
+    "lo",
+    "lu",
+    "ma",
+    "me",
+    "mi",
+    "mo",
+    "mu",
+    "na",
+    "ne",
+    "ni",
+    "no",
+    "nu",
+    "ob",
+    "ol",
+    "om",
+    "on",
+    "op",
+    "or",
+    "os",
+    "ot",
+    "pa",
+    "pe",
+    "pi",
+    "po",
+    "pu",
+    "ra",
+    "re",
+    "ri",
+    "ro",
+    "ru",
+    "sa",
+    "se",
+    "si",
+    "so",
+    "su",
+    "ta",
+    "te",
+    "ti",
+    "to",
+    "tu",
+    "ul",
+    "um",
+    "un",
+    "ur",
+    "us",
+    "va",
+    "ve",
+    "vi",
+    "vo",
+    "xa",
+    "xe",
+    "xi",
+    "za",
+    "ze",
+    "zi",
+    "zo",
+    "lib",
+    "util",
+    "core",
+    "net",
+    "xml",
+    "json",
+    "http",
+    "ssl",
+    "zip",
+    "mod",
+    "sys",
+]
 EXTS = (
-    ".py", ".py", ".py", ".pyc", ".so", ".h", ".c", ".js", ".js", ".json",
-    ".txt", ".md", ".gz", ".mo", ".conf", ".html", ".css", ".rb", ".pm",
-    ".go", ".a", ".pem", ".xml", ".yaml", ".sh", "", "", ".d.ts", ".map",
+    ".py",
+    ".py",
+    ".py",
+    ".pyc",
+    ".so",
+    ".h",
+    ".c",
+    ".js",
+    ".js",
+    ".json",
+    ".txt",
+    ".md",
+    ".gz",
+    ".mo",
+    ".conf",
+    ".html",
+    ".css",
+    ".rb",
+    ".pm",
+    ".go",
+    ".a",
+    ".pem",
+    ".xml",
+    ".yaml",
+    ".sh",
+    "",
+    "",
+    ".d.ts",
+    ".map",
 )
 ROOTS = (
-    "usr/lib/python3/dist-packages", "usr/local/lib/python3.11/site-packages",
-    "usr/share/doc", "usr/share/locale/de/LC_MESSAGES", "usr/share/man/man3",
-    "usr/lib/x86_64-linux-gnu", "usr/include", "opt/app/node_modules",
-    "opt/app/node_modules/@scope/pkgs/node_modules", "usr/share/perl5",
-    "var/lib/gems/3.1.0/gems", "usr/share/zoneinfo/right", "etc",
-    "usr/lib/jvm/java-17-openjdk-amd64/lib", "srv/www/static/assets",
+    "usr/lib/python3/dist-packages",
+    "usr/local/lib/python3.11/site-packages",
+    "usr/share/doc",
+    "usr/share/locale/de/LC_MESSAGES",
+    "usr/share/man/man3",
+    "usr/lib/x86_64-linux-gnu",
+    "usr/include",
+    "opt/app/node_modules",
+    "opt/app/node_modules/@scope/pkgs/node_modules",
+    "usr/share/perl5",
+    "var/lib/gems/3.1.0/gems",
+    "usr/share/zoneinfo/right",
+    "etc",
+    "usr/lib/jvm/java-17-openjdk-amd64/lib",
+    "srv/www/static/assets",
 )
 
 
@@ -137,12 +290,13 @@ def content(seed: int, size: int) -> bytes:
     if size <= len(head):
         return head[:size]
     off = (seed * 2654435761) % (POOL_SIZE - size)
-    return head + POOL[off:off + size - len(head)]
+    return head + POOL[off : off + size - len(head)]
 
 
 # --------------------------------------------------------------------------
 # filesystem model
 # --------------------------------------------------------------------------
+
 
 class IndexedList:
     """List with O(1) append / remove / random choice (deterministic order)."""
@@ -188,8 +342,8 @@ class FS:
         # path -> ("dir", mode) | ("file", seed, size, mode, mtime) | ("sym", target)
         self.nodes: dict[str, tuple] = {}
         self.children: dict[str, dict[str, None]] = {"": {}}
-        self.files = IndexedList()   # regular files (incl. hardlinks)
-        self.dirs = IndexedList()    # dirs of depth >= 3 (candidates for rm / opaque)
+        self.files = IndexedList()  # regular files (incl. hardlinks)
+        self.dirs = IndexedList()  # dirs of depth >= 3 (candidates for rm / opaque)
 
     def ensure_dir(self, p: str) -> None:
         if p == "" or p in self.nodes:
@@ -247,6 +401,7 @@ class FS:
 # --------------------------------------------------------------------------
 # layer construction
 # --------------------------------------------------------------------------
+
 
 class Layer:
     """Entries of one layer: path -> spec.  Parent dirs are added on emit."""
@@ -314,7 +469,7 @@ class Builder:
             self.fs.put(p, spec)
         elif kind == "hard":
             tgt = layer.entries[spec[1]]
-            self.fs.put(p, ("file",) + tgt[1:])
+            self.fs.put(p, ("file", *tgt[1:]))
         elif kind == "sym":
             self.fs.put(p, spec)
         elif kind == "wh":
@@ -347,7 +502,7 @@ class Builder:
             for _ in range(rng.randint(1, 3)):
                 root += "/node_modules/" + word(rng, 2, 4)
         if rng.random() < 0.3:
-            root += "-%d.%d.%d" % (rng.randint(0, 9), rng.randint(0, 30), rng.randint(0, 20))
+            root += f"-{rng.randint(0, 9)}.{rng.randint(0, 30)}.{rng.randint(0, 20)}"
         dirs = [root]
         self.op(layer, root, ("dir", 0o755))
         n_dirs = max(0, int(n_entries / 9))
@@ -422,14 +577,13 @@ class Builder:
                 continue
             old = self.fs.nodes[p]
             r = rng.random()
-            if r < 0.5:      # content change (new bytes, maybe new size)
-                spec = ("file", self.new_seed(),
-                        old[2] if rng.random() < 0.3 else file_size(rng), old[3], layer.mtime)
-            elif r < 0.75:   # chmod-only copy (same bytes, new mode)
+            if r < 0.5:  # content change (new bytes, maybe new size)
+                spec = ("file", self.new_seed(), old[2] if rng.random() < 0.3 else file_size(rng), old[3], layer.mtime)
+            elif r < 0.75:  # chmod-only copy (same bytes, new mode)
                 spec = ("file", old[1], old[2], 0o755 if old[3] != 0o755 else 0o644, layer.mtime)
-            elif r < 0.98:   # identical rewrite (byte-for-byte same entry)
+            elif r < 0.98:  # identical rewrite (byte-for-byte same entry)
                 spec = old
-            else:            # type change: file replaced by a symlink
+            else:  # type change: file replaced by a symlink
                 spec = ("sym", "/" + self.fs.files.choice(rng))
             self.op(layer, p, spec)
 
@@ -486,9 +640,9 @@ class Builder:
 
     # -- the whole image --------------------------------------------------------
     def layer_budgets(self) -> list[int]:
-        w = [4.0] + [1.0] * (NUM_LAYERS - 1)   # big base layer, then 19 app layers
+        w = [4.0] + [1.0] * (NUM_LAYERS - 1)  # big base layer, then 19 app layers
         s = sum(w)
-        b = [int(round(self.total * x / s)) for x in w]
+        b = [round(self.total * x / s) for x in w]
         b[-1] += self.total - sum(b)
         return b
 
@@ -534,6 +688,7 @@ def emit_order(layer: Layer) -> list[tuple[str, tuple]]:
 # tar writing
 # --------------------------------------------------------------------------
 
+
 class HashWriter:
     def __init__(self, f):
         self.f = f
@@ -547,8 +702,16 @@ class HashWriter:
 
 
 def write_layer_tar(path: str, layer: Layer, entries) -> dict:
-    stats = {"entries": 0, "dirs": 0, "files": 0, "hardlinks": 0, "symlinks": 0,
-             "whiteouts": 0, "opaque": 0, "content_bytes": 0}
+    stats = {
+        "entries": 0,
+        "dirs": 0,
+        "files": 0,
+        "hardlinks": 0,
+        "symlinks": 0,
+        "whiteouts": 0,
+        "opaque": 0,
+        "content_bytes": 0,
+    }
     mt = layer.mtime
     with open(path, "wb") as raw:
         w = HashWriter(raw)
@@ -615,19 +778,28 @@ def compress_file(src: str, dst: str, kind: str) -> tuple[str, int]:
             for chunk in iter(lambda: fi.read(1 << 20), b""):
                 out = co.compress(chunk)
                 if out:
-                    fo.write(out); h.update(out); n += len(out)
+                    fo.write(out)
+                    h.update(out)
+                    n += len(out)
             out = co.flush()
-            fo.write(out); h.update(out); n += len(out)
+            fo.write(out)
+            h.update(out)
+            n += len(out)
         else:
             import zstandard
+
             cctx = zstandard.ZstdCompressor(level=3, threads=0, write_content_size=False)
             co = cctx.compressobj()
             for chunk in iter(lambda: fi.read(1 << 20), b""):
                 out = co.compress(chunk)
                 if out:
-                    fo.write(out); h.update(out); n += len(out)
+                    fo.write(out)
+                    h.update(out)
+                    n += len(out)
             out = co.flush()
-            fo.write(out); h.update(out); n += len(out)
+            fo.write(out)
+            h.update(out)
+            n += len(out)
     return "sha256:" + h.hexdigest(), n
 
 
@@ -635,7 +807,7 @@ class OuterTar:
     """Outer archive writer with fixed metadata (deterministic)."""
 
     def __init__(self, path: str):
-        self.f = open(path, "wb")
+        self.f = open(path, "wb")  # noqa: SIM115 (closed by close())
         self.mtime = BASE_MTIME + NUM_LAYERS * DAY
 
     def _hdr(self, name, type_, size=0, mode=0o644):
@@ -678,28 +850,64 @@ def iso(t: int) -> str:
 
 def make_config(shape: str, rung: str, layer_stats: list[dict]) -> dict:
     history = []
-    for i, st in enumerate(layer_stats):
+    for i, _st in enumerate(layer_stats):
         t = iso(BASE_MTIME + i * DAY)
         if i == 0:
-            history.append({"created": t, "created_by": "/bin/sh -c #(nop) ADD file:6b2cf4f41f6a9c36d0d4b0be0b1a76bc2b4c9a2f0e0e3d5f8c1c1f1d1c4f6a3e in / "})
-            history.append({"created": t, "created_by": "/bin/sh -c #(nop)  CMD [\"bash\"]", "empty_layer": True})
-            history.append({"created": t, "created_by": "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
-                            "comment": "buildkit.dockerfile.v0", "empty_layer": True})
+            history.append(
+                {
+                    "created": t,
+                    "created_by": "/bin/sh -c #(nop) ADD file:"
+                    "6b2cf4f41f6a9c36d0d4b0be0b1a76bc2b4c9a2f0e0e3d5f8c1c1f1d1c4f6a3e in / ",
+                }
+            )
+            history.append({"created": t, "created_by": '/bin/sh -c #(nop)  CMD ["bash"]', "empty_layer": True})
+            history.append(
+                {
+                    "created": t,
+                    "created_by": "ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin",
+                    "comment": "buildkit.dockerfile.v0",
+                    "empty_layer": True,
+                }
+            )
             continue
         if i == 5:
             history.append({"created": t, "created_by": "WORKDIR /opt/app", "comment": "buildkit.dockerfile.v0"})
             continue
         if i == NUM_LAYERS // 2:
-            history.append({"created": t, "created_by": "ENV BENCH_PHASE=mutate", "comment": "buildkit.dockerfile.v0", "empty_layer": True})
-        cmd = {"add": "pip install --no-cache-dir pkg%d" % i,
-               "override": "sed -i s/a/b/ /usr/lib/**/*.py && chmod -R +x /usr/local/lib  # step %d" % i,
-               "whiteout": "rm -rf /usr/share/doc/* /usr/lib/python3/dist-packages/*/tests  # step %d" % i,
-               "opaque": "rm -rf /opt/app/node_modules/* && npm ci  # step %d" % i}[shape if i >= NUM_LAYERS // 2 else "add"]
-        history.append({"created": t, "created_by": "RUN /bin/sh -c " + cmd + " # buildkit",
-                        "comment": "buildkit.dockerfile.v0"})
+            history.append(
+                {
+                    "created": t,
+                    "created_by": "ENV BENCH_PHASE=mutate",
+                    "comment": "buildkit.dockerfile.v0",
+                    "empty_layer": True,
+                }
+            )
+        cmd = {
+            "add": f"pip install --no-cache-dir pkg{i}",
+            "override": f"sed -i s/a/b/ /usr/lib/**/*.py && chmod -R +x /usr/local/lib  # step {i}",
+            "whiteout": f"rm -rf /usr/share/doc/* /usr/lib/python3/dist-packages/*/tests  # step {i}",
+            "opaque": f"rm -rf /opt/app/node_modules/* && npm ci  # step {i}",
+        }[shape if i >= NUM_LAYERS // 2 else "add"]
+        history.append(
+            {"created": t, "created_by": "RUN /bin/sh -c " + cmd + " # buildkit", "comment": "buildkit.dockerfile.v0"}
+        )
     t_end = iso(BASE_MTIME + (NUM_LAYERS - 1) * DAY)
-    history.append({"created": t_end, "created_by": "EXPOSE map[8080/tcp:{}]", "comment": "buildkit.dockerfile.v0", "empty_layer": True})
-    history.append({"created": t_end, "created_by": "CMD [\"python3\" \"-m\" \"app\"]", "comment": "buildkit.dockerfile.v0", "empty_layer": True})
+    history.append(
+        {
+            "created": t_end,
+            "created_by": "EXPOSE map[8080/tcp:{}]",
+            "comment": "buildkit.dockerfile.v0",
+            "empty_layer": True,
+        }
+    )
+    history.append(
+        {
+            "created": t_end,
+            "created_by": 'CMD ["python3" "-m" "app"]',
+            "comment": "buildkit.dockerfile.v0",
+            "empty_layer": True,
+        }
+    )
     return {
         "architecture": "amd64",
         "os": "linux",
@@ -724,11 +932,14 @@ def write_docker(out: str, shape: str, rung: str, layer_paths, layer_stats, conf
         ids.append(lid)
         parent_id = lid
     repo = f"layerscope-bench/{shape}"
-    manifest = [{"Config": cfg_hex + ".json", "RepoTags": [f"{repo}:{rung}"],
-                 "Layers": [f"{lid}/layer.tar" for lid in ids]}]
-    records = {cfg_hex + ".json": ("bytes", config),
-               "manifest.json": ("bytes", jdump(manifest)),
-               "repositories": ("bytes", jdump({repo: {rung: ids[-1]}}))}
+    manifest = [
+        {"Config": cfg_hex + ".json", "RepoTags": [f"{repo}:{rung}"], "Layers": [f"{lid}/layer.tar" for lid in ids]}
+    ]
+    records = {
+        cfg_hex + ".json": ("bytes", config),
+        "manifest.json": ("bytes", jdump(manifest)),
+        "repositories": ("bytes", jdump({repo: {rung: ids[-1]}})),
+    }
     for i, lid in enumerate(ids):
         v1 = {"id": lid, "created": iso(BASE_MTIME + i * DAY), "os": "linux"}
         if i:
@@ -762,10 +973,21 @@ def write_oci(out: str, shape: str, rung: str, blob_paths, blob_descs, layer_mt,
     mbytes = jdump(manifest)
     m_digest = "sha256:" + hashlib.sha256(mbytes).hexdigest()
     ref = f"layerscope-bench/{shape}:{rung}"
-    index = {"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [{
-        "mediaType": MT_MANIFEST, "digest": m_digest, "size": len(mbytes),
-        "annotations": {"io.containerd.image.name": "docker.io/" + ref,
-                        "org.opencontainers.image.ref.name": rung}}]}
+    index = {
+        "schemaVersion": 2,
+        "mediaType": MT_INDEX,
+        "manifests": [
+            {
+                "mediaType": MT_MANIFEST,
+                "digest": m_digest,
+                "size": len(mbytes),
+                "annotations": {
+                    "io.containerd.image.name": "docker.io/" + ref,
+                    "org.opencontainers.image.ref.name": rung,
+                },
+            }
+        ],
+    }
     blobs = {cfg_digest: ("bytes", config), m_digest: ("bytes", mbytes)}
     for (d, _), p in zip(blob_descs, blob_paths):
         blobs.setdefault(d, ("file", p))
@@ -822,27 +1044,37 @@ def generate(outdir: str, shape: str, rung: str, formats, quiet=False) -> dict |
                     bp = os.path.join(tmpdir, f"layer{i:02d}.{kind}")
                     descs.append(compress_file(p, bp, kind))
                     bpaths.append(bp)
-                write_oci(outs[f], shape, rung, bpaths, descs,
-                          MT_GZIP if kind == "gzip" else MT_ZSTD, config)
+                write_oci(outs[f], shape, rung, bpaths, descs, MT_GZIP if kind == "gzip" else MT_ZSTD, config)
                 for bp in bpaths:
                     os.unlink(bp)
             timings[f] = round(time.perf_counter() - t1, 2)
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
-    totals = {k: sum(s[k] for s in stats) for k in
-              ("entries", "dirs", "files", "hardlinks", "symlinks", "whiteouts", "opaque", "content_bytes", "size")}
-    meta = {"shape": shape, "rung": rung, "target_entries": total, "layers": len(stats),
-            "entries": totals["entries"], "totals": totals, "per_layer": stats,
-            "sizes": {f: os.path.getsize(p) for f, p in outs.items() if os.path.exists(p)},
-            "generate_seconds": timings}
+    totals = {
+        k: sum(s[k] for s in stats)
+        for k in ("entries", "dirs", "files", "hardlinks", "symlinks", "whiteouts", "opaque", "content_bytes", "size")
+    }
+    meta = {
+        "shape": shape,
+        "rung": rung,
+        "target_entries": total,
+        "layers": len(stats),
+        "entries": totals["entries"],
+        "totals": totals,
+        "per_layer": stats,
+        "sizes": {f: os.path.getsize(p) for f, p in outs.items() if os.path.exists(p)},
+        "generate_seconds": timings,
+    }
     with open(meta_path + ".part", "w") as fh:
         json.dump(meta, fh, indent=1)
     os.replace(meta_path + ".part", meta_path)
     if not quiet:
         el = time.perf_counter() - t0
-        print(f"made  {shape}-{rung}: {totals['entries']} entries in {len(stats)} layers, "
-              f"{totals['size'] / 1e6:.1f} MB uncompressed, {el:.1f}s "
-              f"({totals['entries'] / max(t_layers, 1e-9):,.0f} entries/s for layer tars) {timings}")
+        print(
+            f"made  {shape}-{rung}: {totals['entries']} entries in {len(stats)} layers, "
+            f"{totals['size'] / 1e6:.1f} MB uncompressed, {el:.1f}s "
+            f"({totals['entries'] / max(t_layers, 1e-9):,.0f} entries/s for layer tars) {timings}"
+        )
     return meta
 
 
@@ -851,8 +1083,9 @@ def main(argv=None) -> int:
     ap.add_argument("--out", required=True, help="output directory")
     ap.add_argument("--rungs", default=",".join(DEFAULT_RUNGS), help="comma list, e.g. 10k,100k,500k")
     ap.add_argument("--shapes", default=",".join(SHAPES), help="comma list of " + ",".join(SHAPES))
-    ap.add_argument("--flavours", "--formats", dest="formats", default=",".join(FORMATS),
-                    help="comma list of " + ",".join(FORMATS))
+    ap.add_argument(
+        "--flavours", "--formats", dest="formats", default=",".join(FORMATS), help="comma list of " + ",".join(FORMATS)
+    )
     a = ap.parse_args(argv)
     shapes = [s for s in a.shapes.split(",") if s]
     formats = [f for f in a.formats.split(",") if f]
@@ -868,8 +1101,12 @@ def main(argv=None) -> int:
     os.makedirs(a.out, exist_ok=True)
     free = shutil.disk_usage(a.out).free
     # ~1.8 KB per entry uncompressed; each compressed flavour adds ~30% more
-    need = sum(parse_rung(r) for r in rungs) * len(shapes) * 1800 * (
-        ("docker" in formats) + 0.3 * (len(formats) - ("docker" in formats)))
+    need = (
+        sum(parse_rung(r) for r in rungs)
+        * len(shapes)
+        * 1800
+        * (("docker" in formats) + 0.3 * (len(formats) - ("docker" in formats)))
+    )
     if need > free * 0.9:
         print(f"warning: may need ~{need / 1e9:.1f} GB, only {free / 1e9:.1f} GB free", file=sys.stderr)
     for r in rungs:

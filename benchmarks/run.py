@@ -27,6 +27,7 @@ that exceeds --timeout gets its whole process group killed and the cell reads
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -62,6 +63,7 @@ def parse_rung(s: str) -> int:
 # --------------------------------------------------------------------------
 # running one command
 # --------------------------------------------------------------------------
+
 
 @dataclass
 class Run:
@@ -122,11 +124,12 @@ def measure(cmd, timeout: float, env=None, stdout=subprocess.DEVNULL, cwd=None) 
     includes this harness's own RSS as a floor).
     """
     with tempfile.TemporaryFile() as errf, tempfile.NamedTemporaryFile("r", suffix=".rss") as rssf:
-        full = ([GNU_TIME, "-f", "%M", "-o", rssf.name, "--"] + list(cmd)) if GNU_TIME else list(cmd)
+        full = ([GNU_TIME, "-f", "%M", "-o", rssf.name, "--", *list(cmd)]) if GNU_TIME else list(cmd)
         t0 = time.perf_counter()
         try:
-            p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errf,
-                                 env=env, cwd=cwd, start_new_session=True)
+            p = subprocess.Popen(
+                full, stdin=subprocess.DEVNULL, stdout=stdout, stderr=errf, env=env, cwd=cwd, start_new_session=True
+            )
         except OSError as e:
             return Run(0.0, 0, 127, err=f"{type(e).__name__}: {e}")
         fired = threading.Event()
@@ -135,10 +138,8 @@ def measure(cmd, timeout: float, env=None, stdout=subprocess.DEVNULL, cwd=None) 
         def kill():
             fired.set()
             killed_peak[0] = proc_peak_kib(p.pid)
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(p.pid, signal.SIGKILL)  # the whole process group
-            except (ProcessLookupError, PermissionError):
-                pass
 
         timer = threading.Timer(timeout, kill)
         timer.daemon = True
@@ -155,13 +156,11 @@ def measure(cmd, timeout: float, env=None, stdout=subprocess.DEVNULL, cwd=None) 
         p.returncode = rc  # already reaped; keep Popen from waiting again
         timed_out = fired.is_set()
         if timed_out:
-            try:  # stragglers left in the group
-                os.killpg(p.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(p.pid, signal.SIGKILL)  # stragglers left in the group
         rss = ru.ru_maxrss
         if GNU_TIME:
-            lines = [l.strip() for l in rssf.read().splitlines() if l.strip()]
+            lines = [ln.strip() for ln in rssf.read().splitlines() if ln.strip()]
             if lines and lines[-1].isdigit():
                 rss = int(lines[-1])
             elif timed_out:
@@ -181,6 +180,7 @@ def measure(cmd, timeout: float, env=None, stdout=subprocess.DEVNULL, cwd=None) 
 # tools
 # --------------------------------------------------------------------------
 
+
 def capture(cmd, env=None) -> str:
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
@@ -195,8 +195,7 @@ def resolve_binary(name: str) -> str | None:
     path = shutil.which(name)
     if path and "/shims/" in path and shutil.which("pyenv"):
         try:
-            real = subprocess.run(["pyenv", "which", name], capture_output=True,
-                                  text=True, timeout=30).stdout.strip()
+            real = subprocess.run(["pyenv", "which", name], capture_output=True, text=True, timeout=30).stdout.strip()
             if real and os.access(real, os.X_OK):
                 return real
         except (OSError, subprocess.SubprocessError):
@@ -214,8 +213,9 @@ def find_layerscope(override: str | None):
     env = dict(os.environ)
     env["PYTHONPATH"] = REPO + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     try:
-        r = subprocess.run([sys.executable, "-m", "layerscope", "--version"], capture_output=True,
-                           text=True, timeout=60, env=env)
+        r = subprocess.run(
+            [sys.executable, "-m", "layerscope", "--version"], capture_output=True, text=True, timeout=60, env=env
+        )
         if r.returncode == 0:
             return [sys.executable, "-m", "layerscope"], env, "(via python -m layerscope)"
     except (OSError, subprocess.SubprocessError):
@@ -226,6 +226,7 @@ def find_layerscope(override: str | None):
 # --------------------------------------------------------------------------
 # images
 # --------------------------------------------------------------------------
+
 
 @dataclass
 class Image:
@@ -260,9 +261,10 @@ def discover(d: str, rungs, shapes, formats) -> list[Image]:
                 mj = json.load(fh)
             im.entries, im.layers = mj.get("entries"), mj.get("layers")
         imgs.append(im)
-    order = lambda im: (parse_rung(im.rung),
-                        SHAPES.index(im.shape) if im.shape in SHAPES else 99,
-                        FORMATS.index(im.fmt))
+
+    def order(im):
+        return (parse_rung(im.rung), SHAPES.index(im.shape) if im.shape in SHAPES else 99, FORMATS.index(im.fmt))
+
     return sorted(imgs, key=order)
 
 
@@ -271,15 +273,15 @@ def layer_members(tf: tarfile.TarFile) -> list[tuple[str, str]]:
     names = tf.getnames()
     if "manifest.json" in names and "index.json" not in names:
         m = json.load(tf.extractfile("manifest.json"))[0]
-        return [(l, "tar") for l in m["Layers"]]
+        return [(name, "tar") for name in m["Layers"]]
     idx = json.load(tf.extractfile("index.json"))
     dg = idx["manifests"][0]["digest"]
     man = json.load(tf.extractfile("blobs/sha256/" + dg.split(":", 1)[1]))
     out = []
-    for l in man["layers"]:
-        mt = l["mediaType"]
+    for desc in man["layers"]:
+        mt = desc["mediaType"]
         kind = "zstd" if "zstd" in mt else "gzip" if "gzip" in mt else "tar"
-        out.append(("blobs/sha256/" + l["digest"].split(":", 1)[1], kind))
+        out.append(("blobs/sha256/" + desc["digest"].split(":", 1)[1], kind))
     return out
 
 
@@ -314,10 +316,11 @@ def warm(path: str) -> None:
 # per-image measurement
 # --------------------------------------------------------------------------
 
+
 @dataclass
 class Cell:
     runs: list = field(default_factory=list)
-    note: str = ""        # why there is no number
+    note: str = ""  # why there is no number
     did_not_finish: bool = False
 
     def ok_runs(self):
@@ -374,7 +377,7 @@ def bench_image(im: Image, args, tools, dive_dnf: dict) -> dict:
         dive_env = dict(os.environ, CI="true")
         for rep in range(args.repeat):
             if not cells["ls"].note:
-                r = measure(ls_cmd + ["report", "--json", im.path], args.timeout, env=ls_env)
+                r = measure([*ls_cmd, "report", "--json", im.path], args.timeout, env=ls_env)
                 cells["ls"].runs.append(r)
                 progress(im, "layerscope", rep, r)
                 if r.timed_out or r.rc != 0:
@@ -382,23 +385,23 @@ def bench_image(im: Image, args, tools, dive_dnf: dict) -> dict:
             if not cells["dive"].note:
                 with tempfile.NamedTemporaryFile(prefix="dive-", suffix=".out", delete=False) as fo:
                     out_path = fo.name
-                    r = measure([tools["dive"], "--source", "docker-archive", im.path],
-                                args.timeout, env=dive_env, stdout=fo)
+                    r = measure(
+                        [tools["dive"], "--source", "docker-archive", im.path], args.timeout, env=dive_env, stdout=fo
+                    )
                 r = dive_ok(r, out_path)
                 os.unlink(out_path)
                 cells["dive"].runs.append(r)
                 progress(im, "dive", rep, r)
                 if r.timed_out:
                     cells["dive"].did_not_finish = True
-                    dive_dnf[(im.shape, im.fmt)] = min(parse_rung(im.rung),
-                                                       dive_dnf.get((im.shape, im.fmt), 1 << 62))
+                    dive_dnf[(im.shape, im.fmt)] = min(parse_rung(im.rung), dive_dnf.get((im.shape, im.fmt), 1 << 62))
                 if r.timed_out or r.rc != 0:
                     cells["dive"].note = failure_text(r, args.timeout)
             if not cells["tar"].note:
                 total, peak, bad = 0.0, 0, None
                 for p, kind in layer_files:
                     flag = {"tar": [], "gzip": ["-z"], "zstd": ["--zstd"]}[kind]
-                    r = measure(["tar"] + flag + ["-tf", p], args.timeout)
+                    r = measure(["tar", *flag, "-tf", p], args.timeout)
                     total += r.wall
                     peak = max(peak, r.maxrss_kib)
                     if r.rc != 0 or r.timed_out:
@@ -422,16 +425,31 @@ def failure_text(r: Run, timeout: float) -> str:
 
 def progress(im: Image, tool: str, rep: int, r: Run) -> None:
     status = "TIMEOUT" if r.timed_out else ("ok" if r.rc == 0 else f"rc={r.rc} {r.err[:60]}")
-    print(f"  {im.name:28s} {tool:10s} #{rep + 1}: {r.wall:8.2f}s {r.maxrss_kib / 1024:8.1f} MiB  {status}",
-          file=sys.stderr, flush=True)
+    print(
+        f"  {im.name:28s} {tool:10s} #{rep + 1}: {r.wall:8.2f}s {r.maxrss_kib / 1024:8.1f} MiB  {status}",
+        file=sys.stderr,
+        flush=True,
+    )
 
 
 # --------------------------------------------------------------------------
 # table
 # --------------------------------------------------------------------------
 
-COLUMNS = ["image", "entries", "layers", "layerscope s", "layerscope MiB", "dive s", "dive MiB",
-           "time ls/dive", "RSS ls/dive", "tar floor s", "ls/tar", "ls B/entry"]
+COLUMNS = [
+    "image",
+    "entries",
+    "layers",
+    "layerscope s",
+    "layerscope MiB",
+    "dive s",
+    "dive MiB",
+    "time ls/dive",
+    "RSS ls/dive",
+    "tar floor s",
+    "ls/tar",
+    "ls B/entry",
+]
 
 
 def fmt_s(x):
@@ -483,8 +501,10 @@ def print_table(rows, markdown: bool) -> None:
             print("| " + " | ".join(c.replace("|", "\\|") for c in r) + " |")
         return
     widths = [max(len(COLUMNS[i]), *(len(r[i]) for r in rows)) for i in range(len(COLUMNS))]
-    line = lambda cells: "  ".join(c.ljust(w) if i == 0 else c.rjust(w)
-                                   for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def line(cells):
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     print(line(COLUMNS))
     print("  ".join("-" * w for w in widths))
     for r in rows:
@@ -506,7 +526,9 @@ def main(argv=None) -> int:
     ap.add_argument("--json", default=None, help="also write raw runs to this JSON file")
     args = ap.parse_args(argv)
     args.tools = {t for t in args.tools.split(",") if t}
-    split = lambda s: [x for x in s.split(",") if x]
+
+    def split(s):
+        return [x for x in s.split(",") if x]
 
     if not os.path.isdir(args.images):
         ap.error(f"no such dir {args.images}; run benchmarks/generate.py --out {args.images} first")
@@ -525,8 +547,14 @@ def main(argv=None) -> int:
         print(f"# layerscope: {ls[2]} (its columns are skipped)")
     print(f"# dive: {capture([dive, '--version']) if dive else 'not installed'}")
     print(f"# tar: {capture(['tar', '--version'])}")
-    print("# peak RSS: " + (f"ru_maxrss via {GNU_TIME} -f %M" if GNU_TIME else
-          "ru_maxrss via os.wait4 (GNU time missing: includes the harness's own ~25 MiB as a floor)"))
+    print(
+        "# peak RSS: "
+        + (
+            f"ru_maxrss via {GNU_TIME} -f %M"
+            if GNU_TIME
+            else "ru_maxrss via os.wait4 (GNU time missing: includes the harness's own ~25 MiB as a floor)"
+        )
+    )
     print(f"# repeat={args.repeat} (median wall time, max peak RSS), timeout={args.timeout:g}s per run")
     print(flush=True)
 
@@ -537,8 +565,15 @@ def main(argv=None) -> int:
         except Exception as e:  # never let one image kill the whole table
             cells = {k: Cell(note=f"harness error: {type(e).__name__}: {e}"[:90]) for k in ("ls", "dive", "tar")}
         rows.append(row_for(im, cells, args.timeout))
-        raw.append({"image": im.name, "path": im.path, "entries": im.entries, "layers": im.layers,
-                    **{k: {"note": c.note, "runs": [r.__dict__ for r in c.runs]} for k, c in cells.items()}})
+        raw.append(
+            {
+                "image": im.name,
+                "path": im.path,
+                "entries": im.entries,
+                "layers": im.layers,
+                **{k: {"note": c.note, "runs": [r.__dict__ for r in c.runs]} for k, c in cells.items()},
+            }
+        )
     print()
     print_table(rows, args.markdown)
     if args.json:

@@ -168,15 +168,25 @@ def compile_query(query: str) -> Callable[[str], bool]:
     return lambda p: lower in p.lower()
 
 
-def search(merged: Merged, k: int, query: str, limit: int = 10_000) -> tuple[list[Entry | Deletion], int]:
+def search(
+    merged: Merged,
+    k: int,
+    query: str,
+    limit: int = 10_000,
+    cancelled: Callable[[], bool] | None = None,
+) -> tuple[list[Entry | Deletion], int]:
     """Paths as of layer k matching a query (live, or deleted by layer k).
 
     Returns up to ``limit`` matches in path order and the total count.
+    ``cancelled`` is polled every few thousand paths so a superseded search
+    (the user typed on) stops instead of competing for the GIL.
     """
     match = compile_query(query)
     out: list[Entry | Deletion] = []
     total = 0
-    for p in merged.paths():
+    for n, p in enumerate(merged.paths()):
+        if cancelled is not None and not n & 4095 and cancelled():
+            break
         if not match(p):
             continue
         ev = merged.state_at(p, k)

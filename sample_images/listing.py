@@ -27,9 +27,9 @@ import hashlib
 import os
 import stat
 import sys
-from typing import Iterator
+from collections.abc import Iterator
 
-__all__ = ["format_line", "file_type", "iter_entries", "listing_lines", "main"]
+__all__ = ["file_type", "format_line", "iter_entries", "listing_lines", "main"]
 
 
 def format_line(

@@ -12,7 +12,7 @@ from rich.console import Console
 from textual.widgets import Static
 
 from layerscope.model import Deletion
-from layerscope.snapshot import Snapshot, ViewOptions
+from layerscope.snapshot import Snapshot, ViewOptions, search
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.keys import KEYS
 from layerscope.ui.screens.help import HelpScreen
@@ -171,11 +171,33 @@ async def test_search_jumps_and_filters() -> None:
         await pilot.press("ctrl+a", "ctrl+k", *"*.txt")
         await app.screen.workers.wait_for_complete()
         await pilot.pause()
-        await pilot.press("ctrl+f")
+        search_screen = app.screen
+        await pilot.press("ctrl+f")  # filtering runs in a worker, then dismisses
+        await search_screen.workers.wait_for_complete()
         await pilot.pause()
+        assert not isinstance(app.screen, SearchScreen)
         assert root_paths(app) == ["/app", "/data", "/opt", "/srv", "/var"]
         await pilot.press("escape")
         assert "/bin" in root_paths(app)
+
+
+async def test_search_query_kinds_and_cancellation() -> None:
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        merged = app.merged
+        assert merged is not None
+        top = len(merged.image.layers) - 1
+        glob, n_glob = search(merged, top, "*.txt")
+        assert n_glob == len(glob) > 0 and all(n.path.endswith(".txt") for n in glob)
+        rx, _ = search(merged, top, r"re:^/app/hello\.py$")
+        assert [n.path for n in rx] == ["/app/hello.py"]
+        # a superseded search stops at once instead of walking every path
+        calls: list[int] = []
+        stopped, total = search(merged, top, "", cancelled=lambda: calls.append(1) or True)
+        assert stopped == [] and total == 0 and calls == [1]
+        with pytest.raises(ValueError, match="bad regular expression"):
+            search(merged, top, "re:(")
 
 
 async def test_jump_to_supplying_layer_and_back() -> None:

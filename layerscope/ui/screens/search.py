@@ -16,6 +16,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from ...merge import Merged
 from ...snapshot import search
@@ -71,12 +72,14 @@ class SearchScreen(ModalScreen[SearchResult | None]):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def run_search(self, query: str) -> None:
+        worker = get_current_worker()
         try:
-            found, total = search(self.merged, self.k, query, limit=SHOW)
+            found, total = search(self.merged, self.k, query, limit=SHOW, cancelled=lambda: worker.is_cancelled)
         except ValueError as exc:
             self.app.call_from_thread(self._error, str(exc))
             return
-        self.app.call_from_thread(self._show, query, found, total)
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._show, query, found, total)
 
     def _error(self, msg: str) -> None:
         self.query_one("#search-count", Static).update(Text(msg, style="red"))
@@ -109,11 +112,19 @@ class SearchScreen(ModalScreen[SearchResult | None]):
 
     def action_filter(self) -> None:
         if self.query_text.strip():
-            try:
-                found, _ = search(self.merged, self.k, self.query_text, limit=10**9)
-            except ValueError:
-                return
-            self.dismiss(SearchResult(self.query_text, filter_paths=[n.path for n in found]))
+            self.query_one("#search-count", Static).update(Text("Filtering…", style="yellow"))
+            self.run_filter(self.query_text)
+
+    @work(thread=True, exclusive=True, group="search", exit_on_error=False)
+    def run_filter(self, query: str) -> None:
+        """Every match (not just the first SHOW), off the UI thread: 500k paths take a while."""
+        worker = get_current_worker()
+        try:
+            found, _ = search(self.merged, self.k, query, limit=10**9, cancelled=lambda: worker.is_cancelled)
+        except ValueError:
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self.dismiss, SearchResult(query, filter_paths=[n.path for n in found]))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

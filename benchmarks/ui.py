@@ -1,0 +1,156 @@
+#!/usr/bin/env python3
+"""How the TUI behaves on a big image, measured with Textual's Pilot.
+
+    python benchmarks/ui.py IMAGE [--repeat 3] [--size 160x48]
+
+Prints, as medians over --repeat runs (each in a fresh app on the headless
+driver, in this process):
+
+  stack     start -> the layer stack lists every layer (manifest + config read,
+            app mounted and painted once)
+  tree      start -> the merged tree is on screen (every layer read and merged)
+  per key   from posting the key event to the first frame drawn after every
+            message it caused was handled (handler, re-layout, render).
+            Pilot's own `press`/`pause` are not used for this: they sleep in
+            20 ms steps until the CPU is idle, which would swamp the figure.
+
+Keys cover moving in the tree, expanding a directory, re-rooting at another
+layer, the view/filter/attribute/sort toggles, search, content, help and the
+audit screen: the interactions a person does while auditing. The headless
+driver renders everything but writes nothing to a terminal, so this is the
+app's own latency; check a real terminal with tmux as well (see README).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+from textual import events
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from layerscope.ui.app import make_app
+from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_stack import LayerStack
+
+# (label, keys pressed in order; each key timed on its own)
+SCRIPT: list[tuple[str, list[str]]] = [
+    ("focus tree", ["2"]),
+    ("move down", ["down", "down", "down"]),
+    ("expand dir", ["enter"]),
+    ("move in dir", ["down", "down"]),
+    ("page down", ["pagedown"]),
+    ("versions of path", ["3", "2"]),
+    ("attrs on/off", ["i", "i"]),
+    ("layer-only view", ["v", "v"]),
+    ("hide added", ["a", "a"]),
+    ("hide unchanged", ["u", "u"]),
+    ("previous layer", ["["]),
+    ("next layer", ["]"]),
+    ("layer stack up", ["1", "up", "up"]),
+    ("jump to layer", ["2", "l"]),
+    ("back", ["b"]),
+    ("sort by size", ["s", "s"]),
+    ("help open/close", ["question_mark", "escape"]),
+    ("search open/type/close", ["slash", "c", "o", "n", "f", "escape"]),
+    ("audit open/close", ["w", "escape"]),
+]
+
+
+async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type: ignore[no-untyped-def]
+    """Seconds from the key event to the first frame after it was handled."""
+    await pilot.pause()  # settle first (untimed)
+    char = key if len(key) == 1 else None
+    if key == "question_mark":
+        char = "?"
+    elif key == "slash":
+        char = "/"
+    elif char is None:
+        try:
+            char = unicodedata.lookup(key.upper().replace("_", " "))
+        except KeyError:
+            char = None
+    frames.clear()
+    t = time.perf_counter()
+    event = events.Key(key, char)
+    event.set_sender(app)
+    app._driver.send_message(event)
+    for _ in range(3):  # a handler may post further messages (e.g. LayerChosen)
+        await asyncio.sleep(0)
+        await pilot._wait_for_screen()
+    handled = time.perf_counter()
+    for _ in range(100):  # up to 0.5 s for the frame
+        after = [f for f in frames if f >= handled]
+        if after:
+            return after[0] - t
+        await asyncio.sleep(0.005)
+    return handled - t
+
+
+async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict[str, list[float]]]:
+    t0 = time.perf_counter()
+    app = make_app(image)
+    lat: dict[str, list[float]] = {}
+    async with app.run_test(size=size) as pilot:
+        stack = app.query_one(LayerStack)
+        while stack.option_count < len(app.image.layers):
+            await asyncio.sleep(0.005)
+        t_stack = time.perf_counter() - t0
+        tree = app.query_one(FileTree)
+        while app.merged is None or tree.snapshot is None:
+            await asyncio.sleep(0.005)
+        await pilot.pause()
+        t_tree = time.perf_counter() - t0
+        while app.analysis is None:  # so `w` opens the audit, not a notice
+            await asyncio.sleep(0.01)
+        await pilot.pause(0.2)
+        frames: list[float] = []
+        display = app._display
+
+        def timed_display(screen, renderable):  # type: ignore[no-untyped-def]
+            display(screen, renderable)
+            frames.append(time.perf_counter())
+
+        app._display = timed_display  # type: ignore[method-assign]
+        for label, keys in SCRIPT:
+            for key in keys:
+                lat.setdefault(label, []).append(await timed_key(pilot, app, frames, key))
+        await pilot.press("q")
+    return t_stack, t_tree, lat
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("image")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--size", default="160x48")
+    args = ap.parse_args()
+    w, h = (int(x) for x in args.size.split("x"))
+    stacks: list[float] = []
+    trees: list[float] = []
+    keys: dict[str, list[float]] = {}
+    for _ in range(args.repeat):
+        s, t, lat = asyncio.run(one_run(args.image, (w, h)))
+        stacks.append(s)
+        trees.append(t)
+        for k, v in lat.items():
+            keys.setdefault(k, []).extend(v)
+    print(f"image: {args.image}  ({args.repeat} runs, medians)")
+    print(f"  layer stack on screen   {statistics.median(stacks) * 1000:8.0f} ms")
+    print(f"  tree on screen          {statistics.median(trees) * 1000:8.0f} ms")
+    worst = 0.0
+    for label, v in keys.items():
+        worst = max(worst, max(v))
+        print(f"  key: {label:<22} median {statistics.median(v) * 1000:6.1f} ms   max {max(v) * 1000:6.1f} ms")
+    print(f"  slowest key overall     {worst * 1000:8.1f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
