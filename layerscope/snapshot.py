@@ -106,8 +106,10 @@ class Snapshot:
                 if fc in opts.hidden and not (is_dir and c in self.changed and fc != DELETED):
                     continue
             out.append(ev)
-        if opts.sort_by_size:
-            sizes = self.dir_sizes()
+        if opts.sort_by_size and self._sizes is not None:
+            # Until dir_sizes() has run (the UI runs it in a worker), name order
+            # keeps this call cheap: it is on the UI's key path.
+            sizes = self._sizes
             out.sort(key=lambda n: (-self._size_of(n, sizes), n.path))
         else:
             out.sort(key=lambda n: n.path)

@@ -14,6 +14,7 @@ from textual.widgets import Static
 from layerscope.model import Deletion
 from layerscope.snapshot import Snapshot, ViewOptions, search
 from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.format import short_count
 from layerscope.ui.keys import KEYS
 from layerscope.ui.screens.help import HelpScreen
 from layerscope.ui.screens.search import SearchScreen
@@ -149,6 +150,32 @@ async def test_attributes_and_size_sort() -> None:
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert root_paths(app)[0] == "/bin"  # busybox is the biggest subtree
+
+
+async def test_size_sort_never_computes_sizes_on_the_key_path() -> None:
+    """Before the sizes worker has run, `s` keeps name order and the worker re-sorts."""
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.workers.wait_for_complete()
+        assert app.merged is not None
+        snap = app.snapshot(app.k)
+        # name order from the model while sizes are unknown, size order once known
+        fresh = Snapshot(app.merged, app.k)
+        by_size = ViewOptions(sort_by_size=True)
+        assert [n.path for n in fresh.children("/", by_size)] == [n.path for n in fresh.children("/", ViewOptions())]
+        assert not fresh.sizes_ready
+        fresh.dir_sizes()
+        assert fresh.children("/", by_size)[0].path == "/bin"
+        # in the app: pretend the sizes are not computed yet for the shown snapshot
+        snap._sizes = None
+        app.query_one(FileTree).focus()
+        await pilot.press("s")
+        assert "sort: size" in str(app.query_one("#status", Static).render())
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert snap.sizes_ready
+        assert root_paths(app)[0] == "/bin"
 
 
 async def test_search_jumps_and_filters() -> None:
@@ -347,3 +374,11 @@ async def test_compare_screen(tmp_path: Path) -> None:
         await pilot.press("C")
         assert isinstance(app.screen, CompareScreen)
         assert "7 shared by diff_id" in screen_text(app)
+
+
+def test_layer_stack_counts_stay_in_their_columns() -> None:
+    """A 21,702-entry layer once printed `+21702~0`: counts must never run together."""
+    cases = {0: "0", 9999: "9999", 10_000: "10k", 21_702: "22k", 999_499: "999k", 999_500: "1.0M", 12_345_678: "12M"}
+    for n, want in cases.items():
+        assert short_count(n) == want
+    assert all(len(short_count(n)) <= 4 for n in (*cases, 10**12))

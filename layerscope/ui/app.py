@@ -244,7 +244,10 @@ class LayerscopeApp(App[int]):
     def _sizes_ready(self, snap: Snapshot) -> None:
         tree = self.query_one(FileTree)
         if tree.snapshot is snap:
-            tree.refresh_labels()
+            if tree.opts.sort_by_size:
+                self._retree()  # it was shown in name order until now
+            else:
+                tree.refresh_labels()
 
     def _show_versions(self, path: str | None) -> None:
         if self.merged is not None:
@@ -374,8 +377,15 @@ class LayerscopeApp(App[int]):
     def action_toggle_sort(self) -> None:
         tree = self.query_one(FileTree)
         tree.opts.sort_by_size = not tree.opts.sort_by_size
-        if tree.opts.sort_by_size and tree.snapshot is not None and not tree.snapshot.sizes_ready:
-            self.notify("Computing directory sizes…")
+        snap = tree.snapshot
+        if tree.opts.sort_by_size and snap is not None and not snap.sizes_ready:
+            # Never compute sizes on the key path (seconds at 500k entries):
+            # the worker re-sorts the tree when they are ready.
+            self.notify("Sorting by size once directory sizes are computed…")
+            self._update_status()
+            if not any(w.group == "sizes" and w.is_running for w in self.workers):
+                self.compute_sizes(snap)
+            return
         self._retree()
 
     def action_search(self) -> None:

@@ -84,3 +84,17 @@ def node_label(
     elif e.type == DIR and dir_size:
         text.append(f"  {human_size(dir_size)}", style="dim")
     return text
+
+
+def short_count(n: int) -> str:
+    """At most 4 characters, so the layer stack's count columns never run together.
+
+    Exact counts are in the layer details pane and in `report`.
+    """
+    if n < 10_000:
+        return str(n)
+    if n < 999_500:
+        return f"{round(n / 1000)}k"
+    if n < 9_950_000:
+        return f"{n / 1_000_000:.1f}M"
+    return f"{min(round(n / 1_000_000), 999)}M"

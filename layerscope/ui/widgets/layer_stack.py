@@ -12,7 +12,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ...model import Image, Layer
-from ..format import human_size, short_command
+from ..format import human_size, short_command, short_count
 
 
 def layer_prompt(layer: Layer, loaded: bool) -> Text:
@@ -24,13 +24,13 @@ def layer_prompt(layer: Layer, loaded: bool) -> Text:
     if layer.error:
         t.append("DAMAGED ", style="bold red reverse")
     if loaded:
-        t.append(f"+{c.added:<4}", style="green")
-        t.append(f"~{c.modified + c.type_changed:<4}", style="yellow")
-        t.append(f"m{c.metadata:<4}", style="magenta")
-        t.append(f"={c.rewritten:<4}", style="cyan")
-        t.append(f"-{c.deleted:<4}", style="red")
+        t.append(f"+{short_count(c.added):<4} ", style="green")
+        t.append(f"~{short_count(c.modified + c.type_changed):<4} ", style="yellow")
+        t.append(f"m{short_count(c.metadata):<4} ", style="magenta")
+        t.append(f"={short_count(c.rewritten):<4} ", style="cyan")
+        t.append(f"-{short_count(c.deleted):<4} ", style="red")
     else:
-        t.append("…".ljust(25), style="dim")
+        t.append("…".ljust(30), style="dim")
     t.append(short_command(layer.command) or "(no history)")
     return t
 
