@@ -23,14 +23,18 @@ def layer_prompt(layer: Layer, loaded: bool) -> Text:
     t.append(f"{human_size(size):>9} ", style="cyan" if loaded else "dim")
     if layer.error:
         t.append("DAMAGED ", style="bold red reverse")
+    columns = (
+        ("+", c.added, "green"),
+        ("~", c.modified + c.type_changed, "yellow"),
+        ("m", c.metadata, "magenta"),
+        ("=", c.rewritten, "cyan"),
+        ("-", c.deleted, "red"),
+    )
     if loaded:
-        t.append(f"+{short_count(c.added):<4} ", style="green")
-        t.append(f"~{short_count(c.modified + c.type_changed):<4} ", style="yellow")
-        t.append(f"m{short_count(c.metadata):<4} ", style="magenta")
-        t.append(f"={short_count(c.rewritten):<4} ", style="cyan")
-        t.append(f"-{short_count(c.deleted):<4} ", style="red")
+        for sign, n, style in columns:
+            t.append(f"{sign}{short_count(n):<4} ", style=style)
     else:
-        t.append("…".ljust(30), style="dim")
+        t.append("…".ljust(6 * len(columns)), style="dim")
     t.append(short_command(layer.command) or "(no history)")
     return t
 
