@@ -1,3 +1,3 @@
 """layerscope: see inside container images, layer by layer."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -21,7 +21,7 @@ def load(
     platform: str | None = None,
     image_ref: str | None = None,
     progress: ProgressFn | None = None,
-    workers: int = 2,
+    workers: int | None = None,
 ) -> Merged:
     """Open, read every layer and merge. Raises LayerscopeError on unusable input."""
     image = open_source(path, platform, image_ref)

@@ -8,13 +8,15 @@ are kept. Symlinks yield their target text and are never followed on the host.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 
+from . import _core
 from .errors import LayerscopeError
 from .merge import Merged
 from .model import DIR, FILE, HARDLINK, SYMLINK, Deletion, Entry, Image
-from .streams import CHUNK, detect_compression, open_uncompressed
+from .sources.files import window_of
+
+CHUNK = 1 << 20
 
 
 class ContentError(LayerscopeError):
@@ -61,43 +63,29 @@ def iter_content(image: Image, entry: Entry, limit: int | None = None) -> Iterat
         raw = layer.open_blob()
     except OSError as exc:
         raise ContentError(f"{name}: cannot open ({exc})") from None
-    with raw:
-        yield from _read_range(raw, name, data_entry.offset, want, entry.path)
+    try:
+        reader = _core.open_reader(raw, window_of(raw), name)
+    except OSError as exc:
+        raw.close()
+        raise ContentError(f"{name}: cannot read ({exc})") from None
+    with reader:
+        yield from _read_range(reader, name, data_entry.offset, want, entry.path)
 
 
-def _read_range(raw, name: str, offset: int, want: int, path: str) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
-    seekable = False
-    with contextlib.suppress(AttributeError, OSError):
-        seekable = bool(raw.seekable())
-    if seekable:
-        head = raw.read(6)
-        if detect_compression(head) == "none":
-            raw.seek(offset)
-            left = want
-            while left:
-                data = raw.read(min(CHUNK, left))
-                if not data:
-                    raise ContentError(f"{path}: {name} ends before the file's content does")
-                left -= len(data)
-                yield data
-            return
-        raw.seek(0)
-    pos = 0  # position in the uncompressed stream
-    left = want
-    for chunk in open_uncompressed(raw, name):
-        end = pos + len(chunk)
-        if end <= offset:
-            pos = end
-            continue
-        start = max(0, offset - pos)
-        piece = chunk[start : start + left]
-        pos = end
-        if piece:
-            left -= len(piece)
-            yield piece
-        if not left:
-            return
-    raise ContentError(f"{path}: {name} ends before the file's content does")
+def _read_range(reader: _core.Reader, name: str, offset: int, want: int, path: str) -> Iterator[bytes]:
+    """``want`` bytes from ``offset`` of the uncompressed layer stream."""
+    try:
+        if reader.skip_to(offset) < offset:
+            raise ContentError(f"{path}: {name} ends before the file's content does")
+        left = want
+        while left:
+            data = reader.read(min(CHUNK, left))
+            if not data:
+                raise ContentError(f"{path}: {name} ends before the file's content does")
+            left -= len(data)
+            yield data
+    except OSError as exc:
+        raise ContentError(f"{path}: {exc}") from None
 
 
 def read_content(image: Image, entry: Entry, limit: int | None = None) -> bytes:

@@ -1,23 +1,23 @@
-"""Stream each layer blob once: decompress, walk tar headers, hash content.
+"""Read every layer blob once through the compiled core (``layerscope._core``).
 
-Produces per layer the normalised entries (last duplicate wins), whiteout
-targets and opaque directories, plus digests to verify against the manifest
-and config. Layers are read on a small thread pool: zlib, zstd and hashlib
-release the GIL, so two cores do real work in parallel.
+The core decompresses, walks the tar headers and hashes content on its own
+threads with the GIL released, and hands back per layer the normalised
+entries (last duplicate wins), whiteout targets, opaque directories, warnings
+and both digests. This module turns those rows into the model's ``Entry``
+objects and checks the digests against what the manifest and config declare.
 """
 
 from __future__ import annotations
 
-import posixpath
+import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
-from .errors import ImageError, LayerReadError
-from .model import BLOCK as BLOCK_DEV
-from .model import CHAR, DIR, FIFO, FILE, HARDLINK, SYMLINK, Entry, Image, Layer
+from . import _core
+from .errors import ImageError
+from .model import Entry, Image, Layer
+from .sources.files import window_of
 from .sources.image import ImageReader
-from .streams import LayerStream, detect_compression
-from .tarscan import TarScanner
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
 MAX_LAYER_MEMBERS = 2_000_000  # tar members read from one layer; the rest is reported, not read
@@ -27,23 +27,7 @@ MAX_LAYER_WARNINGS = 50  # warnings kept per layer; the rest are counted
 # What a layer's media type says about its compression (by its suffix).
 _MEDIA_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", "tar": "none", "xz": "xz", "bzip2": "bzip2"}
 
-FLAG_TYPES: dict[bytes, str] = {
-    b"0": FILE,
-    b"\0": FILE,
-    b"7": FILE,
-    b"S": FILE,
-    b"1": HARDLINK,
-    b"2": SYMLINK,
-    b"3": CHAR,
-    b"4": BLOCK_DEV,
-    b"5": DIR,
-    b"D": DIR,
-    b"6": FIFO,
-}
-
 ProgressFn = Callable[[int, int], None]  # (layer index, uncompressed bytes read so far)
-
-_UNSAFE = object()
 
 
 def normalise(name: str) -> str | None:
@@ -61,176 +45,48 @@ def normalise(name: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
-    """Fill ``layer`` with its entries, whiteouts and digests (or its error)."""
-    if layer.error:
-        return
-    name = f"layer {layer.index} ({layer.source_name})"
-    entries: dict[str, Entry] = {}
-    ints: dict[int, int] = {}
-    whiteouts: list[str] = []
-    opaque: list[str] = []
-    warnings = layer.warnings
-    escaped = 0
-    too_deep = 0
-    absolute = 0
-    dupes = 0
-    unknown: set[str] = set()
-    size_bytes = 0
-    members = 0
-    idx = layer.index
-    try:
-        raw = layer.open_blob()
-    except (ImageError, OSError) as exc:
-        layer.error = str(exc)
-        return
-    trailing = 0
-    stream: LayerStream | None = None
-    scanner: TarScanner | None = None
-    with raw:
+def _opener(layer: Layer) -> Callable[[], Any]:
+    """What the core calls on its thread to open a blob: the raw file object
+    with its ``(fd, start, length)`` window when it is a plain file, or an
+    error message when it cannot be opened."""
+
+    def open_it() -> Any:
         try:
-            stream = LayerStream(raw, name)
-            layer.compression = stream.compression
-            _check_media_type(layer, name)
-            scanner = TarScanner(stream.chunks(), name)
-            for m in scanner.members():
-                members += 1
-                if members % 4096 == 0:
-                    if progress is not None:
-                        progress(idx, stream.uncompressed_count)
-                    if members >= MAX_LAYER_MEMBERS:
-                        raise LayerReadError(
-                            f"{name}: over {MAX_LAYER_MEMBERS} tar members; the rest of the layer is not read"
-                        )
-                mname = m.name
-                if mname.startswith("/"):
-                    absolute += 1
-                path = normalise(mname)
-                if path is None:
-                    escaped += 1
-                    continue
-                if len(path) > 2 * MAX_PATH_DEPTH and path.count("/") > MAX_PATH_DEPTH:
-                    too_deep += 1
-                    continue
-                if ".wh." in path:
-                    base = path.rsplit("/", 1)[1]
-                    if "/.wh..wh." in path[: -len(base) - 1]:
-                        continue  # inside aufs bookkeeping dirs (.wh..wh.plnk/…)
-                    if base.startswith(".wh."):
-                        parent = path[: -len(base) - 1] or "/"
-                        if base == ".wh..wh..opq":
-                            opaque.append(parent)
-                        elif base.startswith(".wh..wh."):
-                            pass  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
-                        elif base in (".wh.", ".wh..", ".wh..."):
-                            warnings.append(f"{name}: ignored whiteout with an invalid name {mname!r}")
-                        else:
-                            whiteouts.append(posixpath.join(parent, base[4:]))
-                        continue
-                etype = FLAG_TYPES.get(m.flag)
-                if etype is None:
-                    unknown.add(repr(m.flag.decode("latin-1")))
-                    continue
-                link: str | None = None
-                if etype == SYMLINK:
-                    link = m.linkname
-                elif etype == HARDLINK:
-                    link = normalise(m.linkname)
-                    if link is None:
-                        warnings.append(f"{name}: hardlink {path} -> {m.linkname!r} escapes the root; ignored")
-                        continue
-                if etype == FILE:
-                    size_bytes += m.size
-                    if m.sparse:
-                        warnings.append(f"{name}: {path} is a sparse file ({m.size} bytes); its digest is not computed")
-                # Modes and mtimes repeat across a layer: share one int object each
-                # (an int over 256 is a 28-byte object of its own).
-                mode = m.mode
-                mode = ints.setdefault(mode, mode)
-                mtime = m.mtime
-                mtime = ints.setdefault(mtime, mtime)
-                entry = Entry(
-                    path,
-                    etype,
-                    mode,
-                    m.uid,
-                    m.gid,
-                    m.size,
-                    mtime,
-                    link,
-                    m.digest,
-                    m.xattrs,
-                    m.offset,
-                    idx,
-                )
-                old = entries.get(path)
-                if old is not None:
-                    del entries[path]  # keep tar order of the last occurrence
-                    if not (old.type == DIR and etype == DIR):
-                        dupes += 1
-                entries[path] = entry
-            if not scanner.saw_end_marker and stream.compression == "zstd":
-                # zstd gives no error when its input stops mid-frame: the tar end tells.
-                raise LayerReadError(f"{name}: zstd stream ends before the end of the tar (truncated)")
-            try:
-                trailing = scanner.drain(TRAILING_LIMIT)
-                if trailing < 0:
-                    warnings.append(
-                        f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified"
-                    )
-                stream.finish()
-            except LayerReadError as exc:
-                # Every member was read: what follows the tar is damaged, not the layer.
-                trailing = -1
-                warnings.append(f"{exc} (after the end of the tar; diff_id not verified)")
-            if scanner.trailing_data:
-                warnings.append(f"{name}: non-zero data after the tar end-of-archive marker was not read")
-            if stream.trailing_garbage:
-                warnings.append(f"{name}: garbage after the end of the compressed stream")
-        except LayerReadError as exc:
-            layer.error = str(exc)
-        except OSError as exc:
-            layer.error = f"{name}: read error ({exc})"
-        except MemoryError:
-            layer.error = f"{name}: out of memory reading the layer"
-        except Exception as exc:  # one hostile layer must not take the others down
-            layer.error = f"{name}: internal error reading the layer ({type(exc).__name__}: {exc})"
-        finally:
-            if scanner is not None:
-                warnings.extend(scanner.warnings)
-    layer.entries = list(entries.values())
-    layer.whiteouts = whiteouts
-    layer.opaque_dirs = opaque
-    layer.size_bytes = size_bytes
-    layer.member_count = members
-    layer.uncompressed_bytes = stream.uncompressed_count if stream is not None else 0
-    if escaped:
-        warnings.append(f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)")
-    if too_deep:
-        warnings.append(f"{name}: {too_deep} entries nested deeper than {MAX_PATH_DEPTH} directories left out")
-    if absolute:
-        warnings.append(f"{name}: {absolute} entries with absolute names read relative to the root")
-    if dupes:
-        warnings.append(f"{name}: {dupes} paths appear more than once; the last entry wins")
-    if unknown:
-        warnings.append(f"{name}: entries with unknown tar types {', '.join(sorted(unknown))} ignored")
-    if len(warnings) > MAX_LAYER_WARNINGS:
-        extra = len(warnings) - MAX_LAYER_WARNINGS
-        del warnings[MAX_LAYER_WARNINGS:]
-        warnings.append(f"{name}: {extra} more warnings not shown")
-    if layer.error is None and stream is not None:
-        layer.computed_diff_id = stream.diff_id
-        layer.computed_digest = stream.digest
-        if layer.diff_id and layer.diff_id != layer.computed_diff_id and trailing >= 0:
-            warnings.append(
+            raw = layer.open_blob()
+        except (ImageError, OSError) as exc:
+            return str(exc)
+        return raw, window_of(raw)
+
+    return open_it
+
+
+def _apply(layer: Layer, scan: dict[str, Any]) -> None:
+    """Fill ``layer`` from the core's result for it."""
+    idx = layer.index
+    name = f"layer {idx} ({layer.source_name})"
+    layer.compression = scan["compression"]
+    if scan["error"] is None or scan["members"] or scan["uncompressed_bytes"]:
+        _check_media_type(layer, name)
+    layer.warnings.extend(scan["warnings"])
+    if scan["error"] is not None:
+        layer.error = scan["error"]
+    layer.entries = [Entry(*row, idx) for row in scan["entries"]]
+    layer.whiteouts = scan["whiteouts"]
+    layer.opaque_dirs = scan["opaque_dirs"]
+    layer.size_bytes = scan["size_bytes"]
+    layer.member_count = scan["members"]
+    layer.uncompressed_bytes = scan["uncompressed_bytes"]
+    if layer.error is None:
+        layer.computed_diff_id = scan["diff_id"]
+        layer.computed_digest = scan["digest"]
+        if layer.diff_id and layer.diff_id != layer.computed_diff_id and not scan["diff_id_unverified"]:
+            layer.warnings.append(
                 f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}"
             )
         if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
-            warnings.append(
+            layer.warnings.append(
                 f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}"
             )
-    if progress is not None:
-        progress(idx, layer.uncompressed_bytes)
 
 
 def _check_media_type(layer: Layer, name: str) -> None:
@@ -248,41 +104,43 @@ def _check_media_type(layer: Layer, name: str) -> None:
         )
 
 
-def _costly_decompression(image: Image) -> bool:
-    """Do most layer bytes need a slow decompressor (gzip, xz, bzip2)?
-
-    Each layer already parses on one thread while another decompresses and
-    hashes; a second layer in parallel only pays off when decompression is the
-    bottleneck. Two parsers on plain or zstd layers just fight over the GIL.
-    """
-    slow = total = 0
-    for layer in image.layers:
-        if layer.error:
-            continue
-        try:
-            with layer.open_blob() as raw:
-                kind = detect_compression(raw.read(6))
-        except (ImageError, OSError):
-            continue
-        total += layer.compressed_bytes
-        if kind in ("gzip", "xz", "bzip2"):
-            slow += layer.compressed_bytes
-    return total > 0 and slow * 2 >= total
-
-
-def read_layers(image: Image, progress: ProgressFn | None = None, workers: int = 2) -> None:
-    """Read all layers in place; order of completion is irrelevant."""
-    if workers > 1 and not _costly_decompression(image):
-        workers = 1
-    if workers <= 1 or len(image.layers) <= 1:
-        for layer in image.layers:
-            read_layer(layer, progress)
+def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:
+    """Read all layers in place, in parallel (one core thread per CPU by default)."""
+    todo = [la for la in image.layers if not la.error]
+    if not todo:
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="layer") as pool:
-        # Biggest first keeps both cores busy until the end.
-        order = sorted(image.layers, key=lambda la: -la.compressed_bytes)
-        for _ in pool.map(lambda la: read_layer(la, progress), order):
-            pass
+    if workers is None:
+        workers = os.cpu_count() or 2
+    # Biggest first keeps every thread busy until the end.
+    todo.sort(key=lambda la: -la.compressed_bytes)
+    jobs = [(la.index, f"layer {la.index} ({la.source_name})", _opener(la)) for la in todo]
+    scans = _core.scan_layers(
+        jobs,
+        progress,
+        workers=max(1, workers),
+        max_members=MAX_LAYER_MEMBERS,
+        trailing_limit=TRAILING_LIMIT,
+        max_depth=MAX_PATH_DEPTH,
+        max_warnings=MAX_LAYER_WARNINGS,
+    )
+    for layer, scan in zip(todo, scans):
+        _apply(layer, scan)
+
+
+def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
+    """Read one layer (tests and tools; images use :func:`read_layers`)."""
+    if layer.error:
+        return
+    (scan,) = _core.scan_layers(
+        [(layer.index, f"layer {layer.index} ({layer.source_name})", _opener(layer))],
+        progress,
+        workers=1,
+        max_members=MAX_LAYER_MEMBERS,
+        trailing_limit=TRAILING_LIMIT,
+        max_depth=MAX_PATH_DEPTH,
+        max_warnings=MAX_LAYER_WARNINGS,
+    )
+    _apply(layer, scan)
 
 
 def open_image(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:

@@ -21,8 +21,11 @@ import weakref
 from typing import BinaryIO, Protocol
 
 from ..errors import ImageError
-from ..streams import CHUNK, LayerStream
-from ..tarscan import BLOCK, ZERO_BLOCK, checksum_ok, header_number, parse_pax
+from .. import _core
+
+CHUNK = 1 << 20
+BLOCK = 512
+ZERO_BLOCK = bytes(BLOCK)
 
 MAX_LINK_HOPS = 16
 MAX_ARCHIVE_MEMBERS = 1_000_000  # members indexed in an outer archive
@@ -72,6 +75,10 @@ class _Section(io.RawIOBase):
 
     def tell(self) -> int:
         return self._pos
+
+    def window(self) -> tuple[int, int, int]:
+        """The part of the file not read yet, as ``(fd, start, length)``."""
+        return self._fd, self._start + self._pos, self._size - self._pos
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         n = min(len(b), self._size - self._pos)
@@ -134,8 +141,12 @@ class TarSource:
             fh = open(path, "rb")  # noqa: SIM115 - closed by the with below
         except OSError as exc:
             raise ImageError(f"{self.name}: cannot open ({exc.strerror})") from None
-        with fh:
-            stream = LayerStream(fh, self.name, verify=False)
+        try:
+            stream = _core.open_reader(fh, None, self.name)
+        except OSError as exc:
+            fh.close()
+            raise ImageError(f"{self.name}: cannot read ({exc})") from None
+        with stream:
             if stream.compression == "none":
                 return path
             self._tmpdir = tempfile.mkdtemp(prefix="layerscope-")
@@ -145,7 +156,7 @@ class TarSource:
                 # O_EXCL|O_NOFOLLOW: our own fresh file in our own 0700 dir, nothing else.
                 fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
                 with os.fdopen(fd, "wb") as dst:
-                    for chunk in stream.chunks():
+                    while chunk := stream.read(CHUNK):
                         dst.write(chunk)
                         written += len(chunk)
                         if written % SPACE_CHECK < len(chunk) and shutil.disk_usage(self._tmpdir).free < MIN_FREE:
@@ -206,8 +217,8 @@ class TarSource:
                 resynced = True
                 off = nxt
                 continue
-            size = header_number(hdr[124:136])
-            if not checksum_ok(hdr) or size is None or size < 0:
+            ok, size = _core.header_fields(hdr)
+            if not ok or size is None or size < 0:
                 if off == 0:
                     raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
                 nxt = self._find_header(off + 1, end)
@@ -233,9 +244,9 @@ class TarSource:
                     self._warn(f"truncated extension header at offset {off}")
                     break
                 if flag == b"x":
-                    pax.update(parse_pax(data)[0])
+                    pax.update(_core.pax_records(data))
                 elif flag == b"g":
-                    gpax.update(parse_pax(data)[0])
+                    gpax.update(_core.pax_records(data))
                 elif flag == b"L":
                     long_name = data.split(b"\0", 1)[0]
                 else:
@@ -301,7 +312,7 @@ class TarSource:
             while 0 <= i <= RESYNC_CHUNK + 257:
                 cand = pos + i - 257
                 hdr = os.pread(self._fd, BLOCK, cand)
-                if len(hdr) == BLOCK and checksum_ok(hdr) and header_number(hdr[124:136]) is not None:
+                if len(hdr) == BLOCK and (fields := _core.header_fields(hdr))[0] and fields[1] is not None:
                     return cand
                 i = chunk.find(b"ustar", i + 1)
             pos += RESYNC_CHUNK
@@ -426,3 +437,20 @@ def open_files(path: str) -> FileSource:
     if st.st_size == 0:
         raise ImageError(f"{path}: empty file")
     return TarSource(path)
+
+
+def window_of(raw: BinaryIO) -> tuple[int, int, int] | None:
+    """``(fd, start, length)`` of a blob opened by a source, for the core to
+    read with positioned reads; None for a stream that is not a plain file."""
+    inner = getattr(raw, "raw", None)
+    if isinstance(inner, _Section):
+        return inner.window()
+    if isinstance(inner, io.FileIO):
+        try:
+            st = os.fstat(inner.fileno())
+            pos = raw.tell()
+        except OSError:
+            return None
+        if stat.S_ISREG(st.st_mode):
+            return inner.fileno(), pos, max(0, st.st_size - pos)
+    return None

@@ -51,7 +51,7 @@ class LayerscopeApp(App[int]):
 
     k: reactive[int] = reactive(0, init=False)
 
-    def __init__(self, image: Image, workers: int = 2, compare: str | None = None, base: str | None = None) -> None:
+    def __init__(self, image: Image, workers: int | None = None, compare: str | None = None, base: str | None = None) -> None:
         super().__init__()
         self.image = image
         self.merged: Merged | None = None
@@ -462,7 +462,7 @@ def make_app(
     path: str,
     platform: str | None = None,
     image_ref: str | None = None,
-    workers: int = 2,
+    workers: int | None = None,
     compare: str | None = None,
     base: str | None = None,
 ) -> LayerscopeApp:

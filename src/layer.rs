@@ -1,0 +1,419 @@
+//! One pass over one layer blob: decompress, walk the tar, hash, and turn tar
+//! members into the layer's own view of the filesystem: normalised paths (the
+//! last duplicate wins), whiteout targets and opaque directories, plus both
+//! digests to verify against the manifest and the config.
+//!
+//! Everything that goes wrong inside a layer ends as that layer's `error` (the
+//! entries read before the damage are kept) or as one of its warnings; no
+//! error here stops the other layers.
+
+use std::collections::HashMap;
+use std::io::Read;
+
+use crate::blob::{hex_digest, Source, Tee};
+use crate::decode::{Compression, Decoded};
+use crate::tar::{quote, Member, ScanError, Scanner};
+
+/// Entry types, as the model and the JSON report name them.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    File,
+    Dir,
+    Symlink,
+    Hardlink,
+    Char,
+    Block,
+    Fifo,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::File => "file",
+            Kind::Dir => "dir",
+            Kind::Symlink => "symlink",
+            Kind::Hardlink => "hardlink",
+            Kind::Char => "char",
+            Kind::Block => "block",
+            Kind::Fifo => "fifo",
+        }
+    }
+
+    fn from_flag(flag: u8) -> Option<Kind> {
+        Some(match flag {
+            b'0' | 0 | b'7' | b'S' => Kind::File,
+            b'1' => Kind::Hardlink,
+            b'2' => Kind::Symlink,
+            b'3' => Kind::Char,
+            b'4' => Kind::Block,
+            b'5' | b'D' => Kind::Dir,
+            b'6' => Kind::Fifo,
+            _ => return None,
+        })
+    }
+}
+
+/// One path as this layer lists it.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: Vec<u8>,
+    pub kind: Kind,
+    pub mode: u32,
+    pub uid: i64,
+    pub gid: i64,
+    pub size: i64,
+    pub mtime: i64,
+    pub link: Option<Vec<u8>>,
+    pub digest: Option<[u8; 32]>,
+    pub xattrs: Option<Vec<(String, Vec<u8>)>>,
+    pub offset: u64,
+}
+
+/// Limits a caller may tighten (tests do, to reach them with small inputs).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub max_members: u64,
+    pub trailing: u64,
+    pub max_depth: usize,
+    pub max_warnings: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_members: 2_000_000,
+            trailing: 256 << 20,
+            max_depth: 256,
+            max_warnings: 50,
+        }
+    }
+}
+
+/// What one layer holds, or how far it could be read.
+#[derive(Debug, Default)]
+pub struct LayerScan {
+    pub entries: Vec<Entry>,
+    pub whiteouts: Vec<Vec<u8>>,
+    pub opaque_dirs: Vec<Vec<u8>>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+    pub compression: &'static str,
+    pub diff_id: Option<String>,
+    pub digest: Option<String>,
+    /// Bytes after the tar end were not all read: the diff_id is not comparable.
+    pub diff_id_unverified: bool,
+    pub uncompressed_bytes: u64,
+    pub size_bytes: i64,
+    pub members: u64,
+}
+
+/// `./a//b/` -> `/a/b`; None when the name climbs out with `..`.
+pub fn normalise(name: &[u8]) -> Option<Vec<u8>> {
+    let name = name.strip_prefix(b"./").unwrap_or(name);
+    let mut out = Vec::with_capacity(name.len() + 1);
+    for part in name.split(|&b| b == b'/') {
+        if part == b".." {
+            return None;
+        }
+        if !part.is_empty() && part != b"." {
+            out.push(b'/');
+            out.extend_from_slice(part);
+        }
+    }
+    if out.is_empty() {
+        out.push(b'/');
+    }
+    Some(out)
+}
+
+/// Called every few thousand members with the uncompressed bytes read so far.
+pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
+
+struct Walk {
+    entries: Vec<Option<Entry>>,
+    index: HashMap<Vec<u8>, usize>,
+    whiteouts: Vec<Vec<u8>>,
+    opaque: Vec<Vec<u8>>,
+    warnings: Vec<String>,
+    escaped: u64,
+    too_deep: u64,
+    absolute: u64,
+    dupes: u64,
+    unknown: Vec<u8>,
+    size_bytes: i64,
+    members: u64,
+}
+
+impl Walk {
+    fn add(&mut self, m: Member, name: &str, limits: &Limits) {
+        if m.name.first() == Some(&b'/') {
+            self.absolute += 1;
+        }
+        let Some(path) = normalise(&m.name) else {
+            self.escaped += 1;
+            return;
+        };
+        if memchr::memchr_iter(b'/', &path).count() > limits.max_depth {
+            self.too_deep += 1;
+            return;
+        }
+        let base_start = memchr::memrchr(b'/', &path).map_or(0, |i| i + 1);
+        let base = &path[base_start..];
+        if memchr::memmem::find(&path, b".wh.").is_some() {
+            let dir = &path[..base_start.saturating_sub(1)];
+            if memchr::memmem::find(dir, b"/.wh..wh.").is_some() {
+                return; // inside aufs bookkeeping dirs (.wh..wh.plnk/...)
+            }
+            if base.starts_with(b".wh.") {
+                let parent: Vec<u8> = if dir.is_empty() { b"/".to_vec() } else { dir.to_vec() };
+                if base == b".wh..wh..opq" {
+                    self.opaque.push(parent);
+                } else if base.starts_with(b".wh..wh.") {
+                    // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
+                } else if base == b".wh." || base == b".wh.." || base == b".wh..." {
+                    self.warn(format!("{name}: ignored whiteout with an invalid name {}", quote(&m.name)));
+                } else {
+                    let mut target = if parent == b"/" { Vec::new() } else { parent };
+                    target.push(b'/');
+                    target.extend_from_slice(&base[4..]);
+                    self.whiteouts.push(target);
+                }
+                return;
+            }
+        }
+        let Some(kind) = Kind::from_flag(m.flag) else {
+            if !self.unknown.contains(&m.flag) {
+                self.unknown.push(m.flag);
+            }
+            return;
+        };
+        let link = match kind {
+            Kind::Symlink => Some(m.link),
+            Kind::Hardlink => match normalise(&m.link) {
+                Some(l) => Some(l),
+                None => {
+                    self.warn(format!(
+                        "{name}: hardlink {} -> {} escapes the root; ignored",
+                        String::from_utf8_lossy(&path),
+                        quote(&m.link)
+                    ));
+                    return;
+                }
+            },
+            _ => None,
+        };
+        if kind == Kind::File {
+            self.size_bytes = self.size_bytes.saturating_add(m.size);
+            if m.sparse {
+                self.warn(format!(
+                    "{name}: {} is a sparse file ({} bytes); its digest is not computed",
+                    String::from_utf8_lossy(&path),
+                    m.size
+                ));
+            }
+        }
+        let entry = Entry {
+            path,
+            kind,
+            mode: m.mode,
+            uid: m.uid,
+            gid: m.gid,
+            size: m.size,
+            mtime: m.mtime,
+            link,
+            digest: m.digest,
+            xattrs: m.xattrs,
+            offset: m.offset,
+        };
+        let slot = self.entries.len();
+        if let Some(old) = self.index.insert(entry.path.clone(), slot) {
+            // keep tar order of the last occurrence
+            if let Some(prev) = self.entries[old].take() {
+                if !(prev.kind == Kind::Dir && kind == Kind::Dir) {
+                    self.dupes += 1;
+                }
+            }
+        }
+        self.entries.push(Some(entry));
+    }
+
+    fn warn(&mut self, msg: String) {
+        // bounded here too: a layer of a million odd entries must not hold a million messages
+        if self.warnings.len() <= 1000 {
+            self.warnings.push(msg);
+        }
+    }
+}
+
+fn flag_repr(flag: u8) -> String {
+    match flag {
+        b' '..=b'~' if flag != b'\'' && flag != b'\\' => format!("'{}'", flag as char),
+        b'\'' => "\"'\"".to_string(),
+        b'\\' => "'\\\\'".to_string(),
+        _ => format!("'\\x{flag:02x}'"),
+    }
+}
+
+/// Reads one layer from `source`. `name` prefixes every message.
+pub fn scan(source: Source, name: &str, limits: &Limits, progress: Option<Progress<'_>>) -> LayerScan {
+    let mut out = LayerScan {
+        compression: "none",
+        ..LayerScan::default()
+    };
+    let mut walk = Walk {
+        entries: Vec::new(),
+        index: HashMap::new(),
+        whiteouts: Vec::new(),
+        opaque: Vec::new(),
+        warnings: Vec::new(),
+        escaped: 0,
+        too_deep: 0,
+        absolute: 0,
+        dupes: 0,
+        unknown: Vec::new(),
+        size_bytes: 0,
+        members: 0,
+    };
+    let mut trailing: i64 = 0;
+    let mut scanner_warnings = Vec::new();
+    let result: Result<Option<(String, Option<String>, u64)>, ScanError> = (|| {
+        let decoded = Decoded::new(source, name, true)?;
+        out.compression = decoded.compression.name();
+        let mut scanner = Scanner::new(Tee::new(decoded, true), name, true);
+        let outcome = walk_members(&mut scanner, &mut walk, name, limits, progress);
+        scanner_warnings = std::mem::take(&mut scanner.warnings);
+        out.uncompressed_bytes = scanner.get_mut().count;
+        outcome?;
+        let zstd = scanner.get_mut().get_mut().compression == Compression::Zstd;
+        if !scanner.saw_end_marker && zstd {
+            // zstd gives no error when its input stops mid-frame: the tar end tells.
+            return Err(ScanError(format!(
+                "{name}: zstd stream ends before the end of the tar (truncated)"
+            )));
+        }
+        let drained = scanner.drain(limits.trailing).and_then(|t| {
+            scanner.get_mut().get_mut().drain_raw()?;
+            Ok(t)
+        });
+        match drained {
+            Ok(t) => {
+                trailing = t;
+                if t < 0 {
+                    walk.warn(format!(
+                        "{name}: over {} MiB of data after the tar end; diff_id not verified",
+                        limits.trailing >> 20
+                    ));
+                }
+            }
+            Err(e) if e.0.contains("checksum") => {
+                // The compressed stream's own checksum failed: the bytes handed
+                // out (the tar included) are not the ones that were compressed.
+                return Err(e);
+            }
+            Err(e) => {
+                // Every member was read: what follows the tar is damaged, not the layer.
+                trailing = -1;
+                walk.warn(format!("{} (after the end of the tar; diff_id not verified)", e.0));
+            }
+        }
+        if scanner.trailing_data {
+            walk.warn(format!("{name}: non-zero data after the tar end-of-archive marker was not read"));
+        }
+        let tee = scanner.get_mut();
+        let count = tee.count;
+        let diff_id = tee.digest().unwrap_or_default();
+        let decoded = tee.get_mut();
+        if decoded.trailing_garbage {
+            walk.warn(format!("{name}: garbage after the end of the compressed stream"));
+        }
+        let raw_digest = decoded.raw_digest();
+        scanner_warnings.append(&mut scanner.warnings);
+        Ok(Some((diff_id, raw_digest, count)))
+    })();
+    match result {
+        Ok(Some((diff_id, raw_digest, count))) => {
+            out.digest = Some(raw_digest.unwrap_or_else(|| diff_id.clone()));
+            out.diff_id = Some(diff_id);
+            out.uncompressed_bytes = count;
+        }
+        Ok(None) => {}
+        Err(e) => out.error = Some(e.0),
+    }
+    out.diff_id_unverified = trailing < 0;
+    let mut warnings = scanner_warnings;
+    warnings.append(&mut walk.warnings);
+    if walk.escaped > 0 {
+        warnings.push(format!(
+            "{name}: {} entries with '..' in their names rejected (they would escape the root)",
+            walk.escaped
+        ));
+    }
+    if walk.too_deep > 0 {
+        warnings.push(format!(
+            "{name}: {} entries nested deeper than {} directories left out",
+            walk.too_deep, limits.max_depth
+        ));
+    }
+    if walk.absolute > 0 {
+        warnings.push(format!(
+            "{name}: {} entries with absolute names read relative to the root",
+            walk.absolute
+        ));
+    }
+    if walk.dupes > 0 {
+        warnings.push(format!(
+            "{name}: {} paths appear more than once; the last entry wins",
+            walk.dupes
+        ));
+    }
+    if !walk.unknown.is_empty() {
+        let mut flags: Vec<String> = walk.unknown.iter().map(|&f| flag_repr(f)).collect();
+        flags.sort();
+        warnings.push(format!(
+            "{name}: entries with unknown tar types {} ignored",
+            flags.join(", ")
+        ));
+    }
+    if warnings.len() > limits.max_warnings {
+        let extra = warnings.len() - limits.max_warnings;
+        warnings.truncate(limits.max_warnings);
+        warnings.push(format!("{name}: {extra} more warnings not shown"));
+    }
+    out.warnings = warnings;
+    out.entries = walk.entries.into_iter().flatten().collect();
+    out.whiteouts = walk.whiteouts;
+    out.opaque_dirs = walk.opaque;
+    out.size_bytes = walk.size_bytes;
+    out.members = walk.members;
+    out
+}
+
+fn walk_members<R: Read>(
+    scanner: &mut Scanner<Tee<R>>,
+    walk: &mut Walk,
+    name: &str,
+    limits: &Limits,
+    progress: Option<Progress<'_>>,
+) -> Result<(), ScanError> {
+    while let Some(m) = scanner.next_member()? {
+        walk.members += 1;
+        if walk.members % 4096 == 0 {
+            if let Some(p) = progress {
+                p(scanner.get_mut().count);
+            }
+            if walk.members >= limits.max_members {
+                return Err(ScanError(format!(
+                    "{name}: over {} tar members; the rest of the layer is not read",
+                    limits.max_members
+                )));
+            }
+        }
+        walk.add(m, name, limits);
+    }
+    Ok(())
+}
+
+/// `sha256:` hex of a raw 32-byte digest (for callers outside this module).
+pub fn digest_str(d: &[u8; 32]) -> String {
+    hex_digest(d)
+}

@@ -1,0 +1,376 @@
+//! The Python face of the core: argument checking, threads, and turning Rust
+//! results into Python objects once, at the end, with the GIL held.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::blob::Source;
+use crate::decode::{detect, Decoded, CHUNK};
+use crate::layer::{scan, Kind, LayerScan, Limits};
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(scan_layers, m)?)?;
+    m.add_function(wrap_pyfunction!(detect_compression, m)?)?;
+    m.add_function(wrap_pyfunction!(open_reader, m)?)?;
+    m.add_function(wrap_pyfunction!(header_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(pax_records, m)?)?;
+    m.add_class::<Reader>()?;
+    m.add("CHUNK", CHUNK)?;
+    Ok(())
+}
+
+/// Name the compression of a blob from its first bytes.
+#[pyfunction]
+fn detect_compression(head: &[u8]) -> &'static str {
+    detect(head).name()
+}
+
+/// The checksum verdict and the size field of one 512-byte tar header
+/// (`(ok, size)`, size None when malformed): the outer-archive index walks
+/// headers by offset and needs only these.
+#[pyfunction]
+fn header_fields(hdr: &[u8]) -> PyResult<(bool, Option<i64>)> {
+    if hdr.len() != crate::tar::BLOCK {
+        return Err(PyValueError::new_err("a tar header is 512 bytes"));
+    }
+    Ok((crate::tar::checksum_ok(hdr), crate::tar::header_number(&hdr[124..136])))
+}
+
+/// The records of a pax extended header as `{key: value}` (keys decoded, values raw).
+#[pyfunction]
+fn pax_records<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>> {
+    let mut recs = Vec::new();
+    let _ = crate::tar::parse_pax(data, &mut recs);
+    let d = PyDict::new(py);
+    for (k, v) in recs {
+        d.set_item(String::from_utf8_lossy(&k), PyBytes::new(py, &v))?;
+    }
+    Ok(d)
+}
+
+/// A window `(fd, start, length)` of an open file, or a Python stream.
+fn source_of(py: Python<'_>, raw: &Py<PyAny>, window: &Bound<'_, PyAny>) -> PyResult<Source> {
+    if window.is_none() {
+        return Ok(Source::python(raw.clone_ref(py)));
+    }
+    let (fd, start, len): (i32, u64, u64) = window.extract()?;
+    Source::window(fd, start, len).map_err(|e| PyOSError::new_err(e.to_string()))
+}
+
+fn failed(error: String) -> LayerScan {
+    LayerScan {
+        compression: "none",
+        error: Some(error),
+        ..LayerScan::default()
+    }
+}
+
+/// Opens, scans and closes one layer; runs on a worker thread without the GIL.
+fn run_job(index: i64, name: &str, opener: &Py<PyAny>, limits: &Limits, progress: Option<&Py<PyAny>>) -> LayerScan {
+    let opened = Python::with_gil(|py| -> Result<(Py<PyAny>, Source), String> {
+        let got = opener.call0(py).map_err(|e| e.value(py).to_string())?;
+        let got = got.bind(py);
+        if let Ok(msg) = got.downcast::<PyString>() {
+            return Err(msg.to_string());
+        }
+        let (raw, window): (Py<PyAny>, Bound<'_, PyAny>) = got.extract().map_err(|e| e.to_string())?;
+        let source = source_of(py, &raw, &window).map_err(|e| format!("{name}: cannot open ({e})"))?;
+        Ok((raw, source))
+    });
+    let (raw, source) = match opened {
+        Ok(o) => o,
+        Err(e) => return failed(e),
+    };
+    let report = |count: u64| {
+        if let Some(p) = progress {
+            Python::with_gil(|py| {
+                // A failing progress callback must not stop the read.
+                let _ = p.call1(py, (index, count));
+            });
+        }
+    };
+    let result = catch_unwind(AssertUnwindSafe(|| scan(source, name, limits, Some(&report))));
+    Python::with_gil(|py| {
+        let _ = raw.call_method0(py, "close");
+    });
+    let out = result.unwrap_or_else(|_| failed(format!("{name}: internal error reading the layer (a bug: please report it)")));
+    report(out.uncompressed_bytes);
+    out
+}
+
+/// Reads every layer: `jobs` is a list of `(index, name, opener)`, where
+/// `opener()` returns `(raw, (fd, start, length) | None)` or an error string.
+/// Returns one dict per job, in the order given.
+#[pyfunction]
+#[pyo3(signature = (jobs, progress=None, workers=2, max_members=2_000_000, trailing_limit=256 << 20, max_depth=256, max_warnings=50))]
+#[allow(clippy::too_many_arguments)]
+fn scan_layers(
+    py: Python<'_>,
+    jobs: Vec<(i64, String, Py<PyAny>)>,
+    progress: Option<Py<PyAny>>,
+    workers: usize,
+    max_members: u64,
+    trailing_limit: u64,
+    max_depth: usize,
+    max_warnings: usize,
+) -> PyResult<Vec<PyObject>> {
+    let limits = Limits {
+        max_members: max_members.max(1),
+        trailing: trailing_limit,
+        max_depth,
+        max_warnings,
+    };
+    let n = jobs.len();
+    let slots: Vec<Mutex<Option<LayerScan>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let threads = workers.clamp(1, 64).min(n.max(1));
+    py.allow_threads(|| {
+        let next = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= n {
+                        break;
+                    }
+                    let (index, name, opener) = &jobs[i];
+                    let out = run_job(*index, name, opener, &limits, progress.as_ref());
+                    if let Ok(mut slot) = slots.lock_slot(i) {
+                        *slot = Some(out);
+                    }
+                });
+            }
+        });
+    });
+    let mut conv = Converter::new(py);
+    slots
+        .into_iter()
+        .map(|m| {
+            let scan = m.into_inner().ok().flatten().unwrap_or_else(|| failed("layer not read".to_string()));
+            conv.layer(scan)
+        })
+        .collect()
+}
+
+trait LockSlot<T> {
+    fn lock_slot(&self, i: usize) -> Result<std::sync::MutexGuard<'_, T>, ()>;
+}
+
+impl<T> LockSlot<T> for Vec<Mutex<T>> {
+    fn lock_slot(&self, i: usize) -> Result<std::sync::MutexGuard<'_, T>, ()> {
+        self[i].lock().map_err(|_| ())
+    }
+}
+
+/// Builds Python objects, sharing the ones that repeat (type names, modes, mtimes).
+struct Converter<'py> {
+    py: Python<'py>,
+    kinds: HashMap<&'static str, Py<PyString>>,
+    ints: HashMap<i64, PyObject>,
+}
+
+impl<'py> Converter<'py> {
+    fn new(py: Python<'py>) -> Self {
+        let mut kinds = HashMap::new();
+        for k in [Kind::File, Kind::Dir, Kind::Symlink, Kind::Hardlink, Kind::Char, Kind::Block, Kind::Fifo] {
+            kinds.insert(k.name(), PyString::intern(py, k.name()).unbind());
+        }
+        Converter {
+            py,
+            kinds,
+            ints: HashMap::new(),
+        }
+    }
+
+    fn int(&mut self, v: i64) -> PyResult<PyObject> {
+        if let Some(o) = self.ints.get(&v) {
+            return Ok(o.clone_ref(self.py));
+        }
+        let o = v.into_pyobject(self.py)?.into_any().unbind();
+        if self.ints.len() < 100_000 {
+            self.ints.insert(v, o.clone_ref(self.py));
+        }
+        Ok(o)
+    }
+
+    /// Names are bytes in tar; Python sees them decoded with surrogateescape,
+    /// so any byte string round-trips.
+    fn text(&self, raw: &[u8]) -> PyResult<PyObject> {
+        match std::str::from_utf8(raw) {
+            Ok(s) => Ok(PyString::new(self.py, s).into_any().unbind()),
+            Err(_) => {
+                let b = PyBytes::new(self.py, raw);
+                Ok(b.call_method1("decode", ("utf-8", "surrogateescape"))?.unbind())
+            }
+        }
+    }
+
+    fn layer(&mut self, scan: LayerScan) -> PyResult<PyObject> {
+        let py = self.py;
+        let d = PyDict::new(py);
+        let mut rows: Vec<PyObject> = Vec::with_capacity(scan.entries.len());
+        for e in &scan.entries {
+            let xattrs: PyObject = match &e.xattrs {
+                None => py.None(),
+                Some(list) => {
+                    let x = PyDict::new(py);
+                    for (k, v) in list {
+                        x.set_item(k, PyBytes::new(py, v))?;
+                    }
+                    x.into_any().unbind()
+                }
+            };
+            let link: PyObject = match &e.link {
+                None => py.None(),
+                Some(l) => self.text(l)?,
+            };
+            let digest: PyObject = match &e.digest {
+                None => py.None(),
+                Some(dg) => PyBytes::new(py, dg).into_any().unbind(),
+            };
+            let row = PyTuple::new(
+                py,
+                [
+                    self.text(&e.path)?,
+                    self.kinds[e.kind.name()].clone_ref(py).into_any(),
+                    self.int(e.mode as i64)?,
+                    self.int(e.uid)?,
+                    self.int(e.gid)?,
+                    e.size.into_pyobject(py)?.into_any().unbind(),
+                    self.int(e.mtime)?,
+                    link,
+                    digest,
+                    xattrs,
+                    e.offset.into_pyobject(py)?.into_any().unbind(),
+                ],
+            )?;
+            rows.push(row.into_any().unbind());
+        }
+        d.set_item("entries", PyList::new(py, rows)?)?;
+        let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> { v.iter().map(|p| c.text(p)).collect() };
+        d.set_item("whiteouts", texts(&scan.whiteouts, self)?)?;
+        d.set_item("opaque_dirs", texts(&scan.opaque_dirs, self)?)?;
+        d.set_item("warnings", scan.warnings)?;
+        d.set_item("error", scan.error)?;
+        d.set_item("compression", scan.compression)?;
+        d.set_item("diff_id", scan.diff_id)?;
+        d.set_item("digest", scan.digest)?;
+        d.set_item("diff_id_unverified", scan.diff_id_unverified)?;
+        d.set_item("uncompressed_bytes", scan.uncompressed_bytes)?;
+        d.set_item("size_bytes", scan.size_bytes)?;
+        d.set_item("members", scan.members)?;
+        Ok(d.into_any().unbind())
+    }
+}
+
+/// Uncompressed bytes of one blob, read on demand (content views, archives
+/// that are themselves compressed). `skip` passes bytes without returning them.
+#[pyclass(module = "layerscope._core")]
+struct Reader {
+    inner: Option<Decoded>,
+    #[pyo3(get)]
+    compression: &'static str,
+    position: u64,
+    raw: Option<Py<PyAny>>,
+}
+
+fn io_err(e: std::io::Error) -> PyErr {
+    PyOSError::new_err(e.to_string())
+}
+
+#[pymethods]
+impl Reader {
+    /// Up to `n` bytes (fewer only at the end); b"" at the end.
+    fn read<'py>(&mut self, py: Python<'py>, n: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Err(PyValueError::new_err("read from a closed reader"));
+        };
+        let want = n.min(64 << 20);
+        let data = py.allow_threads(|| -> std::io::Result<Vec<u8>> {
+            let mut buf = vec![0u8; want];
+            let mut got = 0;
+            while got < want {
+                let k = inner.read(&mut buf[got..])?;
+                if k == 0 {
+                    break;
+                }
+                got += k;
+            }
+            buf.truncate(got);
+            Ok(buf)
+        });
+        let data = data.map_err(io_err)?;
+        self.position += data.len() as u64;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// Moves forward to `offset` of the uncompressed stream: by seeking when
+    /// the blob is uncompressed and seekable, else by decompressing up to it.
+    /// Returns the new position (short of `offset` when the stream ends first).
+    fn skip_to(&mut self, py: Python<'_>, offset: u64) -> PyResult<u64> {
+        let Some(inner) = self.inner.as_mut() else {
+            return Err(PyValueError::new_err("skip on a closed reader"));
+        };
+        if offset <= self.position {
+            return Ok(self.position);
+        }
+        if inner.seek_plain(offset) {
+            self.position = offset;
+            return Ok(offset);
+        }
+        let mut left = offset - self.position;
+        let skipped = py.allow_threads(|| -> std::io::Result<u64> {
+            let mut buf = vec![0u8; CHUNK];
+            let mut done = 0u64;
+            while left > 0 {
+                let want = left.min(CHUNK as u64) as usize;
+                let k = inner.read(&mut buf[..want])?;
+                if k == 0 {
+                    break;
+                }
+                left -= k as u64;
+                done += k as u64;
+            }
+            Ok(done)
+        });
+        self.position += skipped.map_err(io_err)?;
+        Ok(self.position)
+    }
+
+    fn close(&mut self, py: Python<'_>) {
+        self.inner = None;
+        if let Some(raw) = self.raw.take() {
+            let _ = raw.call_method0(py, "close");
+        }
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __exit__(&mut self, py: Python<'_>, _a: PyObject, _b: PyObject, _c: PyObject) {
+        self.close(py);
+    }
+}
+
+/// A decompressing reader over `raw` (closed with the reader); `window` as for `scan_layers`.
+#[pyfunction]
+#[pyo3(signature = (raw, window, name))]
+fn open_reader(py: Python<'_>, raw: Py<PyAny>, window: Bound<'_, PyAny>, name: &str) -> PyResult<Reader> {
+    let source = source_of(py, &raw, &window)?;
+    let decoded = py
+        .allow_threads(|| Decoded::new(source, name, false))
+        .map_err(io_err)?;
+    Ok(Reader {
+        compression: decoded.compression.name(),
+        inner: Some(decoded),
+        position: 0,
+        raw: Some(raw),
+    })
+}

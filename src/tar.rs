@@ -1,0 +1,605 @@
+//! A streaming tar header walker (ustar, pax, GNU long names and sparse,
+//! base-256 numbers) that hashes regular files as their bytes pass.
+//!
+//! It never holds a member's content: a file's bytes are hashed from the read
+//! buffer and dropped. Everything it keeps per member is bounded: one pax
+//! header or long name (8 MiB), pax data before one member (16 MiB), and long
+//! names, link targets and xattrs over the whole layer (256 MiB).
+
+use std::io::{self, Read};
+
+use sha2::{Digest, Sha256};
+
+use crate::decode::CHUNK;
+
+pub const BLOCK: usize = 512;
+const MAX_META: i64 = 8 << 20;
+const MAX_PENDING_META: i64 = 16 << 20;
+const MAX_HELD_META: usize = 256 << 20;
+const MAX_XATTR: usize = 64 << 10;
+const MAX_WARNINGS: usize = 100;
+
+/// One tar member after pax/GNU extensions are applied.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub name: Vec<u8>,
+    pub flag: u8,
+    pub mode: u32,
+    pub uid: i64,
+    pub gid: i64,
+    /// Logical size of a regular or sparse file; 0 for every other type.
+    pub size: i64,
+    pub mtime: i64,
+    pub link: Vec<u8>,
+    pub xattrs: Option<Vec<(String, Vec<u8>)>>,
+    /// sha256 of a regular file's content (None when sparse or not hashed).
+    pub digest: Option<[u8; 32]>,
+    /// Where the content starts in the uncompressed stream.
+    pub offset: u64,
+    pub sparse: bool,
+}
+
+/// Why the walk stopped early: the message names the layer and the offset.
+#[derive(Debug)]
+pub struct ScanError(pub String);
+
+impl From<io::Error> for ScanError {
+    fn from(e: io::Error) -> ScanError {
+        ScanError(e.to_string())
+    }
+}
+
+fn is_regular(flag: u8) -> bool {
+    matches!(flag, b'0' | 0 | b'7')
+}
+
+fn is_known(flag: u8) -> bool {
+    matches!(
+        flag,
+        b'0' | 0 | b'7' | b'1' | b'2' | b'3' | b'4' | b'5' | b'6' | b'x' | b'g' | b'L' | b'K' | b'S' | b'D'
+    )
+}
+
+/// `repr()`-like quoting of raw names for messages: printable ASCII as is,
+/// everything else escaped, so a hostile name cannot inject terminal codes.
+pub fn quote(raw: &[u8]) -> String {
+    let mut s = String::with_capacity(raw.len() + 2);
+    s.push('\'');
+    for chunk in raw.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\'' => s.push_str("\\'"),
+                '\\' => s.push_str("\\\\"),
+                c if c.is_control() => s.push_str(&c.escape_default().to_string()),
+                c => s.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            s.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    s.push('\'');
+    s
+}
+
+fn cstr(field: &[u8]) -> &[u8] {
+    match memchr::memchr(0, field) {
+        Some(i) => &field[..i],
+        None => field,
+    }
+}
+
+fn trim_spaces(s: &[u8]) -> &[u8] {
+    let start = s.iter().position(|&b| b != b' ').unwrap_or(s.len());
+    let end = s.iter().rposition(|&b| b != b' ').map_or(start, |i| i + 1);
+    &s[start..end.max(start)]
+}
+
+/// An octal or base-256 numeric header field; None when malformed.
+pub fn header_number(field: &[u8]) -> Option<i64> {
+    if let Some(&first) = field.first() {
+        if first & 0x80 != 0 {
+            // base-256: 0x80 positive, 0xff negative (two's complement)
+            let negative = first == 0xff;
+            let mut v: i128 = if negative { -1 } else { (first & 0x7f) as i128 };
+            for &b in &field[1..] {
+                v = v.checked_mul(256)?.checked_add(b as i128)?;
+                if negative {
+                    // keep the two's complement reading bounded
+                    if v < i64::MIN as i128 * 2 {
+                        return None;
+                    }
+                } else if v > i64::MAX as i128 {
+                    return None;
+                }
+            }
+            if negative {
+                let bits = 8 * field.len() as u32;
+                if bits < 127 {
+                    let full: i128 = 1 << bits;
+                    // `v` accumulated with a -1 seed is already the signed value
+                    let _ = full;
+                }
+            }
+            return i64::try_from(v).ok();
+        }
+    }
+    let s = trim_spaces(cstr(field));
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut v: i64 = 0;
+    for &b in s {
+        if !(b'0'..=b'7').contains(&b) {
+            return None;
+        }
+        v = v.checked_mul(8)?.checked_add((b - b'0') as i64)?;
+    }
+    Some(v)
+}
+
+/// The header checksum (unsigned, or the historic signed sum) matches.
+pub fn checksum_ok(hdr: &[u8]) -> bool {
+    let field = trim_spaces(cstr(&hdr[148..156]));
+    let stored = if !field.is_empty() && field.iter().all(|b| b.is_ascii_digit()) {
+        let mut v: i64 = 0;
+        for &b in field {
+            if b > b'7' {
+                return false;
+            }
+            v = v.saturating_mul(8).saturating_add((b - b'0') as i64);
+        }
+        v
+    } else {
+        -1
+    };
+    let unsigned: i64 = hdr[..148].iter().chain(&hdr[156..BLOCK]).map(|&b| b as i64).sum::<i64>() + 256;
+    if stored == unsigned {
+        return true;
+    }
+    let signed: i64 = hdr[..148]
+        .iter()
+        .chain(&hdr[156..BLOCK])
+        .map(|&b| b as i8 as i64)
+        .sum::<i64>()
+        + 256;
+    stored == signed
+}
+
+/// Parses `LEN KEY=VALUE\n` records into `out`; returns a problem if any.
+pub fn parse_pax(data: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Option<&'static str> {
+    let n = data.len();
+    let mut pos = 0;
+    while pos < n {
+        let window = &data[pos..n.min(pos + 24)];
+        let Some(sp) = memchr::memchr(b' ', window) else {
+            if data[pos..].iter().any(|&b| b != 0 && b != b'\n') {
+                return Some("malformed pax header ignored");
+            }
+            break;
+        };
+        let num = &data[pos..pos + sp];
+        if num.is_empty() || !num.iter().all(|b| b.is_ascii_digit()) {
+            return Some("malformed pax record length ignored");
+        }
+        let length: usize = match std::str::from_utf8(num).ok().and_then(|s| s.parse().ok()) {
+            Some(l) => l,
+            None => return Some("malformed pax record ignored"),
+        };
+        if length == 0 || pos + length > n || sp + 1 > length {
+            return Some("malformed pax record ignored");
+        }
+        let mut record = &data[pos + sp + 1..pos + length];
+        if record.last() == Some(&b'\n') {
+            record = &record[..record.len() - 1];
+        }
+        if let Some(eq) = memchr::memchr(b'=', record) {
+            if eq > 0 {
+                let key = record[..eq].to_vec();
+                let value = record[eq + 1..].to_vec();
+                if let Some(slot) = out.iter_mut().find(|(k, _)| *k == key) {
+                    slot.1 = value;
+                } else {
+                    out.push((key, value));
+                }
+            }
+        }
+        pos += length;
+    }
+    None
+}
+
+fn pax_get<'a>(ext: &'a [(Vec<u8>, Vec<u8>)], key: &[u8]) -> Option<&'a [u8]> {
+    ext.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+}
+
+/// A pax integer as Python's `int()` reads it (surrounding blanks, a sign).
+fn pax_int(v: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(v).ok()?.trim();
+    let s = s.replace('_', "");
+    if s.is_empty() {
+        return None;
+    }
+    s.parse::<i64>().ok()
+}
+
+/// A pax time (`1700000000.123`) truncated to whole seconds.
+fn pax_time(v: &[u8]) -> Option<i64> {
+    let s = std::str::from_utf8(v).ok()?.trim();
+    let f: f64 = s.parse().ok()?;
+    if !f.is_finite() || f.abs() > 9.0e18 {
+        return None;
+    }
+    Some(f.trunc() as i64)
+}
+
+/// Walks the members of a tar stream read from `R`.
+pub struct Scanner<R> {
+    src: R,
+    buf: Vec<u8>,
+    pos: usize,
+    end: usize,
+    base: u64,
+    name: String,
+    hash_files: bool,
+    pub warnings: Vec<String>,
+    pub saw_end_marker: bool,
+    pub trailing_data: bool,
+    held_meta: usize,
+    pax_global: Vec<(Vec<u8>, Vec<u8>)>,
+    global_size: i64,
+}
+
+impl<R: Read> Scanner<R> {
+    pub fn new(src: R, name: &str, hash_files: bool) -> Scanner<R> {
+        Scanner {
+            src,
+            buf: vec![0; 2 * CHUNK],
+            pos: 0,
+            end: 0,
+            base: 0,
+            name: name.to_string(),
+            hash_files,
+            warnings: Vec::new(),
+            saw_end_marker: false,
+            trailing_data: false,
+            held_meta: 0,
+            pax_global: Vec::new(),
+            global_size: 0,
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.src
+    }
+
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.src
+    }
+
+    /// Absolute offset in the uncompressed stream.
+    pub fn offset(&self) -> u64 {
+        self.base + self.pos as u64
+    }
+
+    fn err(&self, msg: String) -> ScanError {
+        ScanError(format!("{}: {}", self.name, msg))
+    }
+
+    fn warn(&mut self, msg: String) {
+        if self.warnings.len() < MAX_WARNINGS {
+            self.warnings.push(format!("{}: {}", self.name, msg));
+        }
+    }
+
+    /// Makes at least `n` bytes available at `pos`; false at the end of the stream.
+    fn fill(&mut self, n: usize) -> Result<bool, ScanError> {
+        if self.end - self.pos >= n {
+            return Ok(true);
+        }
+        if self.pos > 0 {
+            self.buf.copy_within(self.pos..self.end, 0);
+            self.base += self.pos as u64;
+            self.end -= self.pos;
+            self.pos = 0;
+        }
+        if self.buf.len() < n {
+            self.buf.resize(n.next_multiple_of(CHUNK), 0);
+        }
+        while self.end < n {
+            let got = self.src.read(&mut self.buf[self.end..])?;
+            if got == 0 {
+                return Ok(false);
+            }
+            self.end += got;
+        }
+        Ok(true)
+    }
+
+    /// `n` bytes (at most MAX_META, checked by callers) as a new vector.
+    fn take(&mut self, n: usize, what: &str) -> Result<Vec<u8>, ScanError> {
+        if !self.fill(n)? {
+            return Err(self.err(format!("truncated {what} at offset {}", self.offset())));
+        }
+        let v = self.buf[self.pos..self.pos + n].to_vec();
+        self.pos += n;
+        Ok(v)
+    }
+
+    /// Passes `n` bytes, hashing them when asked, without holding them whole.
+    fn consume(&mut self, mut n: u64, mut hasher: Option<&mut Sha256>, what: &[u8]) -> Result<(), ScanError> {
+        while n > 0 {
+            if self.pos == self.end && !self.fill(1)? {
+                return Err(self.err(format!("truncated content of {} ({n} bytes missing)", quote(what))));
+            }
+            let avail = (self.end - self.pos) as u64;
+            let step = n.min(avail) as usize;
+            if let Some(h) = hasher.as_deref_mut() {
+                h.update(&self.buf[self.pos..self.pos + step]);
+            }
+            self.pos += step;
+            n -= step as u64;
+        }
+        Ok(())
+    }
+
+    fn num(&self, field: &[u8], what: &str, hdr_off: u64) -> Result<i64, ScanError> {
+        header_number(field).ok_or_else(|| {
+            let s = trim_spaces(cstr(field));
+            let s = &s[..s.len().min(20)];
+            self.err(format!("bad {what} field {} in tar header at offset {hdr_off}", quote(s)))
+        })
+    }
+
+    fn hold(&mut self, n: usize, raw_name: &[u8]) -> Result<(), ScanError> {
+        self.held_meta += n;
+        if self.held_meta > MAX_HELD_META {
+            return Err(self.err(format!(
+                "over {} MiB of long names, link targets and xattrs (at {})",
+                MAX_HELD_META >> 20,
+                quote(&raw_name[..raw_name.len().min(200)])
+            )));
+        }
+        Ok(())
+    }
+
+    fn parse_pax_into(&mut self, data: &[u8], global: bool, pax: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+        let problem = if global {
+            parse_pax(data, &mut self.pax_global)
+        } else {
+            parse_pax(data, pax)
+        };
+        if let Some(p) = problem {
+            self.warn(p.to_string());
+        }
+    }
+
+    /// The next member, or None at the end of the archive.
+    pub fn next_member(&mut self) -> Result<Option<Member>, ScanError> {
+        let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut long_name: Option<Vec<u8>> = None;
+        let mut long_link: Option<Vec<u8>> = None;
+        let mut pending: i64 = self.global_size;
+        loop {
+            if !self.fill(BLOCK)? {
+                if self.end > self.pos {
+                    return Err(self.err(format!("truncated tar header at offset {}", self.offset())));
+                }
+                return Ok(None); // no end marker: tolerated, like GNU tar
+            }
+            let hdr_off = self.offset();
+            let hdr: [u8; BLOCK] = self.buf[self.pos..self.pos + BLOCK].try_into().expect("block");
+            self.pos += BLOCK;
+            if hdr.iter().all(|&b| b == 0) {
+                self.saw_end_marker = true;
+                return Ok(None);
+            }
+            if !checksum_ok(&hdr) {
+                return Err(self.err(format!("bad tar header checksum at offset {hdr_off}")));
+            }
+            let mode = self.num(&hdr[100..108], "mode", hdr_off)?;
+            let mut uid = self.num(&hdr[108..116], "uid", hdr_off)?;
+            let mut gid = self.num(&hdr[116..124], "gid", hdr_off)?;
+            let mut size = self.num(&hdr[124..136], "size", hdr_off)?;
+            let mut mtime = self.num(&hdr[136..148], "mtime", hdr_off)?;
+            let flag = hdr[156];
+            if size < 0 {
+                return Err(self.err(format!("negative size in tar header at offset {hdr_off}")));
+            }
+            if matches!(flag, b'x' | b'g' | b'L' | b'K') {
+                if size > MAX_META {
+                    return Err(self.err(format!(
+                        "tar extension header of {size} bytes at offset {hdr_off} exceeds the {} MiB limit",
+                        MAX_META >> 20
+                    )));
+                }
+                let data = self.take(size as usize, "extension header")?;
+                let pad = (BLOCK - size as usize % BLOCK) % BLOCK;
+                self.consume(pad as u64, None, b"padding")?;
+                if flag == b'x' || flag == b'g' {
+                    pending += size;
+                    if pending > MAX_PENDING_META {
+                        return Err(self.err(format!(
+                            "over {} MiB of pax headers before one member at offset {}",
+                            MAX_PENDING_META >> 20,
+                            self.offset()
+                        )));
+                    }
+                }
+                match flag {
+                    b'x' => self.parse_pax_into(&data, false, &mut pax),
+                    b'g' => {
+                        self.parse_pax_into(&data, true, &mut pax);
+                        self.global_size += size;
+                    }
+                    b'L' => long_name = Some(cstr(&data).to_vec()),
+                    _ => long_link = Some(cstr(&data).to_vec()),
+                }
+                continue;
+            }
+
+            // Plain ustar/GNU fields, then extensions on top.
+            let mut raw_name = match long_name.take() {
+                Some(n) => n,
+                None => {
+                    let mut n = cstr(&hdr[0..100]).to_vec();
+                    if &hdr[257..263] == b"ustar\0" {
+                        let prefix = cstr(&hdr[345..500]);
+                        if !prefix.is_empty() {
+                            let mut full = prefix.to_vec();
+                            full.push(b'/');
+                            full.extend_from_slice(&n);
+                            n = full;
+                        }
+                    }
+                    n
+                }
+            };
+            let had_long = long_link.is_some();
+            let had_long_name = raw_name.len() > 100;
+            let mut raw_link = match long_link.take() {
+                Some(l) => l,
+                None => cstr(&hdr[157..257]).to_vec(),
+            };
+            let mut xattrs: Option<Vec<(String, Vec<u8>)>> = None;
+            let mut sparse = false;
+            let mut real_size = size;
+            if !pax.is_empty() || !self.pax_global.is_empty() {
+                let mut ext: Vec<(Vec<u8>, Vec<u8>)> = self.pax_global.clone();
+                for (k, v) in pax.drain(..) {
+                    if let Some(slot) = ext.iter_mut().find(|(ek, _)| *ek == k) {
+                        slot.1 = v;
+                    } else {
+                        ext.push((k, v));
+                    }
+                }
+                let renamed = pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
+                if let Some(p) = pax_get(&ext, b"path") {
+                    raw_name = p.to_vec();
+                }
+                if let Some(l) = pax_get(&ext, b"linkpath") {
+                    raw_link = l.to_vec();
+                }
+                let bad = || self.err(format!("bad numeric pax record for {}", quote(&raw_name)));
+                if let Some(v) = pax_get(&ext, b"size") {
+                    size = pax_int(v).ok_or_else(bad)?;
+                    real_size = size;
+                }
+                if let Some(v) = pax_get(&ext, b"uid") {
+                    uid = pax_int(v).ok_or_else(bad)?;
+                }
+                if let Some(v) = pax_get(&ext, b"gid") {
+                    gid = pax_int(v).ok_or_else(bad)?;
+                }
+                if let Some(v) = pax_get(&ext, b"mtime") {
+                    mtime = pax_time(v).ok_or_else(bad)?;
+                }
+                let sparse_size = pax_get(&ext, b"GNU.sparse.realsize").or_else(|| pax_get(&ext, b"GNU.sparse.size"));
+                if let Some(v) = sparse_size {
+                    sparse = true;
+                    real_size = pax_int(v).ok_or_else(bad)?;
+                    if let Some(n) = pax_get(&ext, b"GNU.sparse.name") {
+                        raw_name = n.to_vec();
+                    }
+                }
+                if size < 0 || real_size < 0 {
+                    return Err(self.err(format!("negative size for {}", quote(&raw_name))));
+                }
+                for (key, value) in &ext {
+                    if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
+                        let attr_name = String::from_utf8_lossy(attr).into_owned();
+                        if value.len() > MAX_XATTR {
+                            self.warn(format!(
+                                "xattr {} of {} is {} bytes (over {} KiB); dropped",
+                                quote(attr),
+                                quote(&raw_name),
+                                value.len(),
+                                MAX_XATTR >> 10
+                            ));
+                            continue;
+                        }
+                        self.hold(key.len() + value.len(), &raw_name)?;
+                        xattrs.get_or_insert_with(Vec::new).push((attr_name, value.clone()));
+                    }
+                }
+                if renamed || had_long || had_long_name {
+                    self.hold(raw_name.len() + raw_link.len(), &raw_name)?;
+                }
+            } else if had_long || had_long_name {
+                self.hold(raw_name.len() + raw_link.len(), &raw_name)?;
+            }
+            if flag == b'S' {
+                sparse = true;
+                real_size = self.num(&hdr[483..495], "sparse real size", hdr_off)?;
+                if real_size < 0 {
+                    return Err(self.err(format!("negative sparse size for {}", quote(&raw_name))));
+                }
+                let mut extended = hdr[482];
+                while extended != 0 {
+                    let ext_block = self.take(BLOCK, "sparse header")?;
+                    extended = ext_block[504];
+                }
+            }
+            let offset = self.offset();
+            let usize_size = size as u64;
+            let pad = (BLOCK as u64 - usize_size % BLOCK as u64) % BLOCK as u64;
+            let mut digest = None;
+            if is_regular(flag) && !sparse && self.hash_files {
+                let mut h = Sha256::new();
+                if usize_size <= CHUNK as u64 && self.fill((usize_size + pad) as usize)? {
+                    let n = usize_size as usize;
+                    h.update(&self.buf[self.pos..self.pos + n]);
+                    self.pos += n + pad as usize;
+                } else {
+                    self.consume(usize_size, Some(&mut h), &raw_name)?;
+                    self.consume(pad, None, b"padding")?;
+                }
+                digest = Some(h.finalize().into());
+            } else if size > 0 && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag)) {
+                // Links, devices, dirs and fifos carry no data (as tarfile and GNU
+                // tar read them), whatever their size field claims.
+                self.consume(usize_size + pad, None, &raw_name)?;
+            }
+            return Ok(Some(Member {
+                name: raw_name,
+                flag,
+                mode: (mode & 0o7777) as u32,
+                uid,
+                gid,
+                size: if is_regular(flag) || flag == b'S' { real_size } else { 0 },
+                mtime,
+                link: raw_link,
+                xattrs,
+                digest,
+                offset,
+                sparse,
+            }));
+        }
+    }
+
+    /// Reads what follows the end marker (for the diff_id), up to `limit`.
+    /// Returns the bytes read, or -1 when the limit was hit.
+    pub fn drain(&mut self, limit: u64) -> Result<i64, ScanError> {
+        let rest = &self.buf[self.pos..self.end];
+        let mut consumed = rest.len() as u64;
+        if rest.iter().any(|&b| b != 0) {
+            self.trailing_data = true;
+        }
+        self.pos = self.end;
+        let mut chunk = vec![0u8; CHUNK];
+        loop {
+            let got = self.src.read(&mut chunk)?;
+            if got == 0 {
+                break;
+            }
+            consumed += got as u64;
+            if !self.trailing_data && chunk[..got].iter().any(|&b| b != 0) {
+                self.trailing_data = true;
+            }
+            if consumed > limit {
+                return Ok(-1);
+            }
+        }
+        Ok(consumed as i64)
+    }
+}
