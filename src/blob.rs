@@ -11,7 +11,9 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::unix::fs::FileExt;
 
+#[cfg(feature = "python")]
 use pyo3::prelude::*;
+#[cfg(feature = "python")]
 use pyo3::types::PyBytes;
 use sha2::{Digest, Sha256};
 
@@ -25,7 +27,10 @@ pub enum Source {
         pos: u64,
     },
     /// A Python stream; `read(n)` is called with the GIL held, one chunk a call.
+    #[cfg(feature = "python")]
     Python { obj: Py<PyAny>, done: bool },
+    /// Bytes in memory (tests, small blobs).
+    Memory(io::Cursor<Vec<u8>>),
 }
 
 impl Source {
@@ -40,8 +45,13 @@ impl Source {
         })
     }
 
+    #[cfg(feature = "python")]
     pub fn python(obj: Py<PyAny>) -> Source {
         Source::Python { obj, done: false }
+    }
+
+    pub fn memory(data: Vec<u8>) -> Source {
+        Source::Memory(io::Cursor::new(data))
     }
 
     /// Whether the bytes can be reached at any offset without reading what precedes.
@@ -51,6 +61,11 @@ impl Source {
                 *pos = offset.min(*len);
                 true
             }
+            Source::Memory(c) => {
+                c.set_position(offset);
+                true
+            }
+            #[cfg(feature = "python")]
             Source::Python { .. } => false,
         }
     }
@@ -58,7 +73,10 @@ impl Source {
 
 fn open_fd(fd: i32) -> io::Result<File> {
     if fd < 0 {
-        return Err(io::Error::new(io::ErrorKind::InvalidInput, "negative file descriptor"));
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "negative file descriptor",
+        ));
     }
     let proc_path = format!("/proc/self/fd/{fd}");
     match File::open(&proc_path) {
@@ -85,6 +103,8 @@ impl Read for Source {
                 *pos += got as u64;
                 Ok(got)
             }
+            Source::Memory(c) => c.read(buf),
+            #[cfg(feature = "python")]
             Source::Python { obj, done } => {
                 if *done || buf.is_empty() {
                     return Ok(0);
@@ -98,12 +118,14 @@ impl Read for Source {
                         *done = true;
                         return Ok(0);
                     }
-                    let bytes = data
-                        .downcast::<PyBytes>()
-                        .map_err(|_| io::Error::other("the stream's read() did not return bytes"))?;
+                    let bytes = data.downcast::<PyBytes>().map_err(|_| {
+                        io::Error::other("the stream's read() did not return bytes")
+                    })?;
                     let b = bytes.as_bytes();
                     if b.len() > buf.len() {
-                        return Err(io::Error::other("the stream's read() returned more than asked"));
+                        return Err(io::Error::other(
+                            "the stream's read() returned more than asked",
+                        ));
                     }
                     buf[..b.len()].copy_from_slice(b);
                     if b.is_empty() {
@@ -138,7 +160,9 @@ impl<R: Read> Tee<R> {
 
     /// `sha256:<hex>` of everything read so far (None when not hashing).
     pub fn digest(&self) -> Option<String> {
-        self.hasher.as_ref().map(|h| hex_digest(&h.clone().finalize()))
+        self.hasher
+            .as_ref()
+            .map(|h| hex_digest(&h.clone().finalize()))
     }
 
     pub fn get_mut(&mut self) -> &mut R {

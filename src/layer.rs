@@ -165,13 +165,20 @@ impl Walk {
                 return; // inside aufs bookkeeping dirs (.wh..wh.plnk/...)
             }
             if base.starts_with(b".wh.") {
-                let parent: Vec<u8> = if dir.is_empty() { b"/".to_vec() } else { dir.to_vec() };
+                let parent: Vec<u8> = if dir.is_empty() {
+                    b"/".to_vec()
+                } else {
+                    dir.to_vec()
+                };
                 if base == b".wh..wh..opq" {
                     self.opaque.push(parent);
                 } else if base.starts_with(b".wh..wh.") {
                     // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
                 } else if base == b".wh." || base == b".wh.." || base == b".wh..." {
-                    self.warn(format!("{name}: ignored whiteout with an invalid name {}", quote(&m.name)));
+                    self.warn(format!(
+                        "{name}: ignored whiteout with an invalid name {}",
+                        quote(&m.name)
+                    ));
                 } else {
                     let mut target = if parent == b"/" { Vec::new() } else { parent };
                     target.push(b'/');
@@ -255,7 +262,12 @@ fn flag_repr(flag: u8) -> String {
 }
 
 /// Reads one layer from `source`. `name` prefixes every message.
-pub fn scan(source: Source, name: &str, limits: &Limits, progress: Option<Progress<'_>>) -> LayerScan {
+pub fn scan(
+    source: Source,
+    name: &str,
+    limits: &Limits,
+    progress: Option<Progress<'_>>,
+) -> LayerScan {
     let mut out = LayerScan {
         compression: "none",
         ..LayerScan::default()
@@ -313,18 +325,25 @@ pub fn scan(source: Source, name: &str, limits: &Limits, progress: Option<Progre
             Err(e) => {
                 // Every member was read: what follows the tar is damaged, not the layer.
                 trailing = -1;
-                walk.warn(format!("{} (after the end of the tar; diff_id not verified)", e.0));
+                walk.warn(format!(
+                    "{} (after the end of the tar; diff_id not verified)",
+                    e.0
+                ));
             }
         }
         if scanner.trailing_data {
-            walk.warn(format!("{name}: non-zero data after the tar end-of-archive marker was not read"));
+            walk.warn(format!(
+                "{name}: non-zero data after the tar end-of-archive marker was not read"
+            ));
         }
         let tee = scanner.get_mut();
         let count = tee.count;
         let diff_id = tee.digest().unwrap_or_default();
         let decoded = tee.get_mut();
         if decoded.trailing_garbage {
-            walk.warn(format!("{name}: garbage after the end of the compressed stream"));
+            walk.warn(format!(
+                "{name}: garbage after the end of the compressed stream"
+            ));
         }
         let raw_digest = decoded.raw_digest();
         scanner_warnings.append(&mut scanner.warnings);
@@ -397,7 +416,7 @@ fn walk_members<R: Read>(
 ) -> Result<(), ScanError> {
     while let Some(m) = scanner.next_member()? {
         walk.members += 1;
-        if walk.members % 4096 == 0 {
+        if walk.members.is_multiple_of(4096) {
             if let Some(p) = progress {
                 p(scanner.get_mut().count);
             }

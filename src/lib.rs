@@ -11,11 +11,14 @@ pub mod decode;
 pub mod layer;
 pub mod tar;
 
+#[cfg(test)]
+mod tests;
+
+#[cfg(feature = "python")]
 mod py;
 
-use pyo3::prelude::*;
-
-#[pymodule]
-fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+#[cfg(feature = "python")]
+#[pyo3::pymodule]
+fn _core(m: &pyo3::Bound<'_, pyo3::types::PyModule>) -> pyo3::PyResult<()> {
     py::register(m)
 }

@@ -40,7 +40,10 @@ fn header_fields(hdr: &[u8]) -> PyResult<(bool, Option<i64>)> {
     if hdr.len() != crate::tar::BLOCK {
         return Err(PyValueError::new_err("a tar header is 512 bytes"));
     }
-    Ok((crate::tar::checksum_ok(hdr), crate::tar::header_number(&hdr[124..136])))
+    Ok((
+        crate::tar::checksum_ok(hdr),
+        crate::tar::header_number(&hdr[124..136]),
+    ))
 }
 
 /// The records of a pax extended header as `{key: value}` (keys decoded, values raw).
@@ -73,15 +76,23 @@ fn failed(error: String) -> LayerScan {
 }
 
 /// Opens, scans and closes one layer; runs on a worker thread without the GIL.
-fn run_job(index: i64, name: &str, opener: &Py<PyAny>, limits: &Limits, progress: Option<&Py<PyAny>>) -> LayerScan {
+fn run_job(
+    index: i64,
+    name: &str,
+    opener: &Py<PyAny>,
+    limits: &Limits,
+    progress: Option<&Py<PyAny>>,
+) -> LayerScan {
     let opened = Python::with_gil(|py| -> Result<(Py<PyAny>, Source), String> {
         let got = opener.call0(py).map_err(|e| e.value(py).to_string())?;
         let got = got.bind(py);
         if let Ok(msg) = got.downcast::<PyString>() {
             return Err(msg.to_string());
         }
-        let (raw, window): (Py<PyAny>, Bound<'_, PyAny>) = got.extract().map_err(|e| e.to_string())?;
-        let source = source_of(py, &raw, &window).map_err(|e| format!("{name}: cannot open ({e})"))?;
+        let (raw, window): (Py<PyAny>, Bound<'_, PyAny>) =
+            got.extract().map_err(|e| e.to_string())?;
+        let source =
+            source_of(py, &raw, &window).map_err(|e| format!("{name}: cannot open ({e})"))?;
         Ok((raw, source))
     });
     let (raw, source) = match opened {
@@ -96,11 +107,17 @@ fn run_job(index: i64, name: &str, opener: &Py<PyAny>, limits: &Limits, progress
             });
         }
     };
-    let result = catch_unwind(AssertUnwindSafe(|| scan(source, name, limits, Some(&report))));
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        scan(source, name, limits, Some(&report))
+    }));
     Python::with_gil(|py| {
         let _ = raw.call_method0(py, "close");
     });
-    let out = result.unwrap_or_else(|_| failed(format!("{name}: internal error reading the layer (a bug: please report it)")));
+    let out = result.unwrap_or_else(|_| {
+        failed(format!(
+            "{name}: internal error reading the layer (a bug: please report it)"
+        ))
+    });
     report(out.uncompressed_bytes);
     out
 }
@@ -152,7 +169,11 @@ fn scan_layers(
     slots
         .into_iter()
         .map(|m| {
-            let scan = m.into_inner().ok().flatten().unwrap_or_else(|| failed("layer not read".to_string()));
+            let scan = m
+                .into_inner()
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| failed("layer not read".to_string()));
             conv.layer(scan)
         })
         .collect()
@@ -178,7 +199,15 @@ struct Converter<'py> {
 impl<'py> Converter<'py> {
     fn new(py: Python<'py>) -> Self {
         let mut kinds = HashMap::new();
-        for k in [Kind::File, Kind::Dir, Kind::Symlink, Kind::Hardlink, Kind::Char, Kind::Block, Kind::Fifo] {
+        for k in [
+            Kind::File,
+            Kind::Dir,
+            Kind::Symlink,
+            Kind::Hardlink,
+            Kind::Char,
+            Kind::Block,
+            Kind::Fifo,
+        ] {
             kinds.insert(k.name(), PyString::intern(py, k.name()).unbind());
         }
         Converter {
@@ -206,7 +235,8 @@ impl<'py> Converter<'py> {
             Ok(s) => Ok(PyString::new(self.py, s).into_any().unbind()),
             Err(_) => {
                 let b = PyBytes::new(self.py, raw);
-                Ok(b.call_method1("decode", ("utf-8", "surrogateescape"))?.unbind())
+                Ok(b.call_method1("decode", ("utf-8", "surrogateescape"))?
+                    .unbind())
             }
         }
     }
@@ -253,7 +283,9 @@ impl<'py> Converter<'py> {
             rows.push(row.into_any().unbind());
         }
         d.set_item("entries", PyList::new(py, rows)?)?;
-        let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> { v.iter().map(|p| c.text(p)).collect() };
+        let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> {
+            v.iter().map(|p| c.text(p)).collect()
+        };
         d.set_item("whiteouts", texts(&scan.whiteouts, self)?)?;
         d.set_item("opaque_dirs", texts(&scan.opaque_dirs, self)?)?;
         d.set_item("warnings", scan.warnings)?;
@@ -362,7 +394,12 @@ impl Reader {
 /// A decompressing reader over `raw` (closed with the reader); `window` as for `scan_layers`.
 #[pyfunction]
 #[pyo3(signature = (raw, window, name))]
-fn open_reader(py: Python<'_>, raw: Py<PyAny>, window: Bound<'_, PyAny>, name: &str) -> PyResult<Reader> {
+fn open_reader(
+    py: Python<'_>,
+    raw: Py<PyAny>,
+    window: Bound<'_, PyAny>,
+    name: &str,
+) -> PyResult<Reader> {
     let source = source_of(py, &raw, &window)?;
     let decoded = py
         .allow_threads(|| Decoded::new(source, name, false))

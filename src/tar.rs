@@ -56,7 +56,20 @@ fn is_regular(flag: u8) -> bool {
 fn is_known(flag: u8) -> bool {
     matches!(
         flag,
-        b'0' | 0 | b'7' | b'1' | b'2' | b'3' | b'4' | b'5' | b'6' | b'x' | b'g' | b'L' | b'K' | b'S' | b'D'
+        b'0' | 0
+            | b'7'
+            | b'1'
+            | b'2'
+            | b'3'
+            | b'4'
+            | b'5'
+            | b'6'
+            | b'x'
+            | b'g'
+            | b'L'
+            | b'K'
+            | b'S'
+            | b'D'
     )
 }
 
@@ -113,14 +126,6 @@ pub fn header_number(field: &[u8]) -> Option<i64> {
                     return None;
                 }
             }
-            if negative {
-                let bits = 8 * field.len() as u32;
-                if bits < 127 {
-                    let full: i128 = 1 << bits;
-                    // `v` accumulated with a -1 seed is already the signed value
-                    let _ = full;
-                }
-            }
             return i64::try_from(v).ok();
         }
     }
@@ -153,7 +158,12 @@ pub fn checksum_ok(hdr: &[u8]) -> bool {
     } else {
         -1
     };
-    let unsigned: i64 = hdr[..148].iter().chain(&hdr[156..BLOCK]).map(|&b| b as i64).sum::<i64>() + 256;
+    let unsigned: i64 = hdr[..148]
+        .iter()
+        .chain(&hdr[156..BLOCK])
+        .map(|&b| b as i64)
+        .sum::<i64>()
+        + 256;
     if stored == unsigned {
         return true;
     }
@@ -210,7 +220,10 @@ pub fn parse_pax(data: &[u8], out: &mut Vec<(Vec<u8>, Vec<u8>)>) -> Option<&'sta
 }
 
 fn pax_get<'a>(ext: &'a [(Vec<u8>, Vec<u8>)], key: &[u8]) -> Option<&'a [u8]> {
-    ext.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_slice())
+    ext.iter()
+        .rev()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_slice())
 }
 
 /// A pax integer as Python's `int()` reads it (surrounding blanks, a sign).
@@ -327,10 +340,18 @@ impl<R: Read> Scanner<R> {
     }
 
     /// Passes `n` bytes, hashing them when asked, without holding them whole.
-    fn consume(&mut self, mut n: u64, mut hasher: Option<&mut Sha256>, what: &[u8]) -> Result<(), ScanError> {
+    fn consume(
+        &mut self,
+        mut n: u64,
+        mut hasher: Option<&mut Sha256>,
+        what: &[u8],
+    ) -> Result<(), ScanError> {
         while n > 0 {
             if self.pos == self.end && !self.fill(1)? {
-                return Err(self.err(format!("truncated content of {} ({n} bytes missing)", quote(what))));
+                return Err(self.err(format!(
+                    "truncated content of {} ({n} bytes missing)",
+                    quote(what)
+                )));
             }
             let avail = (self.end - self.pos) as u64;
             let step = n.min(avail) as usize;
@@ -347,7 +368,10 @@ impl<R: Read> Scanner<R> {
         header_number(field).ok_or_else(|| {
             let s = trim_spaces(cstr(field));
             let s = &s[..s.len().min(20)];
-            self.err(format!("bad {what} field {} in tar header at offset {hdr_off}", quote(s)))
+            self.err(format!(
+                "bad {what} field {} in tar header at offset {hdr_off}",
+                quote(s)
+            ))
         })
     }
 
@@ -383,12 +407,16 @@ impl<R: Read> Scanner<R> {
         loop {
             if !self.fill(BLOCK)? {
                 if self.end > self.pos {
-                    return Err(self.err(format!("truncated tar header at offset {}", self.offset())));
+                    return Err(
+                        self.err(format!("truncated tar header at offset {}", self.offset()))
+                    );
                 }
                 return Ok(None); // no end marker: tolerated, like GNU tar
             }
             let hdr_off = self.offset();
-            let hdr: [u8; BLOCK] = self.buf[self.pos..self.pos + BLOCK].try_into().expect("block");
+            let hdr: [u8; BLOCK] = self.buf[self.pos..self.pos + BLOCK]
+                .try_into()
+                .expect("block");
             self.pos += BLOCK;
             if hdr.iter().all(|&b| b == 0) {
                 self.saw_end_marker = true;
@@ -473,7 +501,8 @@ impl<R: Read> Scanner<R> {
                         ext.push((k, v));
                     }
                 }
-                let renamed = pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
+                let renamed =
+                    pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
                 if let Some(p) = pax_get(&ext, b"path") {
                     raw_name = p.to_vec();
                 }
@@ -494,7 +523,8 @@ impl<R: Read> Scanner<R> {
                 if let Some(v) = pax_get(&ext, b"mtime") {
                     mtime = pax_time(v).ok_or_else(bad)?;
                 }
-                let sparse_size = pax_get(&ext, b"GNU.sparse.realsize").or_else(|| pax_get(&ext, b"GNU.sparse.size"));
+                let sparse_size = pax_get(&ext, b"GNU.sparse.realsize")
+                    .or_else(|| pax_get(&ext, b"GNU.sparse.size"));
                 if let Some(v) = sparse_size {
                     sparse = true;
                     real_size = pax_int(v).ok_or_else(bad)?;
@@ -519,7 +549,9 @@ impl<R: Read> Scanner<R> {
                             continue;
                         }
                         self.hold(key.len() + value.len(), &raw_name)?;
-                        xattrs.get_or_insert_with(Vec::new).push((attr_name, value.clone()));
+                        xattrs
+                            .get_or_insert_with(Vec::new)
+                            .push((attr_name, value.clone()));
                     }
                 }
                 if renamed || had_long || had_long_name {
@@ -555,7 +587,9 @@ impl<R: Read> Scanner<R> {
                     self.consume(pad, None, b"padding")?;
                 }
                 digest = Some(h.finalize().into());
-            } else if size > 0 && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag)) {
+            } else if size > 0
+                && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag))
+            {
                 // Links, devices, dirs and fifos carry no data (as tarfile and GNU
                 // tar read them), whatever their size field claims.
                 self.consume(usize_size + pad, None, &raw_name)?;
@@ -566,7 +600,11 @@ impl<R: Read> Scanner<R> {
                 mode: (mode & 0o7777) as u32,
                 uid,
                 gid,
-                size: if is_regular(flag) || flag == b'S' { real_size } else { 0 },
+                size: if is_regular(flag) || flag == b'S' {
+                    real_size
+                } else {
+                    0
+                },
                 mtime,
                 link: raw_link,
                 xattrs,
