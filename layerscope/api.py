@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import gc
+import threading
+
 from .loader import ProgressFn, open_image, read_layers
 from .merge import Merged, merge
 from .model import Image
@@ -38,3 +41,47 @@ def base_value(spec: str | None, platform: str | None = None) -> tuple[int | Ima
     if spec.isdigit():
         return int(spec), None
     return open_source(spec, platform), spec
+
+
+class BackgroundLoad:
+    """Reads every layer and merges on a thread of its own, started as soon as
+    the manifest is read: the terminal UI starts it before it even imports
+    Textual, so the core is scanning layers while the interface is built.
+
+    The cyclic garbage collector is off while the model is built (it would
+    re-scan millions of new acyclic objects and could free none of them); the
+    thread freezes what it built and turns the collector back on.
+    """
+
+    def __init__(self, image: Image, workers: int | None = None) -> None:
+        self.image = image
+        self.progress: dict[int, int] = {}  # layer index -> uncompressed bytes read so far
+        self._workers = workers
+        self._done = threading.Event()
+        self._merged: Merged | None = None
+        self._error: BaseException | None = None
+        gc.disable()
+        self._thread = threading.Thread(target=self._run, name="layerscope-load", daemon=True)
+        self._thread.start()
+
+    def _on_progress(self, index: int, nbytes: int) -> None:
+        self.progress[index] = nbytes
+
+    def _run(self) -> None:
+        try:
+            read_layers(self.image, self._on_progress, self._workers)
+            self._merged = merge(self.image)
+        except BaseException as exc:  # handed to whoever waits for the result
+            self._error = exc
+        finally:
+            gc.freeze()
+            gc.enable()
+            self._done.set()
+
+    def result(self) -> Merged:
+        """The merged image, once read (re-raises what stopped the read)."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._merged is not None
+        return self._merged

@@ -396,9 +396,13 @@ def cmd_which(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
+    from .api import BackgroundLoad, open_source
+
+    image = open_source(args.image, args.platform, args.image_ref)
+    preload = BackgroundLoad(image)  # the core reads layers while Textual is imported
     from .ui.app import run_app
 
-    return run_app(args.image, args.platform, args.image_ref, compare=args.compare, base=args.base)
+    return run_app(image, preload, compare=args.compare, base=args.base)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

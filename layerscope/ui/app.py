@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from ..analysis import Analysis
+from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..loader import read_layers
@@ -51,9 +52,17 @@ class LayerscopeApp(App[int]):
 
     k: reactive[int] = reactive(0, init=False)
 
-    def __init__(self, image: Image, workers: int | None = None, compare: str | None = None, base: str | None = None) -> None:
+    def __init__(
+        self,
+        image: Image,
+        workers: int | None = None,
+        compare: str | None = None,
+        base: str | None = None,
+        preload: BackgroundLoad | None = None,
+    ) -> None:
         super().__init__()
         self.image = image
+        self.preload = preload
         self.merged: Merged | None = None
         self.analysis: Analysis | None = None
         self.comparison: Comparison | None = None
@@ -110,10 +119,14 @@ class LayerscopeApp(App[int]):
     # -- loading ------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, name="load")
     def load_layers(self) -> None:
-        gc.disable()  # see cli.main: the collector only slows building the model
         try:
-            read_layers(self.image, self._on_progress, self.workers_count)
-            merged = merge(self.image)
+            if self.preload is not None:
+                self._progress = self.preload.progress
+                merged = self.preload.result()
+            else:
+                gc.disable()  # see cli.main: the collector only slows building the model
+                read_layers(self.image, self._on_progress, self.workers_count)
+                merged = merge(self.image)
         except LayerscopeError as exc:
             self.call_from_thread(self._load_failed, str(exc))
             return
@@ -121,8 +134,9 @@ class LayerscopeApp(App[int]):
             self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
         finally:
-            gc.freeze()  # the model lives as long as the app: never scan it again
-            gc.enable()
+            if self.preload is None:
+                gc.freeze()  # the model lives as long as the app: never scan it again
+                gc.enable()
         self.call_from_thread(self._loaded, merged)
 
     def _on_progress(self, index: int, nbytes: int) -> None:
@@ -473,12 +487,12 @@ def make_app(
 
 
 def run_app(
-    path: str,
-    platform: str | None = None,
-    image_ref: str | None = None,
+    image: Image,
+    preload: BackgroundLoad | None = None,
     compare: str | None = None,
     base: str | None = None,
 ) -> int:
-    app = make_app(path, platform, image_ref, compare=compare, base=base)
+    """Run the UI on an opened image whose layers ``preload`` is already reading."""
+    app = LayerscopeApp(image, compare=compare, base=base, preload=preload)
     app.run()
     return app.return_code or 0
