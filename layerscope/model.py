@@ -228,6 +228,10 @@ class Image:
     layers: list[Layer]
     warnings: list[str] = field(default_factory=list)
     other_images: list[str] = field(default_factory=list)
+    # OCI annotations of the image's manifest (over those of its index
+    # descriptor); empty for docker archives. Analysis reads
+    # org.opencontainers.image.base.name/.digest from them.
+    annotations: dict[str, str] = field(default_factory=dict)
 
     @property
     def size_bytes(self) -> int:

@@ -61,6 +61,14 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    """The string annotations of a manifest or descriptor (others are invalid: dropped)."""
+    ann = obj.get("annotations")
+    if not isinstance(ann, dict):
+        return {}
+    return {k: v for k, v in ann.items() if isinstance(k, str) and isinstance(v, str)}
+
+
 def _blob_path(digest: object, files: FileSource, what: str) -> str:
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         raise ImageError(f"{files.name}: {what} has an invalid digest {str(digest)[:80]!r}")
@@ -86,6 +94,7 @@ class _Candidate:
     digest: str | None
     ref: str | None
     platform: str | None
+    annotations: dict[str, str] | None = None  # of the index descriptor
 
 
 def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
@@ -312,7 +321,8 @@ class ImageReader:
             self.warnings.append(
                 f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers"
             )
-        return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers)
+        annotations = {**(cand.annotations or {}), **_annotations(manifest)}
+        return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers, annotations)
 
     def _load_manifest(self, desc: dict[str, Any], what: str) -> dict[str, Any]:
         digest = desc.get("digest")
@@ -363,7 +373,7 @@ class ImageReader:
             if mt in INDEX_TYPES or (mt is None and "manifests" in obj):
                 self._walk(obj, dref, depth + 1, seen | {str(digest)}, out)
             else:
-                out.append(_Candidate(obj, str(digest), dref, pname))
+                out.append(_Candidate(obj, str(digest), dref, pname, _annotations(desc)))
 
     def _choose(self, cands: list[_Candidate]) -> _Candidate:
         names = self.files.name
@@ -443,7 +453,14 @@ class ImageReader:
         return layer
 
     def _image(
-        self, fmt: str, ref: str | None, config_digest: str, config: ImageConfig, raw: Any, layers: list[Layer]
+        self,
+        fmt: str,
+        ref: str | None,
+        config_digest: str,
+        config: ImageConfig,
+        raw: Any,
+        layers: list[Layer],
+        annotations: dict[str, str] | None = None,
     ) -> Image:
         history = _map_history(raw, layers, self.warnings)
         plat = _platform_name({"os": config.os, "architecture": config.architecture, "variant": config.variant})
@@ -457,6 +474,7 @@ class ImageReader:
             history=history,
             layers=layers,
             warnings=self.warnings,
+            annotations=annotations or {},
         )
 
 
