@@ -39,8 +39,9 @@ def _base_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--base",
         metavar="BASE",
-        help="base image layers, excluded from 'user' figures: an image (path or docker://REF; shared leading "
-        "layers by diff_id), a layer count N, 'auto' (from the history, the default) or 'none'",
+        help="base image layers, excluded from 'user' figures, their findings grouped: an image (path or "
+        "docker://REF; shared leading layers by diff_id), a layer count N, 'auto' (the default: the image's "
+        "base.name annotation and its history) or 'none'",
     )
 
 
@@ -62,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("--json", action="store_true", help="write the layerscope.report/1 JSON document")
     rep.add_argument("--top", type=int, default=10, metavar="N", help="top offenders to list (default 10)")
     _base_args(rep)
+    rep.add_argument(
+        "--all-findings",
+        action="store_true",
+        help="list findings in base layers one by one (default: one line per rule; JSON always lists all)",
+    )
 
     ci = sub.add_parser(
         "ci",
@@ -178,7 +184,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         write_json(merged, sys.stdout, k, analysis=analysis)
     else:
-        write_text(merged, sys.stdout, k, analysis=analysis, top=max(0, args.top))
+        write_text(merged, sys.stdout, k, analysis=analysis, top=max(0, args.top), all_findings=args.all_findings)
     return 0
 
 
@@ -242,8 +248,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
             out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
         for f in result.failed_findings[:50]:
             out.write(
-                f"        {f.severity} {f.rule} L{f.layer} {safe(f.path)} ({human_size(f.size)})"
-                f"{' ' + safe(f.detail) if f.detail else ''}\n"
+                f"        {f.severity} {f.rule} L{f.layer}{' (base)' if f.base else ''} {safe(f.path)} "
+                f"({human_size(f.size)}){' ' + safe(f.detail) if f.detail else ''}\n"
             )
         if len(result.failed_findings) > 50:
             out.write(f"        ... {len(result.failed_findings) - 50} more\n")

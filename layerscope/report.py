@@ -153,6 +153,7 @@ def image_obj(image: Image) -> dict[str, Any]:
             for h in image.history
         ],
         "warnings": list(image.warnings),
+        "annotations": dict(image.annotations),
     }
 
 
@@ -186,7 +187,9 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     accounting, per cause, user share, base layers, top offenders),
     ``image.dive`` (dive 0.13.1 figures), ``image.findings`` (counts per
     severity), ``layers[].waste`` and ``layers[].base``, and the top-level
-    ``findings`` array.
+    ``findings`` array. Base findings stay in ``findings`` one by one (with
+    ``base: true``): ``image.findings_base`` counts them and ``base_findings``
+    sums them up per rule, as the text report prints them.
     """
     from .analysis import analyze
 
@@ -197,6 +200,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["waste"] = a.to_dict()
     img["dive"] = a.dive.to_dict()
     img["findings"] = a.findings_by_severity()
+    img["findings_base"] = a.findings_by_severity(base_only=True)
     layers = []
     for la, lw in zip(image.layers, a.layers):
         obj = layer_obj(la)
@@ -209,6 +213,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "image": img,
         "layers": layers,
         "findings": [f.to_dict() for f in a.findings],
+        "base_findings": [g.to_dict() for g in a.base_findings()],
     }
     text = json.dumps(head, separators=(",", ":"))
     out.write(text[:-1] + ',"files":[')
@@ -264,9 +269,11 @@ def write_text(
     color: bool | None = None,
     analysis: Analysis | None = None,
     top: int = 10,
+    all_findings: bool = False,
 ) -> None:
     """A readable summary with Rich: image, layers with size/command/counts,
-    waste by cause, dive figures, top offenders, findings, warnings."""
+    waste by cause, dive figures, top offenders, findings (base findings one
+    line per rule unless ``all_findings``), warnings."""
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -329,7 +336,7 @@ def write_text(
     live = sum(1 for _ in merged.files_at(k))
     console.print()
     console.print(Text(f"As of layer {k}: {live} paths visible, {hidden} deleted paths still ship in lower layers"))
-    _write_audit(console, a, top)
+    _write_audit(console, a, top, all_findings)
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
@@ -340,7 +347,7 @@ def write_text(
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def _write_audit(console: Any, a: Analysis, top: int) -> None:
+def _write_audit(console: Any, a: Analysis, top: int, all_findings: bool = False) -> None:
     """Waste by cause, dive figures, top offenders and findings (Rich)."""
     from rich.table import Table
     from rich.text import Text
@@ -370,7 +377,8 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
         if w.by_cause[cause]:
             grid.add_row(f"  {cause}", human_size(w.by_cause[cause]), labels[cause])
     base = a.base
-    base_txt = f"{base.layers} base layer(s) ({base.method})" if base.layers else "no base layers marked"
+    how = base.method + (f": {safe(base.ref)}" if base.ref else "")
+    base_txt = f"{base.layers} base layer(s) ({how})" if base.layers else "no base layers marked"
     grid.add_row(
         "User",
         human_size(a.user_waste.total),
@@ -408,12 +416,33 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
             )
         console.print(Text(f"Top offenders (biggest hidden versions, {min(top, len(a.top))} shown)", style="bold"))
         console.print(t)
+    _write_findings(console, a, all_findings)
+
+
+def _layer_span(layers: list[int]) -> str:
+    return str(layers[0]) if len(layers) == 1 else f"{layers[0]}-{layers[-1]}"
+
+
+def _write_findings(console: Any, a: Analysis, all_findings: bool) -> None:
+    """The findings table. Findings in base layers fold into one row per rule
+    (``high`` ones excepted, see ``Analysis.findings_view``); their layer is
+    marked ``b`` as in the layer table."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from .analysis import FindingGroup
+
     console.print()
     if not a.findings:
         console.print(Text("Findings: none", style="bold"))
         return
     counts = a.findings_by_severity()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    view = a.findings_view(all_findings)
+    nbase = sum(1 for f in a.findings if f.base)
+    if nbase:
+        folded = any(isinstance(x, FindingGroup) for x in view)
+        summary += f"; {nbase} in base layers" + (", grouped: --all-findings lists them" if folded else "")
     console.print(Text(f"Findings ({summary})", style="bold"))
     t = Table(show_edge=False, pad_edge=False)
     t.add_column("Severity")
@@ -422,13 +451,17 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     t.add_column("Size", justify="right")
     t.add_column("Path", overflow="fold")
     t.add_column("Detail / command", overflow="fold")
-    for f in a.findings:
+    for f in view:
+        sev = Text(f.severity, style=SEVERITY_STYLE.get(f.severity, ""))
+        if isinstance(f, FindingGroup):
+            t.add_row(sev, f.rule, "b" + _layer_span(f.layers), human_size(f.size), Text(f.summary), Text(f.title))
+            continue
         path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
         detail = f.detail or short_command(f.command, 60)
         t.add_row(
-            Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
+            sev,
             f.rule,
-            str(f.layer),
+            ("b" if f.base else "") + str(f.layer),
             human_size(f.size),
             Text(path),
             Text(detail),
