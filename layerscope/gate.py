@@ -43,9 +43,24 @@ class GateConfigError(LayerscopeError):
 
 
 _UNITS = {
-    "": 1, "b": 1,
-    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
-    "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40,
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "ki": 2**10,
+    "kib": 2**10,
+    "mi": 2**20,
+    "mib": 2**20,
+    "gi": 2**30,
+    "gib": 2**30,
+    "ti": 2**40,
+    "tib": 2**40,
 }
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
 
@@ -122,9 +137,7 @@ class Thresholds:
     source: str = "defaults"
 
     def is_empty(self) -> bool:
-        return all(
-            getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base")
-        )
+        return all(getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base"))
 
 
 DEFAULTS = {"min-efficiency": 0.9, "forbid-findings": ["high"]}
@@ -246,8 +259,13 @@ class Check:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": "pass" if self.passed else "fail", "value": self.value,
-                "limit": self.limit, "message": self.message}
+        return {
+            "name": self.name,
+            "status": "pass" if self.passed else "fail",
+            "value": self.value,
+            "limit": self.limit,
+            "message": self.message,
+        }
 
 
 @dataclass(slots=True)
@@ -290,38 +308,72 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
         checks.append(Check(name, ok, value, limit, msg))
 
     if th.min_efficiency is not None:
-        check("min-efficiency", a.efficiency >= th.min_efficiency, a.efficiency, th.min_efficiency,
-              f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})")
+        check(
+            "min-efficiency",
+            a.efficiency >= th.min_efficiency,
+            a.efficiency,
+            th.min_efficiency,
+            f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})",
+        )
     if th.max_wasted_bytes is not None:
-        check("max-wasted-bytes", a.waste.total <= th.max_wasted_bytes, a.waste.total, th.max_wasted_bytes,
-              f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})")
+        check(
+            "max-wasted-bytes",
+            a.waste.total <= th.max_wasted_bytes,
+            a.waste.total,
+            th.max_wasted_bytes,
+            f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})",
+        )
     if th.max_wasted_percent is not None:
-        check("max-wasted-percent", a.wasted_percent <= th.max_wasted_percent, a.wasted_percent,
-              th.max_wasted_percent,
-              f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})")
+        check(
+            "max-wasted-percent",
+            a.wasted_percent <= th.max_wasted_percent,
+            a.wasted_percent,
+            th.max_wasted_percent,
+            f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})",
+        )
     if th.max_user_wasted_bytes is not None:
-        check("max-user-wasted-bytes", a.user_waste.total <= th.max_user_wasted_bytes, a.user_waste.total,
-              th.max_user_wasted_bytes,
-              f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})")
+        check(
+            "max-user-wasted-bytes",
+            a.user_waste.total <= th.max_user_wasted_bytes,
+            a.user_waste.total,
+            th.max_user_wasted_bytes,
+            f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})",
+        )
     if th.max_user_wasted_percent is not None:
-        check("max-user-wasted-percent", a.user_wasted_percent <= th.max_user_wasted_percent, a.user_wasted_percent,
-              th.max_user_wasted_percent,
-              f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
-              f"(maximum {_pct(th.max_user_wasted_percent)})")
+        check(
+            "max-user-wasted-percent",
+            a.user_wasted_percent <= th.max_user_wasted_percent,
+            a.user_wasted_percent,
+            th.max_user_wasted_percent,
+            f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
+            f"(maximum {_pct(th.max_user_wasted_percent)})",
+        )
     if th.dive_lowest_efficiency is not None:
-        check("lowestEfficiency", dive.efficiency >= th.dive_lowest_efficiency, dive.efficiency,
-              th.dive_lowest_efficiency,
-              f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})")
+        check(
+            "lowestEfficiency",
+            dive.efficiency >= th.dive_lowest_efficiency,
+            dive.efficiency,
+            th.dive_lowest_efficiency,
+            f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})",
+        )
     if th.dive_highest_wasted_bytes is not None:
-        check("highestWastedBytes", dive.wasted_bytes <= th.dive_highest_wasted_bytes, dive.wasted_bytes,
-              th.dive_highest_wasted_bytes,
-              f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})")
+        check(
+            "highestWastedBytes",
+            dive.wasted_bytes <= th.dive_highest_wasted_bytes,
+            dive.wasted_bytes,
+            th.dive_highest_wasted_bytes,
+            f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})",
+        )
     if th.dive_highest_user_wasted_percent is not None:
         uwp = dive.user_wasted_percent
         value = uwp if uwp is not None else (math.inf if dive.wasted_bytes else 0.0)
-        check("highestUserWastedPercent", value <= th.dive_highest_user_wasted_percent,
-              uwp, th.dive_highest_user_wasted_percent,
-              f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})")
+        check(
+            "highestUserWastedPercent",
+            value <= th.dive_highest_user_wasted_percent,
+            uwp,
+            th.dive_highest_user_wasted_percent,
+            f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})",
+        )
 
     failed: list[Finding] = []
     if th.forbid_findings:
@@ -331,9 +383,15 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
                 continue
             if "all" in forbid or f.rule in forbid or f.severity in forbid:
                 failed.append(f)
-        check("forbid-findings", not failed, len(failed), sorted(forbid),
-              f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})" if failed
-              else f"no forbidden findings ({', '.join(sorted(forbid))})")
+        check(
+            "forbid-findings",
+            not failed,
+            len(failed),
+            sorted(forbid),
+            f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})"
+            if failed
+            else f"no forbidden findings ({', '.join(sorted(forbid))})",
+        )
 
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
@@ -344,6 +402,11 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
                 if type(ev) is Entry and ev.offset != -1:
                     hits.append((path, ev.layer))
         hits.sort()
-        check("forbid-paths", not hits, len(hits), th.forbid_paths,
-              f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship")
+        check(
+            "forbid-paths",
+            not hits,
+            len(hits),
+            th.forbid_paths,
+            f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
+        )
     return GateResult(checks, failed, hits, th)

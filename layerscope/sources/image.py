@@ -338,9 +338,7 @@ class ImageReader:
             raise ImageError(f"{self.files.name}: index.json lists no image manifests")
         return out
 
-    def _walk(
-        self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]
-    ) -> None:
+    def _walk(self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]) -> None:
         if depth > MAX_INDEX_DEPTH:
             raise ImageError(f"{self.files.name}: image indexes nested deeper than {MAX_INDEX_DEPTH}")
         for i, desc in enumerate(_as_list(index.get("manifests", []), self.files, "index manifests")):
