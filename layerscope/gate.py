@@ -20,6 +20,14 @@ accepted too and are checked against the dive-compatible figures:
 
 With no configuration at all the defaults are ``min-efficiency = 0.9`` and
 ``forbid-findings = ["high"]``.
+
+Before any threshold, the gate asks whether it saw the whole image: a damaged
+layer, a digest that does not match, a blob of the wrong size or content left
+unread (the ``UNVERIFIED_KINDS`` of the model) make the result unverified, and
+``layerscope ci`` exits 2 instead of passing what it could not read. A finding
+in a layer that failed to read simply is not there to fail on. The opt-out
+``--allow-damaged`` is a flag only, never a config key, so a checked-in file
+cannot quietly weaken the gate.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
 from .merge import Merged
-from .model import Entry
+from .model import DAMAGED, Entry, Image, LoadWarning
 
 
 class GateConfigError(LayerscopeError):
@@ -257,6 +265,7 @@ class Check:
     value: Any
     limit: Any
     message: str
+    fatal: bool = True  # False: reported, but the result does not depend on it (--allow-damaged)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -265,7 +274,11 @@ class Check:
             "value": self.value,
             "limit": self.limit,
             "message": self.message,
+            "fatal": self.fatal,
         }
+
+
+VERIFIED_CHECK = "verified"
 
 
 @dataclass(slots=True)
@@ -274,10 +287,19 @@ class GateResult:
     failed_findings: list[Finding]
     forbidden_paths: list[tuple[str, int]]  # (path, layer)
     thresholds: Thresholds
+    problems: list[LoadWarning] = field(default_factory=list)  # content not read or not checked
+    warnings: list[str] = field(default_factory=list)  # every load warning, as in the report
+    allow_damaged: bool = False
+    notes: list[str] = field(default_factory=list)  # the warnings not among the problems
+
+    @property
+    def verified(self) -> bool:
+        """Was every layer read and every declared digest and size checked?"""
+        return not self.problems
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.passed or not c.fatal for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -286,7 +308,34 @@ class GateResult:
             "checks": [c.to_dict() for c in self.checks],
             "failed_findings": [f.to_dict() for f in self.failed_findings],
             "forbidden_paths": [{"path": p, "layer": k} for p, k in self.forbidden_paths],
+            "verified": self.verified,
+            "allow_damaged": self.allow_damaged,
+            "damaged": [{"layer": w.layer, "error": w.message} for w in self.problems if w.kind == DAMAGED],
+            "unverified": [{"kind": w.kind, "layer": w.layer, "message": w.message} for w in self.problems],
+            "warnings": list(self.warnings),
         }
+
+
+def problem_line(w: LoadWarning) -> str:
+    """One line per problem: ``DAMAGED: layer 3 (blobs/sha256/…): gzip stream is truncated``."""
+    if w.kind == DAMAGED:
+        return f"DAMAGED: {w.message}"
+    return f"UNVERIFIED ({w.kind}): {w.message}"
+
+
+def verified_check(image: Image, allow_damaged: bool) -> tuple[Check | None, list[LoadWarning]]:
+    """The check that the whole image was read and verified (None when it was)."""
+    problems = image.unverified()
+    if not problems:
+        return None, problems
+    damaged = sum(1 for w in problems if w.kind == DAMAGED)
+    parts = [f"{damaged} damaged layer(s)"] if damaged else []
+    if len(problems) > damaged:
+        parts.append(f"{len(problems) - damaged} other problem(s)")
+    msg = f"{', '.join(parts)}: part of the image was not read or not checked"
+    if allow_damaged:
+        msg += " (not fatal: --allow-damaged)"
+    return Check(VERIFIED_CHECK, False, len(problems), 0, msg, fatal=not allow_damaged), problems
 
 
 def _pct(x: float) -> str:
@@ -297,10 +346,19 @@ def _matches(path: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 
-def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
+def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: bool = False) -> GateResult:
+    """Check the thresholds; first of all, that the whole image was seen.
+
+    With problems and without ``allow_damaged`` the result fails whatever the
+    thresholds say (the CLI exits 2 on it); with it, the ``verified`` check is
+    reported as failed but does not decide the result.
+    """
     from .report import human_size
 
     checks: list[Check] = []
+    seen, problems = verified_check(merged.image, allow_damaged)
+    if seen is not None:
+        checks.append(seen)
     a = analysis
     dive = a.dive
 
@@ -409,4 +467,6 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
             th.forbid_paths,
             f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
         )
-    return GateResult(checks, failed, hits, th)
+    image = merged.image
+    notes = image.split_warnings()[1]
+    return GateResult(checks, failed, hits, th, problems, list(image.warnings), allow_damaged, notes)
