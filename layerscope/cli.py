@@ -270,8 +270,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
                 out.write(f"        ... {len(notes) - 20} more (layerscope report lists all)\n")
         if not result.verified and not args.allow_damaged:
             out.write(
-                f"Result: NOT VERIFIED: the image could not be fully read or checked ({len(result.problems)} "
-                "problem(s) above); --allow-damaged gates on what was read\n"
+                f"Result: NOT VERIFIED ({len(result.problems)} problem(s) above; --allow-damaged gates on what "
+                "was read)\n"
             )
         else:
             out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")

@@ -125,10 +125,10 @@ def test_layer_missing_from_the_archive(tmp_path: Path) -> None:
         manifest = json.loads(src.extractfile("manifest.json").read())  # type: ignore[union-attr]
         gone = manifest[0]["Layers"][1]
         dst = tmp_path / "missing.tar"
-        with tarfile.open(dst, "w") as out:
+        with tarfile.open(dst, "w") as tf:
             for m in src:
                 if m.name != gone:
-                    out.addfile(m, src.extractfile(m) if m.isfile() else None)
+                    tf.addfile(m, src.extractfile(m) if m.isfile() else None)
     code, out = ci(str(dst), *FLAGS)
     assert code == 2
     line = next(ln.strip() for ln in out.splitlines() if "DAMAGED" in ln)
