@@ -207,7 +207,7 @@ CI_FLAGS = (
 def cmd_ci(args: argparse.Namespace) -> int:
     import json
 
-    from .gate import evaluate, problem_line, thresholds
+    from .gate import VERIFIED_CHECK, evaluate, problem_line, thresholds
     from .report import human_size
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
@@ -247,7 +247,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
         )
         for c in result.checks:
             out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
-            if c.name == "verified":
+            if c.name == VERIFIED_CHECK:
                 for w in result.problems[:50]:
                     out.write(f"        {safe(problem_line(w))}\n")
                 if len(result.problems) > 50:
@@ -268,14 +268,14 @@ def cmd_ci(args: argparse.Namespace) -> int:
                 out.write(f"        ! {safe(note)}\n")
             if len(notes) > 20:
                 out.write(f"        ... {len(notes) - 20} more (layerscope report lists all)\n")
-        if not result.verified and not args.allow_damaged:
+        if result.unverifiable:
             out.write(
                 f"Result: NOT VERIFIED ({len(result.problems)} problem(s) above; --allow-damaged gates on what "
                 "was read)\n"
             )
         else:
             out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
-    if not result.verified and not args.allow_damaged:
+    if result.unverifiable:
         return EXIT_ERROR
     return 0 if result.passed else 1
 

@@ -301,6 +301,11 @@ class GateResult:
     def passed(self) -> bool:
         return all(c.passed or not c.fatal for c in self.checks)
 
+    @property
+    def unverifiable(self) -> bool:
+        """Must the gate refuse to answer (exit 2)? Unverified, and not told to go on regardless."""
+        return not self.verified and not self.allow_damaged
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "result": "pass" if self.passed else "fail",
