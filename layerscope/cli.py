@@ -71,16 +71,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     ci = sub.add_parser(
         "ci",
-        help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error",
+        help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error or not fully read",
         description="Thresholds come from --config, .layerscope.toml or [tool.layerscope] in pyproject.toml "
         "(searched upwards from the current directory), then flags. Sizes: 20MB, 20MiB, bytes. "
-        "Without any threshold: --min-efficiency 0.9 --forbid high.",
+        "Without any threshold: --min-efficiency 0.9 --forbid high. An image that could not be fully read "
+        "or verified (damaged layer, digest or size mismatch, content left unread) exits 2.",
     )
     _source_args(ci)
     _base_args(ci)
     ci.add_argument("--config", metavar="FILE", help="TOML file ([tool.layerscope] table or top-level keys)")
     ci.add_argument("--no-config", action="store_true", help="ignore .layerscope.toml / pyproject.toml")
     ci.add_argument("--json", action="store_true", help="write the result as JSON (layerscope.ci/1)")
+    ci.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        help="gate on what could be read: report damaged layers and unverified content as a failed check "
+        "that does not decide the exit code (default: exit 2)",
+    )
     ci.add_argument("--min-efficiency", metavar="F", help="minimum efficiency, 0.95 or 95%%")
     ci.add_argument("--max-wasted-bytes", metavar="SIZE", help="maximum wasted bytes, e.g. 20MB or 20MiB")
     ci.add_argument("--max-wasted-percent", metavar="P", help="maximum wasted percent of the image size")
@@ -206,14 +213,14 @@ CI_FLAGS = (
 def cmd_ci(args: argparse.Namespace) -> int:
     import json
 
-    from .gate import evaluate, thresholds
+    from .gate import VERIFIED_CHECK, evaluate, problem_line, thresholds
     from .report import human_size
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
     th = thresholds(args.config, flags, use_config=not args.no_config)  # config errors before the slow load
     merged = _load(args.image, args.platform, args.image_ref)
     analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
-    result = evaluate(merged, analysis, th)
+    result = evaluate(merged, analysis, th, allow_damaged=args.allow_damaged)
     if args.json:
         doc = {
             "schema": "layerscope.ci/1",
@@ -246,6 +253,11 @@ def cmd_ci(args: argparse.Namespace) -> int:
         )
         for c in result.checks:
             out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
+            if c.name == VERIFIED_CHECK:
+                for w in result.problems[:50]:
+                    out.write(f"        {safe(problem_line(w))}\n")
+                if len(result.problems) > 50:
+                    out.write(f"        ... {len(result.problems) - 50} more (--json lists all)\n")
         for f in result.failed_findings[:50]:
             out.write(
                 f"        {f.severity} {f.rule} L{f.layer}{' (base)' if f.base else ''} {safe(f.path)} "
@@ -255,7 +267,22 @@ def cmd_ci(args: argparse.Namespace) -> int:
             out.write(f"        ... {len(result.failed_findings) - 50} more\n")
         for p, k in result.forbidden_paths[:50]:
             out.write(f"        L{k} {safe(p)}\n")
-        out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+        notes = result.notes
+        if notes:
+            out.write(f"  {len(notes)} other load warning(s):\n")
+            for note in notes[:20]:
+                out.write(f"        ! {safe(note)}\n")
+            if len(notes) > 20:
+                out.write(f"        ... {len(notes) - 20} more (layerscope report lists all)\n")
+        if result.unverifiable:
+            out.write(
+                f"Result: NOT VERIFIED ({len(result.problems)} problem(s) above; --allow-damaged gates on what "
+                "was read)\n"
+            )
+        else:
+            out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+    if result.unverifiable:
+        return EXIT_ERROR
     return 0 if result.passed else 1
 
 

@@ -13,8 +13,29 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from .errors import ImageError, LayerReadError
+from .model import (
+    ABSOLUTE_NAMES,
+    CHAR,
+    DIFF_ID_MISMATCH,
+    DIGEST_MISMATCH,
+    DIR,
+    DUPLICATE,
+    ENTRIES_LEFT_OUT,
+    FIFO,
+    FILE,
+    HARDLINK,
+    INVALID_WHITEOUT,
+    MEDIA_TYPE,
+    SPARSE,
+    SYMLINK,
+    TAR_HEADER,
+    TRAILING_DATA,
+    Entry,
+    Image,
+    Layer,
+    LoadWarning,
+)
 from .model import BLOCK as BLOCK_DEV
-from .model import CHAR, DIR, FIFO, FILE, HARDLINK, SYMLINK, Entry, Image, Layer
 from .sources.image import ImageReader
 from .streams import LayerStream, detect_compression
 from .tarscan import TarScanner
@@ -70,7 +91,18 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     ints: dict[int, int] = {}
     whiteouts: list[str] = []
     opaque: list[str] = []
-    warnings = layer.warnings
+    issues: list[LoadWarning] = []
+    overflow: dict[str, int] = {}  # kind -> warnings past MAX_LAYER_WARNINGS
+    idx = layer.index
+
+    def warn(kind: str, message: str) -> None:
+        """Keep the first warnings; past the limit only count them, by kind (a
+        layer of a million sparse files must not hold a million messages)."""
+        if len(issues) < MAX_LAYER_WARNINGS:
+            issues.append(LoadWarning(kind, message, idx))
+        else:
+            overflow[kind] = overflow.get(kind, 0) + 1
+
     escaped = 0
     too_deep = 0
     absolute = 0
@@ -78,7 +110,6 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     unknown: set[str] = set()
     size_bytes = 0
     members = 0
-    idx = layer.index
     try:
         raw = layer.open_blob()
     except (ImageError, OSError) as exc:
@@ -91,7 +122,7 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         try:
             stream = LayerStream(raw, name)
             layer.compression = stream.compression
-            _check_media_type(layer, name)
+            _check_media_type(layer, name, warn)
             scanner = TarScanner(stream.chunks(), name)
             for m in scanner.members():
                 members += 1
@@ -123,7 +154,7 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                         elif base.startswith(".wh..wh."):
                             pass  # aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
                         elif base in (".wh.", ".wh..", ".wh..."):
-                            warnings.append(f"{name}: ignored whiteout with an invalid name {mname!r}")
+                            warn(INVALID_WHITEOUT, f"{name}: ignored whiteout with an invalid name {mname!r}")
                         else:
                             whiteouts.append(posixpath.join(parent, base[4:]))
                         continue
@@ -137,12 +168,12 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
                 elif etype == HARDLINK:
                     link = normalise(m.linkname)
                     if link is None:
-                        warnings.append(f"{name}: hardlink {path} -> {m.linkname!r} escapes the root; ignored")
+                        warn(ENTRIES_LEFT_OUT, f"{name}: hardlink {path} -> {m.linkname!r} escapes the root; ignored")
                         continue
                 if etype == FILE:
                     size_bytes += m.size
                     if m.sparse:
-                        warnings.append(f"{name}: {path} is a sparse file ({m.size} bytes); its digest is not computed")
+                        warn(SPARSE, f"{name}: {path} is a sparse file ({m.size} bytes); its digest is not computed")
                 # Modes and mtimes repeat across a layer: share one int object each
                 # (an int over 256 is a 28-byte object of its own).
                 mode = m.mode
@@ -175,18 +206,19 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
             try:
                 trailing = scanner.drain(TRAILING_LIMIT)
                 if trailing < 0:
-                    warnings.append(
-                        f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified"
+                    warn(
+                        TRAILING_DATA,
+                        f"{name}: over {TRAILING_LIMIT >> 20} MiB of data after the tar end; diff_id not verified",
                     )
                 stream.finish()
             except LayerReadError as exc:
                 # Every member was read: what follows the tar is damaged, not the layer.
                 trailing = -1
-                warnings.append(f"{exc} (after the end of the tar; diff_id not verified)")
+                warn(TRAILING_DATA, f"{exc} (after the end of the tar; diff_id not verified)")
             if scanner.trailing_data:
-                warnings.append(f"{name}: non-zero data after the tar end-of-archive marker was not read")
+                warn(TRAILING_DATA, f"{name}: non-zero data after the tar end-of-archive marker was not read")
             if stream.trailing_garbage:
-                warnings.append(f"{name}: garbage after the end of the compressed stream")
+                warn(TRAILING_DATA, f"{name}: garbage after the end of the compressed stream")
         except LayerReadError as exc:
             layer.error = str(exc)
         except OSError as exc:
@@ -197,7 +229,8 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
             layer.error = f"{name}: internal error reading the layer ({type(exc).__name__}: {exc})"
         finally:
             if scanner is not None:
-                warnings.extend(scanner.warnings)
+                for w in scanner.warnings:  # malformed pax records, oversized xattrs
+                    warn(TAR_HEADER, w)
     layer.entries = list(entries.values())
     layer.whiteouts = whiteouts
     layer.opaque_dirs = opaque
@@ -205,35 +238,51 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     layer.member_count = members
     layer.uncompressed_bytes = stream.uncompressed_count if stream is not None else 0
     if escaped:
-        warnings.append(f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)")
+        warn(
+            ENTRIES_LEFT_OUT,
+            f"{name}: {escaped} entries with '..' in their names rejected (they would escape the root)",
+        )
     if too_deep:
-        warnings.append(f"{name}: {too_deep} entries nested deeper than {MAX_PATH_DEPTH} directories left out")
+        warn(ENTRIES_LEFT_OUT, f"{name}: {too_deep} entries nested deeper than {MAX_PATH_DEPTH} directories left out")
     if absolute:
-        warnings.append(f"{name}: {absolute} entries with absolute names read relative to the root")
+        warn(ABSOLUTE_NAMES, f"{name}: {absolute} entries with absolute names read relative to the root")
     if dupes:
-        warnings.append(f"{name}: {dupes} paths appear more than once; the last entry wins")
+        warn(DUPLICATE, f"{name}: {dupes} paths appear more than once; the last entry wins")
     if unknown:
-        warnings.append(f"{name}: entries with unknown tar types {', '.join(sorted(unknown))} ignored")
-    if len(warnings) > MAX_LAYER_WARNINGS:
-        extra = len(warnings) - MAX_LAYER_WARNINGS
-        del warnings[MAX_LAYER_WARNINGS:]
-        warnings.append(f"{name}: {extra} more warnings not shown")
+        warn(ENTRIES_LEFT_OUT, f"{name}: entries with unknown tar types {', '.join(sorted(unknown))} ignored")
+    layer.warnings.extend(w.message for w in issues)
+    if overflow:
+        layer.warnings.append(f"{name}: {sum(overflow.values())} more warnings not shown")
+        # One line per kind keeps what was cut visible to the gate.
+        for kind, n in overflow.items():
+            issues.append(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx))
     if layer.error is None and stream is not None:
         layer.computed_diff_id = stream.diff_id
         layer.computed_digest = stream.digest
         if layer.diff_id and layer.diff_id != layer.computed_diff_id and trailing >= 0:
-            warnings.append(
-                f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}"
+            issues.append(
+                LoadWarning(
+                    DIFF_ID_MISMATCH,
+                    f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}",
+                    idx,
+                )
             )
+            layer.warnings.append(issues[-1].message)
         if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
-            warnings.append(
-                f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}"
+            issues.append(
+                LoadWarning(
+                    DIGEST_MISMATCH,
+                    f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}",
+                    idx,
+                )
             )
+            layer.warnings.append(issues[-1].message)
+    layer.issues.extend(issues)
     if progress is not None:
         progress(idx, layer.uncompressed_bytes)
 
 
-def _check_media_type(layer: Layer, name: str) -> None:
+def _check_media_type(layer: Layer, name: str, warn: Callable[[str, str], None]) -> None:
     """Warn when the declared media type names another compression than the bytes."""
     mt = layer.media_type
     if not mt or ("layer" not in mt and "rootfs" not in mt):
@@ -243,8 +292,9 @@ def _check_media_type(layer: Layer, name: str) -> None:
     if declared is None and mt.endswith(".tar.gzip"):  # docker's rootfs.diff.tar.gzip
         declared = "gzip"
     if declared is not None and declared != layer.compression:
-        layer.warnings.append(
-            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}"
+        warn(
+            MEDIA_TYPE,
+            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}",
         )
 
 

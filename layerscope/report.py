@@ -340,8 +340,20 @@ def write_text(
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
+        unverified = set(image.split_warnings()[0])
         for w in image.warnings:
-            console.print(Text("  ! " + safe(w), style="yellow"))
+            if w in unverified:  # some content was not read or not checked
+                console.print(Text("  ✗ " + safe(w), style="bold red"))
+            else:
+                console.print(Text("  ! " + safe(w), style="yellow"))
+        if unverified:
+            console.print(
+                Text(
+                    f"Not verified: {len(unverified)} of these (✗) mean part of the image was not read or not "
+                    "checked; `layerscope ci` exits 2 on them",
+                    style="bold red",
+                )
+            )
 
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
