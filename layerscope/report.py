@@ -7,15 +7,21 @@ only ever added, never renamed or dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .merge import Merged
 from .model import Deletion, Entry, Image, Layer
 from .textsafe import safe
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .analysis import Analysis, DiveFigures
 
 SCHEMA = "layerscope.report/1"
 _CHUNK = 4096  # objects encoded per json.dumps call: C speed, bounded memory
@@ -257,6 +263,186 @@ def short_command(cmd: str, width: int = 0) -> str:
     return c
 
 
+# -- text layout ------------------------------------------------------------------
+
+PIPE_WIDTH = 160
+"""Width of text written to a pipe or file when ``COLUMNS`` is not set: wide
+enough that every number column and most commands fit, fixed so that the
+output does not depend on the terminal the command happened to run from."""
+
+_SEP = 3  # " │ " between two columns of a table without edges
+
+
+def output_width(out: TextIO, environ: Mapping[str, str] | None = None) -> int:
+    """The width to lay text out for: ``COLUMNS`` if set, else the terminal's
+    width, else (a pipe or a file) :data:`PIPE_WIDTH`."""
+    env = os.environ if environ is None else environ
+    cols = env.get("COLUMNS", "").strip()
+    if cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    try:
+        if out.isatty():
+            return os.get_terminal_size(out.fileno()).columns or PIPE_WIDTH
+    except (AttributeError, OSError, ValueError):
+        pass
+    return PIPE_WIDTH
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    """The one way a share is shown to people: ``0.9996`` -> ``99.96 %``."""
+    return f"{100 * fraction:.{digits}f} %"
+
+
+def dive_text(d: DiveFigures) -> str:
+    """dive's own figures, spelt the way ``dive --ci`` prints them (its
+    efficiency and userWastedPercent are fractions in the JSON)."""
+    uwp = "n/a" if d.user_wasted_percent is None else percent(d.user_wasted_percent, 4)
+    return f"efficiency {percent(d.efficiency, 4)}, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}"
+
+
+def keep_tail(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells from the left: for paths, whose end
+    (the file name) says more than their start."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    kept: list[str] = []
+    used = 1
+    for ch in reversed(text):
+        w = cell_len(ch)
+        if used + w > width:
+            break
+        kept.append(ch)
+        used += w
+    return "…" + "".join(reversed(kept))
+
+
+def keep_head(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells from the right: for commands and prose."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    return set_cell_size(text, width - 1) + "…"
+
+
+@dataclass
+class Column:
+    """One column of a text table and how it may give way to a narrow screen.
+
+    ``shrink`` 0: never narrower than its widest cell (numbers, sizes, short
+    words); 1: truncated first (commands, details); 2: truncated next (paths),
+    down to ``minimum`` cells. An ``optional`` column is left out when even
+    its minimum does not fit.
+    """
+
+    header: str
+    justify: Literal["left", "right"] = "left"
+    style: str = ""
+    shrink: int = 0
+    minimum: int = 0
+    tail: bool = False  # truncate from the left (paths)
+    optional: bool = False
+    cells: list[Text] = field(default_factory=list)
+
+
+def _table_width(widths: Sequence[int]) -> int:
+    shown = [w for w in widths if w]
+    return sum(shown) + _SEP * (len(shown) - 1)
+
+
+def fit_widths(
+    natural: Sequence[int],
+    shrink: Sequence[int],
+    minimum: Sequence[int],
+    width: int,
+    optional: Sequence[bool] | None = None,
+) -> list[int]:
+    """Column widths (0: left out) for a table ``width`` cells wide.
+
+    Columns that may shrink give up cells in order of their ``shrink`` rank,
+    never below their minimum; if that is not enough, optional columns are
+    left out and the room they free goes back to the others. The rest keep
+    their natural width, so the table may end up wider than ``width`` rather
+    than lose a number.
+    """
+    widths = list(natural)
+    opt = list(optional) if optional is not None else [False] * len(widths)
+    ranks = sorted({r for r in shrink if r})
+    for rank in ranks:
+        for i, r in enumerate(shrink):
+            excess = _table_width(widths) - width
+            if excess <= 0:
+                return widths
+            if r == rank:
+                widths[i] -= min(excess, max(0, widths[i] - minimum[i]))
+    if _table_width(widths) <= width:
+        return widths
+    for rank in ranks:
+        for i, r in enumerate(shrink):
+            if r == rank and opt[i] and _table_width(widths) > width:
+                widths[i] = 0
+    for rank in reversed(ranks):  # give freed room back, last-truncated first
+        for i, r in enumerate(shrink):
+            room = width - _table_width(widths)
+            if r == rank and widths[i] and room > 0:
+                widths[i] += min(room, natural[i] - widths[i])
+    return widths
+
+
+def fitted_table(columns: Sequence[Column], width: int) -> tuple[Table, int]:
+    """A Rich table whose columns have been given fixed widths by
+    :func:`fit_widths`, and the width it needs (more than ``width`` only when
+    the unshrinkable columns alone do not fit)."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    natural = [max([cell_len(c.header)] + [t.cell_len for t in c.cells]) for c in columns]
+    widths = fit_widths(
+        natural,
+        [c.shrink for c in columns],
+        [min(c.minimum, n) for c, n in zip(columns, natural)],
+        width,
+        [c.optional for c in columns],
+    )
+    kept = [(c, w) for c, w in zip(columns, widths) if w]
+    table = Table(show_edge=False, pad_edge=False, expand=False)
+    for c, w in kept:
+        table.add_column(c.header, justify=c.justify, style=c.style or None, width=w, no_wrap=True, overflow="ellipsis")
+    rows = max((len(c.cells) for c in columns), default=0)
+    for r in range(rows):
+        cells: list[Text] = []
+        for c, w in kept:
+            t = c.cells[r]
+            if t.cell_len > w:
+                cut = keep_tail(t.plain, w) if c.tail else keep_head(t.plain, w)
+                t = Text(cut, style=t.style)
+            cells.append(t)
+        table.add_row(*cells)
+    return table, _table_width(widths)
+
+
+def _print_table(console: Console, columns: Sequence[Column]) -> None:
+    """Print a fitted table; if even its number columns do not fit, let the
+    lines run long (the terminal wraps them) rather than squeeze a number."""
+    table, needed = fitted_table(columns, console.width)
+    if needed <= console.width:
+        console.print(table)
+        return
+    was = console.width
+    console.width = needed
+    try:
+        console.print(table)
+    finally:
+        console.width = was
+
+
 def write_text(
     merged: Merged,
     out: TextIO,
@@ -264,9 +450,16 @@ def write_text(
     color: bool | None = None,
     analysis: Analysis | None = None,
     top: int = 10,
+    width: int | None = None,
+    image_arg: str | None = None,
 ) -> None:
     """A readable summary with Rich: image, layers with size/command/counts,
-    waste by cause, dive figures, top offenders, findings, warnings."""
+    waste by cause, dive figures, top offenders, findings, warnings.
+
+    Laid out for ``width`` (default :func:`output_width`): number columns keep
+    their width; commands, then paths, are truncated to make room.
+    ``image_arg`` is the image as the user typed it, for the ``ls`` hint.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -276,11 +469,12 @@ def write_text(
     a = analysis if analysis is not None else analyze(merged)
     image = merged.image
     k = merged.top if layer is None else layer
-    console = Console(file=out, force_terminal=color, highlight=False, width=None if out.isatty() else 160)
+    w = width if width is not None else output_width(out)
+    console = Console(file=out, force_terminal=color, highlight=False, width=w)
     cfg = image.config
     head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
+    head.add_column(style="bold", no_wrap=True)
+    head.add_column(overflow="fold")
     head.add_row("Image", Text(safe(image.source)))
     head.add_row("Format", Text(image.format))
     head.add_row("Ref", Text(safe(image.ref or "-")))
@@ -296,23 +490,25 @@ def write_text(
         head.add_row("User/Dir", Text(safe(f"{cfg.user or 'root'}  {cfg.workdir or '/'}")))
     console.print(head)
 
-    table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("Size", justify="right")
-    table.add_column("Add", justify="right", style="green")
-    table.add_column("Mod", justify="right", style="yellow")
-    table.add_column("Meta", justify="right", style="magenta")
-    table.add_column("Same", justify="right", style="cyan")
-    table.add_column("Del", justify="right", style="red")
-    table.add_column("Waste", justify="right")
-    table.add_column("Command", no_wrap=True, overflow="ellipsis", max_width=100)
+    cols = [
+        Column("#", "right"),
+        Column("Size", "right"),
+        Column("Add", "right", "green"),
+        Column("Mod", "right", "yellow"),
+        Column("Meta", "right", "magenta"),
+        Column("Same", "right", "cyan"),
+        Column("Del", "right", "red"),
+        Column("Waste", "right"),
+        Column("Command", shrink=1, minimum=12, optional=True),
+    ]
     for la in image.layers:
         c = la.counts
         mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
         cmd = short_command(la.command) or "-"
         if la.error:
             cmd = f"[DAMAGED: {safe(la.error)}] " + cmd
-        table.add_row(
+        shipped = a.layers[la.index].shipped.total
+        values = (
             f"{mark}{la.index}",
             human_size(la.size_bytes),
             str(c.added),
@@ -320,27 +516,38 @@ def write_text(
             str(c.metadata),
             str(c.rewritten),
             str(c.deleted),
-            human_size(a.layers[la.index].shipped.total) if a.layers[la.index].shipped.total else "-",
-            Text(cmd),
+            human_size(shipped) if shipped else "-",
+            cmd,
         )
+        for col, v in zip(cols, values):
+            col.cells.append(Text(v))
     console.print()
-    console.print(table)
+    _print_table(console, cols)
     hidden = sum(1 for _ in merged.hidden_at(k))
     live = sum(1 for _ in merged.files_at(k))
     console.print()
     console.print(Text(f"As of layer {k}: {live} paths visible, {hidden} deleted paths still ship in lower layers"))
+    target = _shell_word(image_arg if image_arg is not None else image.source)
+    layer_opt = "" if layer is None or k == merged.top else f" --layer {k}"
+    console.print(Text(f"  list them: layerscope ls {target}{layer_opt} [--deleted | --changes]", style="dim"))
     _write_audit(console, a, top)
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
-        for w in image.warnings:
-            console.print(Text("  ! " + safe(w), style="yellow"))
+        for warning in image.warnings:
+            console.print(Text("  ! " + safe(warning), style="yellow"))
+
+
+def _shell_word(s: str) -> str:
+    import shlex
+
+    return shlex.quote(safe(s))
 
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def _write_audit(console: Any, a: Analysis, top: int) -> None:
+def _write_audit(console: Console, a: Analysis, top: int) -> None:
     """Waste by cause, dive figures, top offenders and findings (Rich)."""
     from rich.table import Table
     from rich.text import Text
@@ -351,14 +558,14 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     console.print()
     console.print(Text("Waste", style="bold"))
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(justify="right")
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
     grid.add_row(
         "Wasted",
         human_size(w.total),
         f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
-        f"efficiency {100 * a.efficiency:.2f} %; {w.files} hidden file versions",
+        f"efficiency {percent(a.efficiency)}; {w.files} hidden file versions",
     )
     labels = {
         "overwritten": "overwritten by a later layer",
@@ -377,37 +584,36 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
         f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
     )
     d = a.dive
-    uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
-    grid.add_row(
-        "dive",
-        str(d.wasted_bytes),
-        f"efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp} "
-        "(dive 0.13.1 figures)",
-    )
+    grid.add_row("dive", human_size(d.wasted_bytes), f"dive 0.13.1's figures: {dive_text(d)}")
     console.print(grid)
     if a.top and top:
         console.print()
-        t = Table(show_edge=False, pad_edge=False, title=None)
-        t.add_column("Size", justify="right")
-        t.add_column("Cause")
-        t.add_column("In", justify="right")
-        t.add_column("By", justify="right")
-        t.add_column("Path", overflow="fold")
-        t.add_column("Command (of By)", overflow="fold")
+        cols = [
+            Column("Size", "right"),
+            Column("Cause"),
+            Column("In", "right"),
+            Column("By", "right"),
+            Column("Path", shrink=2, minimum=16, tail=True),
+            Column("Command (of By)", shrink=1, minimum=12, optional=True),
+        ]
+        shown = 0
         for it in a.top[:top]:
             if not it.size:
                 continue
+            shown += 1
             cause = it.cause if it.cause != "deleted" else f"deleted ({it.how})"
-            t.add_row(
+            values = (
                 human_size(it.size),
                 cause,
                 f"L{it.layer}",
                 f"L{it.by_layer}",
-                Text(safe(it.path)),
-                Text(short_command(it.command, 60) or "-"),
+                safe(it.path),
+                short_command(it.command) or "-",
             )
-        console.print(Text(f"Top offenders (biggest hidden versions, {min(top, len(a.top))} shown)", style="bold"))
-        console.print(t)
+            for col, v in zip(cols, values):
+                col.cells.append(Text(v))
+        console.print(Text(f"Top offenders (biggest hidden versions, {shown} shown)", style="bold"))
+        _print_table(console, cols)
     console.print()
     if not a.findings:
         console.print(Text("Findings: none", style="bold"))
@@ -415,22 +621,18 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     counts = a.findings_by_severity()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
     console.print(Text(f"Findings ({summary})", style="bold"))
-    t = Table(show_edge=False, pad_edge=False)
-    t.add_column("Severity")
-    t.add_column("Rule")
-    t.add_column("L", justify="right")
-    t.add_column("Size", justify="right")
-    t.add_column("Path", overflow="fold")
-    t.add_column("Detail / command", overflow="fold")
+    cols = [
+        Column("Severity"),
+        Column("Rule"),
+        Column("L", "right"),
+        Column("Size", "right"),
+        Column("Path", shrink=2, minimum=16, tail=True),
+        Column("Detail / command", shrink=1, minimum=12, optional=True),
+    ]
     for f in a.findings:
         path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
-        detail = f.detail or short_command(f.command, 60)
-        t.add_row(
-            Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
-            f.rule,
-            str(f.layer),
-            human_size(f.size),
-            Text(path),
-            Text(detail),
-        )
-    console.print(t)
+        detail = safe(f.detail) if f.detail else short_command(f.command)
+        cols[0].cells.append(Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")))
+        for col, v in zip(cols[1:], (f.rule, str(f.layer), human_size(f.size), path, detail or "-")):
+            col.cells.append(Text(v))
+    _print_table(console, cols)
