@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
@@ -91,6 +91,75 @@ def file_json(merged: Merged, e: Entry) -> str:
     )
 
 
+def _version_pretty(v: Entry) -> str:
+    """A version object as an element of ``versions`` (4 spaces in, like ``json.dumps(indent=2)``)."""
+    digest = '"sha256:' + v.digest.hex() + '"' if v.digest is not None else "null"
+    return (
+        f'    {{\n      "layer": {v.layer},\n      "type": "{v.type}",\n      "mode": {v.mode},\n'
+        f'      "uid": {v.uid},\n      "gid": {v.gid},\n      "size": {v.size},\n      "digest": {digest},\n'
+        f'      "change": "{v.change}"\n    }}'
+    )
+
+
+def file_json_pretty(merged: Merged, e: Entry) -> str:
+    """``json.dumps(file_obj(...), indent=2)``, built directly like :func:`file_json`.
+
+    A test holds the two equal on real and hostile names.
+    """
+    tl = merged.events.get(e.path)
+    below = merged.versions_below(e) if type(tl) is list else []
+    versions = "[\n" + ",\n".join(map(_version_pretty, below)) + "\n  ]" if below else "[]"
+    digest = '"sha256:' + e.digest.hex() + '"' if e.digest is not None else "null"
+    link = "null" if e.link is None else _esc(e.link)
+    xattrs = (
+        json.dumps({k: v.decode("utf-8", "backslashreplace") for k, v in e.xattrs.items()}, indent=2).replace(
+            "\n", "\n  "
+        )
+        if e.xattrs
+        else "null"
+    )
+    return (
+        f'{{\n  "path": {_esc(e.path)},\n  "type": "{e.type}",\n  "mode": {e.mode},\n  "uid": {e.uid},\n'
+        f'  "gid": {e.gid},\n  "size": {e.size},\n  "link": {link},\n  "digest": {digest},\n'
+        f'  "layer": {e.layer},\n  "change": "{e.change}",\n  "mtime": {e.mtime},\n  "xattrs": {xattrs},\n'
+        f'  "versions": {versions}\n}}'
+    )
+
+
+def dump_json(doc: Any, out: TextIO) -> None:
+    """The one layout of every ``--json`` document: two-space indents, a final newline."""
+    json.dump(doc, out, indent=2)
+    out.write("\n")
+
+
+def write_json_doc(head: dict[str, Any], arrays: Sequence[tuple[str, Iterable[str]]], out: TextIO) -> None:
+    """Stream ``head`` plus big arrays, byte for byte as :func:`dump_json`
+    would write ``{**head, name: [...], ...}``, without building it whole.
+
+    Each array item is one object already in ``json.dumps(obj, indent=2)``
+    form (e.g. :func:`file_json_pretty`).
+    """
+    text = json.dumps(head, indent=2)
+    out.write(text[:-2] if head else "{")
+    sep = ",\n" if head else "\n"
+    for name, items in arrays:
+        out.write(f"{sep}  {_esc(name)}: ")
+        sep = ",\n"
+        batch: list[str] = []
+        first = True
+        for item in items:
+            batch.append(item.replace("\n", "\n    "))
+            if len(batch) >= _CHUNK:
+                out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
+                first = False
+                batch.clear()
+        if batch:
+            out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
+            first = False
+        out.write("[]" if first else "\n  ]")
+    out.write("\n}\n")
+
+
 def hidden_obj(d: Deletion, versions: list[Entry]) -> dict[str, Any]:
     return {
         "path": d.path,
@@ -162,29 +231,6 @@ def image_obj(image: Image) -> dict[str, Any]:
     }
 
 
-def _encode_seq(items: Iterator[dict[str, Any]], out: TextIO) -> None:
-    """Write a JSON array without building it whole, encoding in chunks."""
-    out.write("[")
-    first = True
-    buf: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        nonlocal first
-        if not buf:
-            return
-        text = json.dumps(buf, separators=(",", ":"))[1:-1]
-        out.write(text if first else "," + text)
-        first = False
-        buf.clear()
-
-    for item in items:
-        buf.append(item)
-        if len(buf) >= _CHUNK:
-            flush()
-    flush()
-    out.write("]")
-
-
 def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: Analysis | None = None) -> None:
     """The whole model as ``layerscope.report/1``.
 
@@ -216,22 +262,14 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "layers": layers,
         "findings": [f.to_dict() for f in a.findings],
     }
-    text = json.dumps(head, separators=(",", ":"))
-    out.write(text[:-1] + ',"files":[')
-    batch: list[str] = []
-    first = True
-    for e in merged.files_at(k):
-        batch.append(file_json(merged, e))
-        if len(batch) >= _CHUNK:
-            out.write(("" if first else ",") + ",".join(batch))
-            first = False
-            batch.clear()
-    if batch:
-        out.write(("" if first else ",") + ",".join(batch))
-    out.write("]")
-    out.write(',"hidden":')
-    _encode_seq((hidden_obj(d, v) for d, v in merged.hidden_at(k)), out)
-    out.write("}\n")
+    write_json_doc(
+        head,
+        [
+            ("files", (file_json_pretty(merged, e) for e in merged.files_at(k))),
+            ("hidden", (json.dumps(hidden_obj(d, v), indent=2) for d, v in merged.hidden_at(k))),
+        ],
+        out,
+    )
 
 
 def human_size(n: float) -> str:
