@@ -212,3 +212,18 @@ def test_hostile_names_are_escaped(tmp_path: object) -> None:
         assert "\x1b" not in text and "\x07" not in text
         assert "/x/evil\\x1b]0;pwned\\x07.txt" in text
     assert ls(img, "--deleted")[0].startswith("L1 deleted      /x/evil\\x1b]0;pwned\\x07.txt  (whiteout; ")
+
+
+def test_readme_ls_examples_are_real_output() -> None:
+    from conftest import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### `layerscope ls ", 1)[1].split("\n### ", 1)[0]
+    examples = {
+        "L4 modified     /app/config.txt": ls(DOCKER, "/app/config.txt"),
+        "-rw-r--r-- 0/0           53 B L4 modified     /app/config.txt": ls(DOCKER, "--long", "/app/config.txt"),
+        "L5 deleted      /root/.aws/credentials  (whiteout; still ships in L3)": ls(DOCKER, "--deleted", "credentials"),
+    }
+    for line, out in examples.items():
+        assert line in section
+        assert out == [line]
