@@ -11,7 +11,6 @@ between the two documents without translation.
 from __future__ import annotations
 
 import functools
-import json
 import re
 import stat
 from collections.abc import Iterable, Iterator
@@ -34,7 +33,7 @@ from .model import (
     Deletion,
     Entry,
 )
-from .report import file_json_pretty, hidden_obj, human_size, write_json_doc
+from .report import file_json_pretty, hidden_json_pretty, human_size, write_json_doc
 from .textsafe import safe
 
 SCHEMA = "layerscope.ls/1"
@@ -229,10 +228,7 @@ def write_json(
         head,
         [
             ("files", (file_json_pretty(merged, e) for e in live)),
-            (
-                "hidden",
-                (json.dumps(hidden_obj(r.deletion, list(r.shipped)), indent=2) for r in gone if r.deletion is not None),
-            ),
+            ("hidden", (hidden_json_pretty(r.deletion, list(r.shipped)) for r in gone if r.deletion is not None)),
         ],
         out,
     )

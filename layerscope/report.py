@@ -126,6 +126,15 @@ def file_json_pretty(merged: Merged, e: Entry) -> str:
     )
 
 
+def hidden_json_pretty(d: Deletion, versions: list[Entry]) -> str:
+    """``json.dumps(hidden_obj(...), indent=2)``, built directly (whiteout-heavy images have many)."""
+    vs = "[\n" + ",\n".join(map(_version_pretty, versions)) + "\n  ]" if versions else "[]"
+    return (
+        f'{{\n  "path": {_esc(d.path)},\n  "deleted_in": {d.layer},\n  "how": {_esc(d.how)},\n'
+        f'  "cause": {_esc(d.cause)},\n  "versions": {vs}\n}}'
+    )
+
+
 def dump_json(doc: Any, out: TextIO) -> None:
     """The one layout of every ``--json`` document: two-space indents, a final newline."""
     json.dump(doc, out, indent=2)
@@ -266,7 +275,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         head,
         [
             ("files", (file_json_pretty(merged, e) for e in merged.files_at(k))),
-            ("hidden", (json.dumps(hidden_obj(d, v), indent=2) for d, v in merged.hidden_at(k))),
+            ("hidden", (hidden_json_pretty(d, v) for d, v in merged.hidden_at(k))),
         ],
         out,
     )

@@ -145,15 +145,19 @@ def _entry_image(tmp: Path) -> str:
 @pytest.mark.parametrize("source", ["sample", "hostile"])
 def test_pretty_file_objects_equal_json_dumps(source: str, tmp_path: Path) -> None:
     from layerscope.api import load
-    from layerscope.report import file_json_pretty, file_obj
+    from layerscope.report import file_json_pretty, file_obj, hidden_json_pretty, hidden_obj
 
     m = load(DOCKER if source == "sample" else _entry_image(tmp_path))
-    n = 0
+    n = h = 0
     for k in range(len(m.image.layers)):
         for e in m.files_at(k):
             assert file_json_pretty(m, e) == json.dumps(file_obj(m, e), indent=2), e.path
             n += 1
+        for dl, versions in m.hidden_at(k):
+            assert hidden_json_pretty(dl, versions) == json.dumps(hidden_obj(dl, versions), indent=2), dl.path
+            h += 1
     assert n > (1000 if source == "sample" else 8)
+    assert h >= (11 if source == "sample" else 1)
 
 
 # -- one efficiency format --------------------------------------------------------------
