@@ -162,13 +162,16 @@ def _key(k: str) -> str:
     return _ALIASES.get(low.replace("_", ""), low)
 
 
-def apply(th: Thresholds, raw: dict[str, Any], where: str) -> Thresholds:
-    """Set thresholds from a mapping (config file table or flags); unknown keys are an error."""
+def apply(th: Thresholds, raw: dict[str, Any], where: str, names: dict[str, str] | None = None) -> Thresholds:
+    """Set thresholds from a mapping (config file table or flags); unknown keys are an error.
+
+    ``names``: how the user spelt a key (``--min-efficiency``), used alone in errors.
+    """
     for k, v in raw.items():
         if v is None:
             continue
         key = _key(k)
-        what = f"{where}: {k}"
+        what = names[k] if names and k in names else f"{where}: {k}"
         if key in ("min_efficiency", "dive_lowest_efficiency"):
             setattr(th, key, parse_fraction(v, what))
         elif key in ("max_wasted_bytes", "max_user_wasted_bytes", "dive_highest_wasted_bytes"):
@@ -236,13 +239,15 @@ def load_config(path: str) -> dict[str, Any]:
     return table
 
 
-def thresholds(config_path: str | None, flags: dict[str, Any], use_config: bool = True) -> Thresholds:
+def thresholds(
+    config_path: str | None, flags: dict[str, Any], use_config: bool = True, names: dict[str, str] | None = None
+) -> Thresholds:
     th = Thresholds()
     path = config_path or (find_config() if use_config else None)
     if path:
         apply(th, load_config(path), path)
         th.source = path
-    apply(th, flags, "flag")
+    apply(th, flags, "flag", names)
     if th.is_empty():
         apply(th, DEFAULTS, "defaults")
         th.source = "defaults"
