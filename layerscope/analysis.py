@@ -48,6 +48,7 @@ from .model import (
     TYPE_CHANGED,
     Deletion,
     Entry,
+    HistoryItem,
     Image,
 )
 
@@ -166,6 +167,7 @@ class Finding:
     size: int
     count: int = 1  # files aggregated under ``path``
     detail: str = ""
+    base: bool = False  # ``layer`` belongs to the base image
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,14 +180,56 @@ class Finding:
             "size": self.size,
             "count": self.count,
             "detail": self.detail,
+            "base": self.base,
+        }
+
+
+@dataclass(slots=True)
+class FindingGroup:
+    """All findings of one rule in base layers, as one line: the base's stock
+    setuid programs are not the user's to fix, and eleven lines of them bury
+    the one finding that is."""
+
+    rule: str
+    severity: str
+    title: str
+    count: int = 0  # files (sum of the findings' counts)
+    entries: int = 0  # findings grouped
+    size: int = 0
+    layers: list[int] = field(default_factory=list)  # sorted, distinct
+
+    @property
+    def summary(self) -> str:
+        one, many = _NOUNS.get(self.rule, ("file", "files"))
+        return f"{self.count} {one if self.count == 1 else many} in base layers"
+
+    def add(self, f: Finding) -> None:
+        self.count += f.count
+        self.entries += 1
+        self.size += f.size
+        if f.layer not in self.layers:
+            self.layers.append(f.layer)
+            self.layers.sort()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "severity": self.severity,
+            "title": self.title,
+            "summary": self.summary,
+            "count": self.count,
+            "entries": self.entries,
+            "size": self.size,
+            "layers": list(self.layers),
+            "base": True,
         }
 
 
 @dataclass(slots=True)
 class BaseInfo:
     layers: int = 0  # layers 0..layers-1 belong to the base image
-    method: str = "none"  # none | count | image | history
-    ref: str | None = None
+    method: str = "none"  # one of BASE_METHODS
+    ref: str | None = None  # the base image: --base path, or the name the image records
 
     def to_dict(self) -> dict[str, Any]:
         return {"layers": self.layers, "method": self.method, "ref": self.ref}
@@ -221,10 +265,42 @@ class Analysis:
     def items_for(self, path: str) -> list[WasteItem]:
         return [i for i in self.items if i.path == path]
 
-    def findings_by_severity(self) -> dict[str, int]:
+    def findings_by_severity(self, base_only: bool = False) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
-            out[f.severity] += 1
+            if f.base or not base_only:
+                out[f.severity] += 1
+        return out
+
+    def base_findings(self) -> list[FindingGroup]:
+        """One group per rule of the findings in base layers, every severity."""
+        groups: dict[str, FindingGroup] = {}
+        for f in self.findings:
+            if f.base:
+                g = groups.get(f.rule)
+                if g is None:
+                    g = groups[f.rule] = FindingGroup(f.rule, f.severity, f.title)
+                g.add(f)
+        return list(groups.values())  # findings are sorted: so are the groups
+
+    def findings_view(self, all_findings: bool = False) -> list[Finding | FindingGroup]:
+        """The findings as a report lists them: base findings folded into one
+        group per rule, except ``high`` ones, which are always listed one by
+        one (each is worth a look, and the default gate fails on them).
+        ``all_findings`` (or no base layers) lists everything."""
+        if all_findings or not any(f.base for f in self.findings):
+            return list(self.findings)
+        out: list[Finding | FindingGroup] = []
+        groups: dict[str, FindingGroup] = {}
+        for f in self.findings:
+            if not f.base or f.severity == HIGH:
+                out.append(f)
+                continue
+            g = groups.get(f.rule)
+            if g is None:
+                g = groups[f.rule] = FindingGroup(f.rule, f.severity, f.title)
+                out.append(g)  # where the rule's first base finding was: order stays by severity, rule
+            g.add(f)
         return out
 
     def to_dict(self, top: int = TOP_OFFENDERS) -> dict[str, Any]:
@@ -363,17 +439,36 @@ def _deleted_later(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | N
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("secret-hidden", HIGH, "sensitive file deleted or overwritten, but it still ships in a lower layer", HIDDEN,
-         _secret_hidden),
+    Rule(
+        "secret-hidden",
+        HIGH,
+        "sensitive file deleted or overwritten, but it still ships in a lower layer",
+        HIDDEN,
+        _secret_hidden,
+    ),
     Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live),
     Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid),
-    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED,
-         _world_writable),
+    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED, _world_writable),
     Rule("package-cache", LOW, "package-manager cache left in a layer", SHIPPED, _pkg_cache),
-    Rule("deleted-later", LOW, "files added, then deleted by a later layer: their bytes still ship", HIDDEN,
-         _deleted_later),
+    Rule(
+        "deleted-later",
+        LOW,
+        "files added, then deleted by a later layer: their bytes still ship",
+        HIDDEN,
+        _deleted_later,
+    ),
 )
 RULE_IDS = tuple(r.id for r in RULES)
+
+# What each rule finds, for "11 setuid/setgid files in base layers".
+_NOUNS: dict[str, tuple[str, str]] = {
+    "secret-hidden": ("hidden sensitive file", "hidden sensitive files"),
+    "secret-present": ("sensitive file", "sensitive files"),
+    "setuid": ("setuid/setgid file", "setuid/setgid files"),
+    "world-writable": ("world-writable path", "world-writable paths"),
+    "package-cache": ("package-cache file", "package-cache files"),
+    "deleted-later": ("deleted file", "deleted files"),
+}
 
 
 class _FindingSink:
@@ -416,32 +511,104 @@ def diff_ids(image: Image) -> list[str | None]:
     return [la.computed_diff_id or la.diff_id for la in image.layers]
 
 
+# How BaseInfo.layers was decided.
+BASE_METHODS = ("none", "count", "image", "annotations", "history-from", "history")
+BASE_NAME = "org.opencontainers.image.base.name"
+BASE_DIGEST = "org.opencontainers.image.base.digest"
+
 _BASE_END = re.compile(r"^(?:/bin/sh -c )?#\(nop\)\s*(?:CMD|ENTRYPOINT)\b|^(?:CMD|ENTRYPOINT)\b")
+_FROM_COMMENT = re.compile(r"^FROM (\S+)$")
+_IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
+
+
+def _history_fits(image: Image) -> bool:
+    """History-based guesses need one layer-creating history entry per layer."""
+    return bool(image.layers) and sum(1 for h in image.history if not h.empty_layer) == len(image.layers)
+
+
+def _is_base_end(h: HistoryItem) -> bool:
+    return h.empty_layer and _BASE_END.match(h.created_by.strip()) is not None
 
 
 def detect_base_layers(image: Image) -> int:
     """Guess the base image's layers from the history: a base image's history
-    ends with an empty-layer ``CMD``/``ENTRYPOINT``; if such an entry is followed
-    by more layer-creating steps, the layers before it are the base's."""
+    ends with an empty-layer ``CMD``/``ENTRYPOINT``; if a layer-creating step
+    follows such an entry, the layers before it are the base's. The image's own
+    closing ``CMD``/``ENTRYPOINT`` (no layer after it) marks nothing."""
     last_layer_seen = -1
+    candidate = 0
     boundary = 0
     for h in image.history:
         if h.empty_layer:
-            if _BASE_END.match(h.created_by.strip()) and last_layer_seen >= 0:
-                boundary = last_layer_seen + 1
+            if last_layer_seen >= 0 and _is_base_end(h):
+                candidate = last_layer_seen + 1
         elif h.layer is not None:
+            boundary = candidate
             last_layer_seen = h.layer
     return boundary if 0 < boundary < len(image.layers) else 0
 
 
+def _layers_before(history: list[HistoryItem], i: int) -> int:
+    """Layers made before history entry ``i`` carrying buildah's ``FROM <image>``
+    comment: the base's, however the final stage was built.
+
+    podman/buildah with layer caching (podman's default) commit every step:
+    the stage's first entry says ``FROM <base image>``, each later one
+    ``FROM <id of the previous step>``. Without caching (buildah's default)
+    the stage is one commit: only its *last* entry carries the comment and
+    makes the stage's one layer; the stage's earlier entries are all
+    ``empty_layer``. Either way no layer of the stage comes before entry ``i``.
+    """
+    return sum(1 for h in history[:i] if not h.empty_layer)
+
+
+def detect_base(image: Image) -> BaseInfo:
+    """The base image's layers, from what the image records about itself.
+
+    ``annotations``: the manifest names its base (``org.opencontainers.image.
+    base.name``, written by podman/buildah; not by ``docker save``) and a
+    history entry carries buildah's ``FROM <that name>`` comment: the layers
+    made before that entry are the base's. ``base.digest`` names the base's manifest, which says
+    nothing about its layer count without the base itself, so it is only shown
+    (``image.annotations`` in the JSON).
+
+    Otherwise every signal marks where *some* build started: the last
+    ``FROM <image name>`` history comment (``history-from``), an empty-layer
+    ``CMD``/``ENTRYPOINT`` followed by more layers (``history``). The final
+    stage starts at the latest of them. Config labels are not used: a child
+    image inherits its parent's labels, so a ``base.name`` label may name the
+    grandparent.
+    """
+    hist = image.history
+    n = len(image.layers)
+    if not _history_fits(image):
+        return BaseInfo(0, "none", None)
+    name = image.annotations.get(BASE_NAME) or ""
+    if name:
+        anchors = [i for i, h in enumerate(hist) if h.comment == f"FROM {name}"]
+        if anchors:
+            return BaseInfo(min(n, _layers_before(hist, anchors[-1])), "annotations", name)
+    from_n, from_ref = 0, None
+    for i in range(len(hist) - 1, -1, -1):
+        m = _FROM_COMMENT.match(hist[i].comment or "")
+        if m and not _IMAGE_ID.match(m.group(1)):
+            from_n, from_ref = min(n, _layers_before(hist, i)), m.group(1)
+            break
+    cmd_n = detect_base_layers(image)
+    if from_n and from_n >= cmd_n:
+        return BaseInfo(from_n, "history-from", from_ref)
+    if cmd_n:
+        return BaseInfo(cmd_n, "history", None)
+    return BaseInfo(0, "none", None)
+
+
 def resolve_base(image: Image, base: int | Image | None = None, base_ref: str | None = None) -> BaseInfo:
-    """``base``: a layer count, a base Image (shared leading diff_ids) or None (detect from history)."""
+    """``base``: a layer count, a base Image (shared leading diff_ids) or None (detect, :func:`detect_base`)."""
     if isinstance(base, int):
         return BaseInfo(max(0, min(base, len(image.layers))), "count", None)
     if isinstance(base, Image):
         return BaseInfo(shared_prefix(diff_ids(image), diff_ids(base)), "image", base_ref or base.source)
-    n = detect_base_layers(image)
-    return BaseInfo(n, "history" if n else "none", None)
+    return detect_base(image)
 
 
 # ================================================================================
@@ -565,6 +732,9 @@ def analyze(
                     detail += f" ({item.how})"
                 sink.add(r, p, item.layer, item.size, detail)
 
+    findings = sink.result()
+    for f in findings:
+        f.base = 0 <= f.layer < nbase
     top_items = heapq.nlargest(top, items, key=lambda it: (it.size, it.path))
     size = image.size_bytes
     user_size = sum(la.size_bytes for la in layers[nbase:])
@@ -578,10 +748,9 @@ def analyze(
         items=items,
         by_path=by_path,
         top=top_items,
-        findings=sink.result(),
+        findings=findings,
         dive=dive_figures(merged),
     )
-
 
 
 # ================================================================================
@@ -776,4 +945,3 @@ def dive_figures(merged: Merged) -> DiveFigures:
         user_size_bytes=user_size,
         file_references=refs,
     )
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 
+from .errors import LayerscopeError
 from .loader import ProgressFn, open_image, read_layers
 from .merge import Merged, merge
 from .model import Image
@@ -33,14 +34,22 @@ def load(
 
 
 def base_value(spec: str | None, platform: str | None = None) -> tuple[int | Image | None, str | None]:
-    """--base: None/'auto' -> detect; 'none' -> 0; N -> count; else an image (config only is read)."""
+    """--base: None/'auto' -> detect; 'none' -> 0; N -> count; else an image (config only is read).
+
+    Errors name the flag: a bad ``--base`` must not read like a bad IMAGE.
+    """
     if spec is None or spec == "auto":
         return None, None
     if spec == "none":
         return 0, None
     if spec.isdigit():
         return int(spec), None
-    return open_source(spec, platform), spec
+    if spec.lstrip("-+").isdigit():
+        raise LayerscopeError(f"--base {spec}: a layer count is 0 or more")
+    try:
+        return open_source(spec, platform), spec
+    except LayerscopeError as exc:
+        raise LayerscopeError(f"--base {exc}") from None
 
 
 class BackgroundLoad:

@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import LayerscopeError
@@ -22,11 +22,46 @@ if TYPE_CHECKING:
     from .analysis import Analysis
     from .merge import Merged
 
-SUBCOMMANDS = ("report", "ci", "diff", "cat", "which")
+SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
 
 
 IMAGE_HELP = "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF or podman://REF"
+
+
+def _remember(namespace: argparse.Namespace, dest: str, option_string: str | None) -> None:
+    typed: dict[str, str] = getattr(namespace, "typed_options", None) or {}
+    if option_string:
+        typed[dest] = option_string
+    namespace.typed_options = typed
+
+
+class _Store(argparse.Action):
+    """``store``, remembering the option as typed so that errors name it that way."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, values)
+        _remember(namespace, self.dest, option_string)
+
+
+class _Append(argparse.Action):
+    """``append``, remembering the option as typed."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest, None) or []), values])
+        _remember(namespace, self.dest, option_string)
 
 
 def _source_args(p: argparse.ArgumentParser, name: str = "image") -> None:
@@ -39,8 +74,9 @@ def _base_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--base",
         metavar="BASE",
-        help="base image layers, excluded from 'user' figures: an image (path or docker://REF; shared leading "
-        "layers by diff_id), a layer count N, 'auto' (from the history, the default) or 'none'",
+        help="base image layers, excluded from 'user' figures, their findings grouped: an image (path or "
+        "docker://REF; shared leading layers by diff_id), a layer count N, 'auto' (the default: the image's "
+        "base.name annotation and its history) or 'none'",
     )
 
 
@@ -58,32 +94,73 @@ def build_parser() -> argparse.ArgumentParser:
     ui.add_argument("--compare", metavar="OTHER", help="another image to compare with (key C in the UI)")
     rep = sub.add_parser("report", help="print a summary, or the full model as JSON")
     _source_args(rep)
-    rep.add_argument("--layer", type=int, metavar="K", help="show the merged tree as of layer K (default: top)")
+    rep.add_argument(
+        "--layer",
+        type=int,
+        metavar="K",
+        help="as of layer K (default: top; negative counts from the top): the JSON's files/hidden; "
+        "'layerscope ls IMAGE --layer K' lists that tree",
+    )
     rep.add_argument("--json", action="store_true", help="write the layerscope.report/1 JSON document")
     rep.add_argument("--top", type=int, default=10, metavar="N", help="top offenders to list (default 10)")
     _base_args(rep)
+    rep.add_argument(
+        "--all-findings",
+        action="store_true",
+        help="list findings in base layers one by one (default: one line per rule; JSON always lists all)",
+    )
+
+    ls = sub.add_parser(
+        "ls",
+        help="list the merged tree as of a layer, one path a line (like tar -tv)",
+        description="Each line: the layer that supplies the path, its change class and the path; "
+        "--long adds mode, owner and size. Deleted paths that still ship show class 'deleted', "
+        "the layer that deleted them and the layers they still ship in. "
+        "Globs: * and ? stay inside a path segment, ** crosses '/', a pattern without '/' matches the file name.",
+    )
+    _source_args(ls)
+    ls.add_argument("glob", nargs="?", metavar="PATH-GLOB", help="only paths matching this glob")
+    ls.add_argument("--layer", type=int, metavar="K", help="as of layer K (default: top; negative counts from the top)")
+    ls.add_argument("--changes", action="store_true", help="only layer K's own changes, its deletions included")
+    ls.add_argument("--deleted", action="store_true", help="only deleted paths whose bytes still ship in lower layers")
+    ls.add_argument("--long", "-l", action="store_true", help="mode, owner and size too")
+    ls.add_argument("--json", action="store_true", help="write layerscope.ls/1 JSON (report --json's files/hidden)")
 
     ci = sub.add_parser(
         "ci",
-        help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error",
+        help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error or not fully read",
         description="Thresholds come from --config, .layerscope.toml or [tool.layerscope] in pyproject.toml "
         "(searched upwards from the current directory), then flags. Sizes: 20MB, 20MiB, bytes. "
-        "Without any threshold: --min-efficiency 0.9 --forbid high.",
+        "Without any threshold: --min-efficiency 0.9 --forbid high. An image that could not be fully read "
+        "or verified (damaged layer, digest or size mismatch, content left unread) exits 2.",
     )
     _source_args(ci)
     _base_args(ci)
     ci.add_argument("--config", metavar="FILE", help="TOML file ([tool.layerscope] table or top-level keys)")
     ci.add_argument("--no-config", action="store_true", help="ignore .layerscope.toml / pyproject.toml")
     ci.add_argument("--json", action="store_true", help="write the result as JSON (layerscope.ci/1)")
-    ci.add_argument("--min-efficiency", metavar="F", help="minimum efficiency, 0.95 or 95%%")
-    ci.add_argument("--max-wasted-bytes", metavar="SIZE", help="maximum wasted bytes, e.g. 20MB or 20MiB")
-    ci.add_argument("--max-wasted-percent", metavar="P", help="maximum wasted percent of the image size")
-    ci.add_argument("--max-user-wasted-bytes", metavar="SIZE", help="maximum waste caused by non-base layers")
-    ci.add_argument("--max-user-wasted-percent", metavar="P", help="... as percent of the non-base layers")
+    ci.add_argument(
+        "--allow-damaged",
+        action="store_true",
+        help="gate on what could be read: report damaged layers and unverified content as a failed check "
+        "that does not decide the exit code (default: exit 2)",
+    )
+    ci.add_argument("--min-efficiency", action=_Store, metavar="F", help="minimum efficiency, 0.95 or 95%%")
+    ci.add_argument(
+        "--max-wasted-bytes", action=_Store, metavar="SIZE", help="maximum wasted bytes, e.g. 20MB or 20MiB"
+    )
+    ci.add_argument("--max-wasted-percent", action=_Store, metavar="P", help="maximum wasted percent of the image size")
+    ci.add_argument(
+        "--max-user-wasted-bytes", action=_Store, metavar="SIZE", help="maximum waste caused by non-base layers"
+    )
+    ci.add_argument(
+        "--max-user-wasted-percent", action=_Store, metavar="P", help="... as percent of the non-base layers"
+    )
     ci.add_argument(
         "--lowest-efficiency",
         "--dive-lowest-efficiency",
         dest="lowestEfficiency",
+        action=_Store,
         metavar="F",
         help="dive's lowestEfficiency, checked against the dive-compatible efficiency",
     )
@@ -91,6 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--highest-wasted-bytes",
         "--dive-highest-wasted-bytes",
         dest="highestWastedBytes",
+        action=_Store,
         metavar="SIZE",
         help="dive's highestWastedBytes",
     )
@@ -98,27 +176,28 @@ def build_parser() -> argparse.ArgumentParser:
         "--highest-user-wasted-percent",
         "--dive-highest-user-wasted-percent",
         dest="highestUserWastedPercent",
+        action=_Store,
         metavar="F",
         help="dive's highestUserWastedPercent (a fraction: 0.1 = 10%%)",
     )
     ci.add_argument(
         "--forbid",
         dest="forbid_findings",
-        action="append",
+        action=_Append,
         metavar="RULE|SEVERITY",
         help="fail on findings of this rule or severity (repeatable; 'all' for any)",
     )
     ci.add_argument(
         "--forbid-path",
         dest="forbid_paths",
-        action="append",
+        action=_Append,
         metavar="GLOB",
         help="fail if any layer ships a path matching GLOB (repeatable)",
     )
     ci.add_argument(
         "--ignore-path",
         dest="ignore_paths",
-        action="append",
+        action=_Append,
         metavar="GLOB",
         help="ignore findings and forbidden paths matching GLOB (repeatable)",
     )
@@ -126,7 +205,10 @@ def build_parser() -> argparse.ArgumentParser:
     diff = sub.add_parser("diff", help="compare two images: shared layers and changed paths")
     diff.add_argument("image_a", help=IMAGE_HELP)
     diff.add_argument("image_b", help=IMAGE_HELP)
-    diff.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index")
+    diff.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index (both images)")
+    diff.add_argument("--image", dest="image_ref", metavar="REF", help="which image of a multi-image archive (both)")
+    diff.add_argument("--platform-b", metavar="P", help="B's platform, when it differs from --platform")
+    diff.add_argument("--image-b", dest="image_ref_b", metavar="REF", help="B's image, when it differs from --image")
     diff.add_argument("--json", action="store_true", help="write the comparison as JSON (layerscope.diff/1)")
     diff.add_argument("--limit", type=int, default=200, metavar="N", help="paths to list per kind (text; 0: all)")
 
@@ -145,11 +227,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _layer_index(k: int | None, count: int) -> int | None:
     if k is None:
         return None
-    if k < 0:
-        k += count
-    if not 0 <= k < count:
-        raise LayerscopeError(f"--layer {k}: the image has layers 0..{count - 1}")
-    return k
+    index = k + count if k < 0 else k
+    if not 0 <= index < count:
+        raise LayerscopeError(f"--layer {k}: the image has layers 0..{count - 1} (or -{count}..-1 from the top)")
+    return index
 
 
 def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Analysis:
@@ -178,7 +259,33 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.json:
         write_json(merged, sys.stdout, k, analysis=analysis)
     else:
-        write_text(merged, sys.stdout, k, analysis=analysis, top=max(0, args.top))
+        write_text(
+            merged,
+            sys.stdout,
+            k,
+            analysis=analysis,
+            top=max(0, args.top),
+            image_arg=args.image,
+            all_findings=args.all_findings,
+        )
+    return 0
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    from . import listing
+
+    merged = _load(args.image, args.platform, args.image_ref)
+    k = _layer_index(args.layer, len(merged.image.layers))
+    k = merged.top if k is None else k
+    rows = list(listing.rows(merged, k, changes=args.changes, deleted=args.deleted, pattern=args.glob))
+    if args.json:
+        listing.write_json(merged, sys.stdout, rows, k, changes=args.changes, deleted=args.deleted, pattern=args.glob)
+    else:
+        listing.write_text(merged, sys.stdout, rows, long=args.long)
+    if args.glob is not None and not rows:
+        # like grep: 1 says "nothing matched", distinct from an error (2)
+        print(f"layerscope: no path matches {safe(args.glob)!r} as of layer {k}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -198,16 +305,16 @@ CI_FLAGS = (
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    import json
-
-    from .gate import evaluate, thresholds
-    from .report import human_size
+    from .gate import VERIFIED_CHECK, evaluate, problem_line, thresholds
+    from .report import dive_text, dump_json, human_size, percent
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
-    th = thresholds(args.config, flags, use_config=not args.no_config)  # config errors before the slow load
+    typed = getattr(args, "typed_options", None) or {}
+    # config errors before the slow load; a bad flag is named as typed (--min-efficiency)
+    th = thresholds(args.config, flags, use_config=not args.no_config, names=typed)
     merged = _load(args.image, args.platform, args.image_ref)
     analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
-    result = evaluate(merged, analysis, th)
+    result = evaluate(merged, analysis, th, allow_damaged=args.allow_damaged)
     if args.json:
         doc = {
             "schema": "layerscope.ci/1",
@@ -222,49 +329,65 @@ def cmd_ci(args: argparse.Namespace) -> int:
             },
             "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
         }
-        json.dump(doc, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        dump_json(doc, sys.stdout)
     else:
         out = sys.stdout
         a = analysis
-        d = a.dive
-        uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
         out.write(f"layerscope ci: {safe(merged.image.source)}  (thresholds: {safe(th.source)})\n")
         out.write(
             f"  wasted {human_size(a.waste.total)} ({a.wasted_percent:.2f} %), efficiency "
-            f"{100 * a.efficiency:.2f} %, user wasted {human_size(a.user_waste.total)} "
+            f"{percent(a.efficiency)}, user wasted {human_size(a.user_waste.total)} "
             f"({a.user_wasted_percent:.2f} %)\n"
         )
-        out.write(
-            f"  dive: efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}\n"
-        )
+        out.write(f"  dive 0.13.1's figures: {dive_text(a.dive)}\n")
         for c in result.checks:
             out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
+            if c.name == VERIFIED_CHECK:
+                for w in result.problems[:50]:
+                    out.write(f"        {safe(problem_line(w))}\n")
+                if len(result.problems) > 50:
+                    out.write(f"        ... {len(result.problems) - 50} more (--json lists all)\n")
         for f in result.failed_findings[:50]:
             out.write(
-                f"        {f.severity} {f.rule} L{f.layer} {safe(f.path)} ({human_size(f.size)})"
-                f"{' ' + safe(f.detail) if f.detail else ''}\n"
+                f"        {f.severity} {f.rule} L{f.layer}{' (base)' if f.base else ''} {safe(f.path)} "
+                f"({human_size(f.size)}){' ' + safe(f.detail) if f.detail else ''}\n"
             )
         if len(result.failed_findings) > 50:
             out.write(f"        ... {len(result.failed_findings) - 50} more\n")
         for p, k in result.forbidden_paths[:50]:
             out.write(f"        L{k} {safe(p)}\n")
-        out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+        notes = result.notes
+        if notes:
+            out.write(f"  {len(notes)} other load warning(s):\n")
+            for note in notes[:20]:
+                out.write(f"        ! {safe(note)}\n")
+            if len(notes) > 20:
+                out.write(f"        ... {len(notes) - 20} more (layerscope report lists all)\n")
+        if result.unverifiable:
+            out.write(
+                f"Result: NOT VERIFIED ({len(result.problems)} problem(s) above; --allow-damaged gates on what "
+                "was read)\n"
+            )
+        else:
+            out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+    if result.unverifiable:
+        return EXIT_ERROR
     return 0 if result.passed else 1
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    import json
-
     from .compare import ADDED, CHANGED, REMOVED, compare
-    from .report import human_size
+    from .report import dump_json, human_size
 
-    a = _load(args.image_a, args.platform, None)
-    b = _load(args.image_b, args.platform, None)
+    a = _load(args.image_a, args.platform, args.image_ref)
+    b = _load(
+        args.image_b,
+        args.platform_b if args.platform_b is not None else args.platform,
+        args.image_ref_b if args.image_ref_b is not None else args.image_ref,
+    )
     cmp = compare(a, b)
     if args.json:
-        json.dump(cmp.to_dict(), sys.stdout, separators=(",", ":"))
-        sys.stdout.write("\n")
+        dump_json(cmp.to_dict(), sys.stdout)
         return 0
     out = sys.stdout
     t = cmp.totals()
@@ -312,12 +435,11 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
 
 def cmd_which(args: argparse.Namespace) -> int:
-    import json
     import stat
 
     from .analysis import analyze
     from .loader import normalise
-    from .report import human_size, short_command
+    from .report import dump_json, human_size, short_command
 
     merged = _load(args.image, args.platform, args.image_ref)
     path = normalise(args.path.strip()) or ""
@@ -362,8 +484,7 @@ def cmd_which(args: argparse.Namespace) -> int:
                 }
             )
     if args.json:
-        json.dump({"path": path, "versions": rows}, sys.stdout, indent=2)
-        sys.stdout.write("\n")
+        dump_json({"path": path, "versions": rows}, sys.stdout)
         return 0
     out = sys.stdout
     out.write(f"{safe(path)}  ({len(hist)} events; {'visible' if type(top) is Entry else 'deleted'} at the top)\n")
@@ -410,7 +531,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args_list and not args_list[0].startswith("-") and args_list[0] not in (*SUBCOMMANDS, "ui"):
         args_list.insert(0, "ui")
     parser = build_parser()
-    args = parser.parse_args(args_list)
+    args, extra = parser.parse_known_args(args_list)
+    if args.command == "ls" and args.glob is None and len(extra) == 1 and not extra[0].startswith("-"):
+        # argparse fills an optional positional at its first chance: `ls IMAGE --deleted GLOB`
+        args.glob, extra = extra[0], []
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR
@@ -430,6 +556,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(args: argparse.Namespace) -> int:
     handler = {
         "report": cmd_report,
+        "ls": cmd_ls,
         "ui": cmd_ui,
         "ci": cmd_ci,
         "diff": cmd_diff,

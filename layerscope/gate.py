@@ -20,6 +20,14 @@ accepted too and are checked against the dive-compatible figures:
 
 With no configuration at all the defaults are ``min-efficiency = 0.9`` and
 ``forbid-findings = ["high"]``.
+
+Before any threshold, the gate asks whether it saw the whole image: a damaged
+layer, a digest that does not match, a blob of the wrong size or content left
+unread (the ``UNVERIFIED_KINDS`` of the model) make the result unverified, and
+``layerscope ci`` exits 2 instead of passing what it could not read. A finding
+in a layer that failed to read simply is not there to fail on. The opt-out
+``--allow-damaged`` is a flag only, never a config key, so a checked-in file
+cannot quietly weaken the gate.
 """
 
 from __future__ import annotations
@@ -35,7 +43,7 @@ from typing import Any
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
 from .merge import Merged
-from .model import Entry
+from .model import DAMAGED, Entry, Image, LoadWarning
 
 
 class GateConfigError(LayerscopeError):
@@ -43,9 +51,24 @@ class GateConfigError(LayerscopeError):
 
 
 _UNITS = {
-    "": 1, "b": 1,
-    "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
-    "ki": 2**10, "kib": 2**10, "mi": 2**20, "mib": 2**20, "gi": 2**30, "gib": 2**30, "ti": 2**40, "tib": 2**40,
+    "": 1,
+    "b": 1,
+    "k": 10**3,
+    "kb": 10**3,
+    "m": 10**6,
+    "mb": 10**6,
+    "g": 10**9,
+    "gb": 10**9,
+    "t": 10**12,
+    "tb": 10**12,
+    "ki": 2**10,
+    "kib": 2**10,
+    "mi": 2**20,
+    "mib": 2**20,
+    "gi": 2**30,
+    "gib": 2**30,
+    "ti": 2**40,
+    "tib": 2**40,
 }
 _SIZE = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*([a-zA-Z]*)\s*$")
 
@@ -122,9 +145,7 @@ class Thresholds:
     source: str = "defaults"
 
     def is_empty(self) -> bool:
-        return all(
-            getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base")
-        )
+        return all(getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base"))
 
 
 DEFAULTS = {"min-efficiency": 0.9, "forbid-findings": ["high"]}
@@ -141,13 +162,16 @@ def _key(k: str) -> str:
     return _ALIASES.get(low.replace("_", ""), low)
 
 
-def apply(th: Thresholds, raw: dict[str, Any], where: str) -> Thresholds:
-    """Set thresholds from a mapping (config file table or flags); unknown keys are an error."""
+def apply(th: Thresholds, raw: dict[str, Any], where: str, names: dict[str, str] | None = None) -> Thresholds:
+    """Set thresholds from a mapping (config file table or flags); unknown keys are an error.
+
+    ``names``: how the user spelt a key (``--min-efficiency``), used alone in errors.
+    """
     for k, v in raw.items():
         if v is None:
             continue
         key = _key(k)
-        what = f"{where}: {k}"
+        what = names[k] if names and k in names else f"{where}: {k}"
         if key in ("min_efficiency", "dive_lowest_efficiency"):
             setattr(th, key, parse_fraction(v, what))
         elif key in ("max_wasted_bytes", "max_user_wasted_bytes", "dive_highest_wasted_bytes"):
@@ -215,13 +239,15 @@ def load_config(path: str) -> dict[str, Any]:
     return table
 
 
-def thresholds(config_path: str | None, flags: dict[str, Any], use_config: bool = True) -> Thresholds:
+def thresholds(
+    config_path: str | None, flags: dict[str, Any], use_config: bool = True, names: dict[str, str] | None = None
+) -> Thresholds:
     th = Thresholds()
     path = config_path or (find_config() if use_config else None)
     if path:
         apply(th, load_config(path), path)
         th.source = path
-    apply(th, flags, "flag")
+    apply(th, flags, "flag", names)
     if th.is_empty():
         apply(th, DEFAULTS, "defaults")
         th.source = "defaults"
@@ -244,10 +270,20 @@ class Check:
     value: Any
     limit: Any
     message: str
+    fatal: bool = True  # False: reported, but the result does not depend on it (--allow-damaged)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "status": "pass" if self.passed else "fail", "value": self.value,
-                "limit": self.limit, "message": self.message}
+        return {
+            "name": self.name,
+            "status": "pass" if self.passed else "fail",
+            "value": self.value,
+            "limit": self.limit,
+            "message": self.message,
+            "fatal": self.fatal,
+        }
+
+
+VERIFIED_CHECK = "verified"
 
 
 @dataclass(slots=True)
@@ -256,10 +292,24 @@ class GateResult:
     failed_findings: list[Finding]
     forbidden_paths: list[tuple[str, int]]  # (path, layer)
     thresholds: Thresholds
+    problems: list[LoadWarning] = field(default_factory=list)  # content not read or not checked
+    warnings: list[str] = field(default_factory=list)  # every load warning, as in the report
+    allow_damaged: bool = False
+    notes: list[str] = field(default_factory=list)  # the warnings not among the problems
+
+    @property
+    def verified(self) -> bool:
+        """Was every layer read and every declared digest and size checked?"""
+        return not self.problems
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for c in self.checks)
+        return all(c.passed or not c.fatal for c in self.checks)
+
+    @property
+    def unverifiable(self) -> bool:
+        """Must the gate refuse to answer (exit 2)? Unverified, and not told to go on regardless."""
+        return not self.verified and not self.allow_damaged
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -268,7 +318,34 @@ class GateResult:
             "checks": [c.to_dict() for c in self.checks],
             "failed_findings": [f.to_dict() for f in self.failed_findings],
             "forbidden_paths": [{"path": p, "layer": k} for p, k in self.forbidden_paths],
+            "verified": self.verified,
+            "allow_damaged": self.allow_damaged,
+            "damaged": [{"layer": w.layer, "error": w.message} for w in self.problems if w.kind == DAMAGED],
+            "unverified": [{"kind": w.kind, "layer": w.layer, "message": w.message} for w in self.problems],
+            "warnings": list(self.warnings),
         }
+
+
+def problem_line(w: LoadWarning) -> str:
+    """One line per problem: ``DAMAGED: layer 3 (blobs/sha256/…): gzip stream is truncated``."""
+    if w.kind == DAMAGED:
+        return f"DAMAGED: {w.message}"
+    return f"UNVERIFIED ({w.kind}): {w.message}"
+
+
+def verified_check(image: Image, allow_damaged: bool) -> tuple[Check | None, list[LoadWarning]]:
+    """The check that the whole image was read and verified (None when it was)."""
+    problems = image.unverified()
+    if not problems:
+        return None, problems
+    damaged = sum(1 for w in problems if w.kind == DAMAGED)
+    parts = [f"{damaged} damaged layer(s)"] if damaged else []
+    if len(problems) > damaged:
+        parts.append(f"{len(problems) - damaged} other problem(s)")
+    msg = f"{', '.join(parts)}: part of the image was not read or not checked"
+    if allow_damaged:
+        msg += " (not fatal: --allow-damaged)"
+    return Check(VERIFIED_CHECK, False, len(problems), 0, msg, fatal=not allow_damaged), problems
 
 
 def _pct(x: float) -> str:
@@ -279,10 +356,19 @@ def _matches(path: str, globs: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 
-def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
+def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: bool = False) -> GateResult:
+    """Check the thresholds; first of all, that the whole image was seen.
+
+    With problems and without ``allow_damaged`` the result fails whatever the
+    thresholds say (the CLI exits 2 on it); with it, the ``verified`` check is
+    reported as failed but does not decide the result.
+    """
     from .report import human_size
 
     checks: list[Check] = []
+    seen, problems = verified_check(merged.image, allow_damaged)
+    if seen is not None:
+        checks.append(seen)
     a = analysis
     dive = a.dive
 
@@ -290,38 +376,72 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
         checks.append(Check(name, ok, value, limit, msg))
 
     if th.min_efficiency is not None:
-        check("min-efficiency", a.efficiency >= th.min_efficiency, a.efficiency, th.min_efficiency,
-              f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})")
+        check(
+            "min-efficiency",
+            a.efficiency >= th.min_efficiency,
+            a.efficiency,
+            th.min_efficiency,
+            f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})",
+        )
     if th.max_wasted_bytes is not None:
-        check("max-wasted-bytes", a.waste.total <= th.max_wasted_bytes, a.waste.total, th.max_wasted_bytes,
-              f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})")
+        check(
+            "max-wasted-bytes",
+            a.waste.total <= th.max_wasted_bytes,
+            a.waste.total,
+            th.max_wasted_bytes,
+            f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})",
+        )
     if th.max_wasted_percent is not None:
-        check("max-wasted-percent", a.wasted_percent <= th.max_wasted_percent, a.wasted_percent,
-              th.max_wasted_percent,
-              f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})")
+        check(
+            "max-wasted-percent",
+            a.wasted_percent <= th.max_wasted_percent,
+            a.wasted_percent,
+            th.max_wasted_percent,
+            f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})",
+        )
     if th.max_user_wasted_bytes is not None:
-        check("max-user-wasted-bytes", a.user_waste.total <= th.max_user_wasted_bytes, a.user_waste.total,
-              th.max_user_wasted_bytes,
-              f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})")
+        check(
+            "max-user-wasted-bytes",
+            a.user_waste.total <= th.max_user_wasted_bytes,
+            a.user_waste.total,
+            th.max_user_wasted_bytes,
+            f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})",
+        )
     if th.max_user_wasted_percent is not None:
-        check("max-user-wasted-percent", a.user_wasted_percent <= th.max_user_wasted_percent, a.user_wasted_percent,
-              th.max_user_wasted_percent,
-              f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
-              f"(maximum {_pct(th.max_user_wasted_percent)})")
+        check(
+            "max-user-wasted-percent",
+            a.user_wasted_percent <= th.max_user_wasted_percent,
+            a.user_wasted_percent,
+            th.max_user_wasted_percent,
+            f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
+            f"(maximum {_pct(th.max_user_wasted_percent)})",
+        )
     if th.dive_lowest_efficiency is not None:
-        check("lowestEfficiency", dive.efficiency >= th.dive_lowest_efficiency, dive.efficiency,
-              th.dive_lowest_efficiency,
-              f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})")
+        check(
+            "lowestEfficiency",
+            dive.efficiency >= th.dive_lowest_efficiency,
+            dive.efficiency,
+            th.dive_lowest_efficiency,
+            f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})",
+        )
     if th.dive_highest_wasted_bytes is not None:
-        check("highestWastedBytes", dive.wasted_bytes <= th.dive_highest_wasted_bytes, dive.wasted_bytes,
-              th.dive_highest_wasted_bytes,
-              f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})")
+        check(
+            "highestWastedBytes",
+            dive.wasted_bytes <= th.dive_highest_wasted_bytes,
+            dive.wasted_bytes,
+            th.dive_highest_wasted_bytes,
+            f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})",
+        )
     if th.dive_highest_user_wasted_percent is not None:
         uwp = dive.user_wasted_percent
         value = uwp if uwp is not None else (math.inf if dive.wasted_bytes else 0.0)
-        check("highestUserWastedPercent", value <= th.dive_highest_user_wasted_percent,
-              uwp, th.dive_highest_user_wasted_percent,
-              f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})")
+        check(
+            "highestUserWastedPercent",
+            value <= th.dive_highest_user_wasted_percent,
+            uwp,
+            th.dive_highest_user_wasted_percent,
+            f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})",
+        )
 
     failed: list[Finding] = []
     if th.forbid_findings:
@@ -331,9 +451,15 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
                 continue
             if "all" in forbid or f.rule in forbid or f.severity in forbid:
                 failed.append(f)
-        check("forbid-findings", not failed, len(failed), sorted(forbid),
-              f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})" if failed
-              else f"no forbidden findings ({', '.join(sorted(forbid))})")
+        check(
+            "forbid-findings",
+            not failed,
+            len(failed),
+            sorted(forbid),
+            f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})"
+            if failed
+            else f"no forbidden findings ({', '.join(sorted(forbid))})",
+        )
 
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
@@ -344,6 +470,13 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
                 if type(ev) is Entry and ev.offset != -1:
                     hits.append((path, ev.layer))
         hits.sort()
-        check("forbid-paths", not hits, len(hits), th.forbid_paths,
-              f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship")
-    return GateResult(checks, failed, hits, th)
+        check(
+            "forbid-paths",
+            not hits,
+            len(hits),
+            th.forbid_paths,
+            f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
+        )
+    image = merged.image
+    notes = image.split_warnings()[1]
+    return GateResult(checks, failed, hits, th, problems, list(image.warnings), allow_damaged, notes)

@@ -15,7 +15,7 @@ from typing import Any
 
 from . import _core
 from .errors import ImageError
-from .model import Entry, Image, Layer
+from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Entry, Image, Layer, LoadWarning
 from .sources.files import window_of
 from .sources.image import ImageReader
 
@@ -61,13 +61,25 @@ def _opener(layer: Layer) -> Callable[[], Any]:
 
 
 def _apply(layer: Layer, scan: dict[str, Any]) -> None:
-    """Fill ``layer`` from the core's result for it."""
+    """Fill ``layer`` from the core's result for it, with classified warnings."""
     idx = layer.index
     name = f"layer {idx} ({layer.source_name})"
+    issues: list[LoadWarning] = []
+
+    def warn(kind: str, message: str) -> None:
+        issues.append(LoadWarning(kind, message, idx))
+        layer.warnings.append(message)
+
     layer.compression = scan["compression"]
     if scan["error"] is None or scan["members"] or scan["uncompressed_bytes"]:
-        _check_media_type(layer, name)
-    layer.warnings.extend(scan["warnings"])
+        _check_media_type(layer, name, warn)
+    for kind, message in scan["warnings"]:
+        warn(kind, message)
+    overflow: list[tuple[str, int]] = scan["overflow"]
+    if overflow:
+        layer.warnings.append(f"{name}: {sum(n for _, n in overflow)} more warnings not shown")
+        # One line per kind keeps what was cut visible to the gate.
+        issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
     if scan["error"] is not None:
         layer.error = scan["error"]
     layer.entries = [Entry(*row, idx) for row in scan["entries"]]
@@ -80,28 +92,16 @@ def _apply(layer: Layer, scan: dict[str, Any]) -> None:
         layer.computed_diff_id = scan["diff_id"]
         layer.computed_digest = scan["digest"]
         if layer.diff_id and layer.diff_id != layer.computed_diff_id and not scan["diff_id_unverified"]:
-            layer.warnings.append(
-                f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}"
+            warn(
+                DIFF_ID_MISMATCH,
+                f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}",
             )
         if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
-            layer.warnings.append(
-                f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}"
+            warn(
+                DIGEST_MISMATCH,
+                f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}",
             )
-
-
-def _check_media_type(layer: Layer, name: str) -> None:
-    """Warn when the declared media type names another compression than the bytes."""
-    mt = layer.media_type
-    if not mt or ("layer" not in mt and "rootfs" not in mt):
-        return
-    suffix = mt.rsplit("+", 1)[-1] if "+" in mt else mt.rsplit(".", 1)[-1]
-    declared = _MEDIA_COMPRESSION.get(suffix)
-    if declared is None and mt.endswith(".tar.gzip"):  # docker's rootfs.diff.tar.gzip
-        declared = "gzip"
-    if declared is not None and declared != layer.compression:
-        layer.warnings.append(
-            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}"
-        )
+    layer.issues.extend(issues)
 
 
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:

@@ -61,8 +61,11 @@ def classify(prev: Entry | None, new: Entry) -> str:
             return MODIFIED
     elif ntype == SYMLINK and prev.link != new.link:
         return MODIFIED
-    if prev.mode != new.mode or prev.uid != new.uid or prev.gid != new.gid or (prev.xattrs or None) != (
-        new.xattrs or None
+    if (
+        prev.mode != new.mode
+        or prev.uid != new.uid
+        or prev.gid != new.gid
+        or (prev.xattrs or None) != (new.xattrs or None)
     ):
         return METADATA
     return REWRITTEN

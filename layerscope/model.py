@@ -133,6 +133,64 @@ class Deletion:
 Event = Entry | Deletion
 
 
+# Kinds of load warnings (``LoadWarning.kind``). The first group means some of
+# the image was not read, or not checked against the digests and sizes it
+# declares: what a gate reports about such an image is not about the whole
+# image, so ``layerscope ci`` refuses to pass it (see README, "ci").
+DAMAGED = "damaged"  # a layer could not be read (fully): ``Layer.error``
+DIGEST_MISMATCH = "digest-mismatch"  # a blob (layer, config, manifest) differs from its digest
+DIFF_ID_MISMATCH = "diff-id-mismatch"  # uncompressed layer vs the config's diff_id (or no diff_id)
+DESCRIPTOR_SIZE = "descriptor-size"  # a descriptor's size is invalid or not the blob's size
+TRAILING_DATA = "trailing-data"  # bytes after the tar end or the compressed stream, not read/hashed
+SPARSE = "sparse"  # a sparse file: its content digest is not computed
+ENTRIES_LEFT_OUT = "entries-left-out"  # tar members not taken into the model (.., too deep, unknown type)
+TAR_HEADER = "tar-header"  # malformed pax records or oversized xattrs ignored in a layer
+ARCHIVE_DAMAGED = "archive-damaged"  # the outer archive is truncated or has bad headers
+INDEX_MISMATCH = "index-mismatch"  # manifest.json and index.json describe different images
+UNVERIFIED_KINDS = frozenset(
+    {
+        DAMAGED,
+        DIGEST_MISMATCH,
+        DIFF_ID_MISMATCH,
+        DESCRIPTOR_SIZE,
+        TRAILING_DATA,
+        SPARSE,
+        ENTRIES_LEFT_OUT,
+        TAR_HEADER,
+        ARCHIVE_DAMAGED,
+        INDEX_MISMATCH,
+    }
+)
+# ... and these are worth seeing but leave nothing unread or unchecked.
+DUPLICATE = "duplicate"  # a path or archive member stored more than once: the last wins
+ABSOLUTE_NAMES = "absolute-names"  # /etc/x read as etc/x
+INVALID_WHITEOUT = "invalid-whiteout"  # .wh. with no name: removes nothing
+MEDIA_TYPE = "media-type"  # declared compression differs from the bytes
+HISTORY = "history"  # config history does not line up with the layers
+SELECTION = "selection"  # several images or manifests; the first was shown
+OCI_LAYOUT = "oci-layout"  # the oci-layout file is missing, invalid or of an unknown version
+INDEX = "index"  # index.json beside manifest.json is unusable (manifest.json is used)
+
+
+@dataclass(frozen=True, slots=True)
+class LoadWarning:
+    """One problem met while loading, with a kind the gate can act on.
+
+    ``message`` is the same string as in ``Image.warnings``/``Layer.warnings``
+    (those stay plain strings for the JSON report); ``layer`` is the layer
+    index when the problem belongs to one layer.
+    """
+
+    kind: str
+    message: str
+    layer: int | None = None
+
+    @property
+    def unverified(self) -> bool:
+        """Does this mean some content was not read or not checked?"""
+        return self.kind in UNVERIFIED_KINDS
+
+
 @dataclass(slots=True)
 class HistoryItem:
     created_by: str
@@ -205,6 +263,7 @@ class Layer:
     deletions: list[Deletion] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # set when the layer could not be read fully
+    issues: list[LoadWarning] = field(default_factory=list)  # the loader's warnings, classified
 
     @property
     def label(self) -> str:
@@ -228,7 +287,42 @@ class Image:
     layers: list[Layer]
     warnings: list[str] = field(default_factory=list)
     other_images: list[str] = field(default_factory=list)
+    # OCI annotations of the image's manifest (over those of its index
+    # descriptor); empty for docker archives. Analysis reads
+    # org.opencontainers.image.base.name/.digest from them.
+    annotations: dict[str, str] = field(default_factory=dict)
+    issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
+
+    def unverified(self) -> list[LoadWarning]:
+        """Everything that means part of the image was not read or checked:
+        damaged layers first (in layer order), then the classified warnings."""
+        out = [LoadWarning(DAMAGED, _damage(la, la.error), la.index) for la in self.layers if la.error]
+        out += [w for w in self.issues if w.unverified]
+        for la in self.layers:
+            out += [w for w in la.issues if w.unverified]
+        return out
+
+    def split_warnings(self) -> tuple[list[str], list[str]]:
+        """``warnings`` split in (unverified, other), in their order.
+
+        A damaged layer appears in ``warnings`` in the words of whoever wrote
+        it, always ending with the layer's error: that is how it is recognised.
+        """
+        said = {w.message for w in self.unverified()}
+        errors = [la.error for la in self.layers if la.error]
+        bad: list[str] = []
+        other: list[str] = []
+        for w in self.warnings:
+            (bad if w in said or any(w.endswith(e) for e in errors) else other).append(w)
+        return bad, other
 
     @property
     def size_bytes(self) -> int:
         return sum(layer.size_bytes for layer in self.layers)
+
+
+def _damage(layer: Layer, error: str) -> str:
+    """``layer 3 (blobs/sha256/…): gzip stream is truncated``, whichever part wrote the error."""
+    if error.startswith(f"layer {layer.index} "):
+        return error
+    return f"layer {layer.index} ({layer.source_name}): {error}"

@@ -7,15 +7,21 @@ only ever added, never renamed or dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TextIO
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .merge import Merged
 from .model import Deletion, Entry, Image, Layer
 from .textsafe import safe
 
 if TYPE_CHECKING:
-    from .analysis import Analysis
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from .analysis import Analysis, DiveFigures
 
 SCHEMA = "layerscope.report/1"
 _CHUNK = 4096  # objects encoded per json.dumps call: C speed, bounded memory
@@ -83,6 +89,84 @@ def file_json(merged: Merged, e: Entry) -> str:
         f'"size":{e.size},"link":{link},"digest":{digest},"layer":{e.layer},"change":"{e.change}",'
         f'"mtime":{e.mtime},"xattrs":{xattrs},"versions":{versions}}}'
     )
+
+
+def _version_pretty(v: Entry) -> str:
+    """A version object as an element of ``versions`` (4 spaces in, like ``json.dumps(indent=2)``)."""
+    digest = '"sha256:' + v.digest.hex() + '"' if v.digest is not None else "null"
+    return (
+        f'    {{\n      "layer": {v.layer},\n      "type": "{v.type}",\n      "mode": {v.mode},\n'
+        f'      "uid": {v.uid},\n      "gid": {v.gid},\n      "size": {v.size},\n      "digest": {digest},\n'
+        f'      "change": "{v.change}"\n    }}'
+    )
+
+
+def file_json_pretty(merged: Merged, e: Entry) -> str:
+    """``json.dumps(file_obj(...), indent=2)``, built directly like :func:`file_json`.
+
+    A test holds the two equal on real and hostile names.
+    """
+    tl = merged.events.get(e.path)
+    below = merged.versions_below(e) if type(tl) is list else []
+    versions = "[\n" + ",\n".join(map(_version_pretty, below)) + "\n  ]" if below else "[]"
+    digest = '"sha256:' + e.digest.hex() + '"' if e.digest is not None else "null"
+    link = "null" if e.link is None else _esc(e.link)
+    xattrs = (
+        json.dumps({k: v.decode("utf-8", "backslashreplace") for k, v in e.xattrs.items()}, indent=2).replace(
+            "\n", "\n  "
+        )
+        if e.xattrs
+        else "null"
+    )
+    return (
+        f'{{\n  "path": {_esc(e.path)},\n  "type": "{e.type}",\n  "mode": {e.mode},\n  "uid": {e.uid},\n'
+        f'  "gid": {e.gid},\n  "size": {e.size},\n  "link": {link},\n  "digest": {digest},\n'
+        f'  "layer": {e.layer},\n  "change": "{e.change}",\n  "mtime": {e.mtime},\n  "xattrs": {xattrs},\n'
+        f'  "versions": {versions}\n}}'
+    )
+
+
+def hidden_json_pretty(d: Deletion, versions: list[Entry]) -> str:
+    """``json.dumps(hidden_obj(...), indent=2)``, built directly (whiteout-heavy images have many)."""
+    vs = "[\n" + ",\n".join(map(_version_pretty, versions)) + "\n  ]" if versions else "[]"
+    return (
+        f'{{\n  "path": {_esc(d.path)},\n  "deleted_in": {d.layer},\n  "how": {_esc(d.how)},\n'
+        f'  "cause": {_esc(d.cause)},\n  "versions": {vs}\n}}'
+    )
+
+
+def dump_json(doc: Any, out: TextIO) -> None:
+    """The one layout of every ``--json`` document: two-space indents, a final newline."""
+    json.dump(doc, out, indent=2)
+    out.write("\n")
+
+
+def write_json_doc(head: dict[str, Any], arrays: Sequence[tuple[str, Iterable[str]]], out: TextIO) -> None:
+    """Stream ``head`` plus big arrays, byte for byte as :func:`dump_json`
+    would write ``{**head, name: [...], ...}``, without building it whole.
+
+    Each array item is one object already in ``json.dumps(obj, indent=2)``
+    form (e.g. :func:`file_json_pretty`).
+    """
+    text = json.dumps(head, indent=2)
+    out.write(text[:-2] if head else "{")
+    sep = ",\n" if head else "\n"
+    for name, items in arrays:
+        out.write(f"{sep}  {_esc(name)}: ")
+        sep = ",\n"
+        batch: list[str] = []
+        first = True
+        for item in items:
+            batch.append(item.replace("\n", "\n    "))
+            if len(batch) >= _CHUNK:
+                out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
+                first = False
+                batch.clear()
+        if batch:
+            out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
+            first = False
+        out.write("[]" if first else "\n  ]")
+    out.write("\n}\n")
 
 
 def hidden_obj(d: Deletion, versions: list[Entry]) -> dict[str, Any]:
@@ -153,30 +237,8 @@ def image_obj(image: Image) -> dict[str, Any]:
             for h in image.history
         ],
         "warnings": list(image.warnings),
+        "annotations": dict(image.annotations),
     }
-
-
-def _encode_seq(items: Iterator[dict[str, Any]], out: TextIO) -> None:
-    """Write a JSON array without building it whole, encoding in chunks."""
-    out.write("[")
-    first = True
-    buf: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        nonlocal first
-        if not buf:
-            return
-        text = json.dumps(buf, separators=(",", ":"))[1:-1]
-        out.write(text if first else "," + text)
-        first = False
-        buf.clear()
-
-    for item in items:
-        buf.append(item)
-        if len(buf) >= _CHUNK:
-            flush()
-    flush()
-    out.write("]")
 
 
 def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: Analysis | None = None) -> None:
@@ -186,7 +248,9 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     accounting, per cause, user share, base layers, top offenders),
     ``image.dive`` (dive 0.13.1 figures), ``image.findings`` (counts per
     severity), ``layers[].waste`` and ``layers[].base``, and the top-level
-    ``findings`` array.
+    ``findings`` array. Base findings stay in ``findings`` one by one (with
+    ``base: true``): ``image.findings_base`` counts them and ``base_findings``
+    sums them up per rule, as the text report prints them.
     """
     from .analysis import analyze
 
@@ -197,6 +261,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["waste"] = a.to_dict()
     img["dive"] = a.dive.to_dict()
     img["findings"] = a.findings_by_severity()
+    img["findings_base"] = a.findings_by_severity(base_only=True)
     layers = []
     for la, lw in zip(image.layers, a.layers):
         obj = layer_obj(la)
@@ -209,23 +274,16 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "image": img,
         "layers": layers,
         "findings": [f.to_dict() for f in a.findings],
+        "base_findings": [g.to_dict() for g in a.base_findings()],
     }
-    text = json.dumps(head, separators=(",", ":"))
-    out.write(text[:-1] + ',"files":[')
-    batch: list[str] = []
-    first = True
-    for e in merged.files_at(k):
-        batch.append(file_json(merged, e))
-        if len(batch) >= _CHUNK:
-            out.write(("" if first else ",") + ",".join(batch))
-            first = False
-            batch.clear()
-    if batch:
-        out.write(("" if first else ",") + ",".join(batch))
-    out.write("]")
-    out.write(',"hidden":')
-    _encode_seq((hidden_obj(d, v) for d, v in merged.hidden_at(k)), out)
-    out.write("}\n")
+    write_json_doc(
+        head,
+        [
+            ("files", (file_json_pretty(merged, e) for e in merged.files_at(k))),
+            ("hidden", (hidden_json_pretty(d, v) for d, v in merged.hidden_at(k))),
+        ],
+        out,
+    )
 
 
 def human_size(n: float) -> str:
@@ -257,6 +315,186 @@ def short_command(cmd: str, width: int = 0) -> str:
     return c
 
 
+# -- text layout ------------------------------------------------------------------
+
+PIPE_WIDTH = 160
+"""Width of text written to a pipe or file when ``COLUMNS`` is not set: wide
+enough that every number column and most commands fit, fixed so that the
+output does not depend on the terminal the command happened to run from."""
+
+_SEP = 3  # " │ " between two columns of a table without edges
+
+
+def output_width(out: TextIO, environ: Mapping[str, str] | None = None) -> int:
+    """The width to lay text out for: ``COLUMNS`` if set, else the terminal's
+    width, else (a pipe or a file) :data:`PIPE_WIDTH`."""
+    env = os.environ if environ is None else environ
+    cols = env.get("COLUMNS", "").strip()
+    if cols.isdigit() and int(cols) > 0:
+        return int(cols)
+    try:
+        if out.isatty():
+            return os.get_terminal_size(out.fileno()).columns or PIPE_WIDTH
+    except (AttributeError, OSError, ValueError):
+        pass
+    return PIPE_WIDTH
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    """The one way a share is shown to people: ``0.9996`` -> ``99.96 %``."""
+    return f"{100 * fraction:.{digits}f} %"
+
+
+def dive_text(d: DiveFigures) -> str:
+    """dive's own figures, spelt the way ``dive --ci`` prints them (its
+    efficiency and userWastedPercent are fractions in the JSON)."""
+    uwp = "n/a" if d.user_wasted_percent is None else percent(d.user_wasted_percent, 4)
+    return f"efficiency {percent(d.efficiency, 4)}, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}"
+
+
+def keep_tail(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells from the left: for paths, whose end
+    (the file name) says more than their start."""
+    from rich.cells import cell_len
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    kept: list[str] = []
+    used = 1
+    for ch in reversed(text):
+        w = cell_len(ch)
+        if used + w > width:
+            break
+        kept.append(ch)
+        used += w
+    return "…" + "".join(reversed(kept))
+
+
+def keep_head(text: str, width: int) -> str:
+    """Cut ``text`` to ``width`` cells from the right: for commands and prose."""
+    from rich.cells import cell_len, set_cell_size
+
+    if cell_len(text) <= width:
+        return text
+    if width <= 1:
+        return "…"[:width]
+    return set_cell_size(text, width - 1) + "…"
+
+
+@dataclass
+class Column:
+    """One column of a text table and how it may give way to a narrow screen.
+
+    ``shrink`` 0: never narrower than its widest cell (numbers, sizes, short
+    words); 1: truncated first (commands, details); 2: truncated next (paths),
+    down to ``minimum`` cells. An ``optional`` column is left out when even
+    its minimum does not fit.
+    """
+
+    header: str
+    justify: Literal["left", "right"] = "left"
+    style: str = ""
+    shrink: int = 0
+    minimum: int = 0
+    tail: bool = False  # truncate from the left (paths)
+    optional: bool = False
+    cells: list[Text] = field(default_factory=list)
+
+
+def _table_width(widths: Sequence[int]) -> int:
+    shown = [w for w in widths if w]
+    return sum(shown) + _SEP * (len(shown) - 1)
+
+
+def fit_widths(
+    natural: Sequence[int],
+    shrink: Sequence[int],
+    minimum: Sequence[int],
+    width: int,
+    optional: Sequence[bool] | None = None,
+) -> list[int]:
+    """Column widths (0: left out) for a table ``width`` cells wide.
+
+    Columns that may shrink give up cells in order of their ``shrink`` rank,
+    never below their minimum; if that is not enough, optional columns are
+    left out and the room they free goes back to the others. The rest keep
+    their natural width, so the table may end up wider than ``width`` rather
+    than lose a number.
+    """
+    widths = list(natural)
+    opt = list(optional) if optional is not None else [False] * len(widths)
+    ranks = sorted({r for r in shrink if r})
+    for rank in ranks:
+        for i, r in enumerate(shrink):
+            excess = _table_width(widths) - width
+            if excess <= 0:
+                return widths
+            if r == rank:
+                widths[i] -= min(excess, max(0, widths[i] - minimum[i]))
+    if _table_width(widths) <= width:
+        return widths
+    for rank in ranks:
+        for i, r in enumerate(shrink):
+            if r == rank and opt[i] and _table_width(widths) > width:
+                widths[i] = 0
+    for rank in reversed(ranks):  # give freed room back, last-truncated first
+        for i, r in enumerate(shrink):
+            room = width - _table_width(widths)
+            if r == rank and widths[i] and room > 0:
+                widths[i] += min(room, natural[i] - widths[i])
+    return widths
+
+
+def fitted_table(columns: Sequence[Column], width: int) -> tuple[Table, int]:
+    """A Rich table whose columns have been given fixed widths by
+    :func:`fit_widths`, and the width it needs (more than ``width`` only when
+    the unshrinkable columns alone do not fit)."""
+    from rich.cells import cell_len
+    from rich.table import Table
+    from rich.text import Text
+
+    natural = [max([cell_len(c.header)] + [t.cell_len for t in c.cells]) for c in columns]
+    widths = fit_widths(
+        natural,
+        [c.shrink for c in columns],
+        [min(c.minimum, n) for c, n in zip(columns, natural)],
+        width,
+        [c.optional for c in columns],
+    )
+    kept = [(c, w) for c, w in zip(columns, widths) if w]
+    table = Table(show_edge=False, pad_edge=False, expand=False)
+    for c, w in kept:
+        table.add_column(c.header, justify=c.justify, style=c.style or None, width=w, no_wrap=True, overflow="ellipsis")
+    rows = max((len(c.cells) for c in columns), default=0)
+    for r in range(rows):
+        cells: list[Text] = []
+        for c, w in kept:
+            t = c.cells[r]
+            if t.cell_len > w:
+                cut = keep_tail(t.plain, w) if c.tail else keep_head(t.plain, w)
+                t = Text(cut, style=t.style)
+            cells.append(t)
+        table.add_row(*cells)
+    return table, _table_width(widths)
+
+
+def _print_table(console: Console, columns: Sequence[Column]) -> None:
+    """Print a fitted table; if even its number columns do not fit, let the
+    lines run long (the terminal wraps them) rather than squeeze a number."""
+    table, needed = fitted_table(columns, console.width)
+    if needed <= console.width:
+        console.print(table)
+        return
+    was = console.width
+    console.width = needed
+    try:
+        console.print(table)
+    finally:
+        console.width = was
+
+
 def write_text(
     merged: Merged,
     out: TextIO,
@@ -264,9 +502,18 @@ def write_text(
     color: bool | None = None,
     analysis: Analysis | None = None,
     top: int = 10,
+    all_findings: bool = False,
+    width: int | None = None,
+    image_arg: str | None = None,
 ) -> None:
     """A readable summary with Rich: image, layers with size/command/counts,
-    waste by cause, dive figures, top offenders, findings, warnings."""
+    waste by cause, dive figures, top offenders, findings (base findings one
+    line per rule unless ``all_findings``), warnings.
+
+    Laid out for ``width`` (default :func:`output_width`): number columns keep
+    their width; commands, then paths, are truncated to make room.
+    ``image_arg`` is the image as the user typed it, for the ``ls`` hint.
+    """
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
@@ -276,11 +523,12 @@ def write_text(
     a = analysis if analysis is not None else analyze(merged)
     image = merged.image
     k = merged.top if layer is None else layer
-    console = Console(file=out, force_terminal=color, highlight=False, width=None if out.isatty() else 160)
+    w = width if width is not None else output_width(out)
+    console = Console(file=out, force_terminal=color, highlight=False, width=w)
     cfg = image.config
     head = Table.grid(padding=(0, 2))
-    head.add_column(style="bold")
-    head.add_column()
+    head.add_column(style="bold", no_wrap=True)
+    head.add_column(overflow="fold")
     head.add_row("Image", Text(safe(image.source)))
     head.add_row("Format", Text(image.format))
     head.add_row("Ref", Text(safe(image.ref or "-")))
@@ -296,23 +544,25 @@ def write_text(
         head.add_row("User/Dir", Text(safe(f"{cfg.user or 'root'}  {cfg.workdir or '/'}")))
     console.print(head)
 
-    table = Table(title=None, expand=False, show_edge=False, pad_edge=False)
-    table.add_column("#", justify="right")
-    table.add_column("Size", justify="right")
-    table.add_column("Add", justify="right", style="green")
-    table.add_column("Mod", justify="right", style="yellow")
-    table.add_column("Meta", justify="right", style="magenta")
-    table.add_column("Same", justify="right", style="cyan")
-    table.add_column("Del", justify="right", style="red")
-    table.add_column("Waste", justify="right")
-    table.add_column("Command", no_wrap=True, overflow="ellipsis", max_width=100)
+    cols = [
+        Column("#", "right"),
+        Column("Size", "right"),
+        Column("Add", "right", "green"),
+        Column("Mod", "right", "yellow"),
+        Column("Meta", "right", "magenta"),
+        Column("Same", "right", "cyan"),
+        Column("Del", "right", "red"),
+        Column("Waste", "right"),
+        Column("Command", shrink=1, minimum=12, optional=True),
+    ]
     for la in image.layers:
         c = la.counts
         mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
         cmd = short_command(la.command) or "-"
         if la.error:
             cmd = f"[DAMAGED: {safe(la.error)}] " + cmd
-        table.add_row(
+        shipped = a.layers[la.index].shipped.total
+        values = (
             f"{mark}{la.index}",
             human_size(la.size_bytes),
             str(c.added),
@@ -320,27 +570,50 @@ def write_text(
             str(c.metadata),
             str(c.rewritten),
             str(c.deleted),
-            human_size(a.layers[la.index].shipped.total) if a.layers[la.index].shipped.total else "-",
-            Text(cmd),
+            human_size(shipped) if shipped else "-",
+            cmd,
         )
+        for col, v in zip(cols, values):
+            col.cells.append(Text(v))
     console.print()
-    console.print(table)
+    _print_table(console, cols)
     hidden = sum(1 for _ in merged.hidden_at(k))
     live = sum(1 for _ in merged.files_at(k))
     console.print()
     console.print(Text(f"As of layer {k}: {live} paths visible, {hidden} deleted paths still ship in lower layers"))
-    _write_audit(console, a, top)
+    target = _shell_word(image_arg if image_arg is not None else image.source)
+    layer_opt = "" if layer is None or k == merged.top else f" --layer {k}"
+    console.print(Text(f"  list them: layerscope ls {target}{layer_opt} [--deleted | --changes]", style="dim"))
+    _write_audit(console, a, top, all_findings)
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
+        unverified = set(image.split_warnings()[0])
         for w in image.warnings:
-            console.print(Text("  ! " + safe(w), style="yellow"))
+            if w in unverified:  # some content was not read or not checked
+                console.print(Text("  ✗ " + safe(w), style="bold red"))
+            else:
+                console.print(Text("  ! " + safe(w), style="yellow"))
+        if unverified:
+            console.print(
+                Text(
+                    f"Not verified: {len(unverified)} of these (✗) mean part of the image was not read or not "
+                    "checked; `layerscope ci` exits 2 on them",
+                    style="bold red",
+                )
+            )
+
+
+def _shell_word(s: str) -> str:
+    import shlex
+
+    return shlex.quote(safe(s))
 
 
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def _write_audit(console: Any, a: Analysis, top: int) -> None:
+def _write_audit(console: Console, a: Analysis, top: int, all_findings: bool = False) -> None:
     """Waste by cause, dive figures, top offenders and findings (Rich)."""
     from rich.table import Table
     from rich.text import Text
@@ -351,14 +624,14 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
     console.print()
     console.print(Text("Waste", style="bold"))
     grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column(justify="right")
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
     grid.add_column()
     grid.add_row(
         "Wasted",
         human_size(w.total),
         f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
-        f"efficiency {100 * a.efficiency:.2f} %; {w.files} hidden file versions",
+        f"efficiency {percent(a.efficiency)}; {w.files} hidden file versions",
     )
     labels = {
         "overwritten": "overwritten by a later layer",
@@ -370,67 +643,87 @@ def _write_audit(console: Any, a: Analysis, top: int) -> None:
         if w.by_cause[cause]:
             grid.add_row(f"  {cause}", human_size(w.by_cause[cause]), labels[cause])
     base = a.base
-    base_txt = f"{base.layers} base layer(s) ({base.method})" if base.layers else "no base layers marked"
+    how = base.method + (f": {safe(base.ref)}" if base.ref else "")
+    base_txt = f"{base.layers} base layer(s) ({how})" if base.layers else "no base layers marked"
     grid.add_row(
         "User",
         human_size(a.user_waste.total),
         f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
     )
     d = a.dive
-    uwp = "n/a" if d.user_wasted_percent is None else f"{100 * d.user_wasted_percent:.4f} %"
-    grid.add_row(
-        "dive",
-        str(d.wasted_bytes),
-        f"efficiency {100 * d.efficiency:.4f} %, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp} "
-        "(dive 0.13.1 figures)",
-    )
+    grid.add_row("dive", human_size(d.wasted_bytes), f"dive 0.13.1's figures: {dive_text(d)}")
     console.print(grid)
     if a.top and top:
         console.print()
-        t = Table(show_edge=False, pad_edge=False, title=None)
-        t.add_column("Size", justify="right")
-        t.add_column("Cause")
-        t.add_column("In", justify="right")
-        t.add_column("By", justify="right")
-        t.add_column("Path", overflow="fold")
-        t.add_column("Command (of By)", overflow="fold")
+        cols = [
+            Column("Size", "right"),
+            Column("Cause"),
+            Column("In", "right"),
+            Column("By", "right"),
+            Column("Path", shrink=2, minimum=16, tail=True),
+            Column("Command (of By)", shrink=1, minimum=12, optional=True),
+        ]
+        shown = 0
         for it in a.top[:top]:
             if not it.size:
                 continue
+            shown += 1
             cause = it.cause if it.cause != "deleted" else f"deleted ({it.how})"
-            t.add_row(
+            values = (
                 human_size(it.size),
                 cause,
                 f"L{it.layer}",
                 f"L{it.by_layer}",
-                Text(safe(it.path)),
-                Text(short_command(it.command, 60) or "-"),
+                safe(it.path),
+                short_command(it.command) or "-",
             )
-        console.print(Text(f"Top offenders (biggest hidden versions, {min(top, len(a.top))} shown)", style="bold"))
-        console.print(t)
+            for col, v in zip(cols, values):
+                col.cells.append(Text(v))
+        console.print(Text(f"Top offenders (biggest hidden versions, {shown} shown)", style="bold"))
+        _print_table(console, cols)
+    _write_findings(console, a, all_findings)
+
+
+def _layer_span(layers: list[int]) -> str:
+    return str(layers[0]) if len(layers) == 1 else f"{layers[0]}-{layers[-1]}"
+
+
+def _write_findings(console: Console, a: Analysis, all_findings: bool) -> None:
+    """The findings table. Findings in base layers fold into one row per rule
+    (``high`` ones excepted, see ``Analysis.findings_view``); their layer is
+    marked ``b`` as in the layer table."""
+    from rich.text import Text
+
+    from .analysis import FindingGroup
+
     console.print()
     if not a.findings:
         console.print(Text("Findings: none", style="bold"))
         return
     counts = a.findings_by_severity()
     summary = ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+    view = a.findings_view(all_findings)
+    nbase = sum(1 for f in a.findings if f.base)
+    if nbase:
+        folded = any(isinstance(x, FindingGroup) for x in view)
+        summary += f"; {nbase} in base layers" + (", grouped: --all-findings lists them" if folded else "")
     console.print(Text(f"Findings ({summary})", style="bold"))
-    t = Table(show_edge=False, pad_edge=False)
-    t.add_column("Severity")
-    t.add_column("Rule")
-    t.add_column("L", justify="right")
-    t.add_column("Size", justify="right")
-    t.add_column("Path", overflow="fold")
-    t.add_column("Detail / command", overflow="fold")
-    for f in a.findings:
-        path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
-        detail = f.detail or short_command(f.command, 60)
-        t.add_row(
-            Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
-            f.rule,
-            str(f.layer),
-            human_size(f.size),
-            Text(path),
-            Text(detail),
-        )
-    console.print(t)
+    cols = [
+        Column("Severity"),
+        Column("Rule"),
+        Column("L", "right"),
+        Column("Size", "right"),
+        Column("Path", shrink=2, minimum=16, tail=True),
+        Column("Detail / command", shrink=1, minimum=12, optional=True),
+    ]
+    for f in view:
+        cols[0].cells.append(Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")))
+        if isinstance(f, FindingGroup):
+            values = (f.rule, "b" + _layer_span(f.layers), human_size(f.size), safe(f.summary), safe(f.title))
+        else:
+            path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
+            detail = safe(f.detail) if f.detail else short_command(f.command)
+            values = (f.rule, ("b" if f.base else "") + str(f.layer), human_size(f.size), path, detail or "-")
+        for col, v in zip(cols[1:], values):
+            col.cells.append(Text(v))
+    _print_table(console, cols)

@@ -24,6 +24,9 @@
 #
 # Idempotent: every run starts from an empty private storage/temp dir and
 # overwrites the outputs.  Set KEEP_WORK=1 to keep the temp dir for debugging.
+#
+# The multi-stage sample (multistage-*.tar: base detection, grouped base
+# findings) has its own script, build-multistage.sh, which needs no busybox.
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

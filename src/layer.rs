@@ -89,13 +89,28 @@ impl Default for Limits {
     }
 }
 
+/// Kinds of warnings, named as the model names them (`layerscope.model`):
+/// the gate refuses to pass an image with some of them.
+pub mod kind {
+    pub const TRAILING_DATA: &str = "trailing-data";
+    pub const SPARSE: &str = "sparse";
+    pub const ENTRIES_LEFT_OUT: &str = "entries-left-out";
+    pub const TAR_HEADER: &str = "tar-header";
+    pub const DUPLICATE: &str = "duplicate";
+    pub const ABSOLUTE_NAMES: &str = "absolute-names";
+    pub const INVALID_WHITEOUT: &str = "invalid-whiteout";
+}
+
 /// What one layer holds, or how far it could be read.
 #[derive(Debug, Default)]
 pub struct LayerScan {
     pub entries: Vec<Entry>,
     pub whiteouts: Vec<Vec<u8>>,
     pub opaque_dirs: Vec<Vec<u8>>,
-    pub warnings: Vec<String>,
+    /// The first `max_warnings` warnings, each with its kind.
+    pub warnings: Vec<(&'static str, String)>,
+    /// Warnings past the cap, counted by kind (so the gate still sees them).
+    pub overflow: Vec<(&'static str, u64)>,
     pub error: Option<String>,
     pub compression: &'static str,
     pub diff_id: Option<String>,
@@ -134,7 +149,9 @@ struct Walk {
     index: HashMap<Vec<u8>, usize>,
     whiteouts: Vec<Vec<u8>>,
     opaque: Vec<Vec<u8>>,
-    warnings: Vec<String>,
+    warnings: Vec<(&'static str, String)>,
+    overflow: Vec<(&'static str, u64)>,
+    max_warnings: usize,
     escaped: u64,
     too_deep: u64,
     absolute: u64,
@@ -175,10 +192,13 @@ impl Walk {
                 } else if base.starts_with(b".wh..wh.") {
                     // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
                 } else if base == b".wh." || base == b".wh.." || base == b".wh..." {
-                    self.warn(format!(
-                        "{name}: ignored whiteout with an invalid name {}",
-                        quote(&m.name)
-                    ));
+                    self.warn(
+                        kind::INVALID_WHITEOUT,
+                        format!(
+                            "{name}: ignored whiteout with an invalid name {}",
+                            quote(&m.name)
+                        ),
+                    );
                 } else {
                     let mut target = if parent == b"/" { Vec::new() } else { parent };
                     target.push(b'/');
@@ -199,11 +219,14 @@ impl Walk {
             Kind::Hardlink => match normalise(&m.link) {
                 Some(l) => Some(l),
                 None => {
-                    self.warn(format!(
-                        "{name}: hardlink {} -> {} escapes the root; ignored",
-                        String::from_utf8_lossy(&path),
-                        quote(&m.link)
-                    ));
+                    self.warn(
+                        kind::ENTRIES_LEFT_OUT,
+                        format!(
+                            "{name}: hardlink {} -> {} escapes the root; ignored",
+                            String::from_utf8_lossy(&path),
+                            quote(&m.link)
+                        ),
+                    );
                     return;
                 }
             },
@@ -212,11 +235,14 @@ impl Walk {
         if kind == Kind::File {
             self.size_bytes = self.size_bytes.saturating_add(m.size);
             if m.sparse {
-                self.warn(format!(
-                    "{name}: {} is a sparse file ({} bytes); its digest is not computed",
-                    String::from_utf8_lossy(&path),
-                    m.size
-                ));
+                self.warn(
+                    kind::SPARSE,
+                    format!(
+                        "{name}: {} is a sparse file ({} bytes); its digest is not computed",
+                        String::from_utf8_lossy(&path),
+                        m.size
+                    ),
+                );
             }
         }
         let entry = Entry {
@@ -244,10 +270,15 @@ impl Walk {
         self.entries.push(Some(entry));
     }
 
-    fn warn(&mut self, msg: String) {
-        // bounded here too: a layer of a million odd entries must not hold a million messages
-        if self.warnings.len() <= 1000 {
-            self.warnings.push(msg);
+    /// Keeps the first warnings; past the cap only counts them, by kind (a
+    /// layer of a million sparse files must not hold a million messages).
+    fn warn(&mut self, kind: &'static str, msg: String) {
+        if self.warnings.len() < self.max_warnings {
+            self.warnings.push((kind, msg));
+        } else if let Some(slot) = self.overflow.iter_mut().find(|(k, _)| *k == kind) {
+            slot.1 += 1;
+        } else {
+            self.overflow.push((kind, 1));
         }
     }
 }
@@ -278,6 +309,8 @@ pub fn scan(
         whiteouts: Vec::new(),
         opaque: Vec::new(),
         warnings: Vec::new(),
+        overflow: Vec::new(),
+        max_warnings: limits.max_warnings,
         escaped: 0,
         too_deep: 0,
         absolute: 0,
@@ -287,7 +320,7 @@ pub fn scan(
         members: 0,
     };
     let mut trailing: i64 = 0;
-    let mut scanner_warnings = Vec::new();
+    let mut scanner_warnings: Vec<String> = Vec::new();
     let result: Result<Option<(String, Option<String>, u64)>, ScanError> = (|| {
         let decoded = Decoded::new(source, name, true)?;
         out.compression = decoded.compression.name();
@@ -311,10 +344,13 @@ pub fn scan(
             Ok(t) => {
                 trailing = t;
                 if t < 0 {
-                    walk.warn(format!(
-                        "{name}: over {} MiB of data after the tar end; diff_id not verified",
-                        limits.trailing >> 20
-                    ));
+                    walk.warn(
+                        kind::TRAILING_DATA,
+                        format!(
+                            "{name}: over {} MiB of data after the tar end; diff_id not verified",
+                            limits.trailing >> 20
+                        ),
+                    );
                 }
             }
             Err(e) if e.0.contains("checksum") => {
@@ -325,25 +361,27 @@ pub fn scan(
             Err(e) => {
                 // Every member was read: what follows the tar is damaged, not the layer.
                 trailing = -1;
-                walk.warn(format!(
-                    "{} (after the end of the tar; diff_id not verified)",
-                    e.0
-                ));
+                walk.warn(
+                    kind::TRAILING_DATA,
+                    format!("{} (after the end of the tar; diff_id not verified)", e.0),
+                );
             }
         }
         if scanner.trailing_data {
-            walk.warn(format!(
-                "{name}: non-zero data after the tar end-of-archive marker was not read"
-            ));
+            walk.warn(
+                kind::TRAILING_DATA,
+                format!("{name}: non-zero data after the tar end-of-archive marker was not read"),
+            );
         }
         let tee = scanner.get_mut();
         let count = tee.count;
         let diff_id = tee.digest().unwrap_or_default();
         let decoded = tee.get_mut();
         if decoded.trailing_garbage {
-            walk.warn(format!(
-                "{name}: garbage after the end of the compressed stream"
-            ));
+            walk.warn(
+                kind::TRAILING_DATA,
+                format!("{name}: garbage after the end of the compressed stream"),
+            );
         }
         let raw_digest = decoded.raw_digest();
         scanner_warnings.append(&mut scanner.warnings);
@@ -359,46 +397,49 @@ pub fn scan(
         Err(e) => out.error = Some(e.0),
     }
     out.diff_id_unverified = trailing < 0;
-    let mut warnings = scanner_warnings;
-    warnings.append(&mut walk.warnings);
+    for w in scanner_warnings {
+        // malformed pax records, oversized xattrs
+        walk.warn(kind::TAR_HEADER, w);
+    }
     if walk.escaped > 0 {
-        warnings.push(format!(
+        let msg = format!(
             "{name}: {} entries with '..' in their names rejected (they would escape the root)",
             walk.escaped
-        ));
+        );
+        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
     }
     if walk.too_deep > 0 {
-        warnings.push(format!(
+        let msg = format!(
             "{name}: {} entries nested deeper than {} directories left out",
             walk.too_deep, limits.max_depth
-        ));
+        );
+        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
     }
     if walk.absolute > 0 {
-        warnings.push(format!(
+        let msg = format!(
             "{name}: {} entries with absolute names read relative to the root",
             walk.absolute
-        ));
+        );
+        walk.warn(kind::ABSOLUTE_NAMES, msg);
     }
     if walk.dupes > 0 {
-        warnings.push(format!(
+        let msg = format!(
             "{name}: {} paths appear more than once; the last entry wins",
             walk.dupes
-        ));
+        );
+        walk.warn(kind::DUPLICATE, msg);
     }
     if !walk.unknown.is_empty() {
         let mut flags: Vec<String> = walk.unknown.iter().map(|&f| flag_repr(f)).collect();
         flags.sort();
-        warnings.push(format!(
+        let msg = format!(
             "{name}: entries with unknown tar types {} ignored",
             flags.join(", ")
-        ));
+        );
+        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
     }
-    if warnings.len() > limits.max_warnings {
-        let extra = warnings.len() - limits.max_warnings;
-        warnings.truncate(limits.max_warnings);
-        warnings.push(format!("{name}: {extra} more warnings not shown"));
-    }
-    out.warnings = warnings;
+    out.warnings = std::mem::take(&mut walk.warnings);
+    out.overflow = std::mem::take(&mut walk.overflow);
     out.entries = walk.entries.into_iter().flatten().collect();
     out.whiteouts = walk.whiteouts;
     out.opaque_dirs = walk.opaque;

@@ -289,6 +289,7 @@ impl<'py> Converter<'py> {
         d.set_item("whiteouts", texts(&scan.whiteouts, self)?)?;
         d.set_item("opaque_dirs", texts(&scan.opaque_dirs, self)?)?;
         d.set_item("warnings", scan.warnings)?;
+        d.set_item("overflow", scan.overflow)?;
         d.set_item("error", scan.error)?;
         d.set_item("compression", scan.compression)?;
         d.set_item("diff_id", scan.diff_id)?;

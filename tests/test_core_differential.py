@@ -37,7 +37,9 @@ TYPES = {
     tarfile.FIFOTYPE: "fifo",
 }
 
-segment = st.text(alphabet="abcxyz-_.é", min_size=1, max_size=40).filter(lambda s: s not in (".", "..") and not s.startswith(".wh."))
+segment = st.text(alphabet="abcxyz-_.é", min_size=1, max_size=40).filter(
+    lambda s: s not in (".", "..") and not s.startswith(".wh.")
+)
 paths = st.lists(segment, min_size=1, max_size=6).map("/".join)
 
 
@@ -133,13 +135,17 @@ COMPRESS = {
 }
 
 
-@settings(max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=120, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     items=members(),
     fmt=st.sampled_from([tarfile.GNU_FORMAT, tarfile.PAX_FORMAT, tarfile.USTAR_FORMAT]),
     comp=st.sampled_from(sorted(COMPRESS)),
 )
-def test_core_reads_what_tarfile_reads(tmp_path: Path, items: list[tuple[tarfile.TarInfo, bytes]], fmt: int, comp: str) -> None:
+def test_core_reads_what_tarfile_reads(
+    tmp_path: Path, items: list[tuple[tarfile.TarInfo, bytes]], fmt: int, comp: str
+) -> None:
     try:
         tar = write_tar(items, fmt)
     except ValueError:  # ustar cannot hold this name or number: not a case

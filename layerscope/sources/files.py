@@ -20,8 +20,9 @@ import tempfile
 import weakref
 from typing import BinaryIO, Protocol
 
-from ..errors import ImageError
 from .. import _core
+from ..errors import ImageError
+from ..model import ARCHIVE_DAMAGED, DUPLICATE, LoadWarning
 
 CHUNK = 1 << 20
 BLOCK = 512
@@ -39,6 +40,7 @@ DATALESS_FLAGS = (b"1", b"2", b"3", b"4", b"5", b"6")
 class FileSource(Protocol):
     name: str
     warnings: list[str]  # damage found while indexing that did not stop it
+    issues: list[LoadWarning]  # the same, classified
 
     def exists(self, path: str) -> bool: ...
     def size(self, path: str) -> int: ...
@@ -119,6 +121,7 @@ class TarSource:
         self._members: dict[str, tuple[int, int]] = {}
         self._links: dict[str, str] = {}
         self.warnings: list[str] = []
+        self.issues: list[LoadWarning] = []
         try:
             self._index()
         except BaseException:
@@ -177,9 +180,11 @@ class TarSource:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def _warn(self, msg: str) -> None:
+    def _warn(self, msg: str, kind: str = ARCHIVE_DAMAGED) -> None:
+        """Damage to the outer archive: what sits in or past it may not be read as written."""
         if len(self.warnings) < 20:
             self.warnings.append(f"{self.name}: {msg}")
+            self.issues.append(LoadWarning(kind, self.warnings[-1]))
 
     def _index(self) -> None:
         """Walk the tar headers with pread (content is skipped, never read).
@@ -297,7 +302,7 @@ class TarSource:
         if dupes:
             listed = ", ".join(f"{n!r} ({c}x)" for n, c in sorted(dupes.items())[:5])
             more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
-            self._warn(f"members stored more than once: {listed}{more}; the last copy is used")
+            self._warn(f"members stored more than once: {listed}{more}; the last copy is used", DUPLICATE)
         if not self._members and not self._links:
             raise ImageError(f"{self.name}: empty archive or not a tar archive")
 
@@ -348,7 +353,7 @@ class TarSource:
 
     def open(self, path: str) -> BinaryIO:
         off, size = self._members[self._resolve(path)]
-        return io.BufferedReader(_Section(self._fd, off, size), CHUNK)  # type: ignore[return-value]
+        return io.BufferedReader(_Section(self._fd, off, size), CHUNK)
 
     def read(self, path: str, limit: int) -> bytes:
         real = self._resolve(path)
@@ -365,6 +370,7 @@ class DirSource:
         self.name = root
         self.root = os.path.realpath(root)
         self.warnings: list[str] = []
+        self.issues: list[LoadWarning] = []
 
     def close(self) -> None:
         pass

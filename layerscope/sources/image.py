@@ -12,11 +12,26 @@ import hashlib
 import json
 import platform as host_platform
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ImageError, SelectionError
-from ..model import HistoryItem, Image, ImageConfig, Layer
+from ..model import (
+    DESCRIPTOR_SIZE,
+    DIFF_ID_MISMATCH,
+    DIGEST_MISMATCH,
+    HISTORY,
+    INDEX,
+    INDEX_MISMATCH,
+    OCI_LAYOUT,
+    SELECTION,
+    HistoryItem,
+    Image,
+    ImageConfig,
+    Layer,
+    LoadWarning,
+)
 from .files import DirSource, FileSource, open_files
 
 MAX_JSON = 16 << 20  # manifests and configs are small; refuse to parse more
@@ -33,6 +48,7 @@ MANIFEST_TYPES = {
     "application/vnd.docker.distribution.manifest.v2+json",
 }
 REF_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.name")
+LAYOUT_VERSIONS = ("1.0.0",)  # imageLayoutVersion values of the OCI image spec
 
 
 def host_platform_name() -> str:
@@ -61,6 +77,19 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _annotations(obj: dict[str, Any]) -> dict[str, str]:
+    """The string annotations of a manifest or descriptor (others are invalid: dropped)."""
+    ann = obj.get("annotations")
+    if not isinstance(ann, dict):
+        return {}
+    return {k: v for k, v in ann.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def _obj(value: Any) -> dict[Any, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
 def _blob_path(digest: object, files: FileSource, what: str) -> str:
     if not isinstance(digest, str) or not DIGEST_RE.match(digest):
         raise ImageError(f"{files.name}: {what} has an invalid digest {str(digest)[:80]!r}")
@@ -68,10 +97,20 @@ def _blob_path(digest: object, files: FileSource, what: str) -> str:
     return f"blobs/{alg}/{hexd}"
 
 
-def _verify(data: bytes, digest: str, files: FileSource, what: str, warnings: list[str]) -> None:
+def _digest_ok(data: bytes, digest: str) -> bool:
     alg, hexd = digest.split(":", 1)
-    if hashlib.new(alg, data).hexdigest() != hexd:
-        warnings.append(f"{what} {digest[:19]}… does not match its digest")
+    return hashlib.new(alg, data).hexdigest() == hexd
+
+
+def _fold_keys(obj: dict[str, Any]) -> dict[str, Any]:
+    """manifest.json keys, lower-cased.
+
+    ``docker load`` decodes manifest.json with Go's encoding/json, which
+    matches keys case-insensitively, a later key overriding an earlier one:
+    Jib up to 2.2 wrote ``config``, ``repoTags`` and ``layers`` and docker
+    loads those archives, so layerscope does too.
+    """
+    return {k.lower(): v for k, v in obj.items()}
 
 
 def _as_list(value: Any, files: FileSource, what: str) -> list[Any]:
@@ -86,12 +125,13 @@ class _Candidate:
     digest: str | None
     ref: str | None
     platform: str | None
+    annotations: dict[str, str] | None = None  # of the index descriptor
 
 
 def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
     if not isinstance(raw, dict):
         raise ImageError(f"{files.name}: image config is not a JSON object")
-    c = raw.get("config") if isinstance(raw.get("config"), dict) else {}
+    c = _obj(raw.get("config"))
 
     def strs(v: Any) -> list[str] | None:
         if v is None:
@@ -103,9 +143,11 @@ def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
     def keys(v: Any) -> list[str]:
         return sorted(str(k) for k in v) if isinstance(v, dict) else []
 
-    rootfs = raw.get("rootfs") if isinstance(raw.get("rootfs"), dict) else {}
-    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs.get("diff_ids"), list) else []
-    labels = c.get("Labels") if isinstance(c.get("Labels"), dict) else {}
+    rootfs = _obj(raw.get("rootfs"))
+    diff_ids = rootfs.get("diff_ids")
+    if not isinstance(diff_ids, list):
+        diff_ids = []
+    labels = _obj(c.get("Labels"))
     return ImageConfig(
         os=str(raw.get("os") or ""),
         architecture=str(raw.get("architecture") or ""),
@@ -124,7 +166,7 @@ def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
     )
 
 
-def _map_history(raw: Any, layers: list[Layer], warnings: list[str]) -> list[HistoryItem]:
+def _map_history(raw: Any, layers: list[Layer], warn: Callable[[str, str], None]) -> list[HistoryItem]:
     """Attach config history to layers: empty_layer entries belong to none."""
     hist = raw.get("history") if isinstance(raw, dict) else None
     items: list[HistoryItem] = []
@@ -151,9 +193,10 @@ def _map_history(raw: Any, layers: list[Layer], warnings: list[str]) -> list[His
             li += 1
         items.append(item)
     if hist and li != len(layers):
-        warnings.append(
+        warn(
+            HISTORY,
             f"config history lists {li} layer-creating steps but the image has {len(layers)} layers; "
-            "commands may be attributed to the wrong layers"
+            "commands may be attributed to the wrong layers",
         )
     return items
 
@@ -167,7 +210,28 @@ class ImageReader:
         self.want_ref = image_ref
         self.files = open_files(path)
         self.warnings: list[str] = list(self.files.warnings)
+        self.issues: list[LoadWarning] = list(self.files.issues)
         self._visited = 0
+
+    def _warn(self, kind: str, message: str) -> None:
+        """Record a warning once (a blob read twice must not warn twice), with its kind."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            self.issues.append(LoadWarning(kind, message))
+
+    def _check_size(self, desc: dict[str, Any], actual: int | None, what: str, path: str) -> int | None:
+        """A descriptor's ``size`` must be a non-negative integer equal to the blob's size.
+
+        Returns the declared size when it is valid. The message names the blob
+        file, since that is what a person opens to look.
+        """
+        size = desc.get("size")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            self._warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor has an invalid size {repr(size)[:40]}")
+            return None
+        if actual is not None and size != actual:
+            self._warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor says {size} bytes but the blob has {actual}")
+        return size
 
     def read(self) -> Image:
         try:
@@ -195,16 +259,16 @@ class ImageReader:
         manifest = _json(files, "manifest.json", "manifest")
         if isinstance(manifest, dict):
             manifest = [manifest]
-        images = [m for m in _as_list(manifest, files, "manifest.json") if isinstance(m, dict)]
+        images = [_fold_keys(m) for m in _as_list(manifest, files, "manifest.json") if isinstance(m, dict)]
         if not images:
             raise ImageError(f"{files.name}: manifest.json lists no images")
 
         def tags(m: dict[str, Any]) -> list[str]:
-            t = m.get("RepoTags")
+            t = m.get("repotags")
             return [str(x) for x in t] if isinstance(t, list) else []
 
         chosen = images[0]
-        all_refs = [", ".join(tags(m)) or str(m.get("Config", "?")) for m in images]
+        all_refs = [", ".join(tags(m)) or str(m.get("config", "?")) for m in images]
         if self.want_ref:
             matches = [m for m in images if any(_ref_matches(self.want_ref, t) for t in tags(m))]
             if not matches:
@@ -213,12 +277,13 @@ class ImageReader:
                 )
             chosen = matches[0]
         elif len(images) > 1:
-            self.warnings.append(
+            self._warn(
+                SELECTION,
                 f"archive holds {len(images)} images ({'; '.join(all_refs)}); showing the first, "
-                "choose with --image REF"
+                "choose with --image REF",
             )
-        config_name = chosen.get("Config")
-        layer_names = chosen.get("Layers")
+        config_name = chosen.get("config")
+        layer_names = chosen.get("layers")
         if not isinstance(config_name, str) or not config_name:
             raise ImageError(f"{files.name}: manifest.json has no Config for the image")
         if not isinstance(layer_names, list) or not all(isinstance(x, str) for x in layer_names):
@@ -227,7 +292,7 @@ class ImageReader:
         config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
         raw_config = _loads(config_bytes, files, f"config {config_name}")
         config = _parse_config(raw_config, files)
-        sources = chosen.get("LayerSources") if isinstance(chosen.get("LayerSources"), dict) else {}
+        sources = _obj(chosen.get("layersources"))
         layers: list[Layer] = []
         for i, name in enumerate(layer_names):
             diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
@@ -244,8 +309,9 @@ class ImageReader:
                 digest = "sha256:" + m.group(1)
             layers.append(self._layer(i, name, digest, media_type, diff_id, None))
         if len(config.diff_ids) != len(layers):
-            self.warnings.append(
-                f"config lists {len(config.diff_ids)} diff_ids but manifest.json lists {len(layers)} layers"
+            self._warn(
+                DIFF_ID_MISMATCH,
+                f"config lists {len(config.diff_ids)} diff_ids but manifest.json lists {len(layers)} layers",
             )
         if self.files.exists("index.json") and self.files.exists("oci-layout"):
             self._check_docker_index(config_digest)
@@ -253,11 +319,18 @@ class ImageReader:
         return self._image("docker-archive", ref, config_digest, config, raw_config, layers)
 
     def _check_docker_index(self, config_digest: str) -> None:
-        """Docker 25+ writes both manifest.json and an OCI index: they must agree."""
+        """Docker 25+ writes both manifest.json and an OCI index: they must agree.
+
+        Docker 25.0.0 and 25.0.1 wrote ``"manifests": null`` for an image saved
+        by ID (untagged): an index that lists nothing contradicts nothing.
+        """
         try:
+            index = _json(self.files, "index.json", "index")
+            if isinstance(index, dict) and not index.get("manifests"):
+                return
             cands = self._candidates()
         except ImageError as exc:
-            self.warnings.append(f"index.json beside manifest.json is unusable: {exc}")
+            self._warn(INDEX, f"index.json beside manifest.json is unusable: {exc}")
             return
         configs = set()
         for c in cands:
@@ -265,21 +338,13 @@ class ImageReader:
             if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
                 configs.add(cfg["digest"])
         if configs and config_digest not in configs:
-            self.warnings.append("manifest.json and index.json describe different images; using manifest.json")
+            self._warn(INDEX_MISMATCH, "manifest.json and index.json describe different images; using manifest.json")
 
     # -- OCI ------------------------------------------------------------------
     def _oci(self) -> Image:
         files = self.files
         fmt = "oci-layout" if isinstance(files, DirSource) else "oci-archive"
-        if not files.exists("oci-layout"):
-            self.warnings.append("oci-layout file is missing")
-        else:
-            try:
-                layout = _loads(files.read("oci-layout", 4096), files, "oci-layout")
-                if not isinstance(layout, dict) or "imageLayoutVersion" not in layout:
-                    self.warnings.append("oci-layout has no imageLayoutVersion")
-            except (ValueError, UnicodeDecodeError, ImageError):
-                self.warnings.append("oci-layout is not valid JSON")
+        self._check_layout()
         cand = self._choose(self._candidates())
         manifest = cand.manifest
         cfg_desc = manifest.get("config")
@@ -289,7 +354,9 @@ class ImageReader:
         cfg_path = _blob_path(cfg_digest, files, "config descriptor")
         assert isinstance(cfg_digest, str)
         config_bytes = files.read(cfg_path, MAX_JSON)
-        _verify(config_bytes, cfg_digest, files, "config", self.warnings)
+        self._check_size(cfg_desc, len(config_bytes), "config", cfg_path)
+        if not _digest_ok(config_bytes, cfg_digest):
+            self._warn(DIGEST_MISMATCH, f"{cfg_path}: config {cfg_digest[:19]}… does not match its digest")
         raw_config = _loads(config_bytes, files, f"config {cfg_digest}")
         config = _parse_config(raw_config, files)
         layers: list[Layer] = []
@@ -300,19 +367,38 @@ class ImageReader:
             digest = d.get("digest")
             path = _blob_path(digest, files, f"layer {i} descriptor")
             assert isinstance(digest, str)
-            size = d.get("size")
-            declared = size if isinstance(size, int) and not isinstance(size, bool) else None
-            if declared is None or declared < 0:
-                self.warnings.append(f"layer {i} ({digest[:19]}…) has an invalid size {size!r}")
-                declared = None
+            declared = self._check_size(d, None, f"layer {i}", path)  # the blob's size: _layer
             mt = d.get("mediaType") if isinstance(d.get("mediaType"), str) else None
             diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
             layers.append(self._layer(i, path, digest, mt, diff_id, declared))
         if len(config.diff_ids) != len(layers):
-            self.warnings.append(
-                f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers"
+            self._warn(
+                DIFF_ID_MISMATCH,
+                f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers",
             )
-        return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers)
+        annotations = {**(cand.annotations or {}), **_annotations(manifest)}
+        return self._image(fmt, cand.ref, cfg_digest, config, raw_config, layers, annotations)
+
+    def _check_layout(self) -> None:
+        """The ``oci-layout`` marker: present, JSON, and a version this reader knows."""
+        files = self.files
+        if not files.exists("oci-layout"):
+            self._warn(OCI_LAYOUT, "oci-layout file is missing")
+            return
+        try:
+            layout = _loads(files.read("oci-layout", 4096), files, "oci-layout")
+        except (ValueError, UnicodeDecodeError, ImageError):
+            self._warn(OCI_LAYOUT, "oci-layout is not valid JSON")
+            return
+        if not isinstance(layout, dict) or "imageLayoutVersion" not in layout:
+            self._warn(OCI_LAYOUT, "oci-layout has no imageLayoutVersion")
+        elif layout["imageLayoutVersion"] not in LAYOUT_VERSIONS:
+            version = repr(layout["imageLayoutVersion"])[:40]
+            self._warn(
+                OCI_LAYOUT,
+                f"oci-layout: unknown imageLayoutVersion {version} (this reader knows {', '.join(LAYOUT_VERSIONS)}); "
+                "read as 1.0.0",
+            )
 
     def _load_manifest(self, desc: dict[str, Any], what: str) -> dict[str, Any]:
         digest = desc.get("digest")
@@ -322,7 +408,9 @@ class ImageReader:
         if self._visited > MAX_MANIFESTS:
             raise ImageError(f"{self.files.name}: index.json refers to over {MAX_MANIFESTS} manifests")
         data = self.files.read(path, MAX_JSON)
-        _verify(data, digest, self.files, what, self.warnings)
+        self._check_size(desc, len(data), what, path)
+        if not _digest_ok(data, digest):
+            self._warn(DIGEST_MISMATCH, f"{path}: {what} {digest[:19]}… does not match its digest")
         obj = _loads(data, self.files, f"{what} {digest}")
         if not isinstance(obj, dict):
             raise ImageError(f"{self.files.name}: {what} {digest} is not a JSON object")
@@ -338,21 +426,23 @@ class ImageReader:
             raise ImageError(f"{self.files.name}: index.json lists no image manifests")
         return out
 
-    def _walk(
-        self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]
-    ) -> None:
+    def _walk(self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]) -> None:
         if depth > MAX_INDEX_DEPTH:
             raise ImageError(f"{self.files.name}: image indexes nested deeper than {MAX_INDEX_DEPTH}")
-        for i, desc in enumerate(_as_list(index.get("manifests", []), self.files, "index manifests")):
+        manifests = index.get("manifests")
+        for i, desc in enumerate(_as_list([] if manifests is None else manifests, self.files, "index manifests")):
             if not isinstance(desc, dict):
                 continue
             digest = desc.get("digest")
             if isinstance(digest, str) and digest in seen:
                 raise ImageError(f"{self.files.name}: image index {digest[:19]}… refers to itself (cycle)")
-            ann = desc.get("annotations") if isinstance(desc.get("annotations"), dict) else {}
+            ann = _obj(desc.get("annotations"))
             if ann.get("vnd.docker.reference.type") == "attestation-manifest":
                 continue
-            dref = next((str(ann[k]) for k in REF_ANNOTATIONS if isinstance(ann.get(k), str)), None) or ref
+            # Image names are valid only on the descriptors of index.json itself
+            # (image spec, annotations): a nested index cannot rename what it holds.
+            named = next((str(ann[k]) for k in REF_ANNOTATIONS if isinstance(ann.get(k), str)), None)
+            dref = named if depth == 0 and named else ref
             plat = desc.get("platform") if isinstance(desc.get("platform"), dict) else None
             pname = _platform_name(plat) if plat else None
             if pname and pname.startswith("unknown/unknown"):
@@ -363,7 +453,7 @@ class ImageReader:
             if mt in INDEX_TYPES or (mt is None and "manifests" in obj):
                 self._walk(obj, dref, depth + 1, seen | {str(digest)}, out)
             else:
-                out.append(_Candidate(obj, str(digest), dref, pname))
+                out.append(_Candidate(obj, str(digest), dref, pname, _annotations(desc)))
 
     def _choose(self, cands: list[_Candidate]) -> _Candidate:
         names = self.files.name
@@ -392,12 +482,13 @@ class ImageReader:
                 raise SelectionError(f"{names}: several platforms ({plats}); choose one with --platform")
             cands = matching
         if len(refs) > 1 and not self.want_ref:
-            self.warnings.append(
+            self._warn(
+                SELECTION,
                 f"archive holds {len(refs)} images ({', '.join(refs)}); showing {cands[0].ref or 'the first'}, "
-                "choose with --image REF"
+                "choose with --image REF",
             )
         elif len(cands) > 1:
-            self.warnings.append(f"{len(cands)} manifests match; showing the first")
+            self._warn(SELECTION, f"{len(cands)} manifests match; showing the first")
         return cands[0]
 
     def _platform_of(self, cand: _Candidate) -> str | None:
@@ -424,7 +515,7 @@ class ImageReader:
         except KeyError:
             error = f"{name} is missing"
         if declared is not None and error is None and declared != size:
-            self.warnings.append(f"layer {i} descriptor says {declared} bytes but the blob has {size}")
+            self._warn(DESCRIPTOR_SIZE, f"{name}: layer {i} descriptor says {declared} bytes but the blob has {size}")
 
         def open_blob(name: str = name) -> Any:
             return files.open(name)
@@ -443,9 +534,16 @@ class ImageReader:
         return layer
 
     def _image(
-        self, fmt: str, ref: str | None, config_digest: str, config: ImageConfig, raw: Any, layers: list[Layer]
+        self,
+        fmt: str,
+        ref: str | None,
+        config_digest: str,
+        config: ImageConfig,
+        raw: Any,
+        layers: list[Layer],
+        annotations: dict[str, str] | None = None,
     ) -> Image:
-        history = _map_history(raw, layers, self.warnings)
+        history = _map_history(raw, layers, self._warn)
         plat = _platform_name({"os": config.os, "architecture": config.architecture, "variant": config.variant})
         return Image(
             source=self.path,
@@ -457,6 +555,8 @@ class ImageReader:
             history=history,
             layers=layers,
             warnings=self.warnings,
+            annotations=annotations or {},
+            issues=self.issues,
         )
 
 

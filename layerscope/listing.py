@@ -1,0 +1,234 @@
+"""``layerscope ls``: the merged tree as of one layer, one path a line.
+
+Three selections of the same timelines: the tree as of layer K (what a
+container started from layer K sees), layer K's own changes (its entries and
+the paths it deleted), and the deleted paths whose bytes still ship in lower
+layers. Text lines read like ``tar -tv``; the JSON objects are the ones
+``report --json`` writes under ``files`` and ``hidden``, so a script can move
+between the two documents without translation.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TextIO
+
+from .merge import Merged
+from .model import (
+    BLOCK,
+    CHAR,
+    DIR,
+    ENTRY_TYPES,
+    FIFO,
+    FILE,
+    HARDLINK,
+    OPAQUE,
+    REPLACED,
+    SYMLINK,
+    TYPE_CHANGED,
+    Deletion,
+    Entry,
+)
+from .report import file_json_pretty, hidden_json_pretty, human_size, write_json_doc
+from .textsafe import safe
+
+SCHEMA = "layerscope.ls/1"
+DELETED = "deleted"
+CLASS_WIDTH = len(TYPE_CHANGED)  # the longest change class
+
+# TODO(globs): replace _compile/_match with layerscope.globs.compile_glob once
+# that module lands; the semantics below are the ones it implements.
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
+    """A glob as a regex, and whether it matches the whole path.
+
+    ``*`` and ``?`` stay inside one path segment, ``**`` crosses ``/``
+    (``a/**/b`` also matches ``a/b``), ``[...]`` is a character class. A
+    pattern with a ``/`` is anchored at the root (a leading ``/`` is
+    optional); one without matches the last segment (the basename).
+    """
+    whole = "/" in pattern.rstrip("/") or pattern.startswith("/")
+    pat = pattern.strip("/") if whole else pattern
+    out: list[str] = []
+    i, n = 0, len(pat)
+    while i < n:
+        ch = pat[i]
+        if ch == "*":
+            if pat.startswith("**", i):
+                i += 2
+                if pat.startswith("/", i):
+                    out.append("(?:.*/)?")
+                    i += 1
+                else:
+                    out.append(".*")
+                continue
+            out.append("[^/]*")
+        elif ch == "?":
+            out.append("[^/]")
+        elif ch == "[":
+            end = pat.find("]", i + 2 if pat.startswith("[!", i) or pat.startswith("[^", i) else i + 1)
+            if end < 0:
+                out.append(re.escape(ch))
+            else:
+                body = pat[i + 1 : end]
+                if body[:1] in ("!", "^"):
+                    body = "^" + body[1:]
+                out.append("[" + body.replace("\\", "\\\\") + "]")
+                i = end
+        else:
+            out.append(re.escape(ch))
+        i += 1
+    return re.compile("".join(out), re.S), whole
+
+
+def _match(path: str, pattern: str) -> bool:
+    """Does the absolute ``path`` match the glob ``pattern`` (see :func:`_compile`)?"""
+    rx, whole = _compile(pattern)
+    subject = path.lstrip("/") if whole else path.rsplit("/", 1)[-1]
+    return rx.fullmatch(subject) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of ``ls``: a live entry, or a deletion with the versions that still ship."""
+
+    path: str
+    entry: Entry | None
+    deletion: Deletion | None = None
+    shipped: tuple[Entry, ...] = ()
+
+
+def rows(
+    merged: Merged, k: int, *, changes: bool = False, deleted: bool = False, pattern: str | None = None
+) -> Iterator[Row]:
+    """The selected paths in path (byte) order.
+
+    Default: the tree as of layer ``k``. ``changes``: only what layer ``k``
+    itself did (its entries and deletions). ``deleted``: only deleted paths
+    whose versions still ship (with ``changes``: the ones layer ``k`` deleted).
+    """
+    events = merged.events
+    for p in merged.paths():
+        if pattern is not None and not _match(p, pattern):
+            continue
+        ev = merged.state_at(p, k)
+        if ev is None or (changes and ev.layer != k):
+            continue
+        if type(ev) is Entry:
+            if not deleted:
+                yield Row(p, ev)
+        elif (changes or deleted) and type(ev) is Deletion:
+            tl = events[p]
+            hist = tl if type(tl) is list else [tl]
+            shipped = tuple(v for v in hist if type(v) is Entry and v.layer < ev.layer)
+            if shipped:
+                yield Row(p, None, ev, shipped)
+
+
+_KIND_BITS = {
+    FILE: stat.S_IFREG,
+    HARDLINK: stat.S_IFREG,
+    DIR: stat.S_IFDIR,
+    SYMLINK: stat.S_IFLNK,
+    CHAR: stat.S_IFCHR,
+    BLOCK: stat.S_IFBLK,
+    FIFO: stat.S_IFIFO,
+}
+assert set(_KIND_BITS) == set(ENTRY_TYPES)
+
+
+def mode_string(e: Entry) -> str:
+    """``drwxr-xr-x``, as ``tar -tv`` prints it (``h`` for a hardlink)."""
+    s = stat.filemode((e.mode & 0o7777) | _KIND_BITS.get(e.type, stat.S_IFREG))
+    return "h" + s[1:] if e.type == HARDLINK else s
+
+
+def line(row: Row, long: bool, layer_width: int) -> str:
+    """One text line: ``[MODE UID/GID SIZE] L<n> CLASS PATH [-> LINK] [(deleted how; ships in ...)]``.
+
+    A deleted path shows the layer that deleted it and class ``deleted``; in
+    the long form, the mode, owner and size of the newest version that still
+    ships.
+    """
+    e = row.entry
+    d = row.deletion
+    shown = e if e is not None else row.shipped[-1]
+    layer = shown.layer if d is None else d.layer
+    cls = shown.change if d is None else DELETED
+    text = f"{'L' + str(layer):<{layer_width}} {cls:<{CLASS_WIDTH}} {safe(row.path)}"
+    if long:
+        owner = f"{shown.uid}/{shown.gid}"
+        size = human_size(shown.size) if shown.content_type == FILE else "-"
+        text = f"{mode_string(shown)} {owner:<9} {size:>8} {text}"
+        if e is not None and e.type == SYMLINK:
+            text += f" -> {safe(e.link or '')}"
+        elif e is not None and e.type == HARDLINK:
+            text += f" link to {safe(e.link or '')}"
+    if d is not None:
+        layers = ", ".join(f"L{n}" for n in sorted({v.layer for v in row.shipped}))
+        text += f"  ({_how(d)}; still ships in {layers})"
+    return text
+
+
+def _how(d: Deletion) -> str:
+    """``whiteout``, ``whiteout of /dir``, ``opaque dir /dir``, ``/dir replaced``."""
+    if d.cause == d.path:
+        return d.how
+    cause = safe(d.cause)
+    if d.how == OPAQUE:
+        return f"opaque dir {cause}"
+    if d.how == REPLACED:
+        return f"{cause} replaced"
+    return f"{d.how} of {cause}"
+
+
+def write_text(merged: Merged, out: TextIO, selected: Iterable[Row], long: bool = False) -> int:
+    """Write the lines; returns how many."""
+    width = len(f"L{merged.top}")
+    n = 0
+    for r in selected:
+        out.write(line(r, long, width) + "\n")
+        n += 1
+    return n
+
+
+def write_json(
+    merged: Merged,
+    out: TextIO,
+    selected: Iterable[Row],
+    k: int,
+    *,
+    changes: bool,
+    deleted: bool,
+    pattern: str | None,
+) -> None:
+    """``layerscope.ls/1``: the selection as ``report --json``'s ``files`` and ``hidden`` objects."""
+    head = {
+        "schema": SCHEMA,
+        "image": merged.image.source,
+        "as_of_layer": k,
+        "changes": changes,
+        "deleted": deleted,
+        "pattern": pattern,
+    }
+    live: list[Entry] = []
+    gone: list[Row] = []
+    for r in selected:
+        if r.entry is not None:
+            live.append(r.entry)
+        else:
+            gone.append(r)
+    write_json_doc(
+        head,
+        [
+            ("files", (file_json_pretty(merged, e) for e in live)),
+            ("hidden", (hidden_json_pretty(r.deletion, list(r.shipped)) for r in gone if r.deletion is not None)),
+        ],
+        out,
+    )
