@@ -104,6 +104,22 @@ def _apply(layer: Layer, scan: dict[str, Any]) -> None:
     layer.issues.extend(issues)
 
 
+def _check_media_type(layer: Layer, name: str, warn: Callable[[str, str], None]) -> None:
+    """Warn when the declared media type names another compression than the bytes."""
+    mt = layer.media_type
+    if not mt or ("layer" not in mt and "rootfs" not in mt):
+        return
+    suffix = mt.rsplit("+", 1)[-1] if "+" in mt else mt.rsplit(".", 1)[-1]
+    declared = _MEDIA_COMPRESSION.get(suffix)
+    if declared is None and mt.endswith(".tar.gzip"):  # docker's rootfs.diff.tar.gzip
+        declared = "gzip"
+    if declared is not None and declared != layer.compression:
+        warn(
+            MEDIA_TYPE,
+            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}",
+        )
+
+
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:
     """Read all layers in place, in parallel (one core thread per CPU by default)."""
     todo = [la for la in image.layers if not la.error]

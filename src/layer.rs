@@ -328,7 +328,9 @@ pub fn scan(
         let outcome = walk_members(&mut scanner, &mut walk, name, limits, progress);
         scanner_warnings = std::mem::take(&mut scanner.warnings);
         out.uncompressed_bytes = scanner.get_mut().count;
-        outcome?;
+        if let Err(e) = outcome {
+            return Err(root_cause(scanner.get_mut().get_mut(), e));
+        }
         let zstd = scanner.get_mut().get_mut().compression == Compression::Zstd;
         if !scanner.saw_end_marker && zstd {
             // zstd gives no error when its input stops mid-frame: the tar end tells.
@@ -446,6 +448,26 @@ pub fn scan(
     out.size_bytes = walk.size_bytes;
     out.members = walk.members;
     out
+}
+
+/// A tar error in a compressed layer is often the first sign of corrupt
+/// compressed data (a flipped bit inflates to garbage before the stream's own
+/// checksum fails). Reading on a little tells which: the compression error
+/// is the cause worth naming.
+fn root_cause(decoded: &mut Decoded, tar_error: ScanError) -> ScanError {
+    if decoded.compression == Compression::None {
+        return tar_error;
+    }
+    let mut buf = vec![0u8; 1 << 16];
+    let mut left: usize = 16 << 20;
+    while left > 0 {
+        match decoded.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => left = left.saturating_sub(n),
+            Err(e) => return ScanError(format!("{e} ({})", tar_error.0)),
+        }
+    }
+    tar_error
 }
 
 fn walk_members<R: Read>(
