@@ -1,8 +1,8 @@
 """Rich text for model objects: labels, colours, modes and sizes.
 
 Every name from the image goes through ``safe`` and into a ``Text`` object,
-never into markup: ``lib[abc].so`` must stay itself and an escape sequence in
-a file name must never reach the terminal.
+never into markup (the rule of ``literal.py``): ``lib[abc].so`` must stay
+itself and an escape sequence in a file name must never reach the terminal.
 """
 
 from __future__ import annotations
