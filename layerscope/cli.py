@@ -200,8 +200,8 @@ CI_FLAGS = (
 def cmd_ci(args: argparse.Namespace) -> int:
     import json
 
+    from .fmt import human_size
     from .gate import evaluate, thresholds
-    from .report import human_size
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
     th = thresholds(args.config, flags, use_config=not args.no_config)  # config errors before the slow load
@@ -257,7 +257,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     import json
 
     from .compare import ADDED, CHANGED, REMOVED, compare
-    from .report import human_size
+    from .fmt import human_size
 
     a = _load(args.image_a, args.platform, None)
     b = _load(args.image_b, args.platform, None)
@@ -316,8 +316,8 @@ def cmd_which(args: argparse.Namespace) -> int:
     import stat
 
     from .analysis import analyze
+    from .fmt import human_size, short_command
     from .loader import normalise
-    from .report import human_size, short_command
 
     merged = _load(args.image, args.platform, args.image_ref)
     path = normalise(args.path.strip()) or ""

@@ -34,6 +34,7 @@ from typing import Any
 
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
+from .fmt import human_size
 from .merge import Merged
 from .model import Entry
 
@@ -280,8 +281,6 @@ def _matches(path: str, globs: list[str]) -> bool:
 
 
 def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
-    from .report import human_size
-
     checks: list[Check] = []
     a = analysis
     dive = a.dive
