@@ -14,8 +14,8 @@ accepted too and are checked against the dive-compatible figures:
     highestWastedBytes         dive's wasted bytes ("20MB")
     highestUserWastedPercent   dive's user wasted fraction (0.1 = 10 %)
     forbid-findings            rule ids or severities ("high", "secret-hidden")
-    forbid-paths               globs no layer may ship ("/root/.ssh/*", "*.pem")
-    ignore-paths               globs whose findings are ignored
+    forbid-paths               globs no layer may ship ("/root/.ssh/**", "*.pem"; see globs.py)
+    ignore-paths               globs whose findings and forbidden paths are ignored
     base                       base image: a layer count, "auto" or an image path
 
 With no configuration at all the defaults are ``min-efficiency = 0.9`` and
@@ -24,7 +24,6 @@ With no configuration at all the defaults are ``min-efficiency = 0.9`` and
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import os
 import re
@@ -35,6 +34,7 @@ from typing import Any
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
 from .fmt import human_size
+from .globs import GlobError, compile_glob, compile_globs
 from .merge import Merged
 from .model import Entry
 
@@ -168,6 +168,12 @@ def apply(th: Thresholds, raw: dict[str, Any], where: str) -> Thresholds:
                             f"{what}: unknown rule or severity {x!r} (rules: {', '.join(RULE_IDS)}; "
                             f"severities: {', '.join(SEVERITIES)})"
                         )
+            else:
+                for x in items:
+                    try:
+                        compile_glob(x)  # a bad pattern is a config error before the slow load
+                    except GlobError as exc:
+                        raise GateConfigError(f"{what}: {exc}") from None
             getattr(th, key).extend(items)
         elif key == "base":
             th.base = str(v)
@@ -276,11 +282,9 @@ def _pct(x: float) -> str:
     return f"{x:.2f} %"
 
 
-def _matches(path: str, globs: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, g) for g in globs)
-
-
 def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
+    """Check the thresholds; path globs mean what they mean everywhere (:mod:`layerscope.globs`)."""
+    ignored = compile_globs(th.ignore_paths)
     checks: list[Check] = []
     a = analysis
     dive = a.dive
@@ -326,7 +330,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
     if th.forbid_findings:
         forbid = set(th.forbid_findings)
         for f in a.findings:
-            if _matches(f.path, th.ignore_paths):
+            if ignored(f.path):
                 continue
             if "all" in forbid or f.rule in forbid or f.severity in forbid:
                 failed.append(f)
@@ -336,8 +340,9 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds) -> GateResult:
 
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
+        forbidden = compile_globs(th.forbid_paths)
         for path, tl in merged.events.items():
-            if not _matches(path, th.forbid_paths) or _matches(path, th.ignore_paths):
+            if not forbidden(path) or ignored(path):
                 continue
             for ev in tl if type(tl) is list else (tl,):
                 if type(ev) is Entry and ev.offset != -1:
