@@ -278,6 +278,31 @@ class GateResult:
         }
 
 
+CI_SCHEMA = "layerscope.ci/1"
+
+
+def ci_document(result: GateResult, merged: Merged, analysis: Analysis) -> dict[str, Any]:
+    """The ``layerscope.ci/1`` document ``ci --json`` writes.
+
+    A public interface, like ``report/1`` (report.py) and ``diff/1``
+    (compare.py): fields are only ever added, never renamed or dropped. It
+    lives beside the result it serialises so the CLI only prints it.
+    """
+    return {
+        "schema": CI_SCHEMA,
+        "image": merged.image.source,
+        **result.to_dict(),
+        "waste": {
+            **analysis.waste.to_dict(),
+            "percent": analysis.wasted_percent,
+            "efficiency": analysis.efficiency,
+            "user": analysis.user_waste.to_dict(),
+            "base": analysis.base.to_dict(),
+        },
+        "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
+    }
+
+
 def _pct(x: float) -> str:
     return f"{x:.2f} %"
 

@@ -1,4 +1,4 @@
-"""One glob meaning everywhere: the UI's search and ``ci --forbid-path``/``--ignore-path``.
+"""One glob meaning everywhere: the UI's search, ``ci --forbid-path``/``--ignore-path`` and ``which``.
 
 The expectations are written by hand, per pattern, over every path of one
 small image (README, "Path patterns"): ``*`` stays inside a segment, ``**``
@@ -118,6 +118,23 @@ def test_search_keeps_fragments_and_regexes(merged: Merged) -> None:
     assert _searched(merged, "re:^/a/x(/|$)") == {"/a/x", "/a/x/b", "/a/x/y", "/a/x/y/b"}
     with pytest.raises(ValueError, match="bad regular expression"):
         compile_query("re:(")
+
+
+@pytest.mark.parametrize("pattern", sorted(GLOBS))
+def test_which_lists_what_the_gate_forbids(
+    merged: Merged, pattern: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from layerscope.errors import LayerscopeError
+    from layerscope.stacks import PathStack, which
+
+    expected = GLOBS[pattern]
+    if not expected:
+        with pytest.raises(LayerscopeError, match="no path in any layer matches"):
+            which(merged, pattern, limit=0)
+        return
+    found = which(merged, pattern, limit=0)
+    paths = {found.path} if isinstance(found, PathStack) else {s.path for s in found.stacks}
+    assert paths == expected
 
 
 def test_forbid_path_star_stays_in_its_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
