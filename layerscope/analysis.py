@@ -218,9 +218,6 @@ class Analysis:
         """layerscope's efficiency: the share of shipped file bytes that is visible."""
         return 1.0 - self.waste.total / self.size_bytes if self.size_bytes else 1.0
 
-    def items_for(self, path: str) -> list[WasteItem]:
-        return [i for i in self.items if i.path == path]
-
     def findings_by_severity(self) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
@@ -363,15 +360,24 @@ def _deleted_later(e: Entry, prev: Entry | None, w: WasteItem | None) -> str | N
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("secret-hidden", HIGH, "sensitive file deleted or overwritten, but it still ships in a lower layer", HIDDEN,
-         _secret_hidden),
+    Rule(
+        "secret-hidden",
+        HIGH,
+        "sensitive file deleted or overwritten, but it still ships in a lower layer",
+        HIDDEN,
+        _secret_hidden,
+    ),
     Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live),
     Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid),
-    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED,
-         _world_writable),
+    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED, _world_writable),
     Rule("package-cache", LOW, "package-manager cache left in a layer", SHIPPED, _pkg_cache),
-    Rule("deleted-later", LOW, "files added, then deleted by a later layer: their bytes still ship", HIDDEN,
-         _deleted_later),
+    Rule(
+        "deleted-later",
+        LOW,
+        "files added, then deleted by a later layer: their bytes still ship",
+        HIDDEN,
+        _deleted_later,
+    ),
 )
 RULE_IDS = tuple(r.id for r in RULES)
 
@@ -583,7 +589,6 @@ def analyze(
     )
 
 
-
 # ================================================================================
 # dive 0.13.1 compatible figures
 # ================================================================================
@@ -776,4 +781,3 @@ def dive_figures(merged: Merged) -> DiveFigures:
         user_size_bytes=user_size,
         file_references=refs,
     )
-
