@@ -11,17 +11,19 @@ The rules (README, "Path patterns"):
   ``?`` one character other than ``/``; ``[abc]``, ``[a-z]``, ``[!abc]`` or
   ``[^abc]`` one character of (not of) a class, never ``/``; ``\\x`` is a
   literal ``x`` (``lib\\[1\\].so``).
-- ``**`` crosses ``/``. As a whole segment it also matches no segment at all:
+- ``**`` as a whole segment crosses ``/`` and also matches no segment at all:
   ``/a/**/b`` matches ``/a/b`` and ``/a/x/y/b``; ``**/x`` matches ``x`` at any
   depth, ``/x`` included; ``/a/**`` matches everything under ``/a`` (not
-  ``/a`` itself).
+  ``/a`` itself). Elsewhere ``**`` is ``*`` (as in .gitignore): ``/usr/**.so``
+  is ``/usr/*.so``; write ``/usr/**/*.so``.
 - A pattern without ``/`` is matched against the base name (``*.pem``,
   ``id_rsa``); a pattern with one against the whole path, anchored at the
   root (``etc/*.conf`` is ``/etc/*.conf``). A trailing ``/`` is ignored.
 - Matching is case-sensitive, like the file systems inside images.
 
 Each pattern becomes one regular expression, so matching 500k paths stays a
-C loop per path.
+C loop per path, built so that no path makes it backtrack more than linearly
+per star.
 """
 
 from __future__ import annotations
@@ -70,35 +72,39 @@ def _class(pat: str, i: int) -> tuple[str, int] | None:
 
 
 def _segment(seg: str) -> str:
-    """Regex for one path segment (no ``/`` inside); ``**`` within a segment crosses ``/``."""
-    out: list[str] = []
+    """Regex for one whole path segment; every run of ``*`` is one ``[^/]*``.
+
+    A chunk between two stars is matched at its earliest place and never
+    retried (an atomic group, as :func:`fnmatch.translate` does): the star
+    after it can absorb anything the chunk skipped, so nothing is lost, and
+    ``*a*a*a*b`` against a long name stays linear instead of polynomial.
+    """
+    chunks: list[list[str]] = [[]]  # fixed-width pieces between stars
     i = 0
     n = len(seg)
     while i < n:
         ch = seg[i]
         if ch == "*":
-            if i + 1 < n and seg[i + 1] == "*":
-                while i < n and seg[i] == "*":
-                    i += 1
-                out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            cls = _class(seg, i)
-            if cls is not None:
-                out.append(cls[0])
-                i = cls[1]
-                continue
-            out.append(re.escape(ch))
+            while i < n and seg[i] == "*":
+                i += 1
+            chunks.append([])
+            continue
+        if ch == "?":
+            chunks[-1].append("[^/]")
+        elif ch == "[" and (cls := _class(seg, i)) is not None:
+            chunks[-1].append(cls[0])
+            i = cls[1]
+            continue
         elif ch == "\\" and i + 1 < n:
             i += 1
-            out.append(re.escape(seg[i]))
+            chunks[-1].append(re.escape(seg[i]))
         else:
-            out.append(re.escape(ch))
+            chunks[-1].append(re.escape(ch))
         i += 1
-    return "".join(out)
+    if len(chunks) == 1:
+        return "".join(chunks[0])
+    middle = "".join(f"(?>[^/]*?{''.join(c)})" for c in chunks[1:-1] if c)
+    return "".join(chunks[0]) + middle + "[^/]*" + "".join(chunks[-1])
 
 
 def _split(pat: str) -> list[str]:
@@ -132,6 +138,10 @@ def translate(pattern: str) -> tuple[str, bool]:
     """(regex source, whole path?) for a pattern; the regex is meant for ``fullmatch``.
 
     For a base-name pattern (no ``/``) the regex matches the base name only.
+    Between two ``**`` segments the fixed segments are placed at their
+    earliest match and never retried, as stars are inside a segment: with
+    untrusted paths 4096 characters deep, ``**/a/**/b/**/x`` must not backtrack
+    polynomially.
     """
     pat = pattern.strip()
     if not pat:
@@ -140,19 +150,25 @@ def translate(pattern: str) -> tuple[str, bool]:
         pat = pat.rstrip("/") or "/"
     segs = _split(pat)
     if len(segs) == 1:
-        # Base-name patterns: "**" can only mean "*" inside one name.
-        return _segment(re.sub(r"\*\*+", "*", pat)), False
-    if segs[0] != "":
-        segs.insert(0, "")  # anchor a relative pattern at the root
-    out: list[str] = []
-    body = segs[1:]
-    for idx, seg in enumerate(body):
+        return _segment(pat), False
+    if segs[0] == "":
+        del segs[0]  # "/a/b" and "a/b" both start at the root
+    # Runs of fixed segments, split at each "**" segment (consecutive ones are one).
+    runs: list[list[str]] = [[]]
+    for seg in segs:
         if seg == "**":
-            # A whole "**" segment: zero or more segments here; at the end, at least one.
-            out.append("/.+" if idx == len(body) - 1 else "(?:/.+)?")
+            if runs[-1] or len(runs) == 1:
+                runs.append([])
         else:
-            out.append("/" + _segment(seg))
-    return "".join(out), True
+            runs[-1].append("/" + _segment(seg))
+    out = "".join(runs[0])
+    for run in runs[1:-1]:
+        out += "(?>(?:/[^/]*)*?" + "".join(run) + "(?=/|\\Z))"
+    if len(runs) > 1:
+        last = runs[-1]
+        # After the last "**": zero or more segments then the last run; "**" at the end: at least one.
+        out += "(?:/.*)?" + "".join(last) if last else "/.+"
+    return out, True
 
 
 def compile_glob(pattern: str) -> Matcher:

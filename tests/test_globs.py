@@ -8,9 +8,13 @@ crosses ``/``, a pattern without ``/`` matches the base name.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 from imagegen import build, d, file
 
 from layerscope.analysis import analyze
@@ -49,7 +53,11 @@ GLOBS: dict[str, set[str]] = {
     "/a/**/b": {"/a/b", "/a/x/b", "/a/x/y/b"},  # ** as a segment: zero or more segments
     "/a/*/b": {"/a/x/b"},
     "/a/**": {"/a/b", "/a/x", "/a/x/b", "/a/x/y", "/a/x/y/b"},
-    "/usr/**.so": {"/usr/lib/libfoo.so", "/usr/lib/x86/libbar.so"},  # ** inside a segment crosses /
+    "/usr/**/*.so": {"/usr/lib/libfoo.so", "/usr/lib/x86/libbar.so"},
+    "/usr/**.so": set(),  # ** inside a segment is *, as in .gitignore
+    "/**/lib/**": {"/usr/lib/libfoo.so", "/usr/lib/x86", "/usr/lib/x86/libbar.so"},
+    "**/**/passwd": {"/etc/passwd", "/srv/etc/passwd"},
+    "/*/**/b": {"/a/b", "/a/x/b", "/a/x/y/b", "/root/.ssh/a/b"},
     "/usr/lib/*.so": {"/usr/lib/libfoo.so"},
     "/usr/*/*.so": {"/usr/lib/libfoo.so"},
     "/etc/?asswd": {"/etc/passwd"},
@@ -169,3 +177,23 @@ def test_compile_glob_directly() -> None:
     assert compile_globs([])("/a") is False and compile_globs(["/a", "/b"])("/b")
     with pytest.raises(GlobError):
         compile_glob("")
+
+
+def test_hostile_paths_do_not_make_patterns_backtrack() -> None:
+    """Paths come from untrusted images (4096 characters, 2000 segments deep); patterns from the user.
+
+    Naive translations backtrack polynomially in the number of stars; these
+    would take hours. Run in a subprocess so a regression fails instead of hanging.
+    """
+    code = (
+        "from layerscope.globs import compile_glob\n"
+        "deep = '/' + '/'.join(['a'] * 2000) + '/y'\n"
+        "wide = '/' + 'a' * 4000\n"
+        "cases = [('**/a/**/a/**/a/**/x', deep), ('**/**/**/**/x', deep), ('/**/a/*/*/*/x', deep),\n"
+        "         ('*a*a*a*a*a*a*b', wide), ('/**/a*a*a*a*a*b', wide), ('[!b]*[!b]*[!b]*b', wide)]\n"
+        "for _ in range(20):\n"
+        "    assert not any(compile_glob(p)(path) for p, path in cases)\n"
+        "assert compile_glob('**/a/**/a/**/y')(deep) and compile_glob('*a*a*a')(wide)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=20)
