@@ -46,8 +46,14 @@ class PathDiff:
                 "link": e.link,
             }
 
-        return {"path": self.path, "kind": self.kind, "what": self.what, "a": side(self.a), "b": side(self.b),
-                "size_delta": self.size_b - self.size_a}
+        return {
+            "path": self.path,
+            "kind": self.kind,
+            "what": self.what,
+            "a": side(self.a),
+            "b": side(self.b),
+            "size_delta": self.size_b - self.size_a,
+        }
 
 
 def _size(e: Entry | None) -> int:

@@ -61,8 +61,11 @@ def classify(prev: Entry | None, new: Entry) -> str:
             return MODIFIED
     elif ntype == SYMLINK and prev.link != new.link:
         return MODIFIED
-    if prev.mode != new.mode or prev.uid != new.uid or prev.gid != new.gid or (prev.xattrs or None) != (
-        new.xattrs or None
+    if (
+        prev.mode != new.mode
+        or prev.uid != new.uid
+        or prev.gid != new.gid
+        or (prev.xattrs or None) != (new.xattrs or None)
     ):
         return METADATA
     return REWRITTEN
@@ -294,24 +297,6 @@ class Merged:
                 versions = [v for v in hist if type(v) is Entry and v.layer < ev.layer]
                 if versions:
                     yield ev, versions
-
-    def children_at(self, path: str, k: int) -> list[Entry]:
-        """Live children of a directory as of layer k (unsorted)."""
-        out = []
-        for c in self.children.get(path, ()):
-            ev = self.state_at(c, k)
-            if type(ev) is Entry:
-                out.append(ev)
-        return out
-
-    def deleted_children_at(self, path: str, k: int) -> list[Deletion]:
-        """Children of a directory that layer k itself deleted."""
-        out = []
-        for c in self.children.get(path, ()):
-            ev = self.state_at(c, k)
-            if type(ev) is Deletion and ev.layer == k:
-                out.append(ev)
-        return out
 
 
 def merge(image: Image) -> Merged:

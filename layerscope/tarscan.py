@@ -28,9 +28,7 @@ REGULAR_FLAGS = (b"0", b"\0", b"7")
 # digits and spaces (int() alone would accept "+1", "-1" and "1_0").
 _NUL_TO_SPACE = bytes.maketrans(b"\0", b" ")
 _OCTAL = b"01234567 "
-KNOWN_FLAGS = frozenset(
-    (b"0", b"\0", b"7", b"1", b"2", b"3", b"4", b"5", b"6", b"x", b"g", b"L", b"K", b"S", b"D")
-)
+KNOWN_FLAGS = frozenset((b"0", b"\0", b"7", b"1", b"2", b"3", b"4", b"5", b"6", b"x", b"g", b"L", b"K", b"S", b"D"))
 
 
 class Member(NamedTuple):
@@ -164,9 +162,7 @@ class TarScanner:
             avail = len(self._buf) - self._pos
             if avail == 0:
                 if not self._fill(1):
-                    raise LayerReadError(
-                        f"{self.name}: truncated content of {what!r} ({n} bytes missing)"
-                    )
+                    raise LayerReadError(f"{self.name}: truncated content of {what!r} ({n} bytes missing)")
                 avail = len(self._buf) - self._pos
             step = n if n < avail else avail
             if hasher is not None:
@@ -313,9 +309,7 @@ class TarScanner:
                         if "GNU.sparse.name" in ext:
                             raw_name = ext["GNU.sparse.name"]
                 except (ValueError, OverflowError):
-                    raise LayerReadError(
-                        f"{self.name}: bad numeric pax record for {_decode(raw_name)!r}"
-                    ) from None
+                    raise LayerReadError(f"{self.name}: bad numeric pax record for {_decode(raw_name)!r}") from None
                 if size < 0 or real_size < 0:
                     raise LayerReadError(f"{self.name}: negative size for {_decode(raw_name)!r}")
                 for key, value in ext.items():

@@ -159,9 +159,11 @@ def docker_archive(
                 seen[digest] = name
             names.append(name)
         _add(tf, cfg_name, cfg)
-        man = manifest if manifest is not None else [
-            {"Config": cfg_name, "RepoTags": tags if tags is not None else ["test/image:1"], "Layers": names}
-        ]
+        man = (
+            manifest
+            if manifest is not None
+            else [{"Config": cfg_name, "RepoTags": tags if tags is not None else ["test/image:1"], "Layers": names}]
+        )
         _add(tf, "manifest.json", json.dumps(man).encode())
     return str(path)
 

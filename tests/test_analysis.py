@@ -60,29 +60,46 @@ def test_sample_findings() -> None:
 
 
 def test_hardlinked_content_counted_once(tmp_path: Path) -> None:
-    merged = _img(tmp_path, [
-        [d("bin"), file("bin/tool", b"t" * 500), hard("bin/alias", "bin/tool")],
-        [d("bin"), wh("bin/tool")],  # the bytes stay visible through /bin/alias
-    ])
+    merged = _img(
+        tmp_path,
+        [
+            [d("bin"), file("bin/tool", b"t" * 500), hard("bin/alias", "bin/tool")],
+            [d("bin"), wh("bin/tool")],  # the bytes stay visible through /bin/alias
+        ],
+    )
     a = analyze(merged)  # type: ignore[arg-type]
     assert a.waste.total == 0
     (tmp_path / "x").mkdir()
-    merged = _img(tmp_path / "x", [
-        [d("bin"), file("bin/tool", b"t" * 500), hard("bin/alias", "bin/tool")],
-        [d("bin"), wh("bin/tool"), wh("bin/alias")],
-    ])
+    merged = _img(
+        tmp_path / "x",
+        [
+            [d("bin"), file("bin/tool", b"t" * 500), hard("bin/alias", "bin/tool")],
+            [d("bin"), wh("bin/tool"), wh("bin/alias")],
+        ],
+    )
     a = analyze(merged)  # type: ignore[arg-type]
     assert a.waste.total == 500 and a.waste.by_cause[DELETED] == 500
 
 
 def test_world_writable_setgid_and_package_cache(tmp_path: Path) -> None:
-    merged = _img(tmp_path, [
-        [d("srv", mode=0o777), d("tmp", mode=0o1777), file("srv/open", b"x", mode=0o666),
-         file("usr/bin/sg", b"s", mode=0o2755)],
-        [d("var/lib/apt/lists"), file("var/lib/apt/lists/deb_main", b"p" * 1000),
-         file("var/lib/apt/lists/lock", b""), file("root/.cache/pip/http/a/b", b"w" * 10)],
-        [opq("var/lib/apt/lists"), d("var/lib/apt/lists")],
-    ])
+    merged = _img(
+        tmp_path,
+        [
+            [
+                d("srv", mode=0o777),
+                d("tmp", mode=0o1777),
+                file("srv/open", b"x", mode=0o666),
+                file("usr/bin/sg", b"s", mode=0o2755),
+            ],
+            [
+                d("var/lib/apt/lists"),
+                file("var/lib/apt/lists/deb_main", b"p" * 1000),
+                file("var/lib/apt/lists/lock", b""),
+                file("root/.cache/pip/http/a/b", b"w" * 10),
+            ],
+            [opq("var/lib/apt/lists"), d("var/lib/apt/lists")],
+        ],
+    )
     a = analyze(merged)  # type: ignore[arg-type]
     ww = {f.path for f in a.findings if f.rule == "world-writable"}
     assert ww == {"/srv", "/srv/open"}
@@ -92,11 +109,19 @@ def test_world_writable_setgid_and_package_cache(tmp_path: Path) -> None:
 
 
 def test_secret_shadowed_and_git(tmp_path: Path) -> None:
-    merged = _img(tmp_path, [
-        [d("app"), file("app/.env", "TOKEN=abc"), file("app/.git/config", "[core]"),
-         file("app/.git/objects/ab/cd", b"z" * 30), file("root/.ssh/id_rsa", "KEY")],
-        [d("app"), file("app/.env", ""), wh("app/.git")],
-    ])
+    merged = _img(
+        tmp_path,
+        [
+            [
+                d("app"),
+                file("app/.env", "TOKEN=abc"),
+                file("app/.git/config", "[core]"),
+                file("app/.git/objects/ab/cd", b"z" * 30),
+                file("root/.ssh/id_rsa", "KEY"),
+            ],
+            [d("app"), file("app/.env", ""), wh("app/.git")],
+        ],
+    )
     a = analyze(merged)  # type: ignore[arg-type]
     hidden = {(f.path, f.count) for f in a.findings if f.rule == "secret-hidden"}
     assert hidden == {("/app/.env", 1), ("/app/.git", 2)}

@@ -31,8 +31,13 @@ def test_report_json_audit_fields(capsys: pytest.CaptureFixture[str]) -> None:
     assert img["dive"]["wasted_bytes"] == 1439
     assert img["dive"]["user_wasted_percent"] == 1439 / 1865
     w = img["waste"]
-    assert (w["total_bytes"], w["overwritten_bytes"], w["metadata_bytes"], w["identical_bytes"],
-            w["deleted_bytes"]) == (825, 56, 340, 275, 154)
+    assert (
+        w["total_bytes"],
+        w["overwritten_bytes"],
+        w["metadata_bytes"],
+        w["identical_bytes"],
+        w["deleted_bytes"],
+    ) == (825, 56, 340, 275, 154)
     assert w["top"][0]["path"] == "/app/data.bin" and w["top"][0]["by_layer"] == 4
     assert w["base"] == {"layers": 0, "method": "none", "ref": None}
     assert img["findings"]["high"] == 1
@@ -109,8 +114,10 @@ def test_cat_cli(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
     assert b"version 2" in capsysbinary.readouterr().out
     assert main(["cat", SAMPLE, "/root/.aws/credentials"]) == 2
     err = capsysbinary.readouterr().err.decode()
-    assert err == "layerscope: error: /root/.aws/credentials: deleted in layer 5 (whiteout); " \
-                  "the last version is in layer 3 (use --layer 3)\n"
+    assert (
+        err == "layerscope: error: /root/.aws/credentials: deleted in layer 5 (whiteout); "
+        "the last version is in layer 3 (use --layer 3)\n"
+    )
     assert main(["cat", SAMPLE, "/etc"]) == 2
     assert main(["cat", SAMPLE, "/no/such"]) == 2
     assert main(["cat", SAMPLE, "/app/NEWS.txt", "--layer", "2"]) == 2

@@ -19,11 +19,24 @@ BASE = [[d("etc"), file("etc/os", "base"), file("bin/sh", b"s" * 100)]]
 def _pair(tmp_path: Path) -> tuple[str, str]:
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    a = build(tmp_path / "a", [*BASE, [d("app"), file("app/x", "one"), file("app/gone", b"g" * 9),
-                                       file("app/mode", "m"), sym("app/l", "x")]])
-    b = build(tmp_path / "b", [*BASE, [d("app"), file("app/x", "two!"), file("app/mode", "m", mode=0o600),
-                                       sym("app/l", "y"), file("app/new", b"n" * 20),
-                                       hard("app/new2", "app/new")]])
+    a = build(
+        tmp_path / "a",
+        [*BASE, [d("app"), file("app/x", "one"), file("app/gone", b"g" * 9), file("app/mode", "m"), sym("app/l", "x")]],
+    )
+    b = build(
+        tmp_path / "b",
+        [
+            *BASE,
+            [
+                d("app"),
+                file("app/x", "two!"),
+                file("app/mode", "m", mode=0o600),
+                sym("app/l", "y"),
+                file("app/new", b"n" * 20),
+                hard("app/new2", "app/new"),
+            ],
+        ],
+    )
     return a, b
 
 

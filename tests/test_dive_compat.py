@@ -80,11 +80,17 @@ def _ours(path: str) -> tuple[float, int, int, str]:
 
 def _run_dive(path: str, tmp: Path) -> tuple[float, int, int, str]:
     out = tmp / (Path(path).name + ".dive.json")
-    subprocess.run(["dive", "--json", str(out), "--source", "docker-archive", path], check=True,
-                   capture_output=True, timeout=300)
+    subprocess.run(
+        ["dive", "--json", str(out), "--source", "docker-archive", path], check=True, capture_output=True, timeout=300
+    )
     img = json.loads(out.read_text())["image"]
-    ci = subprocess.run(["dive", "--ci", "--source", "docker-archive", path], capture_output=True, text=True,
-                        timeout=300, env={**os.environ, "CI": "true"}).stdout
+    ci = subprocess.run(
+        ["dive", "--ci", "--source", "docker-archive", path],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "CI": "true"},
+    ).stdout
     m = re.search(r"userWastedPercent: (\S+) %", ci)
     assert m, ci
     return float(img["efficiencyScore"]), img["inefficientBytes"], img["sizeBytes"], m.group(1)
@@ -109,9 +115,15 @@ def test_dive_inefficient_files_on_sample() -> None:
     refs = dive_figures(load(str(SAMPLES / "sample-docker.tar"))).file_references
     got = {p: (c, s) for p, c, s in refs}
     assert got == {
-        "/app/data.bin": (2, 600), "/app/hello.py": (2, 472), "/app/config.txt": (2, 109),
-        "/root/.aws/credentials": (2, 90), "/etc/motd": (2, 80), "/etc/group": (2, 78),
-        "/srv/remove-me.txt": (2, 10), "/tmp": (2, 0), "/run": (5, 0),
+        "/app/data.bin": (2, 600),
+        "/app/hello.py": (2, 472),
+        "/app/config.txt": (2, 109),
+        "/root/.aws/credentials": (2, 90),
+        "/etc/motd": (2, 80),
+        "/etc/group": (2, 78),
+        "/srv/remove-me.txt": (2, 10),
+        "/tmp": (2, 0),
+        "/run": (5, 0),
     }
 
 

@@ -87,9 +87,19 @@ def test_real_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     podman = ["podman", "--root", str(store / "root"), "--runroot", str(store / "run"), "--storage-driver", "vfs"]
     try:
         build = subprocess.run(
-            [*podman, "build", "--isolation=chroot", "--cgroup-manager=cgroupfs", "--pull=never",
-             "-t", "localhost/layerscope-test:1", str(ctx)],
-            capture_output=True, text=True, timeout=300,
+            [
+                *podman,
+                "build",
+                "--isolation=chroot",
+                "--cgroup-manager=cgroupfs",
+                "--pull=never",
+                "-t",
+                "localhost/layerscope-test:1",
+                str(ctx),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         if build.returncode != 0:
             pytest.skip(f"podman cannot build here: {build.stderr.strip().splitlines()[-1:]}")

@@ -51,8 +51,25 @@ def fix_checksum(buf: bytearray, off: int) -> None:
 
 
 FIELDS = [(0, 100), (100, 108), (124, 136), (136, 148), (156, 157), (157, 257), (345, 500)]
-NASTY = [b"../../../../etc/passwd\0", b"/\0", b"\0", b"-1\0", b"77777777777\0", b"\xff" * 12, b"x", b"2",
-         b"1", b"5", b"L", b"x", b"g", b"S", b".wh..wh..opq\0", b"\x1b[2J\0", b"\x80" + b"\xff" * 11]
+NASTY = [
+    b"../../../../etc/passwd\0",
+    b"/\0",
+    b"\0",
+    b"-1\0",
+    b"77777777777\0",
+    b"\xff" * 12,
+    b"x",
+    b"2",
+    b"1",
+    b"5",
+    b"L",
+    b"x",
+    b"g",
+    b"S",
+    b".wh..wh..opq\0",
+    b"\x1b[2J\0",
+    b"\x80" + b"\xff" * 11,
+]
 
 
 def mutations(data: bytes, rnd: random.Random) -> Iterator[tuple[str, bytes]]:

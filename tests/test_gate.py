@@ -34,16 +34,18 @@ def test_parse_percent_and_fraction() -> None:
         parse_percent("150", "x")
 
 
-def test_defaults_fail_on_hidden_secret(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_fail_on_hidden_secret(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["ci", SAMPLE]) == 1
     out = capsys.readouterr().out
     assert "FAIL  forbid-findings" in out and "/root/.aws/credentials" in out and "Result: FAIL" in out
 
 
-def test_thresholds_from_flags_pass_and_fail(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_thresholds_from_flags_pass_and_fail(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     assert main(["ci", SAMPLE, "--max-wasted-bytes", "1kB", "--min-efficiency", "99%"]) == 0
     assert main(["ci", SAMPLE, "--max-wasted-bytes", "800"]) == 1

@@ -217,8 +217,14 @@ def test_unknown_type_flags(tmp_path: Path) -> None:
 
 def test_sparse_files_including_one_tib(tmp_path: Path) -> None:
     tib = 1 << 40
-    pax = pax_member({"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": str(tib),
-                      "GNU.sparse.name": "big.img"})
+    pax = pax_member(
+        {
+            "GNU.sparse.major": "1",
+            "GNU.sparse.minor": "0",
+            "GNU.sparse.realsize": str(tib),
+            "GNU.sparse.name": "big.img",
+        }
+    )
     data = b"1\n0\n512\n".ljust(512, b"\0") + b"x" * 512
     blob = raw_tar(pax, member("GNUSparseFile.0/big.img", data), member("after", "1"))
     m = warned(tmp_path, blob, "sparse file")
