@@ -262,9 +262,6 @@ class Analysis:
         """layerscope's efficiency: the share of shipped file bytes that is visible."""
         return 1.0 - self.waste.total / self.size_bytes if self.size_bytes else 1.0
 
-    def items_for(self, path: str) -> list[WasteItem]:
-        return [i for i in self.items if i.path == path]
-
     def findings_by_severity(self, base_only: bool = False) -> dict[str, int]:
         out = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:

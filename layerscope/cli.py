@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import LayerscopeError
-from .model import Entry
+from .model import Deletion, Entry
 from .textsafe import safe
 
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .merge import Merged
+    from .stacks import PathStack
 
 SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
@@ -217,10 +218,11 @@ def build_parser() -> argparse.ArgumentParser:
     cat.add_argument("path", help="path inside the image")
     cat.add_argument("--layer", type=int, metavar="K", help="the version visible as of layer K (default: top)")
 
-    which = sub.add_parser("which", help="print the version stack of a path")
+    which = sub.add_parser("which", help="print the version stack of a path, or of every path a glob matches")
     _source_args(which)
-    which.add_argument("path", help="path inside the image")
+    which.add_argument("path", help="path inside the image, or a glob (see 'Path patterns' in the README)")
     which.add_argument("--json", action="store_true", help="write the stack as JSON")
+    which.add_argument("--limit", type=int, metavar="N", help="stacks a glob shows (default 50; 0: all)")
     return parser
 
 
@@ -305,8 +307,9 @@ CI_FLAGS = (
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    from .gate import VERIFIED_CHECK, evaluate, problem_line, thresholds
-    from .report import dive_text, dump_json, human_size, percent
+    from .fmt import human_size
+    from .gate import VERIFIED_CHECK, ci_document, evaluate, problem_line, thresholds
+    from .report import dive_text, dump_json, percent
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
     typed = getattr(args, "typed_options", None) or {}
@@ -316,20 +319,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
     result = evaluate(merged, analysis, th, allow_damaged=args.allow_damaged)
     if args.json:
-        doc = {
-            "schema": "layerscope.ci/1",
-            "image": merged.image.source,
-            **result.to_dict(),
-            "waste": {
-                **analysis.waste.to_dict(),
-                "percent": analysis.wasted_percent,
-                "efficiency": analysis.efficiency,
-                "user": analysis.user_waste.to_dict(),
-                "base": analysis.base.to_dict(),
-            },
-            "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
-        }
-        dump_json(doc, sys.stdout)
+        dump_json(ci_document(result, merged, analysis), sys.stdout)
     else:
         out = sys.stdout
         a = analysis
@@ -377,7 +367,8 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     from .compare import ADDED, CHANGED, REMOVED, compare
-    from .report import dump_json, human_size
+    from .fmt import human_size
+    from .report import dump_json
 
     a = _load(args.image_a, args.platform, args.image_ref)
     b = _load(
@@ -435,85 +426,53 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
 
 def cmd_which(args: argparse.Namespace) -> int:
-    import stat
-
-    from .analysis import analyze
-    from .loader import normalise
-    from .report import dump_json, human_size, short_command
+    from .report import dump_json
+    from .stacks import PathStack, which
 
     merged = _load(args.image, args.platform, args.image_ref)
-    path = normalise(args.path.strip()) or ""
-    hist = merged.history(path) if path else []
-    if not hist:
-        raise LayerscopeError(f"{args.path}: no such path in any layer")
-    analysis = analyze(merged)
-    by_version = {i.layer: i for i in analysis.items if i.path == path}
-    top = hist[-1]
-    rows = []
-    for ev in hist:
-        la = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
-        cmd = la.command if la else ""
-        if type(ev) is Entry:
-            w = by_version.get(ev.layer) if ev.type == "file" else None
-            rows.append(
-                {
-                    "layer": ev.layer,
-                    "event": ev.change,
-                    "type": ev.type,
-                    "mode": ev.mode,
-                    "uid": ev.uid,
-                    "gid": ev.gid,
-                    "size": ev.size,
-                    "digest": ev.digest_str,
-                    "link": ev.link,
-                    "visible": ev is top,
-                    "implicit": ev.offset == -1,
-                    "wasted": None if w is None else {"cause": w.cause, "by_layer": w.by_layer, "how": w.how},
-                    "command": cmd,
-                }
-            )
-        else:
-            rows.append(
-                {
-                    "layer": ev.layer,
-                    "event": "deleted",
-                    "how": ev.how,
-                    "cause": ev.cause,
-                    "visible": False,
-                    "command": cmd,
-                }
-            )
+    found = which(merged, args.path, args.limit)
     if args.json:
-        dump_json({"path": path, "versions": rows}, sys.stdout)
+        dump_json(found.to_dict(), sys.stdout)
         return 0
-    out = sys.stdout
-    out.write(f"{safe(path)}  ({len(hist)} events; {'visible' if type(top) is Entry else 'deleted'} at the top)\n")
-    for r in rows:
-        head = f"{'*' if r['visible'] else ' '} L{r['layer']:<3} {r['event']:<12}"
-        if r["event"] == "deleted":
-            line = f"{head} by {r['how']} ({safe(r['cause'])})"
-        else:
-            kinds = {
-                "dir": stat.S_IFDIR,
-                "symlink": stat.S_IFLNK,
-                "fifo": stat.S_IFIFO,
-                "char": stat.S_IFCHR,
-                "block": stat.S_IFBLK,
-            }
-            mode = stat.filemode(r["mode"] | kinds.get(r["type"], stat.S_IFREG))
-            line = f"{head} {r['type']:<8} {mode} {r['uid']}:{r['gid']} {human_size(r['size']):>8}"
-            if r["digest"]:
-                line += f" {r['digest'][7:19]}"
-            if r["link"]:
-                line += f" -> {safe(r['link'])}"
-            if r["implicit"]:
-                line += " (implicit parent)"
-            if r["wasted"]:
-                line += f"  [wasted: {r['wasted']['cause']} by L{r['wasted']['by_layer']}]"
-        out.write(line + "\n")
-        if r["command"]:
-            out.write(f"         {short_command(r['command'], 100)}\n")
+    if isinstance(found, PathStack):
+        _print_stack(found)
+        return 0
+    shown = len(found.stacks)
+    more = f"; the first {shown} shown (--limit 0 for all)" if shown < found.matched else ""
+    sys.stdout.write(f"{found.matched} paths match {safe(found.pattern)}{more}\n")
+    for st in found.stacks:
+        sys.stdout.write("\n")
+        _print_stack(st)
     return 0
+
+
+def _print_stack(st: PathStack) -> None:
+    from .fmt import human_size, mode_string, short_command
+
+    out = sys.stdout
+    where = "visible" if st.visible_at_top else "deleted"
+    out.write(f"{safe(st.path)}  ({len(st.rows)} events; {where} at the top)\n")
+    for r in st.rows:
+        ev = r.event
+        if type(ev) is Deletion:
+            line = f"  L{ev.layer:<3} {'deleted':<12} by {ev.how} ({safe(ev.cause)})"
+        else:
+            assert type(ev) is Entry
+            line = (
+                f"{'*' if r.visible else ' '} L{ev.layer:<3} {ev.change:<12} {ev.type:<8} "
+                f"{mode_string(ev.type, ev.mode)} {ev.uid}:{ev.gid} {human_size(ev.size):>8}"
+            )
+            if ev.digest is not None:
+                line += f" {ev.digest.hex()[:12]}"
+            if ev.link:
+                line += f" -> {safe(ev.link)}"
+            if ev.offset == -1:
+                line += " (implicit parent)"
+            if r.wasted:
+                line += f"  [wasted: {r.wasted.cause} by L{r.wasted.by_layer}]"
+        out.write(line + "\n")
+        if r.command:
+            out.write(f"         {short_command(r.command, 100)}\n")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:

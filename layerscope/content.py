@@ -23,12 +23,6 @@ class ContentError(LayerscopeError):
     """The version has no readable content (a directory, a device, a damaged layer...)."""
 
 
-def content_size(entry: Entry) -> int:
-    if entry.type == SYMLINK:
-        return len((entry.link or "").encode("utf-8", "surrogateescape"))
-    return entry.data_entry.size
-
-
 def iter_content(image: Image, entry: Entry, limit: int | None = None) -> Iterator[bytes]:
     """The bytes of ``entry`` (at most ``limit``), in chunks.
 

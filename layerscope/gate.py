@@ -14,8 +14,8 @@ accepted too and are checked against the dive-compatible figures:
     highestWastedBytes         dive's wasted bytes ("20MB")
     highestUserWastedPercent   dive's user wasted fraction (0.1 = 10 %)
     forbid-findings            rule ids or severities ("high", "secret-hidden")
-    forbid-paths               globs no layer may ship ("/root/.ssh/*", "*.pem")
-    ignore-paths               globs whose findings are ignored
+    forbid-paths               globs no layer may ship ("/root/.ssh/**", "*.pem"; see globs.py)
+    ignore-paths               globs whose findings and forbidden paths are ignored
     base                       base image: a layer count, "auto" or an image path
 
 With no configuration at all the defaults are ``min-efficiency = 0.9`` and
@@ -32,7 +32,6 @@ cannot quietly weaken the gate.
 
 from __future__ import annotations
 
-import fnmatch
 import math
 import os
 import re
@@ -42,6 +41,8 @@ from typing import Any
 
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
+from .fmt import human_size
+from .globs import GlobError, compile_glob, compile_globs
 from .merge import Merged
 from .model import DAMAGED, Entry, Image, LoadWarning
 
@@ -191,6 +192,12 @@ def apply(th: Thresholds, raw: dict[str, Any], where: str, names: dict[str, str]
                             f"{what}: unknown rule or severity {x!r} (rules: {', '.join(RULE_IDS)}; "
                             f"severities: {', '.join(SEVERITIES)})"
                         )
+            else:
+                for x in items:
+                    try:
+                        compile_glob(x)  # a bad pattern is a config error before the slow load
+                    except GlobError as exc:
+                        raise GateConfigError(f"{what}: {exc}") from None
             getattr(th, key).extend(items)
         elif key == "base":
             th.base = str(v)
@@ -348,12 +355,33 @@ def verified_check(image: Image, allow_damaged: bool) -> tuple[Check | None, lis
     return Check(VERIFIED_CHECK, False, len(problems), 0, msg, fatal=not allow_damaged), problems
 
 
+CI_SCHEMA = "layerscope.ci/1"
+
+
+def ci_document(result: GateResult, merged: Merged, analysis: Analysis) -> dict[str, Any]:
+    """The ``layerscope.ci/1`` document ``ci --json`` writes.
+
+    A public interface, like ``report/1`` (report.py) and ``diff/1``
+    (compare.py): fields are only ever added, never renamed or dropped. It
+    lives beside the result it serialises so the CLI only prints it.
+    """
+    return {
+        "schema": CI_SCHEMA,
+        "image": merged.image.source,
+        **result.to_dict(),
+        "waste": {
+            **analysis.waste.to_dict(),
+            "percent": analysis.wasted_percent,
+            "efficiency": analysis.efficiency,
+            "user": analysis.user_waste.to_dict(),
+            "base": analysis.base.to_dict(),
+        },
+        "dive": {k: v for k, v in analysis.dive.to_dict().items() if k != "inefficient_files"},
+    }
+
+
 def _pct(x: float) -> str:
     return f"{x:.2f} %"
-
-
-def _matches(path: str, globs: list[str]) -> bool:
-    return any(fnmatch.fnmatchcase(path, g) for g in globs)
 
 
 def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: bool = False) -> GateResult:
@@ -361,10 +389,10 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
 
     With problems and without ``allow_damaged`` the result fails whatever the
     thresholds say (the CLI exits 2 on it); with it, the ``verified`` check is
-    reported as failed but does not decide the result.
+    reported as failed but does not decide the result. Path globs mean what
+    they mean everywhere (:mod:`layerscope.globs`).
     """
-    from .report import human_size
-
+    ignored = compile_globs(th.ignore_paths)
     checks: list[Check] = []
     seen, problems = verified_check(merged.image, allow_damaged)
     if seen is not None:
@@ -447,7 +475,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
     if th.forbid_findings:
         forbid = set(th.forbid_findings)
         for f in a.findings:
-            if _matches(f.path, th.ignore_paths):
+            if ignored(f.path):
                 continue
             if "all" in forbid or f.rule in forbid or f.severity in forbid:
                 failed.append(f)
@@ -463,8 +491,9 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
 
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
+        forbidden = compile_globs(th.forbid_paths)
         for path, tl in merged.events.items():
-            if not _matches(path, th.forbid_paths) or _matches(path, th.ignore_paths):
+            if not forbidden(path) or ignored(path):
                 continue
             for ev in tl if type(tl) is list else (tl,):
                 if type(ev) is Entry and ev.offset != -1:

@@ -10,13 +10,13 @@ between the two documents without translation.
 
 from __future__ import annotations
 
-import functools
-import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TextIO
 
+from .fmt import human_size
+from .globs import compile_glob
 from .merge import Merged
 from .model import (
     BLOCK,
@@ -33,65 +33,12 @@ from .model import (
     Deletion,
     Entry,
 )
-from .report import file_json_pretty, hidden_json_pretty, human_size, write_json_doc
+from .report import file_json_pretty, hidden_json_pretty, write_json_doc
 from .textsafe import safe
 
 SCHEMA = "layerscope.ls/1"
 DELETED = "deleted"
 CLASS_WIDTH = len(TYPE_CHANGED)  # the longest change class
-
-# TODO(globs): replace _compile/_match with layerscope.globs.compile_glob once
-# that module lands; the semantics below are the ones it implements.
-
-
-@functools.lru_cache(maxsize=64)
-def _compile(pattern: str) -> tuple[re.Pattern[str], bool]:
-    """A glob as a regex, and whether it matches the whole path.
-
-    ``*`` and ``?`` stay inside one path segment, ``**`` crosses ``/``
-    (``a/**/b`` also matches ``a/b``), ``[...]`` is a character class. A
-    pattern with a ``/`` is anchored at the root (a leading ``/`` is
-    optional); one without matches the last segment (the basename).
-    """
-    whole = "/" in pattern.rstrip("/") or pattern.startswith("/")
-    pat = pattern.strip("/") if whole else pattern
-    out: list[str] = []
-    i, n = 0, len(pat)
-    while i < n:
-        ch = pat[i]
-        if ch == "*":
-            if pat.startswith("**", i):
-                i += 2
-                if pat.startswith("/", i):
-                    out.append("(?:.*/)?")
-                    i += 1
-                else:
-                    out.append(".*")
-                continue
-            out.append("[^/]*")
-        elif ch == "?":
-            out.append("[^/]")
-        elif ch == "[":
-            end = pat.find("]", i + 2 if pat.startswith("[!", i) or pat.startswith("[^", i) else i + 1)
-            if end < 0:
-                out.append(re.escape(ch))
-            else:
-                body = pat[i + 1 : end]
-                if body[:1] in ("!", "^"):
-                    body = "^" + body[1:]
-                out.append("[" + body.replace("\\", "\\\\") + "]")
-                i = end
-        else:
-            out.append(re.escape(ch))
-        i += 1
-    return re.compile("".join(out), re.S), whole
-
-
-def _match(path: str, pattern: str) -> bool:
-    """Does the absolute ``path`` match the glob ``pattern`` (see :func:`_compile`)?"""
-    rx, whole = _compile(pattern)
-    subject = path.lstrip("/") if whole else path.rsplit("/", 1)[-1]
-    return rx.fullmatch(subject) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,8 +61,9 @@ def rows(
     whose versions still ship (with ``changes``: the ones layer ``k`` deleted).
     """
     events = merged.events
+    match = compile_glob(pattern) if pattern is not None else None
     for p in merged.paths():
-        if pattern is not None and not _match(p, pattern):
+        if match is not None and not match(p):
             continue
         ev = merged.state_at(p, k)
         if ev is None or (changes and ev.layer != k):

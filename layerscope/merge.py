@@ -298,24 +298,6 @@ class Merged:
                 if versions:
                     yield ev, versions
 
-    def children_at(self, path: str, k: int) -> list[Entry]:
-        """Live children of a directory as of layer k (unsorted)."""
-        out = []
-        for c in self.children.get(path, ()):
-            ev = self.state_at(c, k)
-            if type(ev) is Entry:
-                out.append(ev)
-        return out
-
-    def deleted_children_at(self, path: str, k: int) -> list[Deletion]:
-        """Children of a directory that layer k itself deleted."""
-        out = []
-        for c in self.children.get(path, ()):
-            ev = self.state_at(c, k)
-            if type(ev) is Deletion and ev.layer == k:
-                out.append(ev)
-        return out
-
 
 def merge(image: Image) -> Merged:
     merged = Merged(image)

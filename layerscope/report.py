@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
+from .fmt import human_size, short_command
 from .merge import Merged
 from .model import Deletion, Entry, Image, Layer
 from .textsafe import safe
@@ -284,35 +285,6 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         ],
         out,
     )
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
-def short_command(cmd: str, width: int = 0) -> str:
-    """``/bin/sh -c #(nop) ENV A=b`` -> ``ENV A=b``; ``/bin/sh -c x`` -> ``RUN x``."""
-    c = cmd.strip()
-    for prefix in ("/bin/sh -c #(nop) ", "/bin/sh -c #(nop)"):
-        if c.startswith(prefix):
-            c = c[len(prefix) :].strip()
-            break
-    else:
-        if c.startswith("/bin/sh -c "):
-            c = "RUN " + c[len("/bin/sh -c ") :]
-        elif c.startswith("|"):  # buildkit: |N ARG=.. /bin/sh -c cmd
-            parts = c.split("/bin/sh -c ", 1)
-            if len(parts) == 2:
-                c = "RUN " + parts[1]
-    c = " ".join(c.split())
-    c = safe(c)
-    if width and len(c) > width:
-        c = c[: width - 1] + "…"
-    return c
 
 
 # -- text layout ------------------------------------------------------------------

@@ -10,11 +10,11 @@ what is asked for (one directory at a time), except ``dir_sizes`` and
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .globs import compile_glob, is_glob
 from .merge import ROOT, Merged, parent_of
 from .model import ADDED, DIR, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry
 
@@ -152,7 +152,9 @@ class Snapshot:
 def compile_query(query: str) -> Callable[[str], bool]:
     """A path matcher: ``re:PATTERN`` regex, a glob if it has ``*?[``, else a substring.
 
-    Globs without a ``/`` match the base name (``*.pem``), with one the path.
+    Globs mean what they mean everywhere else (:mod:`layerscope.globs`): the
+    UI's search and ``ci --forbid-path`` must agree on the same pattern.
+    A fragment is matched case-insensitively anywhere in the path.
     """
     q = query.strip()
     if q.startswith("re:"):
@@ -161,11 +163,8 @@ def compile_query(query: str) -> Callable[[str], bool]:
         except re.error as exc:
             raise ValueError(f"bad regular expression: {exc}") from None
         return lambda p: rx.search(p) is not None
-    if any(ch in q for ch in "*?["):
-        pattern = re.compile(fnmatch.translate(q))
-        if "/" in q:
-            return lambda p: pattern.match(p) is not None or pattern.match(p.lstrip("/")) is not None
-        return lambda p: pattern.match(p.rsplit("/", 1)[-1]) is not None
+    if is_glob(q):
+        return compile_glob(q)
     lower = q.lower()
     return lambda p: lower in p.lower()
 

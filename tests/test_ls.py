@@ -15,7 +15,7 @@ import pytest
 from conftest import SAMPLE_IMAGES, SAMPLES
 from imagegen import build, d, file, run_cli, wh
 
-from layerscope.listing import _match
+from layerscope.globs import compile_glob
 
 DOCKER = str(SAMPLES / "sample-docker.tar")
 TOP = 6
@@ -166,7 +166,7 @@ def test_glob_selects_by_the_one_glob_meaning() -> None:
     ],
 )
 def test_match_semantics(pattern: str, path: str, hit: bool) -> None:
-    assert _match(path, pattern) is hit
+    assert compile_glob(pattern)(path) is hit
 
 
 def test_no_match_exits_1_and_says_so() -> None:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Iterable
 from functools import partial
 
 from rich.text import Text
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static
 
 from ..analysis import Analysis
@@ -30,8 +28,10 @@ from ..merge import Merged, merge
 from ..model import Entry, Image
 from ..snapshot import FILTER_CLASSES, Snapshot, with_ancestors
 from ..textsafe import safe
+from . import literal
+from .commands import KeyCommands
 from .format import human_size
-from .keys import KEYS, bindings
+from .keys import bindings
 from .screens.audit import AuditScreen, Jump
 from .screens.compare import CompareScreen
 from .screens.content import ContentScreen, describe, render_diff, render_version
@@ -48,7 +48,8 @@ class LayerscopeApp(App[int]):
 
     CSS_PATH = "layerscope.tcss"
     TITLE = "layerscope"
-    BINDINGS = bindings()
+    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App expects
+    COMMANDS = App.COMMANDS | {KeyCommands}
 
     k: reactive[int] = reactive(0, init=False)
 
@@ -76,6 +77,7 @@ class LayerscopeApp(App[int]):
         self.load_seconds: float | None = None
         self.search_query: str | None = None
         self.set_reactive(LayerscopeApp.k, max(0, len(image.layers) - 1))
+        # the Header shows sub_title as literal Content (never markup): only control characters need escaping
         self.sub_title = safe(image.ref or image.source)
 
     # -- layout -------------------------------------------------------------
@@ -155,8 +157,8 @@ class LayerscopeApp(App[int]):
     def _load_failed(self, msg: str) -> None:
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
-        self.query_one("#status", Static).update(Text(f"Error: {safe(msg)}", style="bold red"))
-        self.notify(safe(msg), title="Could not load the image", severity="error", timeout=30)
+        self.query_one("#status", Static).update(literal.text(f"Error: {msg}", style="bold red"))
+        literal.notify(self, msg, title="Could not load the image", severity="error", timeout=30)
 
     def _loaded(self, merged: Merged) -> None:
         self.merged = merged
@@ -167,14 +169,16 @@ class LayerscopeApp(App[int]):
         self.query_one("#image-details", Static).update(image_details(self.image))
         self._reroot(keep_path=None)
         if self.image.warnings:
-            self.notify(
+            literal.notify(
+                self,
                 f"{len(self.image.warnings)} warning(s) while loading — see Details",
                 severity="warning",
                 timeout=8,
             )
         damaged = [la.index for la in self.image.layers if la.error]
         if damaged:
-            self.notify(f"Damaged layers: {', '.join(f'L{i}' for i in damaged)}", severity="error", timeout=15)
+            names = ", ".join(f"L{i}" for i in damaged)
+            literal.notify(self, f"Damaged layers: {names}", severity="error", timeout=15)
         self.audit(merged)
 
     @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
@@ -188,7 +192,7 @@ class LayerscopeApp(App[int]):
             base, ref = base_value(self.base_spec, None)
             analysis = analyze(merged, base=base, base_ref=ref)
         except LayerscopeError as exc:
-            self.call_from_thread(self.notify, safe(str(exc)), title="Audit failed", severity="error")
+            self.call_from_thread(partial(literal.notify, self, str(exc), title="Audit failed", severity="error"))
             return
         self.call_from_thread(self._audited, analysis)
         if self.compare_with:
@@ -196,7 +200,7 @@ class LayerscopeApp(App[int]):
                 other = load(self.compare_with)
                 comparison = compare(merged, other)
             except LayerscopeError as exc:
-                self.call_from_thread(self.notify, safe(str(exc)), title="Compare failed", severity="error")
+                self.call_from_thread(partial(literal.notify, self, str(exc), title="Compare failed", severity="error"))
                 return
             self.call_from_thread(self._compared, comparison)
 
@@ -205,12 +209,12 @@ class LayerscopeApp(App[int]):
         self._show_layer_details()
         sev = analysis.findings_by_severity()
         if sev.get("high"):
-            self.notify(f"{sev['high']} high-severity finding(s) — press w", severity="error", timeout=10)
+            literal.notify(self, f"{sev['high']} high-severity finding(s) — press w", severity="error", timeout=10)
 
     def _compared(self, comparison: Comparison) -> None:
         self.comparison = comparison
         t = comparison.totals()
-        self.notify(f"Compared: +{t['added']} -{t['removed']} ~{t['changed']} paths — press C")
+        literal.notify(self, f"Compared: +{t['added']} -{t['removed']} ~{t['changed']} paths — press C")
 
     # -- the selected layer --------------------------------------------------------------
     def snapshot(self, k: int) -> Snapshot:
@@ -288,10 +292,10 @@ class LayerscopeApp(App[int]):
             parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))
         parts.append("sort: size" if opts.sort_by_size else "sort: name")
         if self.search_query is not None:
-            parts.append(f"filter: {safe(self.search_query)!r} (esc clears)")
+            parts.append(f"filter: {self.search_query!r} (esc clears)")
         if self.load_seconds is not None:
             parts.append(f"loaded in {self.load_seconds:.2f}s")
-        self.query_one("#status", Static).update(Text("  •  ".join(parts)))
+        self.query_one("#status", Static).update(literal.text("  •  ".join(parts)))
 
     # -- actions ---------------------------------------------------------------------------
     def _current_entry(self) -> Entry | None:
@@ -316,7 +320,7 @@ class LayerscopeApp(App[int]):
     def action_content(self) -> None:
         entry = self._current_entry()
         if entry is None:
-            self.notify("Select a file (in the tree or the versions pane) first")
+            literal.notify(self, "Select a file (in the tree or the versions pane) first")
             return
         self._open_content(entry)
 
@@ -325,11 +329,11 @@ class LayerscopeApp(App[int]):
             return
         new = self._current_entry()
         if new is None:
-            self.notify("Select a file first")
+            literal.notify(self, "Select a file first")
             return
         older = [v for v in self.merged.versions_below(new)]
         if not older:
-            self.notify("This version hides nothing: no lower version to diff against")
+            literal.notify(self, "This version hides nothing: no lower version to diff against")
             return
         old = older[-1]
         title = f"diff {new.path}: L{old.layer} → L{new.layer}"
@@ -347,7 +351,7 @@ class LayerscopeApp(App[int]):
         self.query_one(LayerStack).select_layer(target, notify=False)
         self.query_one(FileTree).reveal(path)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:
         if self._history:
             target = self._history.pop()
             path = self.query_one(FileTree).current_path
@@ -395,7 +399,7 @@ class LayerscopeApp(App[int]):
         if tree.opts.sort_by_size and snap is not None and not snap.sizes_ready:
             # Never compute sizes on the key path (seconds at 500k entries):
             # the worker re-sorts the tree when they are ready.
-            self.notify("Sorting by size once directory sizes are computed…")
+            literal.notify(self, "Sorting by size once directory sizes are computed…")
             self._update_status()
             if not any(w.group == "sizes" and w.is_running for w in self.workers):
                 self.compute_sizes(snap)
@@ -404,7 +408,7 @@ class LayerscopeApp(App[int]):
 
     def action_search(self) -> None:
         if self.merged is None:
-            self.notify("Still reading layers…")
+            literal.notify(self, "Still reading layers…")
             return
         self.push_screen(SearchScreen(self.merged, self.k, self.search_query or ""), self._search_done)
 
@@ -417,11 +421,11 @@ class LayerscopeApp(App[int]):
             tree.restrict = with_ancestors(result.filter_paths)
             tree._expanded |= tree.restrict  # show every match at once
             self._retree()
-            self.notify(f"{len(result.filter_paths)} paths match {safe(result.query)!r}")
+            literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
         elif result.jump_to:
             tree.focus()
             if not tree.reveal(result.jump_to):
-                self.notify("That path is hidden by the current view or filters")
+                literal.notify(self, "That path is hidden by the current view or filters")
 
     def action_clear_search(self) -> None:
         if self.search_query is not None:
@@ -429,21 +433,21 @@ class LayerscopeApp(App[int]):
             self.query_one(FileTree).restrict = None
             self._retree()
 
-    def action_focus(self, which: str) -> None:
+    async def action_focus(self, which: str) -> None:
         target = {"layers": "#layers", "tree": "#tree", "versions": "#versions", "details": "#details"}[which]
         self.query_one(target).focus()
 
     def action_audit(self) -> None:
         if self.analysis is None:
-            self.notify("The audit is still running…" if self.merged is not None else "Still reading layers…")
+            literal.notify(self, "The audit is still running…" if self.merged is not None else "Still reading layers…")
             return
         self.push_screen(AuditScreen(self.analysis), self._jump)
 
     def action_compare(self) -> None:
         if not self.compare_with:
-            self.notify("Start with --compare OTHER to compare with another image")
+            literal.notify(self, "Start with --compare OTHER to compare with another image")
         elif self.comparison is None:
-            self.notify("Still loading the other image…")
+            literal.notify(self, "Still loading the other image…")
         else:
             self.push_screen(CompareScreen(self.comparison), self._jump_path)
 
@@ -457,7 +461,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         tree.focus()
         if not tree.reveal(jump.path):
-            self.notify("That path is hidden by the current view or filters")
+            literal.notify(self, "That path is hidden by the current view or filters")
 
     def _jump_path(self, path: str | None) -> None:
         if path is not None:
@@ -465,11 +469,6 @@ class LayerscopeApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
-
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:  # type: ignore[type-arg]
-        yield from super().get_system_commands(screen)
-        for _key, disp, action, desc, _show in KEYS:
-            yield SystemCommand(f"{desc} [{disp}]", desc, partial(self.run_action, action))
 
 
 def make_app(

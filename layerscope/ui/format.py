@@ -1,18 +1,16 @@
 """Rich text for model objects: labels, colours, modes and sizes.
 
 Every name from the image goes through ``safe`` and into a ``Text`` object,
-never into markup: ``lib[abc].so`` must stay itself and an escape sequence in
-a file name must never reach the terminal.
+never into markup (the rule of ``literal.py``): ``lib[abc].so`` must stay
+itself and an escape sequence in a file name must never reach the terminal.
 """
 
 from __future__ import annotations
 
-import stat
-
 from rich.text import Text
 
+from ..fmt import human_size, mode_string, short_command
 from ..model import DIR, Deletion, Entry
-from ..report import human_size, short_command
 from ..textsafe import safe
 
 CHANGE_STYLE = {
@@ -32,14 +30,8 @@ CHANGE_MARK = {
     "rewritten": "=",
     "deleted": "-",
 }
-TYPE_CHAR = {"file": "-", "dir": "d", "symlink": "l", "hardlink": "h", "char": "c", "block": "b", "fifo": "p"}
 
-__all__ = ["human_size", "short_command"]
-
-
-def mode_string(type_: str, mode: int) -> str:
-    """``dir`` + 0o1777 -> ``drwxrwxrwt`` (setuid/setgid/sticky shown as s/t)."""
-    return TYPE_CHAR.get(type_, "?") + stat.filemode(mode)[1:]
+__all__ = ["human_size", "mode_string", "short_command"]
 
 
 def entry_style(e: Entry | Deletion, k: int) -> str:

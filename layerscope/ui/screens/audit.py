@@ -18,7 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from ...analysis import CAUSES, Analysis
-from ...textsafe import safe
+from .. import literal
 from ..format import human_size, short_command
 
 MAX_ROWS = 500
@@ -79,11 +79,11 @@ class AuditScreen(ModalScreen[Jump | None]):
         with Vertical(id="audit-box") as box:
             box.border_title = "Waste and findings (Enter: go to the path)"
             yield Static(summary(self.analysis), id="audit-summary")
-            waste = DataTable(id="waste", cursor_type="row", zebra_stripes=True)
+            waste: DataTable[Text] = DataTable(id="waste", cursor_type="row", zebra_stripes=True)
             waste.border_title = "Biggest hidden bytes"
             yield waste
-            findings = DataTable(id="findings", cursor_type="row", zebra_stripes=True)
-            findings.border_title = f"Findings ({len(self.analysis.findings)})"
+            findings: DataTable[Text] = DataTable(id="findings", cursor_type="row", zebra_stripes=True)
+            findings.border_title = Text(f"Findings ({len(self.analysis.findings)})")
             yield findings
         yield Footer()
 
@@ -95,7 +95,7 @@ class AuditScreen(ModalScreen[Jump | None]):
             waste.add_row(
                 Text(human_size(item.size), justify="right"),
                 Text(item.cause, style="yellow"),
-                Text(safe(item.path)),
+                literal.text(item.path),
                 Text(f"L{item.layer}"),
                 Text(f"L{item.by_layer} ({item.how})"),
                 Text(short_command(item.command, 50), style="dim"),
@@ -108,10 +108,10 @@ class AuditScreen(ModalScreen[Jump | None]):
             findings.add_row(
                 Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
                 Text(f.rule),
-                Text(safe(f.path)),
+                literal.text(f.path),
                 Text(f"L{f.layer}"),
                 Text(human_size(f.size), justify="right"),
-                Text(safe(what)),
+                literal.text(what),
             )
             self.jumps["findings"].append(Jump(f.path, f.layer))
         (findings if a.findings and not a.top else waste).focus()

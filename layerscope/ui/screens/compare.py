@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Static
 
 from ...compare import Comparison
-from ...textsafe import safe
+from .. import literal
 from ..format import human_size
 
 MAX_ROWS = 2000
@@ -23,8 +23,8 @@ def comparison_summary(c: Comparison) -> Table:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold")
     t.add_column()
-    t.add_row("A (this image)", Text(safe(c.a_source)))
-    t.add_row("B", Text(safe(c.b_source)))
+    t.add_row("A (this image)", literal.text(c.a_source))
+    t.add_row("B", literal.text(c.b_source))
     t.add_row(
         "Layers",
         Text(
@@ -58,9 +58,9 @@ class CompareScreen(ModalScreen[str | None]):
         with Vertical(id="compare-box") as box:
             box.border_title = "Compare with B (B's view of each path)"
             yield Static(comparison_summary(self.comparison))
-            table = DataTable(id="compare-paths", cursor_type="row", zebra_stripes=True)
+            table: DataTable[Text] = DataTable(id="compare-paths", cursor_type="row", zebra_stripes=True)
             n = len(self.comparison.paths)
-            table.border_title = f"Paths that differ ({n}{f', first {MAX_ROWS} shown' if n > MAX_ROWS else ''})"
+            table.border_title = Text(f"Paths that differ ({n}{f', first {MAX_ROWS} shown' if n > MAX_ROWS else ''})")
             yield table
         yield Footer()
 
@@ -71,10 +71,10 @@ class CompareScreen(ModalScreen[str | None]):
             d = p.to_dict()
             table.add_row(
                 Text({"added": "+", "removed": "-", "changed": "~"}.get(p.kind, "?"), style=KIND_STYLE.get(p.kind, "")),
-                Text(safe(p.path)),
+                literal.text(p.path),
                 Text(human_size(p.size_a) if p.a is not None else "-", justify="right"),
                 Text(human_size(p.size_b) if p.b is not None else "-", justify="right"),
-                Text(safe(", ".join(d.get("what") or [])), style="dim"),
+                literal.text(", ".join(d.get("what") or []), style="dim"),
             )
             self.paths.append(p.path)
         table.focus()

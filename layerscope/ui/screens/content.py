@@ -23,6 +23,7 @@ from textual.widgets import Footer, Static
 
 from ...model import Entry
 from ...textsafe import safe
+from .. import literal
 from ..format import human_size
 
 VIEW_CAP = 256 * 1024  # bytes read for one view
@@ -74,8 +75,10 @@ def describe(e: Entry) -> str:
 def render_version(e: Entry, read: Reader) -> RenderableType:
     """What the content view shows for one version."""
     if e.type == "symlink":
-        return Text(
-            f"symbolic link → {safe(e.link or '')}\n(not followed: it points inside the image, not at this host)"
+        return Text.assemble(
+            "symbolic link → ",
+            literal.text(e.link or ""),
+            "\n(not followed: it points inside the image, not at this host)",
         )
     if e.type not in ("file", "hardlink"):
         return Text(f"{e.type}: no content to show")
@@ -101,7 +104,7 @@ def render_version(e: Entry, read: Reader) -> RenderableType:
 def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
     a = read(old, VIEW_CAP) if old.type in ("file", "hardlink") else (old.link or "").encode()
     b = read(new, VIEW_CAP) if new.type in ("file", "hardlink") else (new.link or "").encode()
-    head = Text(f"--- {safe(describe(old))}\n+++ {safe(describe(new))}\n", style="bold")
+    head = Text.assemble("--- ", literal.text(describe(old)), "\n+++ ", literal.text(describe(new)), "\n", style="bold")
     if a == b:
         meta = []
         if old.mode != new.mode:
@@ -138,7 +141,7 @@ class ContentScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="content-scroll") as vs:
-            vs.border_title = safe(self.title_text)
+            vs.border_title = literal.text(self.title_text)
             yield Static(Text("loading…", style="dim"), id="content-body")
         yield Footer()
 
@@ -150,7 +153,7 @@ class ContentScreen(ModalScreen[None]):
         try:
             renderable = self._make()
         except Exception as exc:
-            renderable = Text(f"Cannot show this content: {safe(str(exc))}", style="bold red")
+            renderable = literal.text(f"Cannot show this content: {exc}", style="bold red")
         self.app.call_from_thread(self._show, renderable)
 
     def _show(self, renderable: RenderableType) -> None:

@@ -10,6 +10,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from .. import literal
 from ..keys import KEYS, NAV_KEYS
 
 LEGEND = [
@@ -26,10 +27,8 @@ def help_table() -> Table:
     t = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
     t.add_column("Key", style="bold cyan", no_wrap=True)
     t.add_column("Action")
-    for _key, disp, _action, desc, _show in KEYS:
-        t.add_row(disp, desc)
-    for disp, desc in NAV_KEYS:
-        t.add_row(disp, desc)
+    for disp, desc in [(disp, desc) for _key, disp, _action, desc, _show in KEYS] + NAV_KEYS:
+        t.add_row(literal.text(disp), literal.text(desc))  # `[` and `]` are keys, not markup
     return t
 
 

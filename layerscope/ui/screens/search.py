@@ -20,6 +20,7 @@ from textual.worker import get_current_worker
 
 from ...merge import Merged
 from ...snapshot import search
+from .. import literal
 from ..format import node_label
 
 SHOW = 1000
@@ -82,7 +83,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
             self.app.call_from_thread(self._show, query, found, total)
 
     def _error(self, msg: str) -> None:
-        self.query_one("#search-count", Static).update(Text(msg, style="red"))
+        self.query_one("#search-count", Static).update(literal.text(msg, style="red"))
 
     def _show(self, query: str, found: list, total: int) -> None:  # type: ignore[type-arg]
         if query != self.query_text:

@@ -8,7 +8,7 @@ from rich.text import Text
 
 from ...analysis import LayerWaste
 from ...model import Image, Layer
-from ...textsafe import safe
+from .. import literal
 from ..format import human_size
 
 
@@ -23,12 +23,12 @@ def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -
     t = _kv()
     t.add_row(Text(f"Layer L{layer.index}", style="bold underline"), "")
     if layer.error:
-        t.add_row("DAMAGED", Text(safe(layer.error), style="bold red"))
-    t.add_row("Command", Text(safe(layer.command or "(no history)")))
+        t.add_row("DAMAGED", literal.text(layer.error, style="bold red"))
+    t.add_row("Command", literal.text(layer.command or "(no history)"))
     if layer.created:
-        t.add_row("Created", Text(safe(layer.created)))
-    t.add_row("Digest", Text(safe(layer.digest or layer.computed_digest or "?")))
-    t.add_row("DiffID", Text(safe(layer.diff_id or layer.computed_diff_id or "?")))
+        t.add_row("Created", literal.text(layer.created))
+    t.add_row("Digest", literal.text(layer.digest or layer.computed_digest or "?"))
+    t.add_row("DiffID", literal.text(layer.diff_id or layer.computed_diff_id or "?"))
     t.add_row("Blob", Text(f"{human_size(layer.compressed_bytes)} {layer.compression or ''}".strip()))
     if loaded:
         c = layer.counts
@@ -51,7 +51,7 @@ def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -
         if waste.base:
             t.add_row("Base", Text("part of the base image", style="dim"))
     for w in layer.warnings[:20]:
-        t.add_row("Warning", Text(safe(w), style="yellow"))
+        t.add_row("Warning", literal.text(w, style="yellow"))
     return t
 
 
@@ -59,32 +59,33 @@ def image_details(image: Image) -> RenderableType:
     cfg = image.config
     t = _kv()
     t.add_row(Text("Image", style="bold underline"), "")
-    t.add_row("Source", Text(safe(image.source)))
-    t.add_row("Format", Text(image.format))
-    t.add_row("Ref", Text(safe(image.ref or "-")))
-    t.add_row("Platform", Text(image.platform or "-"))
-    t.add_row("Config", Text(image.config_digest or "-"))
+    t.add_row("Source", literal.text(image.source))
+    t.add_row("Format", literal.text(image.format))
+    t.add_row("Ref", literal.text(image.ref or "-"))
+    t.add_row("Platform", literal.text(image.platform or "-"))
+    t.add_row("Config", literal.text(image.config_digest or "-"))
     t.add_row("Layers", Text(f"{len(image.layers)} (+{sum(1 for h in image.history if h.empty_layer)} empty steps)"))
     blobs = sum(la.compressed_bytes for la in image.layers)
     t.add_row("Size", Text(f"{human_size(image.size_bytes)} content, {human_size(blobs)} blobs"))
     if cfg.created:
-        t.add_row("Created", Text(safe(cfg.created)))
-    t.add_row("Entrypoint", Text(safe(" ".join(cfg.entrypoint or [])) or "-"))
-    t.add_row("Cmd", Text(safe(" ".join(cfg.cmd or [])) or "-"))
-    t.add_row("User", Text(safe(cfg.user or "(root)")))
-    t.add_row("Workdir", Text(safe(cfg.workdir or "/")))
+        t.add_row("Created", literal.text(cfg.created))
+    t.add_row("Entrypoint", literal.text(" ".join(cfg.entrypoint or []) or "-"))
+    t.add_row("Cmd", literal.text(" ".join(cfg.cmd or []) or "-"))
+    t.add_row("User", literal.text(cfg.user or "(root)"))
+    t.add_row("Workdir", literal.text(cfg.workdir or "/"))
     for e in cfg.env:
-        t.add_row("Env", Text(safe(e)))
+        t.add_row("Env", literal.text(e))
     for k, v in sorted(cfg.labels.items()):
-        t.add_row("Label", Text(safe(f"{k}={v}")))
+        t.add_row("Label", literal.text(f"{k}={v}"))
     if cfg.exposed_ports:
-        t.add_row("Ports", Text(safe(", ".join(cfg.exposed_ports))))
+        t.add_row("Ports", literal.text(", ".join(cfg.exposed_ports)))
     if cfg.volumes:
-        t.add_row("Volumes", Text(safe(", ".join(cfg.volumes))))
+        t.add_row("Volumes", literal.text(", ".join(cfg.volumes)))
     parts: list[RenderableType] = [t]
     if image.warnings:
         w = Text(f"\n{len(image.warnings)} warning(s) while loading:\n", style="bold yellow")
         for msg in image.warnings[:200]:
-            w.append("! " + safe(msg) + "\n", style="yellow")
+            w.append_text(literal.text(f"! {msg}", style="yellow"))
+            w.append("\n")
         parts.append(w)
     return Group(*parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rich.text import Text
 from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
@@ -72,11 +73,11 @@ class FileTree(Tree[NodeData]):
         else:
             self._move_to(self.root)
 
-    def _root_label(self) -> str:
+    def _root_label(self) -> Text:
         if self.snapshot is None:
-            return "/"
+            return Text("/")
         mode = "changes of" if self.opts.layer_only else "as of"
-        return f"/  ({mode} L{self.snapshot.k})"
+        return Text(f"/  ({mode} L{self.snapshot.k})")
 
     def refresh_labels(self) -> None:
         """Re-render labels in place (e.g. when directory sizes arrive)."""
@@ -88,7 +89,7 @@ class FileTree(Tree[NodeData]):
                 if n is not None:
                     node.set_label(self._label(n))
 
-    def _label(self, n: Entry | Deletion) -> object:
+    def _label(self, n: Entry | Deletion) -> Text:
         assert self.snapshot is not None
         size = None
         if type(n) is Entry and n.type == DIR and self.snapshot.sizes_ready:
@@ -111,15 +112,16 @@ class FileTree(Tree[NodeData]):
         for n in kids[offset : offset + PAGE]:
             label = self._label(n)
             if type(n) is Entry and n.type == DIR:
-                child = node.add(label, data=n.path, allow_expand=bool(merged.children.get(n.path)))  # type: ignore[arg-type]
+                child = node.add(label, data=n.path, allow_expand=bool(merged.children.get(n.path)))
                 if n.path in self._expanded:
                     child.expand()
                     self._populate(child)
             else:
-                node.add_leaf(label, data=n.path)  # type: ignore[arg-type]
+                node.add_leaf(label, data=n.path)
         rest = len(kids) - offset - PAGE
         if rest > 0:
-            node.add_leaf(f"… {rest} more (Enter to show {min(rest, PAGE)})", data=More(node.data, offset + PAGE))
+            more = Text(f"… {rest} more (Enter to show {min(rest, PAGE)})", style="dim")
+            node.add_leaf(more, data=More(node.data, offset + PAGE))
 
     # -- navigation -------------------------------------------------------------
     @property

@@ -14,7 +14,7 @@ from textual.widgets import DataTable
 
 from ...merge import Merged
 from ...model import Deletion, Entry, Event
-from ...textsafe import safe
+from .. import literal
 from ..format import CHANGE_STYLE, human_size, mode_string, short_command
 
 
@@ -54,7 +54,7 @@ class VersionsPane(DataTable[Text]):
         self.clear()
         self.events = []
         if path is None or path == "/":
-            self.border_title = "Versions"
+            self.border_title = Text("Versions")
             return
         hist = [ev for ev in merged.history(path) if ev.layer <= k]
         newer_above = sum(1 for ev in merged.history(path) if ev.layer > k)
@@ -64,11 +64,11 @@ class VersionsPane(DataTable[Text]):
             self.events.append(ev)
             self.add_row(*self._cells(merged, ev, newer), key=str(i))
         n_hidden = sum(1 for ev in hist[:-1] if type(ev) is Entry) if hist else 0
-        title = f"Versions of {safe(path)}"
+        title = literal.text(f"Versions of {path}")
         if n_hidden:
-            title += f" — hides {n_hidden}"
+            title.append(f" — hides {n_hidden}")
         if newer_above:
-            title += f" ({newer_above} newer above L{k})"
+            title.append(f" ({newer_above} newer above L{k})")
         self.border_title = title
 
     def _cells(self, merged: Merged, ev: Event, newer: Event | None) -> list[Text]:
@@ -82,12 +82,12 @@ class VersionsPane(DataTable[Text]):
                 Text("-"),
                 Text("-"),
                 Text("-"),
-                Text(safe(ev.cause), style="dim"),
+                literal.text(ev.cause, style="dim"),
                 cmd,
             ]
         assert type(ev) is Entry
         style = CHANGE_STYLE.get(ev.change, "")
-        digest = ev.digest.hex()[:12] if ev.digest else (safe(ev.link or "")[:24] if ev.link else "-")
+        digest = ev.digest.hex()[:12] if ev.digest else (ev.link[:24] if ev.link else "-")
         implicit = " (implicit)" if ev.offset == -1 else ""
         return [
             Text(f"L{ev.layer}", style="bold"),
@@ -96,7 +96,7 @@ class VersionsPane(DataTable[Text]):
             Text(mode_string(ev.type, ev.mode)),
             Text(f"{ev.uid}:{ev.gid}"),
             Text(human_size(ev.size) if ev.type in ("file", "hardlink") else "-", justify="right"),
-            Text(digest, style="dim"),
+            literal.text(digest, style="dim"),
             cmd,
         ]
 
