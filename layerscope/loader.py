@@ -60,7 +60,7 @@ def _opener(layer: Layer) -> Callable[[], Any]:
     return open_it
 
 
-def _apply(layer: Layer, scan: dict[str, Any]) -> None:
+def _apply(layer: Layer, scan: _core.LayerScan) -> None:
     """Fill ``layer`` from the core's result for it, with classified warnings."""
     idx = layer.index
     name = f"layer {idx} ({layer.source_name})"
@@ -82,7 +82,7 @@ def _apply(layer: Layer, scan: dict[str, Any]) -> None:
         issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
     if scan["error"] is not None:
         layer.error = scan["error"]
-    layer.entries = [Entry(*row, idx) for row in scan["entries"]]
+    layer.entries = [Entry(*row, layer=idx) for row in scan["entries"]]
     layer.whiteouts = scan["whiteouts"]
     layer.opaque_dirs = scan["opaque_dirs"]
     layer.size_bytes = scan["size_bytes"]

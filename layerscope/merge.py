@@ -113,15 +113,15 @@ class Merged:
         if path == ROOT:
             return self.root
         cur = self.events.get(path)
-        if type(cur) is list:
-            return cur[-1]  # type: ignore[no-any-return]
-        return cur  # type: ignore[return-value]
+        if isinstance(cur, list):
+            return cur[-1]
+        return cur
 
     def history(self, path: str) -> list[Event]:
         cur = self.events.get(path)
         if cur is None:
             return [self.root] if path == ROOT else []
-        return cur if type(cur) is list else [cur]  # type: ignore[list-item,return-value]
+        return cur if isinstance(cur, list) else [cur]
 
     def state_at(self, path: str, k: int) -> Event | None:
         """The last event at or below layer k."""
@@ -130,11 +130,11 @@ class Merged:
         cur = self.events.get(path)
         if cur is None:
             return None
-        if type(cur) is not list:
-            return cur if cur.layer <= k else None  # type: ignore[union-attr]
+        if not isinstance(cur, list):
+            return cur if cur.layer <= k else None
         for ev in reversed(cur):
             if ev.layer <= k:
-                return ev  # type: ignore[no-any-return]
+                return ev
         return None
 
     def entry_at(self, path: str, k: int) -> Entry | None:
@@ -266,11 +266,10 @@ class Merged:
         if k >= self.top:  # the common case: the newest event of each path
             events = self.events
             for p in self.paths():
-                ev = events[p]
-                if type(ev) is list:
-                    ev = ev[-1]
-                if type(ev) is Entry:
-                    yield ev
+                cur = events[p]
+                last = cur[-1] if isinstance(cur, list) else cur
+                if type(last) is Entry:
+                    yield last
             return
         for p in self.paths():
             ev = self.state_at(p, k)

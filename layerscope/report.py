@@ -60,7 +60,7 @@ def file_obj(merged: Merged, e: Entry) -> dict[str, Any]:
     }
 
 
-_esc = json.encoder.encode_basestring_ascii  # type: ignore[attr-defined]
+_esc = json.encoder.encode_basestring_ascii
 
 
 def _version_json(v: Entry) -> str:
@@ -561,11 +561,11 @@ def write_text(
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
         unverified = set(image.split_warnings()[0])
-        for w in image.warnings:
-            if w in unverified:  # some content was not read or not checked
-                console.print(Text("  ✗ " + safe(w), style="bold red"))
+        for warning in image.warnings:
+            if warning in unverified:  # some content was not read or not checked
+                console.print(Text("  ✗ " + safe(warning), style="bold red"))
             else:
-                console.print(Text("  ! " + safe(w), style="yellow"))
+                console.print(Text("  ! " + safe(warning), style="yellow"))
         if unverified:
             console.print(
                 Text(

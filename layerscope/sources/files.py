@@ -20,7 +20,7 @@ import tempfile
 import weakref
 from typing import BinaryIO, Protocol
 
-from .. import _core
+from .._core import header_fields, open_reader, pax_records
 from ..errors import ImageError
 from ..model import ARCHIVE_DAMAGED, DUPLICATE, LoadWarning
 
@@ -145,7 +145,7 @@ class TarSource:
         except OSError as exc:
             raise ImageError(f"{self.name}: cannot open ({exc.strerror})") from None
         try:
-            stream = _core.open_reader(fh, None, self.name)
+            stream = open_reader(fh, None, self.name)
         except OSError as exc:
             fh.close()
             raise ImageError(f"{self.name}: cannot read ({exc})") from None
@@ -222,7 +222,7 @@ class TarSource:
                 resynced = True
                 off = nxt
                 continue
-            ok, size = _core.header_fields(hdr)
+            ok, size = header_fields(hdr)
             if not ok or size is None or size < 0:
                 if off == 0:
                     raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
@@ -249,9 +249,9 @@ class TarSource:
                     self._warn(f"truncated extension header at offset {off}")
                     break
                 if flag == b"x":
-                    pax.update(_core.pax_records(data))
+                    pax.update(pax_records(data))
                 elif flag == b"g":
-                    gpax.update(_core.pax_records(data))
+                    gpax.update(pax_records(data))
                 elif flag == b"L":
                     long_name = data.split(b"\0", 1)[0]
                 else:
@@ -317,7 +317,7 @@ class TarSource:
             while 0 <= i <= RESYNC_CHUNK + 257:
                 cand = pos + i - 257
                 hdr = os.pread(self._fd, BLOCK, cand)
-                if len(hdr) == BLOCK and (fields := _core.header_fields(hdr))[0] and fields[1] is not None:
+                if len(hdr) == BLOCK and (fields := header_fields(hdr))[0] and fields[1] is not None:
                     return cand
                 i = chunk.find(b"ustar", i + 1)
             pos += RESYNC_CHUNK
