@@ -37,7 +37,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .merge import Merged, parent_of
+from . import _core
+from .merge import Merged
 from .model import (
     DIR,
     FILE,
@@ -364,6 +365,23 @@ _GIT = re.compile(r"^(.*?/\.git)(?:/|$)")
 _NOT_SECRET = re.compile(r"/usr/share/|/(?:tests?|testdata|test_data|examples?|fixtures)/|/site-packages/[^/]+/tests?/")
 
 
+# Every _SENSITIVE alternative needs one of these in its last component (or
+# sits under .azure/ or gcloud/): a set lookup and a few `in` tests rule out
+# nearly every path of an image before the regex runs (it ran on all of them,
+# ~1.8 µs a path).
+_SECRET_EXTS = frozenset(("key", "p12", "pfx", "jks", "keystore", "pem", "json"))
+
+
+def _maybe_secret(path: str, i: int) -> bool:
+    base = path[i + 1 :]
+    if base[:1] == "." or base.startswith("id_") or base == "config" or "credential" in base:
+        return True
+    dot = base.rfind(".")
+    if dot >= 0 and base[dot + 1 :] in _SECRET_EXTS:
+        return True
+    return "/.azure/" in path or "/gcloud/" in path
+
+
 def sensitive_path(path: str) -> str | None:
     """The path to report if ``path`` looks like a secret (a ``.git`` dir is reported whole)."""
     if "/.git" in path:
@@ -372,6 +390,8 @@ def sensitive_path(path: str) -> str | None:
             return m.group(1)
     # Every pattern spans at most the last three components: search only those.
     i = path.rfind("/")
+    if not _maybe_secret(path, i):
+        return None
     j = path.rfind("/", 0, i) if i > 0 else -1
     cut = path.rfind("/", 0, j) if j > 0 else -1
     if _SENSITIVE.search(path, max(cut, 0)) and not _NOT_SECRET.search(path):
@@ -418,7 +438,12 @@ _PKG_CACHE = re.compile(
 )
 
 
+_PKG_CACHE_HEADS = ("/var/", "/root/", "/home/", "/usr/local/share/")
+
+
 def package_cache_root(path: str) -> str | None:
+    if not path.startswith(_PKG_CACHE_HEADS):  # most paths: no regex at all
+        return None
     m = _PKG_CACHE.match(path)
     return m.group(0)[:-1] if m else None
 
@@ -773,164 +798,30 @@ def analyze(
 #     that layer (in sorted order) and leaves a size of -1 in the efficiency sum.
 
 
-def _dive_size(e: Entry) -> int:
-    return 0 if e.type == HARDLINK else e.size
-
-
-class _DiveTree:
-    """The stacked tree dive builds: payload per path, children by parent."""
-
-    __slots__ = ("kids", "nodes")
-
-    def __init__(self) -> None:
-        self.nodes: dict[str, tuple[int, bool]] = {}  # path -> (size, is_dir)
-        self.kids: dict[str, dict[str, None]] = {}
-
-    def add(self, path: str, payload: tuple[int, bool]) -> None:
-        nodes = self.nodes
-        if path not in nodes:
-            # Missing parents become empty nodes; a loop, as paths can be deep.
-            missing = []
-            q = path
-            while q != "/" and q not in nodes:
-                missing.append(q)
-                q = parent_of(q)
-            for p in reversed(missing):
-                nodes[p] = (0, False)
-                self.kids.setdefault(parent_of(p), {})[p] = None
-        nodes[path] = payload
-
-    def subtree_size(self, path: str) -> int:
-        total = 0
-        stack = [path]
-        nodes = self.nodes
-        kids = self.kids
-        while stack:
-            p = stack.pop()
-            total += nodes[p][0]
-            stack.extend(kids.get(p, ()))
-        return total
-
-    def remove(self, path: str) -> None:
-        if path not in self.nodes:
-            return
-        parent = parent_of(path)
-        siblings = self.kids.get(parent)
-        if siblings is not None:
-            siblings.pop(path, None)
-        stack = [path]
-        while stack:
-            p = stack.pop()
-            self.nodes.pop(p, None)
-            stack.extend(self.kids.pop(p, ()))
-
-
-def _dive_order_key(path: str, whiteout: bool) -> tuple[bytes, ...]:
-    parts = path.strip("/").split("/")
-    if whiteout:
-        parts[-1] = ".wh." + parts[-1]
-    return tuple(p.encode("utf-8", "surrogateescape") for p in parts)
+def _enc(path: str) -> bytes:
+    return path.encode("utf-8", "surrogateescape")
 
 
 def dive_figures(merged: Merged) -> DiveFigures:
+    """dive 0.13.1's efficiency, wastedBytes and userWastedPercent, computed
+    by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
+    opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    cum: dict[str, int] = {}
-    mins: dict[str, int] = {}
-    count: dict[str, int] = {}
-    tree = _DiveTree()
-    # The stacked tree only answers whiteout lookups: without whiteouts, skip it.
-    need_tree = any(layer.whiteouts for layer in image.layers)
-
+    layers = []
     for layer in image.layers:
-        # This layer's tree: explicit members, empty implicit parents, whiteout leaves.
-        explicit: dict[str, tuple[int, bool]] = {}
-        for e in layer.entries:
-            if e.path != "/":
-                explicit[e.path] = (_dive_size(e), e.type == DIR)
-        whiteouts = [w for w in layer.whiteouts if w != "/"]
-        parents: set[str] = set()
-        implicit: list[str] = []
-
-        def mark_parents(
-            path: str,
-            parents: set[str] = parents,
-            implicit: list[str] = implicit,
-            explicit: dict[str, tuple[int, bool]] = explicit,
-        ) -> None:
-            q = parent_of(path)
-            while q != "/" and q not in parents:
-                parents.add(q)
-                if q not in explicit:
-                    implicit.append(q)
-                q = parent_of(q)
-
-        for p in explicit:
-            mark_parents(p)
-        for w in whiteouts:
-            mark_parents(w)
-        for d in layer.opaque_dirs:  # the marker is dropped but its directory node exists
-            if d != "/":
-                mark_parents(d)
-                if d not in explicit and d not in parents:
-                    implicit.append(d)  # an empty leaf of size 0
-        # The visits, against the stacked tree of the layers below.
-        visits: list[tuple[str, int, bool]] = []  # (path, size, is whiteout)
-        failed: list[str] = []
-        lookup = tree
-        if layer.index == 0 and whiteouts:  # dive stacks layer 0 onto a copy of itself
-            lookup = _DiveTree()
-            for p in implicit:
-                lookup.add(p, (0, False))
-            for p, payload in explicit.items():
-                lookup.add(p, payload)
-        for w in whiteouts:
-            node = lookup.nodes.get(w)
-            if node is None:
-                failed.append(w)
-            else:
-                visits.append((w, lookup.subtree_size(w) if node[1] else 0, True))
-        for p, payload in explicit.items():
-            if p not in parents:
-                visits.append((p, payload[0], False))
-        for p in implicit:
-            if p not in parents:
-                visits.append((p, 0, False))
-        if failed:
-            # dive stops visiting this layer at the first missing whiteout target
-            # (depth-first, children first, names sorted) and leaves -1 behind.
-            first = min(_dive_order_key(w, True) for w in failed)
-            first_path = "/" + "/".join(x.decode("utf-8", "surrogateescape") for x in (*first[:-1], first[-1][4:]))
-            visits = [v for v in visits if _dive_order_key(v[0], v[2]) < first]
-            if first_path not in mins:
-                mins[first_path] = -1
-                cum[first_path] = 0
-                count[first_path] = 0
-        for p, s, _ in visits:
-            if p in count:
-                count[p] += 1
-                cum[p] += s
-                m = mins[p]
-                if m < 0 or s < m:
-                    mins[p] = s
-            else:
-                count[p] = 1
-                cum[p] = s
-                mins[p] = s
-        # Stack this layer: whiteouts remove, every node of the layer tree sets its payload.
-        if not need_tree:
-            continue
-        for w in whiteouts:
-            tree.remove(w)
-        for p in implicit:
-            tree.add(p, (0, False))
-        for p, payload in explicit.items():
-            tree.add(p, payload)
-
-    min_sum = sum(mins.values())
-    disc_sum = sum(cum.values())
+        entries = layer.entries
+        layers.append(
+            (
+                [_enc(e.path) for e in entries],
+                [0 if e.type == HARDLINK else e.size for e in entries],
+                [e.type == DIR for e in entries],
+                [_enc(w) for w in layer.whiteouts],
+                [_enc(d) for d in layer.opaque_dirs],
+            )
+        )
+    min_sum, disc_sum, raw_refs = _core.dive_figures(layers)
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
-    refs = [(p, c, cum[p]) for p, c in count.items() if c >= 2]
-    refs.sort(key=lambda r: (-r[2], r[0]))
+    refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
     wasted = sum(r[2] for r in refs)
     size = sum(la.size_bytes for la in image.layers)
     user_size = sum(la.size_bytes for la in image.layers[1:])

@@ -8,6 +8,7 @@
 
 pub mod blob;
 pub mod decode;
+pub mod dive;
 pub mod layer;
 pub mod tar;
 

@@ -20,6 +20,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect_compression, m)?)?;
     m.add_function(wrap_pyfunction!(open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(header_fields, m)?)?;
+    m.add_function(wrap_pyfunction!(dive_figures, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
     m.add_class::<Reader>()?;
     m.add("CHUNK", CHUNK)?;
@@ -30,6 +31,44 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn detect_compression(head: &[u8]) -> &'static str {
     detect(head).name()
+}
+
+/// dive 0.13.1's figures over layers given as `(paths, sizes, is_dir,
+/// whiteouts, opaque_dirs)`, paths as bytes (surrogateescape-encoded):
+/// `(min_sum, disc_sum, [(path, count, size)])`.
+#[pyfunction]
+#[allow(clippy::type_complexity)]
+fn dive_figures(
+    py: Python<'_>,
+    layers: Vec<(
+        Vec<Vec<u8>>,
+        Vec<i64>,
+        Vec<bool>,
+        Vec<Vec<u8>>,
+        Vec<Vec<u8>>,
+    )>,
+) -> PyResult<(i64, i64, Vec<(Vec<u8>, i64, i64)>)> {
+    let mut input = Vec::with_capacity(layers.len());
+    for (paths, sizes, dirs, whiteouts, opaque_dirs) in layers {
+        if paths.len() != sizes.len() || paths.len() != dirs.len() {
+            return Err(PyValueError::new_err(
+                "paths, sizes and is_dir differ in length",
+            ));
+        }
+        let entries = paths
+            .into_iter()
+            .zip(sizes)
+            .zip(dirs)
+            .map(|((p, s), d)| (p, s, d))
+            .collect();
+        input.push(crate::dive::DiveLayer {
+            entries,
+            whiteouts,
+            opaque_dirs,
+        });
+    }
+    let r = py.allow_threads(|| crate::dive::figures(&input));
+    Ok((r.min_sum, r.disc_sum, r.refs))
 }
 
 /// The checksum verdict and the size field of one 512-byte tar header
