@@ -11,7 +11,7 @@ CHUNK: int
 EntryRow = tuple[str, str, int, int, int, int, int, str | None, bytes | None, dict[str, bytes] | None, int]
 
 class LayerScan(TypedDict):
-    entries: list[EntryRow]
+    entries: list[Any]  # EntryRow tuples, or what entry_factory built from them
     whiteouts: list[str]
     opaque_dirs: list[str]
     warnings: list[tuple[str, str]]  # (kind, message)
@@ -25,6 +25,12 @@ class LayerScan(TypedDict):
     size_bytes: int
     members: int
 
+DiveRaw = tuple[int, int, list[tuple[bytes, int, int]]]  # (min_sum, disc_sum, [(path, count, size)])
+
+class ScanResult(TypedDict):
+    layers: list[LayerScan]
+    dive: DiveRaw | None
+
 Window = tuple[int, int, int]  # (fd, start, length)
 Opener = Callable[[], "str | tuple[Any, Window | None]"]
 
@@ -36,7 +42,9 @@ def scan_layers(
     trailing_limit: int = 256 << 20,
     max_depth: int = 256,
     max_warnings: int = 50,
-) -> list[LayerScan]: ...
+    entry_factory: Callable[..., Any] | None = None,
+    dive_layers: int = 0,
+) -> ScanResult: ...
 def detect_compression(head: bytes) -> str: ...
 def header_fields(hdr: bytes) -> tuple[bool, int | None]: ...
 def pax_records(data: bytes) -> dict[str, bytes]: ...

@@ -807,19 +807,10 @@ def dive_figures(merged: Merged) -> DiveFigures:
     by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
     opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    layers = []
-    for layer in image.layers:
-        entries = layer.entries
-        layers.append(
-            (
-                [_enc(e.path) for e in entries],
-                [0 if e.type == HARDLINK else e.size for e in entries],
-                [e.type == DIR for e in entries],
-                [_enc(w) for w in layer.whiteouts],
-                [_enc(d) for d in layer.opaque_dirs],
-            )
-        )
-    min_sum, disc_sum, raw_refs = _core.dive_figures(layers)
+    if image.dive_scan is not None:  # computed by the core as it read the layers
+        min_sum, disc_sum, raw_refs = image.dive_scan
+    else:
+        min_sum, disc_sum, raw_refs = _core.dive_figures(_dive_input(image))
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
     refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
     wasted = sum(r[2] for r in refs)
@@ -833,3 +824,21 @@ def dive_figures(merged: Merged) -> DiveFigures:
         user_size_bytes=user_size,
         file_references=refs,
     )
+
+
+def _dive_input(image: Image) -> list[tuple[list[bytes], list[int], list[bool], list[bytes], list[bytes]]]:
+    """Each layer's own entries as the core's dive_figures takes them (for
+    images whose layers were not read by ``read_layers``)."""
+    layers = []
+    for layer in image.layers:
+        entries = layer.entries
+        layers.append(
+            (
+                [_enc(e.path) for e in entries],
+                [0 if e.type == HARDLINK else e.size for e in entries],
+                [e.type == DIR for e in entries],
+                [_enc(w) for w in layer.whiteouts],
+                [_enc(d) for d in layer.opaque_dirs],
+            )
+        )
+    return layers

@@ -82,7 +82,7 @@ def _apply(layer: Layer, scan: _core.LayerScan) -> None:
         issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
     if scan["error"] is not None:
         layer.error = scan["error"]
-    layer.entries = [Entry(*row, layer=idx) for row in scan["entries"]]
+    layer.entries = scan["entries"]  # built by the core with entry_factory=Entry
     layer.whiteouts = scan["whiteouts"]
     layer.opaque_dirs = scan["opaque_dirs"]
     layer.size_bytes = scan["size_bytes"]
@@ -130,7 +130,7 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
     # Biggest first keeps every thread busy until the end.
     todo.sort(key=lambda la: -la.compressed_bytes)
     jobs = [(la.index, f"layer {la.index} ({la.source_name})", _opener(la)) for la in todo]
-    scans = _core.scan_layers(
+    result = _core.scan_layers(
         jobs,
         progress,
         workers=max(1, workers),
@@ -138,9 +138,12 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
         trailing_limit=TRAILING_LIMIT,
         max_depth=MAX_PATH_DEPTH,
         max_warnings=MAX_LAYER_WARNINGS,
+        entry_factory=Entry,
+        dive_layers=len(image.layers),
     )
-    for layer, scan in zip(todo, scans):
+    for layer, scan in zip(todo, result["layers"]):
         _apply(layer, scan)
+    image.dive_scan = result["dive"]
 
 
 def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
@@ -155,7 +158,8 @@ def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
         trailing_limit=TRAILING_LIMIT,
         max_depth=MAX_PATH_DEPTH,
         max_warnings=MAX_LAYER_WARNINGS,
-    )
+        entry_factory=Entry,
+    )["layers"]
     _apply(layer, scan)
 
 

@@ -291,6 +291,9 @@ class Image:
     # descriptor); empty for docker archives. Analysis reads
     # org.opencontainers.image.base.name/.digest from them.
     annotations: dict[str, str] = field(default_factory=dict)
+    # dive's raw figures (min_sum, disc_sum, [(path, count, size)]) as the core
+    # computed them while reading the layers; None until then.
+    dive_scan: tuple[int, int, list[tuple[bytes, int, int]]] | None = None
     issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
 
     def unverified(self) -> list[LoadWarning]:

@@ -13,10 +13,41 @@ use foldhash::{HashMap, HashSet, HashSetExt};
 
 /// One layer as dive sees it: entries `(path, size, is_dir)` (hardlinks with
 /// size 0), whiteout targets and opaque directories. Paths are absolute.
+/// Entries are kept compact (one byte arena for all paths): a layer's dive
+/// input is held from its scan until the last layer is read.
+#[derive(Default, Debug)]
 pub struct DiveLayer {
-    pub entries: Vec<(Vec<u8>, i64, bool)>,
+    paths: Vec<u8>,
+    ends: Vec<usize>,
+    sizes: Vec<i64>,
+    dirs: Vec<bool>,
     pub whiteouts: Vec<Vec<u8>>,
     pub opaque_dirs: Vec<Vec<u8>>,
+}
+
+impl DiveLayer {
+    pub fn push(&mut self, path: &[u8], size: i64, is_dir: bool) {
+        self.paths.extend_from_slice(path);
+        self.ends.push(self.paths.len());
+        self.sizes.push(size);
+        self.dirs.push(is_dir);
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    fn entries(&self) -> impl Iterator<Item = (&[u8], i64, bool)> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .zip(self.sizes.iter().copied().zip(self.dirs.iter().copied()))
+            .map(|((a, b), (s, d))| (&self.paths[a..b], s, d))
+    }
 }
 
 pub struct DiveResult {
@@ -161,14 +192,14 @@ pub fn figures(layers: &[DiveLayer]) -> DiveResult {
 
     for (index, layer) in layers.iter().enumerate() {
         // This layer's tree: explicit members, empty implicit parents, whiteout leaves.
-        let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.entries.len());
-        let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.entries.len());
-        for (p, size, is_dir) in &layer.entries {
+        let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.len());
+        let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.len());
+        for (p, size, is_dir) in layer.entries() {
             if p != ROOT {
-                if explicit_set.insert(p.as_slice()) {
-                    explicit.push((p.as_slice(), (*size, *is_dir)));
-                } else if let Some(slot) = explicit.iter_mut().rev().find(|(q, _)| q == p) {
-                    slot.1 = (*size, *is_dir);
+                if explicit_set.insert(p) {
+                    explicit.push((p, (size, is_dir)));
+                } else if let Some(slot) = explicit.iter_mut().rev().find(|(q, _)| *q == p) {
+                    slot.1 = (size, is_dir);
                 }
             }
         }

@@ -13,6 +13,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
 use crate::blob::Source;
 use crate::decode::{detect, Decoded, CHUNK};
+use crate::dive::DiveLayer;
 use crate::layer::{scan, Kind, LayerScan, Limits};
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -55,19 +56,16 @@ fn dive_figures(
                 "paths, sizes and is_dir differ in length",
             ));
         }
-        let entries = paths
-            .into_iter()
-            .zip(sizes)
-            .zip(dirs)
-            .map(|((p, s), d)| (p, s, d))
-            .collect();
-        input.push(crate::dive::DiveLayer {
-            entries,
-            whiteouts,
-            opaque_dirs,
-        });
+        let mut layer = DiveLayer::default();
+        for ((p, s), d) in paths.iter().zip(sizes).zip(dirs) {
+            layer.push(p, s, d);
+        }
+        layer.whiteouts = whiteouts;
+        layer.opaque_dirs = opaque_dirs;
+        input.push(layer);
     }
     let r = py.allow_threads(|| crate::dive::figures(&input));
+    // refs as bytes: paths may hold any byte (surrogateescape on the Python side)
     Ok((r.min_sum, r.disc_sum, r.refs))
 }
 
@@ -163,9 +161,13 @@ fn run_job(
 
 /// Reads every layer: `jobs` is a list of `(index, name, opener)`, where
 /// `opener()` returns `(raw, (fd, start, length) | None)` or an error string.
-/// Returns one dict per job, in the order given.
+/// Returns `{"layers": [one dict per job, in the order given], "dive": ...}`.
+/// With `entry_factory`, each entry is built by calling it with the row's
+/// fields and the job's index (the model's `Entry` class), so no intermediate
+/// tuples are ever held. With `dive_layers` (the image's layer count), dive's
+/// figures are computed over the scanned layers: `(min_sum, disc_sum, refs)`.
 #[pyfunction]
-#[pyo3(signature = (jobs, progress=None, workers=2, max_members=2_000_000, trailing_limit=256 << 20, max_depth=256, max_warnings=50))]
+#[pyo3(signature = (jobs, progress=None, workers=2, max_members=2_000_000, trailing_limit=256 << 20, max_depth=256, max_warnings=50, entry_factory=None, dive_layers=0))]
 #[allow(clippy::too_many_arguments)]
 fn scan_layers(
     py: Python<'_>,
@@ -176,7 +178,9 @@ fn scan_layers(
     trailing_limit: u64,
     max_depth: usize,
     max_warnings: usize,
-) -> PyResult<Vec<PyObject>> {
+    entry_factory: Option<Py<PyAny>>,
+    dive_layers: usize,
+) -> PyResult<PyObject> {
     let limits = Limits {
         max_members: max_members.max(1),
         trailing: trailing_limit,
@@ -184,9 +188,10 @@ fn scan_layers(
         max_warnings,
     };
     let n = jobs.len();
-    let slots: Vec<Mutex<Option<LayerScan>>> = (0..n).map(|_| Mutex::new(None)).collect();
+    type Slot = Option<(PyResult<PyObject>, DiveLayer)>;
+    let slots: Vec<Mutex<Slot>> = (0..n).map(|_| Mutex::new(None)).collect();
     let threads = workers.clamp(1, 64).min(n.max(1));
-    py.allow_threads(|| {
+    let dive = py.allow_threads(|| {
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..threads {
@@ -196,26 +201,49 @@ fn scan_layers(
                         break;
                     }
                     let (index, name, opener) = &jobs[i];
-                    let out = run_job(*index, name, opener, &limits, progress.as_ref());
+                    let mut out = run_job(*index, name, opener, &limits, progress.as_ref());
+                    let dive = std::mem::take(&mut out.dive);
+                    // Hand the layer to Python now: its Rust entries are freed
+                    // as its Python objects are made, not after every layer.
+                    let converted = Python::with_gil(|py| {
+                        let factory = entry_factory.as_ref().map(|f| f.clone_ref(py));
+                        Converter::new(py, factory).layer(out, *index)
+                    });
                     if let Ok(mut slot) = slots.lock_slot(i) {
-                        *slot = Some(out);
+                        *slot = Some((converted, dive));
                     }
                 });
             }
         });
-    });
-    let mut conv = Converter::new(py);
-    slots
-        .into_iter()
-        .map(|m| {
-            let scan = m
-                .into_inner()
-                .ok()
-                .flatten()
-                .unwrap_or_else(|| failed("layer not read".to_string()));
-            conv.layer(scan)
+        // dive's figures need every layer, in order; a layer not read is empty.
+        (dive_layers > 0).then(|| {
+            let mut ordered: Vec<DiveLayer> =
+                (0..dive_layers).map(|_| DiveLayer::default()).collect();
+            for (slot, job) in slots.iter().zip(&jobs) {
+                if let (Ok(mut guard), Ok(k)) = (slot.lock(), usize::try_from(job.0)) {
+                    if let (Some((_, d)), true) = (guard.as_mut(), k < dive_layers) {
+                        ordered[k] = std::mem::take(d);
+                    }
+                }
+            }
+            crate::dive::figures(&ordered)
         })
-        .collect()
+    });
+    let mut layers = Vec::with_capacity(n);
+    for slot in slots {
+        match slot.into_inner().ok().flatten() {
+            Some((converted, _)) => layers.push(converted?),
+            None => layers
+                .push(Converter::new(py, None).layer(failed("layer not read".to_string()), -1)?),
+        }
+    }
+    let out = PyDict::new(py);
+    out.set_item("layers", layers)?;
+    match dive {
+        Some(r) => out.set_item("dive", (r.min_sum, r.disc_sum, r.refs))?,
+        None => out.set_item("dive", py.None())?,
+    }
+    Ok(out.into_any().unbind())
 }
 
 trait LockSlot<T> {
@@ -233,10 +261,11 @@ struct Converter<'py> {
     py: Python<'py>,
     kinds: HashMap<&'static str, Py<PyString>>,
     ints: HashMap<i64, PyObject>,
+    factory: Option<Py<PyAny>>,
 }
 
 impl<'py> Converter<'py> {
-    fn new(py: Python<'py>) -> Self {
+    fn new(py: Python<'py>, factory: Option<Py<PyAny>>) -> Self {
         let mut kinds = HashMap::new();
         for k in [
             Kind::File,
@@ -253,6 +282,7 @@ impl<'py> Converter<'py> {
             py,
             kinds,
             ints: HashMap::new(),
+            factory,
         }
     }
 
@@ -280,11 +310,13 @@ impl<'py> Converter<'py> {
         }
     }
 
-    fn layer(&mut self, scan: LayerScan) -> PyResult<PyObject> {
+    fn layer(&mut self, mut scan: LayerScan, index: i64) -> PyResult<PyObject> {
         let py = self.py;
         let d = PyDict::new(py);
-        let mut rows: Vec<PyObject> = Vec::with_capacity(scan.entries.len());
-        for e in &scan.entries {
+        let entries = std::mem::take(&mut scan.entries);
+        let mut rows: Vec<PyObject> = Vec::with_capacity(entries.len());
+        let layer = index.into_pyobject(py)?.into_any().unbind();
+        for e in entries {
             let xattrs: PyObject = match &e.xattrs {
                 None => py.None(),
                 Some(list) => {
@@ -303,23 +335,30 @@ impl<'py> Converter<'py> {
                 None => py.None(),
                 Some(dg) => PyBytes::new(py, dg).into_any().unbind(),
             };
-            let row = PyTuple::new(
-                py,
-                [
-                    self.text(&e.path)?,
-                    self.kinds[e.kind.name()].clone_ref(py).into_any(),
-                    self.int(e.mode as i64)?,
-                    self.int(e.uid)?,
-                    self.int(e.gid)?,
-                    e.size.into_pyobject(py)?.into_any().unbind(),
-                    self.int(e.mtime)?,
-                    link,
-                    digest,
-                    xattrs,
-                    e.offset.into_pyobject(py)?.into_any().unbind(),
-                ],
-            )?;
-            rows.push(row.into_any().unbind());
+            let fields = [
+                self.text(&e.path)?,
+                self.kinds[e.kind.name()].clone_ref(py).into_any(),
+                self.int(e.mode as i64)?,
+                self.int(e.uid)?,
+                self.int(e.gid)?,
+                e.size.into_pyobject(py)?.into_any().unbind(),
+                self.int(e.mtime)?,
+                link,
+                digest,
+                xattrs,
+                e.offset.into_pyobject(py)?.into_any().unbind(),
+            ];
+            let row = match &self.factory {
+                Some(f) => {
+                    let mut args: Vec<PyObject> = fields.into();
+                    args.push(layer.clone_ref(py));
+                    f.call1(py, PyTuple::new(py, args)?)?
+                }
+                None => PyTuple::new(py, fields)?.into_any().unbind(),
+            };
+            rows.push(row);
+            // `e` (its path, link and xattrs) is freed here: Rust memory
+            // shrinks as Python's grows.
         }
         d.set_item("entries", PyList::new(py, rows)?)?;
         let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> {

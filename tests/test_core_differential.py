@@ -122,7 +122,9 @@ def scan(tmp: Path, blob: bytes) -> dict[str, Any]:
     p = tmp / "blob"
     p.write_bytes(blob)
     fh = open(p, "rb")  # noqa: SIM115 - the core closes it
-    (result,) = _core.scan_layers([(0, "layer 0 (t)", lambda: (fh, (fh.fileno(), 0, os.fstat(fh.fileno()).st_size)))])
+    (result,) = _core.scan_layers([(0, "layer 0 (t)", lambda: (fh, (fh.fileno(), 0, os.fstat(fh.fileno()).st_size)))])[
+        "layers"
+    ]
     return result  # type: ignore[no-any-return]
 
 
