@@ -7,7 +7,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyOSError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
 
@@ -64,7 +64,13 @@ fn dive_figures(
         layer.opaque_dirs = opaque_dirs;
         input.push(layer);
     }
-    let r = py.allow_threads(|| crate::dive::figures(&input));
+    let r = py
+        .allow_threads(|| catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&input))))
+        .map_err(|_| {
+            PyRuntimeError::new_err(
+                "internal error computing dive's figures (a bug: please report it)",
+            )
+        })?;
     // refs as bytes: paths may hold any byte (surrogateescape on the Python side)
     Ok((r.min_sum, r.disc_sum, r.refs))
 }
@@ -216,18 +222,22 @@ fn scan_layers(
             }
         });
         // dive's figures need every layer, in order; a layer not read is empty.
-        (dive_layers > 0).then(|| {
-            let mut ordered: Vec<DiveLayer> =
-                (0..dive_layers).map(|_| DiveLayer::default()).collect();
-            for (slot, job) in slots.iter().zip(&jobs) {
-                if let (Ok(mut guard), Ok(k)) = (slot.lock(), usize::try_from(job.0)) {
-                    if let (Some((_, d)), true) = (guard.as_mut(), k < dive_layers) {
-                        ordered[k] = std::mem::take(d);
+        (dive_layers > 0)
+            .then(|| {
+                let mut ordered: Vec<DiveLayer> =
+                    (0..dive_layers).map(|_| DiveLayer::default()).collect();
+                for (slot, job) in slots.iter().zip(&jobs) {
+                    if let (Ok(mut guard), Ok(k)) = (slot.lock(), usize::try_from(job.0)) {
+                        if let (Some((_, d)), true) = (guard.as_mut(), k < dive_layers) {
+                            ordered[k] = std::mem::take(d);
+                        }
                     }
                 }
-            }
-            crate::dive::figures(&ordered)
-        })
+                // A panic here is a bug: the figures are then left out (None) and
+                // analysis computes them again, never a crash of the whole read.
+                catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&ordered))).ok()
+            })
+            .flatten()
     });
     let mut layers = Vec::with_capacity(n);
     for slot in slots {
@@ -391,6 +401,10 @@ struct Reader {
     raw: Option<Py<PyAny>>,
 }
 
+fn panicked() -> PyErr {
+    PyOSError::new_err("internal error decompressing the blob (a bug: please report it)")
+}
+
 fn io_err(e: std::io::Error) -> PyErr {
     PyOSError::new_err(e.to_string())
 }
@@ -403,20 +417,22 @@ impl Reader {
             return Err(PyValueError::new_err("read from a closed reader"));
         };
         let want = n.min(64 << 20);
-        let data = py.allow_threads(|| -> std::io::Result<Vec<u8>> {
-            let mut buf = vec![0u8; want];
-            let mut got = 0;
-            while got < want {
-                let k = inner.read(&mut buf[got..])?;
-                if k == 0 {
-                    break;
+        let data = py.allow_threads(|| {
+            catch_unwind(AssertUnwindSafe(|| -> std::io::Result<Vec<u8>> {
+                let mut buf = vec![0u8; want];
+                let mut got = 0;
+                while got < want {
+                    let k = inner.read(&mut buf[got..])?;
+                    if k == 0 {
+                        break;
+                    }
+                    got += k;
                 }
-                got += k;
-            }
-            buf.truncate(got);
-            Ok(buf)
+                buf.truncate(got);
+                Ok(buf)
+            }))
         });
-        let data = data.map_err(io_err)?;
+        let data = data.map_err(|_| panicked())?.map_err(io_err)?;
         self.position += data.len() as u64;
         Ok(PyBytes::new(py, &data))
     }
@@ -436,21 +452,23 @@ impl Reader {
             return Ok(offset);
         }
         let mut left = offset - self.position;
-        let skipped = py.allow_threads(|| -> std::io::Result<u64> {
-            let mut buf = vec![0u8; CHUNK];
-            let mut done = 0u64;
-            while left > 0 {
-                let want = left.min(CHUNK as u64) as usize;
-                let k = inner.read(&mut buf[..want])?;
-                if k == 0 {
-                    break;
+        let skipped = py.allow_threads(|| {
+            catch_unwind(AssertUnwindSafe(|| -> std::io::Result<u64> {
+                let mut buf = vec![0u8; CHUNK];
+                let mut done = 0u64;
+                while left > 0 {
+                    let want = left.min(CHUNK as u64) as usize;
+                    let k = inner.read(&mut buf[..want])?;
+                    if k == 0 {
+                        break;
+                    }
+                    left -= k as u64;
+                    done += k as u64;
                 }
-                left -= k as u64;
-                done += k as u64;
-            }
-            Ok(done)
+                Ok(done)
+            }))
         });
-        self.position += skipped.map_err(io_err)?;
+        self.position += skipped.map_err(|_| panicked())?.map_err(io_err)?;
         Ok(self.position)
     }
 
