@@ -80,6 +80,7 @@ class Merged:
         self.children: dict[str, list[str]] = {}
         self.warnings: list[str] = []
         self.root = Entry(ROOT, DIR, 0o755, 0, 0, 0, 0, None, None, None, -1, 0)
+        self._sorted: list[str] | None = None
         self._layer: Layer | None = None
         for layer in image.layers:
             self._apply(layer)
@@ -258,8 +259,13 @@ class Merged:
         return len(self.image.layers) - 1
 
     def paths(self) -> list[str]:
-        """Every path in plain string order (no key strings: 500k paths stay cheap)."""
-        return sorted(self.events)
+        """Every path in plain string order (no key strings: 500k paths stay cheap).
+
+        Sorted once: the timelines do not change after the merge, and the
+        report, ``ls`` and the tree all walk them in order."""
+        if self._sorted is None or len(self._sorted) != len(self.events):
+            self._sorted = sorted(self.events)
+        return self._sorted
 
     def files_at(self, k: int) -> Iterator[Entry]:
         """Live entries as of layer k, in path (byte) order."""
@@ -289,8 +295,16 @@ class Merged:
 
     def hidden_at(self, k: int) -> Iterator[tuple[Deletion, list[Entry]]]:
         """Paths deleted as of layer k whose lower versions still ship."""
+        events = self.events
+        top = k >= self.top
         for p in self.paths():
-            ev = self.state_at(p, k)
+            if top:  # the newest event; a path seen once is never a hidden deletion
+                cur = events[p]
+                if not isinstance(cur, list):
+                    continue
+                ev: Event | None = cur[-1]
+            else:
+                ev = self.state_at(p, k)
             if type(ev) is Deletion:
                 hist = self.history(p)
                 versions = [v for v in hist if type(v) is Entry and v.layer < ev.layer]
