@@ -289,9 +289,11 @@ def test_upper_errors(tmp_path: Path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to(tmp_path / "real")
     code, _, err = run_cli("report", image, "--upper", str(tmp_path / "link"))
-    assert (code, err) == (2, f"layerscope: error: --upper {tmp_path / 'link'}: is a symlink; give the directory itself\n")
+    link = tmp_path / "link"
+    assert (code, err) == (2, f"layerscope: error: --upper {link}: is a symlink; give the directory itself\n")
     code, _, err = run_cli("report", "container://x", "--upper", str(tmp_path / "real"))
-    assert (code, err) == (2, f"layerscope: error: --upper {tmp_path / 'real'}: container://x already has its writable layer\n")
+    real = tmp_path / "real"
+    assert (code, err) == (2, f"layerscope: error: --upper {real}: container://x already has its writable layer\n")
 
 
 def test_upper_unreadable_parts_are_reported(tmp_path: Path, upper_ok: None) -> None:

@@ -323,21 +323,23 @@ class _Walk:
             self.too_deep += 1
             return None
         try:
+            # The type from the directory listing (no system call); opening checks it again.
+            is_dir = item.is_dir(follow_symlinks=False)
+            if name.startswith(".wh.") and not is_dir:
+                self.oci_marker(prefix, name, path)
+                return None
+            if is_dir:
+                return self.directory(dfd, raw, path)
+            if item.is_file(follow_symlinks=False):
+                self.regular(dfd, raw, path)
+                return None
             st = item.stat(follow_symlinks=False)
         except OSError as exc:
             self.skip(path, f"cannot stat ({exc.strerror})")
             return None
         mode = st.st_mode
-        if name.startswith(".wh.") and not stat.S_ISDIR(mode):
-            self.oci_marker(prefix, name, path)
-            return None
         if stat.S_ISCHR(mode) and st.st_rdev == 0:
             self.whiteouts.append(path)
-            return None
-        if stat.S_ISDIR(mode):
-            return self.directory(dfd, raw, path, st)
-        if stat.S_ISREG(mode):
-            self.regular(dfd, raw, path, st)
             return None
         kept = self.path_xattrs(dfd, raw)[0]
         perm = stat.S_IMODE(mode)
@@ -371,7 +373,8 @@ class _Walk:
     def add(self, e: Entry) -> None:
         self.entries.append(e)
 
-    def directory(self, dfd: int, raw: str, path: str, st: os.stat_result) -> tuple[int, str] | None:
+    def directory(self, dfd: int, raw: str, path: str) -> tuple[int, str] | None:
+        """O_DIRECTORY|O_NOFOLLOW: whatever the name is now, a directory is what gets read, never a link."""
         try:
             cfd = os.open(raw, _DIR_FLAGS, dir_fd=dfd)
         except OSError as exc:
@@ -382,10 +385,6 @@ class _Walk:
         except OSError as exc:
             _close(cfd)
             self.skip(path, f"cannot stat ({exc.strerror})")
-            return None
-        if (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
-            _close(cfd)
-            self.skip(path, "replaced while it was read")
             return None
         kept, ovl = self.xattrs(cfd)
         opaque = ovl.get("opaque")
@@ -403,7 +402,8 @@ class _Walk:
         self.add(Entry(path, DIR, perm, fst.st_uid, fst.st_gid, 0, int(fst.st_mtime), None, None, kept, 0, self.idx))
         return cfd, path
 
-    def regular(self, dfd: int, raw: str, path: str, st: os.stat_result) -> None:
+    def regular(self, dfd: int, raw: str, path: str) -> None:
+        """O_NOFOLLOW, then fstat: only a regular file is hashed (a name swapped since the listing is left out)."""
         try:
             fd = os.open(raw, _FILE_FLAGS, dir_fd=dfd)
         except OSError as exc:
@@ -411,7 +411,7 @@ class _Walk:
             return
         try:
             fst = os.fstat(fd)
-            if not stat.S_ISREG(fst.st_mode) or (fst.st_dev, fst.st_ino) != (st.st_dev, st.st_ino):
+            if not stat.S_ISREG(fst.st_mode):
                 self.skip(path, "replaced while it was read")
                 return
             kept, ovl = self.xattrs(fd)
@@ -435,9 +435,9 @@ class _Walk:
                 self.metacopy.append((e, red.decode("utf-8", "surrogateescape") if red is not None else None))
                 self.add(e)
                 return
-            digest, size = self.hash(fd)
+            digest, size = self.hash(fd, fst.st_size)
             if size != fst.st_size:
-                self.warn(CONTAINER_NOTE, f"{path}: changed while it was read ({fst.st_size} -> {size} bytes)")
+                self.warn(CONTAINER_NOTE, f"{path}: shrank while it was read ({fst.st_size} -> {size} bytes)")
             self.size_bytes += size
             self.add(Entry(path, FILE, perm, fst.st_uid, fst.st_gid, size, mtime, None, digest, kept, 0, self.idx))
         except OSError as exc:
@@ -445,12 +445,13 @@ class _Walk:
         finally:
             _close(fd)
 
-    def hash(self, fd: int) -> tuple[bytes, int]:
+    def hash(self, fd: int, size: int) -> tuple[bytes, int]:
+        """sha256 of the first ``size`` bytes (the size ``fstat`` gave: what the entry says it holds)."""
         h = hashlib.sha256()
         view = memoryview(self.buf)
         n = 0
-        while True:
-            got = os.readv(fd, [self.buf])
+        while n < size:
+            got = os.readv(fd, [view[: min(CHUNK, size - n)]])
             if not got:
                 break
             h.update(view[:got])
