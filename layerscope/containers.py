@@ -196,6 +196,7 @@ def _exported_layer(
         shutil.rmtree(tmp, ignore_errors=True)  # the open file keeps the layer readable
     size = os.fstat(fh.fileno()).st_size
     info.read_via = "diff-export"
+    info.upper_dir = None  # not read: the warning below says why
 
     def open_blob() -> Any:
         # A new descriptor on the same (unlinked) file for every reader: reads run in parallel.

@@ -305,7 +305,8 @@ def _fake_docker(tmp_path: Path, store: Store, inspect: dict[str, Any]) -> str:
     doc = tmp_path / "inspect.json"
     doc.write_text(json.dumps([inspect]))
     script = tmp_path / "docker"
-    script.write_text(f'#!/bin/sh\n[ "$1" = inspect ] && exec cat {shlex.quote(str(doc))}\nexec {shlex.join(store.podman)} "$@"\n')
+    body = f'[ "$1" = inspect ] && exec cat {shlex.quote(str(doc))}\nexec {shlex.join(store.podman)} "$@"\n'
+    script.write_text("#!/bin/sh\n" + body)
     script.chmod(0o755)
     return str(script)
 
@@ -319,7 +320,7 @@ def test_container_docker_shapes(
     docker_inspect = {
         "Id": made.inspect["Id"],
         "Name": "/" + made.name,
-        "State": {"Status": "exited"},
+        "State": {"Status": "running"},
         "Image": "sha256:" + made.inspect["Image"],
         "Config": {"Image": "sample:1"},
         "GraphDriver": {"Name": "overlay2", "Data": {"UpperDir": gd["Data"]["UpperDir"]}},
@@ -331,17 +332,20 @@ def test_container_docker_shapes(
     assert c is not None and (c.engine, c.name, c.state, c.image, c.read_via) == (
         "docker",
         made.name,
-        "exited",
+        "running",
         "sample:1",
         "upper-dir",
     )
     assert _model_listing(merged) == made.expected
+    notes = merged.image.layers[-1].warnings
+    assert f"container://{made.name}: the container is running: its writable layer may change while it is read" in notes
     # the upper directory unreadable here (e.g. not root): diff + export, said so
     docker_inspect["GraphDriver"]["Data"]["UpperDir"] = str(tmp_path / "not-here")
     monkeypatch.setenv("LAYERSCOPE_DOCKER", _fake_docker(tmp_path, overlay_store, docker_inspect))
     merged = load(f"docker-container://{made.name}")
     top = merged.image.layers[-1]
     assert merged.image.container is not None and merged.image.container.read_via == "diff-export"
+    assert merged.image.container.upper_dir is None
     assert any("cannot open the upper directory (No such file or directory)" in w for w in top.warnings)
     assert _model_listing(merged) == made.expected
     # neither engine knows it: one line naming both
