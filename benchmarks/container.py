@@ -85,13 +85,12 @@ def main() -> int:
             env = {**os.environ, "LAYERSCOPE_PODMAN": shlex.join(podman), "PYTHONPATH": str(ROOT)}
             how = "upper dir" if driver == "overlay" else "diff+export"
             print(f"{driver}: {args.files} files of {args.size} B written through the mount in {written:.2f} s")
-            print(
-                f"  podman diff                        {best([*podman, 'diff', 'ls-bench'], env, args.repeat):6.2f} s"
-            )
+            r = best([*podman, "diff", "ls-bench"], env, args.repeat)
+            print(f"  {'podman diff':<42}{r:6.2f} s")
             r = best([*ls, "report", ref, "--json"], env, args.repeat)
-            print(f"  {f'layerscope report --json ({how})':<40}{r:6.2f} s")
+            print(f"  {f'layerscope report --json ({how})':<42}{r:6.2f} s")
             r = best([*ls, "ls", ref, "--changes", "--layer", "-1"], env, args.repeat)
-            print(f"  {f'layerscope ls --changes ({how})':<40}{r:6.2f} s")
+            print(f"  {f'layerscope ls --changes ({how})':<42}{r:6.2f} s")
         finally:
             drop(podman, base)
     return 0

@@ -314,3 +314,27 @@ def test_upper_unreadable_parts_are_reported(tmp_path: Path, upper_ok: None) -> 
     assert max(e.path.count("/") for e in top.entries) == 256
     assert any("nested over 256 directories deep; left out" in w for w in top.warnings)
     assert "entries-left-out" in {w.kind for w in top.issues}
+
+
+def test_upper_hardlinks_first_name_holds_the_bytes(tmp_path: Path) -> None:
+    """Whatever order the directory lists them in, the first name holds the bytes and the others link to it."""
+    up = tmp_path / "upper"
+    (up / "x").mkdir(parents=True)
+    (up / "x" / "zz").write_bytes(b"shared\n")
+    for n in ("mm", "aa", "qq"):
+        os.link(up / "x" / "zz", up / "x" / n)
+    (up / "b").mkdir()
+    os.link(up / "x" / "zz", up / "b" / "first")  # /b/first sorts before every /x/ name
+    merged = load(_image(tmp_path), upper=str(up))
+    top = merged.image.layers[-1]
+    links = {e.path: (e.type, e.link) for e in top.entries if e.type in ("file", "hardlink")}
+    assert links == {
+        "/b/first": ("file", None),
+        "/x/aa": ("hardlink", "/b/first"),
+        "/x/mm": ("hardlink", "/b/first"),
+        "/x/qq": ("hardlink", "/b/first"),
+        "/x/zz": ("hardlink", "/b/first"),
+    }
+    assert top.size_bytes == 7
+    for p in links:
+        assert read_content(merged.image, lookup(merged, p)) == b"shared\n"

@@ -253,7 +253,7 @@ class _Walk:
         self.whiteouts: list[str] = []
         self.opaque: list[str] = []
         self.metacopy: list[tuple[Entry, str | None]] = []
-        self.inodes: dict[tuple[int, int], str] = {}  # (dev, ino) of files with several links -> first path
+        self.inodes: dict[tuple[int, int], list[Entry]] = {}  # (dev, ino) of files with several links -> entries
         self.members = 0
         self.size_bytes = 0
         self.hashed = 0
@@ -279,38 +279,45 @@ class _Walk:
 
     # -- the walk ------------------------------------------------------------------
     def run(self) -> None:
-        stack: list[tuple[int, str, list[os.DirEntry[str]], int]] = [(self.root, "", self.listing(self.root, "/"), 0)]
+        """Depth first, one descriptor per directory level. A directory's
+        files are taken in as it is listed; only the names of its
+        subdirectories wait (in name order) until the walk descends into them."""
+        stack: list[tuple[int, str, list[tuple[str, str]], int]] = [(self.root, "", self.scan(self.root, "", 0), 0)]
         try:
             while stack:
-                dfd, prefix, items, depth = stack[-1]
-                if not items or self.stopped:
+                dfd, _prefix, subdirs, depth = stack[-1]
+                if not subdirs or self.stopped:
                     stack.pop()
                     if dfd != self.root:
                         _close(dfd)
                     continue
-                item = items.pop()
-                child = self.one(dfd, prefix, item, depth)
-                if child is not None:
-                    cfd, path = child
-                    stack.append((cfd, path, self.listing(cfd, path), depth + 1))
+                raw, path = subdirs.pop()
+                cfd = self.directory(dfd, raw, path)
+                if cfd is not None:
+                    stack.append((cfd, path, self.scan(cfd, path, depth + 1), depth + 1))
         finally:
             for dfd, *_ in stack:
                 if dfd != self.root:
                     _close(dfd)
 
-    def listing(self, dfd: int, path: str) -> list[os.DirEntry[str]]:
-        """A directory's entries, reversed name order (popped from the end: walked in name order)."""
+    def scan(self, dfd: int, prefix: str, depth: int) -> list[tuple[str, str]]:
+        """Take in a directory's non-directories; its subdirectories as ``(name, path)``, reversed name order."""
+        subdirs: list[tuple[str, str]] = []
         try:
             with os.scandir(dfd) as it:
-                items = list(it)
+                for item in it:
+                    if self.stopped:
+                        break
+                    sub = self.one(dfd, prefix, item, depth)
+                    if sub is not None:
+                        subdirs.append(sub)
         except OSError as exc:
-            self.skip(path, f"cannot list this directory ({exc.strerror})")
-            return []
-        items.sort(key=lambda d: d.name, reverse=True)
-        return items
+            self.skip(prefix or "/", f"cannot list this directory ({exc.strerror})")
+        subdirs.sort(reverse=True)
+        return subdirs
 
-    def one(self, dfd: int, prefix: str, item: os.DirEntry[str], depth: int) -> tuple[int, str] | None:
-        """Take one name in; a directory to descend into is returned with its descriptor."""
+    def one(self, dfd: int, prefix: str, item: os.DirEntry[str], depth: int) -> tuple[str, str] | None:
+        """Take one name in; a directory is returned (name, path) to be descended into later."""
         raw = item.name
         name = _name(raw)
         path = f"{prefix}/{name}"
@@ -329,7 +336,7 @@ class _Walk:
                 self.oci_marker(prefix, name, path)
                 return None
             if is_dir:
-                return self.directory(dfd, raw, path)
+                return raw, path
             if item.is_file(follow_symlinks=False):
                 self.regular(dfd, raw, path)
                 return None
@@ -373,8 +380,9 @@ class _Walk:
     def add(self, e: Entry) -> None:
         self.entries.append(e)
 
-    def directory(self, dfd: int, raw: str, path: str) -> tuple[int, str] | None:
-        """O_DIRECTORY|O_NOFOLLOW: whatever the name is now, a directory is what gets read, never a link."""
+    def directory(self, dfd: int, raw: str, path: str) -> int | None:
+        """Open a subdirectory and take its entry in; O_DIRECTORY|O_NOFOLLOW: whatever
+        the name is now, a directory is what gets read, never a link."""
         try:
             cfd = os.open(raw, _DIR_FLAGS, dir_fd=dfd)
         except OSError as exc:
@@ -400,7 +408,7 @@ class _Walk:
             )
         perm = stat.S_IMODE(fst.st_mode)
         self.add(Entry(path, DIR, perm, fst.st_uid, fst.st_gid, 0, int(fst.st_mtime), None, None, kept, 0, self.idx))
-        return cfd, path
+        return cfd
 
     def regular(self, dfd: int, raw: str, path: str) -> None:
         """O_NOFOLLOW, then fstat: only a regular file is hashed (a name swapped since the listing is left out)."""
@@ -420,26 +428,33 @@ class _Walk:
                 return
             perm = stat.S_IMODE(fst.st_mode)
             mtime = int(fst.st_mtime)
+            group: list[Entry] | None = None
             if fst.st_nlink > 1:
                 key = (fst.st_dev, fst.st_ino)
-                first = self.inodes.get(key)
-                if first is not None:
-                    self.add(
-                        Entry(path, HARDLINK, perm, fst.st_uid, fst.st_gid, 0, mtime, first, None, kept, 0, self.idx)
-                    )
+                group = self.inodes.get(key)
+                if group is not None:
+                    link = group[0].path
+                    e = Entry(path, HARDLINK, perm, fst.st_uid, fst.st_gid, 0, mtime, link, None, kept, 0, self.idx)
+                    group.append(e)
+                    self.add(e)
                     return
-                self.inodes[key] = path
+                group = self.inodes[key] = []
             if "metacopy" in ovl:
                 e = Entry(path, FILE, perm, fst.st_uid, fst.st_gid, fst.st_size, mtime, None, None, kept, 0, self.idx)
                 red = ovl.get("redirect")
                 self.metacopy.append((e, red.decode("utf-8", "surrogateescape") if red is not None else None))
                 self.add(e)
+                if group is not None:
+                    group.append(e)
                 return
             digest, size = self.hash(fd, fst.st_size)
             if size != fst.st_size:
                 self.warn(CONTAINER_NOTE, f"{path}: shrank while it was read ({fst.st_size} -> {size} bytes)")
             self.size_bytes += size
-            self.add(Entry(path, FILE, perm, fst.st_uid, fst.st_gid, size, mtime, None, digest, kept, 0, self.idx))
+            e = Entry(path, FILE, perm, fst.st_uid, fst.st_gid, size, mtime, None, digest, kept, 0, self.idx)
+            self.add(e)
+            if group is not None:
+                group.append(e)
         except OSError as exc:
             self.skip(path, f"cannot read ({exc.strerror})")
         finally:
@@ -496,7 +511,32 @@ class _Walk:
         return self.xattrs(f"{_PROC_FD}/{dfd}/{raw}")
 
     # -- the result ------------------------------------------------------------------
+    def hardlinks(self) -> None:
+        """Of the names of one inode, the first by name holds the bytes, whatever
+        order the directory listed them in (the same answer for a copy of the
+        directory); its hardlinks go after every other entry, so that the merge
+        always meets the file before a link to it."""
+        metacopy = {id(e) for e, _ in self.metacopy}
+        for group in self.inodes.values():
+            if len(group) < 2:
+                continue
+            holder = group[0]
+            best = min(group, key=lambda e: e.path)
+            if id(holder) in metacopy:
+                best = holder  # its bytes are resolved later, through this entry: it stays the file
+            elif best is not holder:
+                best.type, best.size, best.digest, best.link = FILE, holder.size, holder.digest, None
+                holder.type, holder.size, holder.digest = HARDLINK, 0, None
+            for e in group:
+                if e is not best:
+                    e.link = best.path
+        if any(len(g) > 1 for g in self.inodes.values()):
+            self.entries = [e for e in self.entries if e.type != HARDLINK] + [
+                e for e in self.entries if e.type == HARDLINK
+            ]
+
     def finish(self) -> None:
+        self.hardlinks()
         layer = self.layer
         if self.too_deep:
             self.warn(ENTRIES_LEFT_OUT, f"{self.too_deep} entries nested over {MAX_DEPTH} directories deep; left out")
