@@ -38,7 +38,8 @@ directory level and opens every name relative to its parent's descriptor with
 ``O_NOFOLLOW`` (``openat``), each object is checked after opening to be the
 one that was listed, symlinks are only read (their target text), and file
 content is hashed as a stream. Memory per entry is the model's ``Entry``;
-only inodes with several links are remembered (to find hardlinks).
+beyond it, the walk keeps the names of the subdirectories still to visit and
+the inodes with several links (to find hardlinks).
 """
 
 from __future__ import annotations
