@@ -15,6 +15,8 @@ Waste (layerscope's own accounting)
 
     A version whose bytes are still reachable through a visible hardlink is not
     waste; hardlink members carry no bytes, so hardlinked content counts once.
+    The same holds for a metadata-only copy-up in a container's writable layer
+    (overlay ``metacopy``): its bytes are still the lower version's.
 
 dive-compatible figures
     ``efficiency``, ``wasted_bytes`` and ``user_wasted_percent`` computed the
@@ -43,6 +45,7 @@ from .model import (
     DIR,
     FILE,
     HARDLINK,
+    IMAGE_LAYER,
     METADATA,
     MODIFIED,
     REWRITTEN,
@@ -544,8 +547,10 @@ _IMAGE_ID = re.compile(r"^(?:sha256:)?[0-9a-f]{12,64}$")
 
 
 def _history_fits(image: Image) -> bool:
-    """History-based guesses need one layer-creating history entry per layer."""
-    return bool(image.layers) and sum(1 for h in image.history if not h.empty_layer) == len(image.layers)
+    """History-based guesses need one layer-creating history entry per image
+    layer (a container's writable layer has none: the image's history stops below it)."""
+    n = sum(1 for la in image.layers if la.kind == IMAGE_LAYER)
+    return n > 0 and sum(1 for h in image.history if not h.empty_layer) == n
 
 
 def _is_base_end(h: HistoryItem) -> bool:
@@ -683,7 +688,7 @@ def analyze(
         if type(timeline) is not list:
             ev = timeline
             if type(ev) is Entry:
-                if ev.type == HARDLINK and ev.source is not None:
+                if ev.source is not None:  # a hardlink, or a metadata-only copy-up (overlay metacopy)
                     live_links.add(id(ev.source))
                 for r in r_shipped:
                     p = r.match(ev, None, None)
@@ -716,7 +721,7 @@ def analyze(
                     if p is not None:
                         sink.add(r, p, ev.layer, fsize)
             if i == last:
-                if ev.type == HARDLINK and ev.source is not None:
+                if ev.source is not None:  # a hardlink, or a metadata-only copy-up (overlay metacopy)
                     live_links.add(id(ev.source))
                 for r in r_live:
                     p = r.match(ev, prev, None)

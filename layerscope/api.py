@@ -11,10 +11,32 @@ from .merge import Merged, merge
 from .model import Image
 
 
-def open_source(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
-    """Open an image file/dir, or ``docker://REF`` / ``podman://REF`` through the engine."""
+def open_source(
+    path: str, platform: str | None = None, image_ref: str | None = None, upper: str | None = None
+) -> Image:
+    """Open an image file/dir, ``docker://REF`` / ``podman://REF`` through the
+    engine, or ``container://NAME`` (its image plus its writable layer).
+
+    ``upper``: an overlay upper directory to put on top of the image as a
+    container's writable layer (``--upper DIR``).
+    """
+    from .containers import is_container_ref, open_container
     from .engines import is_engine_ref, open_engine_image
 
+    if is_container_ref(path):
+        if upper is not None:
+            raise LayerscopeError(f"--upper {upper}: {path} already has its writable layer")
+        return open_container(path, platform, image_ref)
+    if upper is not None:
+        from .containers import with_upper
+
+        source = with_upper(upper)  # a bad directory fails before the image is opened
+        image = (
+            open_engine_image(path, platform, image_ref)
+            if is_engine_ref(path)
+            else open_image(path, platform, image_ref)
+        )
+        return source(image)
     if is_engine_ref(path):
         return open_engine_image(path, platform, image_ref)
     return open_image(path, platform, image_ref)
@@ -26,9 +48,10 @@ def load(
     image_ref: str | None = None,
     progress: ProgressFn | None = None,
     workers: int | None = None,
+    upper: str | None = None,
 ) -> Merged:
     """Open, read every layer and merge. Raises LayerscopeError on unusable input."""
-    image = open_source(path, platform, image_ref)
+    image = open_source(path, platform, image_ref, upper)
     read_layers(image, progress, workers)
     return merge(image)
 

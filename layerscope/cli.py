@@ -27,7 +27,10 @@ SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
 
 
-IMAGE_HELP = "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF or podman://REF"
+IMAGE_HELP = (
+    "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF, podman://REF, or container://NAME "
+    "(a container: its image plus its writable layer; podman-container:// or docker-container:// for one engine)"
+)
 
 
 def _remember(namespace: argparse.Namespace, dest: str, option_string: str | None) -> None:
@@ -69,6 +72,12 @@ def _source_args(p: argparse.ArgumentParser, name: str = "image") -> None:
     p.add_argument(name, help=IMAGE_HELP)
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index")
     p.add_argument("--image", dest="image_ref", metavar="REF", help="which image of a multi-image archive")
+    p.add_argument(
+        "--upper",
+        metavar="DIR",
+        help="an overlay upper directory (a container's writable layer, e.g. copied off a host) to put on top "
+        "of the image as its top layer",
+    )
 
 
 def _base_args(p: argparse.ArgumentParser) -> None:
@@ -243,10 +252,10 @@ def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Ana
     return analyze(merged, base=base, base_ref=ref)
 
 
-def _load(image: str, platform: str | None, image_ref: str | None) -> Merged:
+def _load(image: str, platform: str | None, image_ref: str | None, upper: str | None = None) -> Merged:
     from .api import load
 
-    merged = load(image, platform, image_ref)
+    merged = load(image, platform, image_ref, upper=upper)
     if not merged.image.layers:
         raise LayerscopeError(f"{image}: the image has no layers")
     return merged
@@ -255,7 +264,7 @@ def _load(image: str, platform: str | None, image_ref: str | None) -> Merged:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import write_json, write_text
 
-    merged = _load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
     analysis = _analyze(merged, args.base, args.platform)
     if args.json:
@@ -276,7 +285,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_ls(args: argparse.Namespace) -> int:
     from . import listing
 
-    merged = _load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
     k = merged.top if k is None else k
     rows = list(listing.rows(merged, k, changes=args.changes, deleted=args.deleted, pattern=args.glob))
@@ -315,7 +324,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     typed = getattr(args, "typed_options", None) or {}
     # config errors before the slow load; a bad flag is named as typed (--min-efficiency)
     th = thresholds(args.config, flags, use_config=not args.no_config, names=typed)
-    merged = _load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
     analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
     result = evaluate(merged, analysis, th, allow_damaged=args.allow_damaged)
     if args.json:
@@ -338,14 +347,15 @@ def cmd_ci(args: argparse.Namespace) -> int:
                 if len(result.problems) > 50:
                     out.write(f"        ... {len(result.problems) - 50} more (--json lists all)\n")
         for f in result.failed_findings[:50]:
+            where = merged.image.label_of(f.layer) + (" (base)" if f.base else "")
             out.write(
-                f"        {f.severity} {f.rule} L{f.layer}{' (base)' if f.base else ''} {safe(f.path)} "
+                f"        {f.severity} {f.rule} {where} {safe(f.path)} "
                 f"({human_size(f.size)}){' ' + safe(f.detail) if f.detail else ''}\n"
             )
         if len(result.failed_findings) > 50:
             out.write(f"        ... {len(result.failed_findings) - 50} more\n")
         for p, k in result.forbidden_paths[:50]:
-            out.write(f"        L{k} {safe(p)}\n")
+            out.write(f"        {merged.image.label_of(k)} {safe(p)}\n")
         notes = result.notes
         if notes:
             out.write(f"  {len(notes)} other load warning(s):\n")
@@ -415,7 +425,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 def cmd_cat(args: argparse.Namespace) -> int:
     from .content import iter_content, lookup
 
-    merged = _load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
     entry = lookup(merged, args.path, k)
     out = sys.stdout.buffer
@@ -429,25 +439,30 @@ def cmd_which(args: argparse.Namespace) -> int:
     from .report import dump_json
     from .stacks import PathStack, which
 
-    merged = _load(args.image, args.platform, args.image_ref)
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
     found = which(merged, args.path, args.limit)
     if args.json:
         dump_json(found.to_dict(), sys.stdout)
         return 0
+    labels = [la.label for la in merged.image.layers]
     if isinstance(found, PathStack):
-        _print_stack(found)
+        _print_stack(found, labels)
         return 0
     shown = len(found.stacks)
     more = f"; the first {shown} shown (--limit 0 for all)" if shown < found.matched else ""
     sys.stdout.write(f"{found.matched} paths match {safe(found.pattern)}{more}\n")
     for st in found.stacks:
         sys.stdout.write("\n")
-        _print_stack(st)
+        _print_stack(st, labels)
     return 0
 
 
-def _print_stack(st: PathStack) -> None:
+def _print_stack(st: PathStack, labels: Sequence[str] = ()) -> None:
+    """``labels`` names the layers (``C7`` for a container's writable layer)."""
     from .fmt import human_size, mode_string, short_command
+
+    def name(n: int) -> str:
+        return labels[n] if 0 <= n < len(labels) else f"L{n}"
 
     out = sys.stdout
     where = "visible" if st.visible_at_top else "deleted"
@@ -455,11 +470,11 @@ def _print_stack(st: PathStack) -> None:
     for r in st.rows:
         ev = r.event
         if type(ev) is Deletion:
-            line = f"  L{ev.layer:<3} {'deleted':<12} by {ev.how} ({safe(ev.cause)})"
+            line = f"  {name(ev.layer):<4} {'deleted':<12} by {ev.how} ({safe(ev.cause)})"
         else:
             assert type(ev) is Entry
             line = (
-                f"{'*' if r.visible else ' '} L{ev.layer:<3} {ev.change:<12} {ev.type:<8} "
+                f"{'*' if r.visible else ' '} {name(ev.layer):<4} {ev.change:<12} {ev.type:<8} "
                 f"{mode_string(ev.type, ev.mode)} {ev.uid}:{ev.gid} {human_size(ev.size):>8}"
             )
             if ev.digest is not None:
@@ -469,7 +484,7 @@ def _print_stack(st: PathStack) -> None:
             if ev.offset == -1:
                 line += " (implicit parent)"
             if r.wasted:
-                line += f"  [wasted: {r.wasted.cause} by L{r.wasted.by_layer}]"
+                line += f"  [wasted: {r.wasted.cause} by {name(r.wasted.by_layer)}]"
         out.write(line + "\n")
         if r.command:
             out.write(f"         {short_command(r.command, 100)}\n")
@@ -478,7 +493,7 @@ def _print_stack(st: PathStack) -> None:
 def cmd_ui(args: argparse.Namespace) -> int:
     from .api import BackgroundLoad, open_source
 
-    image = open_source(args.image, args.platform, args.image_ref)
+    image = open_source(args.image, args.platform, args.image_ref, args.upper)
     preload = BackgroundLoad(image)  # the core reads layers while Textual is imported
     from .ui.app import run_app
 

@@ -4,6 +4,8 @@ Nothing is extracted to disk. For an uncompressed blob the reader seeks
 straight to the member's content; compressed blobs are decompressed up to the
 content (there is no index into a gzip/zstd stream) and only the wanted bytes
 are kept. Symlinks yield their target text and are never followed on the host.
+A layer read from a directory (a container's writable layer) has a ``source``
+that opens the file itself, relative to the directory, without following links.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 from . import _core
 from .errors import LayerscopeError
 from .merge import Merged
-from .model import DIR, FILE, HARDLINK, SYMLINK, Deletion, Entry, Image
+from .model import DIR, FILE, HARDLINK, SYMLINK, Deletion, Entry, Image, LayerSource
 from .sources.files import window_of
 
 CHUNK = 1 << 20
@@ -53,6 +55,9 @@ def iter_content(image: Image, entry: Entry, limit: int | None = None) -> Iterat
         raise ContentError(f"{entry.path}: layer {data_entry.layer} does not exist")
     layer = image.layers[data_entry.layer]
     name = f"layer {layer.index} ({layer.source_name})"
+    if layer.source is not None:
+        yield from _read_file(layer.source, data_entry, name, want, entry.path)
+        return
     try:
         raw = layer.open_blob()
     except OSError as exc:
@@ -80,6 +85,25 @@ def _read_range(reader: _core.Reader, name: str, offset: int, want: int, path: s
             yield data
     except OSError as exc:
         raise ContentError(f"{path}: {exc}") from None
+
+
+def _read_file(source: LayerSource, entry: Entry, name: str, want: int, path: str) -> Iterator[bytes]:
+    """``want`` bytes of a file of a layer read from a directory: the source opens the file itself."""
+    try:
+        fh = source.open_entry(entry)
+    except OSError as exc:
+        raise ContentError(f"{path}: cannot open it in {name} ({exc.strerror or exc})") from None
+    with fh:
+        left = want
+        try:
+            while left:
+                data = fh.read(min(CHUNK, left))
+                if not data:
+                    raise ContentError(f"{path}: shorter in {name} than when the layer was read")
+                left -= len(data)
+                yield data
+        except OSError as exc:
+            raise ContentError(f"{path}: {exc.strerror or exc}") from None
 
 
 def read_content(image: Image, entry: Entry, limit: int | None = None) -> bytes:

@@ -11,7 +11,7 @@ between the two documents without translation.
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -97,19 +97,24 @@ def mode_string(e: Entry) -> str:
     return "h" + s[1:] if e.type == HARDLINK else s
 
 
-def line(row: Row, long: bool, layer_width: int) -> str:
+def line(row: Row, long: bool, layer_width: int, labels: Sequence[str] = ()) -> str:
     """One text line: ``[MODE UID/GID SIZE] L<n> CLASS PATH [-> LINK] [(deleted how; ships in ...)]``.
 
     A deleted path shows the layer that deleted it and class ``deleted``; in
     the long form, the mode, owner and size of the newest version that still
-    ships.
+    ships. ``labels`` names the layers (``C7`` for a container's writable
+    layer); layers beyond it are ``L<n>``.
     """
+
+    def name(n: int) -> str:
+        return labels[n] if 0 <= n < len(labels) else f"L{n}"
+
     e = row.entry
     d = row.deletion
     shown = e if e is not None else row.shipped[-1]
     layer = shown.layer if d is None else d.layer
     cls = shown.change if d is None else DELETED
-    text = f"{'L' + str(layer):<{layer_width}} {cls:<{CLASS_WIDTH}} {safe(row.path)}"
+    text = f"{name(layer):<{layer_width}} {cls:<{CLASS_WIDTH}} {safe(row.path)}"
     if long:
         owner = f"{shown.uid}/{shown.gid}"
         size = human_size(shown.size) if shown.content_type == FILE else "-"
@@ -119,7 +124,7 @@ def line(row: Row, long: bool, layer_width: int) -> str:
         elif e is not None and e.type == HARDLINK:
             text += f" link to {safe(e.link or '')}"
     if d is not None:
-        layers = ", ".join(f"L{n}" for n in sorted({v.layer for v in row.shipped}))
+        layers = ", ".join(name(n) for n in sorted({v.layer for v in row.shipped}))
         text += f"  ({_how(d)}; still ships in {layers})"
     return text
 
@@ -139,9 +144,10 @@ def _how(d: Deletion) -> str:
 def write_text(merged: Merged, out: TextIO, selected: Iterable[Row], long: bool = False) -> int:
     """Write the lines; returns how many."""
     width = len(f"L{merged.top}")
+    labels = [la.label for la in merged.image.layers]
     n = 0
     for r in selected:
-        out.write(line(r, long, width) + "\n")
+        out.write(line(r, long, width, labels) + "\n")
         n += 1
     return n
 

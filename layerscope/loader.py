@@ -10,11 +10,12 @@ objects and checks the digests against what the manifest and config declare.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from typing import Any
 
 from . import _core
-from .errors import ImageError
+from .errors import ImageError, LayerscopeError
 from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Entry, Image, Layer, LoadWarning
 from .sources.files import window_of
 from .sources.image import ImageReader
@@ -120,10 +121,42 @@ def _check_media_type(layer: Layer, name: str, warn: Callable[[str, str], None])
         )
 
 
+def _read_direct(layers: list[Layer], progress: ProgressFn | None) -> threading.Thread | None:
+    """Layers read by their own source (a container's upper directory), on a
+    thread of their own while the core reads the tar layers: the walk spends
+    its time in system calls and hashing, both outside the GIL."""
+    if not layers:
+        return None
+
+    def run() -> None:
+        for la in layers:
+            assert la.source is not None
+            try:
+                la.source.read(la, progress)
+            except (OSError, LayerscopeError) as exc:
+                la.error = str(exc)
+            except Exception as exc:  # the thread must not die silently: the layer says what stopped it
+                la.error = f"{la.source_name}: {type(exc).__name__}: {exc}"
+
+    thread = threading.Thread(target=run, name="layerscope-dir-layers", daemon=True)
+    thread.start()
+    return thread
+
+
+def _settle(image: Image) -> None:
+    for la in image.layers:
+        if la.source is not None and not la.error:
+            la.source.settle(image)
+
+
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:
     """Read all layers in place, in parallel (one core thread per CPU by default)."""
-    todo = [la for la in image.layers if not la.error]
+    direct = _read_direct([la for la in image.layers if not la.error and la.source is not None], progress)
+    todo = [la for la in image.layers if not la.error and la.source is None]
     if not todo:
+        if direct is not None:
+            direct.join()
+            _settle(image)
         return
     if workers is None:
         workers = os.cpu_count() or 2
@@ -139,16 +172,24 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
         max_depth=MAX_PATH_DEPTH,
         max_warnings=MAX_LAYER_WARNINGS,
         entry_factory=Entry,
-        dive_layers=len(image.layers),
+        dive_layers=len(image.layers) if direct is None else 0,
     )
     for layer, scan in zip(todo, result["layers"]):
         _apply(layer, scan)
-    image.dive_scan = result["dive"]
+    if direct is not None:
+        direct.join()
+        _settle(image)
+    # dive's figures cover every layer: with a directory layer the core saw only
+    # the tar ones, so analysis computes them again over all of them.
+    image.dive_scan = result["dive"] if direct is None else None
 
 
 def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
     """Read one layer (tests and tools; images use :func:`read_layers`)."""
     if layer.error:
+        return
+    if layer.source is not None:
+        layer.source.read(layer, progress)
         return
     (scan,) = _core.scan_layers(
         [(layer.index, f"layer {layer.index} ({layer.source_name})", _opener(layer))],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 # Entry types, as they appear in the JSON report.
 FILE = "file"
@@ -28,6 +28,12 @@ METADATA = "metadata"
 REWRITTEN = "rewritten"
 TYPE_CHANGED = "type-changed"
 CHANGE_CLASSES = (ADDED, MODIFIED, METADATA, REWRITTEN, TYPE_CHANGED)
+
+# What a layer is (``Layer.kind``, ``kind`` in the JSON): one of the image's
+# read-only layers, or the writable layer a container engine put on top of them.
+IMAGE_LAYER = "image"
+CONTAINER_LAYER = "container"
+LAYER_KINDS = (IMAGE_LAYER, CONTAINER_LAYER)
 
 # How a path was deleted.
 WHITEOUT = "whiteout"
@@ -147,6 +153,7 @@ ENTRIES_LEFT_OUT = "entries-left-out"  # tar members not taken into the model (.
 TAR_HEADER = "tar-header"  # malformed pax records or oversized xattrs ignored in a layer
 ARCHIVE_DAMAGED = "archive-damaged"  # the outer archive is truncated or has bad headers
 INDEX_MISMATCH = "index-mismatch"  # manifest.json and index.json describe different images
+OVERLAY_REDIRECT = "overlay-redirect"  # a renamed dir in an overlay upper dir: what it took from below is not shown
 UNVERIFIED_KINDS = frozenset(
     {
         DAMAGED,
@@ -159,6 +166,7 @@ UNVERIFIED_KINDS = frozenset(
         TAR_HEADER,
         ARCHIVE_DAMAGED,
         INDEX_MISMATCH,
+        OVERLAY_REDIRECT,
     }
 )
 # ... and these are worth seeing but leave nothing unread or unchecked.
@@ -170,6 +178,7 @@ HISTORY = "history"  # config history does not line up with the layers
 SELECTION = "selection"  # several images or manifests; the first was shown
 OCI_LAYOUT = "oci-layout"  # the oci-layout file is missing, invalid or of an unknown version
 INDEX = "index"  # index.json beside manifest.json is unusable (manifest.json is used)
+CONTAINER_NOTE = "container-layer"  # how a container's writable layer was read, and what that view cannot tell
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,12 +241,63 @@ class LayerCounts:
     dirs_rewritten: int = 0
 
 
+class LayerSource(Protocol):
+    """A layer that is not a tar blob for the core to scan: a directory read
+    in place (a container's overlay upper directory). It fills the layer's
+    fields itself and opens its own entries' content; everything after
+    (merge, analysis, views) cannot tell it from a tar layer."""
+
+    def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> None:
+        """Fill ``entries``, ``whiteouts``, ``opaque_dirs``, ``size_bytes``,
+        warnings; set ``error`` rather than raise when it cannot be read."""
+
+    def settle(self, image: Image) -> None:
+        """Called once every layer is read: resolve what refers to lower layers."""
+
+    def open_entry(self, entry: Entry) -> BinaryIO:
+        """The content of one of this layer's regular files (OSError if it is gone)."""
+
+
+@dataclass(slots=True)
+class ContainerInfo:
+    """The container whose writable layer tops the image (``image.container`` in the JSON).
+
+    ``engine``, ``name``, ``id`` and ``state`` are empty for a writable layer
+    given with ``--upper`` (an upper directory copied off a host).
+    """
+
+    engine: str
+    name: str
+    id: str
+    state: str
+    image: str  # the image as the engine names it
+    image_id: str
+    driver: str  # the engine's storage driver
+    upper_dir: str | None  # the directory read, or None when read through the engine
+    read_via: str  # "upper-dir" or "diff-export"
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "engine": self.engine or None,
+            "name": self.name or None,
+            "id": self.id or None,
+            "state": self.state or None,
+            "image": self.image or None,
+            "image_id": self.image_id or None,
+            "driver": self.driver or None,
+            "upper_dir": self.upper_dir,
+            "read_via": self.read_via,
+        }
+
+
 @dataclass(slots=True, eq=False)
 class Layer:
-    """One layer blob: where it comes from, what it declares, what it holds.
+    """One layer: where it comes from, what it declares, what it holds.
 
     ``open_blob`` opens the raw (possibly compressed) blob; the model never
-    keeps content, only headers and digests.
+    keeps content, only headers and digests. A layer with a ``source`` is not
+    a blob but read by that source (a container's writable layer read from its
+    directory); ``kind`` says whether it belongs to the image or a container.
     """
 
     index: int
@@ -264,10 +324,13 @@ class Layer:
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # set when the layer could not be read fully
     issues: list[LoadWarning] = field(default_factory=list)  # the loader's warnings, classified
+    kind: str = IMAGE_LAYER  # IMAGE_LAYER or CONTAINER_LAYER
+    source: LayerSource | None = None  # None: a tar blob the core scans
 
     @property
     def label(self) -> str:
-        return f"L{self.index}"
+        """``L3`` for an image layer, ``C7`` for a container's writable layer."""
+        return f"{'C' if self.kind == CONTAINER_LAYER else 'L'}{self.index}"
 
     @property
     def short_digest(self) -> str:
@@ -295,6 +358,7 @@ class Image:
     # computed them while reading the layers; None until then.
     dive_scan: tuple[int, int, list[tuple[bytes, int, int]]] | None = None
     issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
+    container: ContainerInfo | None = None  # set when the top layer is a container's writable layer
 
     def unverified(self) -> list[LoadWarning]:
         """Everything that means part of the image was not read or checked:
@@ -322,6 +386,10 @@ class Image:
     @property
     def size_bytes(self) -> int:
         return sum(layer.size_bytes for layer in self.layers)
+
+    def label_of(self, index: int) -> str:
+        """``L3``, or ``C7`` for a container's writable layer, as text views name layers."""
+        return self.layers[index].label if 0 <= index < len(self.layers) else f"L{index}"
 
 
 def _damage(layer: Layer, error: str) -> str:

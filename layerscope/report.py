@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .fmt import human_size, short_command
 from .merge import Merged
-from .model import Deletion, Entry, Image, Layer
+from .model import CONTAINER_LAYER, Deletion, Entry, Image, Layer
 from .textsafe import safe
 
 if TYPE_CHECKING:
@@ -186,7 +186,7 @@ def layer_obj(layer: Layer) -> dict[str, Any]:
         "index": layer.index,
         "digest": layer.digest or layer.computed_digest,
         "diff_id": layer.diff_id or layer.computed_diff_id,
-        "media_type": layer.media_type or _media_type(layer),
+        "media_type": layer.media_type or (None if layer.source is not None else _media_type(layer)),
         "compression": layer.compression,
         "compressed_bytes": layer.compressed_bytes,
         "uncompressed_bytes": layer.uncompressed_bytes,
@@ -204,6 +204,7 @@ def layer_obj(layer: Layer) -> dict[str, Any]:
         "whiteouts": len(layer.whiteouts),
         "opaque_dirs": len(layer.opaque_dirs),
         "error": layer.error,
+        "kind": layer.kind,
     }
 
 
@@ -239,6 +240,7 @@ def image_obj(image: Image) -> dict[str, Any]:
         ],
         "warnings": list(image.warnings),
         "annotations": dict(image.annotations),
+        "container": image.container.to_dict() if image.container is not None else None,
     }
 
 
@@ -504,6 +506,8 @@ def write_text(
     head.add_row("Image", Text(safe(image.source)))
     head.add_row("Format", Text(image.format))
     head.add_row("Ref", Text(safe(image.ref or "-")))
+    if image.container is not None:
+        head.add_row("Container", Text(safe(_container_line(image))))
     head.add_row("Platform", Text(image.platform or "-"))
     head.add_row("Config", Text(image.config_digest or "-"))
     head.add_row(
@@ -530,6 +534,7 @@ def write_text(
     for la in image.layers:
         c = la.counts
         mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
+        mark += "C" if la.kind == CONTAINER_LAYER else ""
         cmd = short_command(la.command) or "-"
         if la.error:
             cmd = f"[DAMAGED: {safe(la.error)}] " + cmd
@@ -556,7 +561,7 @@ def write_text(
     target = _shell_word(image_arg if image_arg is not None else image.source)
     layer_opt = "" if layer is None or k == merged.top else f" --layer {k}"
     console.print(Text(f"  list them: layerscope ls {target}{layer_opt} [--deleted | --changes]", style="dim"))
-    _write_audit(console, a, top, all_findings)
+    _write_audit(console, a, top, all_findings, image)
     if image.warnings:
         console.print()
         console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
@@ -576,6 +581,16 @@ def write_text(
             )
 
 
+def _container_line(image: Image) -> str:
+    """``web (4558a5630b3a, running, podman); writable layer C7 read from /var/lib/…/diff``."""
+    c = image.container
+    assert c is not None
+    top = image.label_of(len(image.layers) - 1)
+    who = f"{c.name or '-'} ({', '.join(x for x in (c.id[:12], c.state, c.engine) if x)})" if c.engine else "-"
+    where = f"read from {c.upper_dir}" if c.read_via == "upper-dir" else f"read through {c.engine} diff + export"
+    return f"{who}; writable layer {top} {where}"
+
+
 def _shell_word(s: str) -> str:
     import shlex
 
@@ -585,12 +600,18 @@ def _shell_word(s: str) -> str:
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
 
-def _write_audit(console: Console, a: Analysis, top: int, all_findings: bool = False) -> None:
-    """Waste by cause, dive figures, top offenders and findings (Rich)."""
+def _write_audit(
+    console: Console, a: Analysis, top: int, all_findings: bool = False, image: Image | None = None
+) -> None:
+    """Waste by cause, dive figures, top offenders and findings (Rich); ``image``
+    names its layers (``C7`` for a container's writable layer)."""
     from rich.table import Table
     from rich.text import Text
 
     from .analysis import CAUSES
+
+    def a_label(i: int) -> str:
+        return image.label_of(i) if image is not None else f"L{i}"
 
     w = a.waste
     console.print()
@@ -644,8 +665,8 @@ def _write_audit(console: Console, a: Analysis, top: int, all_findings: bool = F
             values = (
                 human_size(it.size),
                 cause,
-                f"L{it.layer}",
-                f"L{it.by_layer}",
+                a_label(it.layer),
+                a_label(it.by_layer),
                 safe(it.path),
                 short_command(it.command) or "-",
             )
@@ -653,14 +674,14 @@ def _write_audit(console: Console, a: Analysis, top: int, all_findings: bool = F
                 col.cells.append(Text(v))
         console.print(Text(f"Top offenders (biggest hidden versions, {shown} shown)", style="bold"))
         _print_table(console, cols)
-    _write_findings(console, a, all_findings)
+    _write_findings(console, a, all_findings, image)
 
 
 def _layer_span(layers: list[int]) -> str:
     return str(layers[0]) if len(layers) == 1 else f"{layers[0]}-{layers[-1]}"
 
 
-def _write_findings(console: Console, a: Analysis, all_findings: bool) -> None:
+def _write_findings(console: Console, a: Analysis, all_findings: bool, image: Image | None = None) -> None:
     """The findings table. Findings in base layers fold into one row per rule
     (``high`` ones excepted, see ``Analysis.findings_view``); their layer is
     marked ``b`` as in the layer table."""
@@ -695,7 +716,8 @@ def _write_findings(console: Console, a: Analysis, all_findings: bool) -> None:
         else:
             path = safe(f.path) + (f" ({f.count} files)" if f.count > 1 else "")
             detail = safe(f.detail) if f.detail else short_command(f.command)
-            values = (f.rule, ("b" if f.base else "") + str(f.layer), human_size(f.size), path, detail or "-")
+            num = image.label_of(f.layer).removeprefix("L") if image is not None else str(f.layer)
+            values = (f.rule, ("b" if f.base else "") + num, human_size(f.size), path, detail or "-")
         for col, v in zip(cols[1:], values):
             col.cells.append(Text(v))
     _print_table(console, cols)

@@ -274,9 +274,10 @@ def test_blocking_kinds_are_raised_somewhere() -> None:
     import layerscope.model as model
     import layerscope.sources.files
     import layerscope.sources.image
+    import layerscope.sources.overlay
     from layerscope.model import UNVERIFIED_KINDS
 
-    mods = (layerscope.loader, layerscope.sources.image, layerscope.sources.files)
+    mods = (layerscope.loader, layerscope.sources.image, layerscope.sources.files, layerscope.sources.overlay)
     src = "".join(Path(m.__file__ or "").read_text() for m in mods)
     core = "".join(p.read_text() for p in (Path(__file__).parent.parent / "src").glob("*.rs"))
     for name in dir(model):
