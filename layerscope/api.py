@@ -12,11 +12,16 @@ from .model import Image
 
 
 def open_source(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
-    """Open an image file/dir, or ``docker://REF`` / ``podman://REF`` through the engine."""
+    """Open an image file/dir, ``docker://REF`` / ``podman://REF`` through the engine, or
+    ``registry://HOST/REPO[:TAG|@DIGEST]`` straight from a registry."""
     from .engines import is_engine_ref, open_engine_image
 
     if is_engine_ref(path):
         return open_engine_image(path, platform, image_ref)
+    if path.startswith("registry://"):
+        from .sources.registry import open_registry_image
+
+        return open_registry_image(path, platform, image_ref)
     return open_image(path, platform, image_ref)
 
 

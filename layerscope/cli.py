@@ -27,7 +27,10 @@ SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
 
 
-IMAGE_HELP = "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF or podman://REF"
+IMAGE_HELP = (
+    "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF, podman://REF "
+    "or registry://HOST[:PORT]/REPO[:TAG|@DIGEST]"
+)
 
 
 def _remember(namespace: argparse.Namespace, dest: str, option_string: str | None) -> None:
@@ -69,6 +72,18 @@ def _source_args(p: argparse.ArgumentParser, name: str = "image") -> None:
     p.add_argument(name, help=IMAGE_HELP)
     p.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index")
     p.add_argument("--image", dest="image_ref", metavar="REF", help="which image of a multi-image archive")
+    _registry_args(p)
+
+
+def _registry_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="registry:// sources: allow plain HTTP and skip TLS certificate checks (loopback allows HTTP anyway)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="registry:// sources: do not use or fill the blob cache (~/.cache)"
+    )
 
 
 def _base_args(p: argparse.ArgumentParser) -> None:
@@ -211,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--platform-b", metavar="P", help="B's platform, when it differs from --platform")
     diff.add_argument("--image-b", dest="image_ref_b", metavar="REF", help="B's image, when it differs from --image")
     diff.add_argument("--json", action="store_true", help="write the comparison as JSON (layerscope.diff/1)")
+    _registry_args(diff)
     diff.add_argument("--limit", type=int, default=200, metavar="N", help="paths to list per kind (text; 0: all)")
 
     cat = sub.add_parser("cat", help="write one version of a file to stdout")
@@ -512,6 +528,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()  # main() may be called as a library function
 
 
+def _configure_registry(args: argparse.Namespace) -> None:
+    """--insecure / --no-cache apply to every registry:// image of the run (IMAGE, --base, --compare)."""
+    insecure, no_cache = getattr(args, "insecure", False), getattr(args, "no_cache", False)
+    if insecure or no_cache:
+        from .sources.registry import configure
+
+        configure(insecure=insecure, cache=not no_cache)
+
+
 def _run(args: argparse.Namespace) -> int:
     handler = {
         "report": cmd_report,
@@ -523,6 +548,7 @@ def _run(args: argparse.Namespace) -> int:
         "which": cmd_which,
     }[args.command]
     try:
+        _configure_registry(args)
         return handler(args)
     except LayerscopeError as exc:
         print(f"layerscope: error: {safe(str(exc))}", file=sys.stderr)
