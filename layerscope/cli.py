@@ -531,7 +531,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _configure_registry(args: argparse.Namespace) -> None:
     """--insecure / --no-cache apply to every registry:// image of the run (IMAGE, --base, --compare)."""
     insecure, no_cache = getattr(args, "insecure", False), getattr(args, "no_cache", False)
-    if insecure or no_cache:
+    # (not imported without a reason: only a run that names a registry needs the HTTP client)
+    if insecure or no_cache or "layerscope.sources.registry" in sys.modules:
         from .sources.registry import configure
 
         configure(insecure=insecure, cache=not no_cache)

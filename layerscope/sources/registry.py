@@ -96,10 +96,6 @@ class RegistryError(ImageError):
     """The registry cannot give the image (unreachable, refused, not found, misbehaving)."""
 
 
-class BlobReadError(OSError):
-    """A layer stream broke off; the engine reports the layer as damaged with this message."""
-
-
 @dataclass
 class RegistryOptions:
     """What the command line says about registries (``--insecure``, ``--no-cache``)."""
@@ -325,9 +321,10 @@ class Client:
             try:
                 resp = self._send("GET", self.base + "/v2/", self._headers(), spec)
             except _TLSFailed as exc:
-                if scheme == "https" and self.allow_http:
+                untrusted = "CERTIFICATE" in str(exc).upper()
+                if scheme == "https" and self.allow_http and not untrusted:
                     continue  # a loopback or --insecure registry that speaks plain HTTP
-                hint = "; --insecure skips certificate checks" if "CERTIFICATE" in str(exc).upper() else ""
+                hint = "; --insecure skips certificate checks" if untrusted else ""
                 raise RegistryError(f"{exc}{hint}") from None
             break
         status = resp.status
@@ -475,6 +472,8 @@ class Client:
             raise RegistryError(f"{what}: access denied ({detail}) for {self.scope} {self._who()}")
         if status == 404:
             where = f"{self.ref.host}/{self.ref.repo}"
+            if code == "NAME_UNKNOWN":
+                raise RegistryError(f"{what}: no repository {self.ref.repo!r} on {self.ref.host} ({detail})")
             if kind == "manifest" and name == self.ref.tag:
                 raise RegistryError(f"{what}: no tag {name!r} in {where} (manifest: {detail})")
             if kind == "manifest":
@@ -581,6 +580,7 @@ class BlobStream:
         self._on_bytes = on_bytes
         self._count = 0
         self._done = False
+        self._failed = False
         self._closed = False
         length = resp.headers.get("Content-Length")
         self.length = int(length) if length is not None and length.isdigit() else None
@@ -591,15 +591,18 @@ class BlobStream:
     def read(self, n: int = -1) -> bytes:
         if self._done or self._closed:
             return b""
+        got = f"{self._count}" + (f" of {self.length}" if self.length is not None else "")
         try:
-            data = self._resp.read(n if n is not None and n >= 0 else None, decode_content=False)
+            # read1: whatever has arrived (up to n), so the engine scans while the rest downloads
+            data = self._resp.read1(n if n is not None and n >= 0 else None, decode_content=False)
         except ReadTimeoutError:
-            raise BlobReadError(
-                f"{self._what}: no data for {self._timeout:g} s after {self._count} bytes (timeout)"
-            ) from None
+            # TimeoutError/ConnectionError: the engine prefixes the type name to the layer's error.
+            # The stream ends there: a second read must not name a second, later symptom.
+            self._done = self._failed = True
+            raise TimeoutError(f"no data from {self._what} for {self._timeout:g} s after {got} bytes") from None
         except (HTTPError, OSError) as exc:
-            got = f"{self._count}" + (f" of {self.length}" if self.length is not None else "")
-            raise BlobReadError(f"{self._what}: connection lost after {got} bytes ({_reason(exc)})") from None
+            self._done = self._failed = True
+            raise ConnectionError(f"{self._what} broke off after {got} bytes ({_reason(exc)})") from None
         if data:
             self._count += len(data)
             if self._writer is not None:
@@ -615,8 +618,8 @@ class BlobStream:
             return
         self._closed = True
         if self._writer is not None:
-            self._writer.finish(verified=self._done)
-        if self._done:
+            self._writer.finish(verified=self._done and not self._failed)
+        if self._done and not self._failed:
             self._resp.release_conn()
         else:
             self._resp.close()  # a half-read body is not worth draining
@@ -706,7 +709,7 @@ class RegistrySource:
                     on_size(size)
                 return fh
         resp = self.client.blob(digest)
-        what = f"{self.ref.spec}: blob {digest[:19]}…"
+        what = urlsplit(resp.geturl() or self.client.base).netloc or self.ref.host
         writer = self.cache.writer(digest) if self.cache is not None else None
 
         def count(n: int) -> None:
@@ -773,6 +776,7 @@ class RegistryReader(ImageReader):
         source = self.source
 
         def size_differs(actual: int) -> None:
+            layer.compressed_bytes = actual  # as a file source measures it
             message = f"{name}: layer {i} descriptor says {declared} bytes but the blob has {actual}"
             if message not in layer.warnings:
                 layer.warnings.append(message)
