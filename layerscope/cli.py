@@ -262,7 +262,16 @@ def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Ana
 def _load(image: str, platform: str | None, image_ref: str | None) -> Merged:
     from .api import load
 
-    merged = load(image, platform, image_ref)
+    line = None
+    if image.startswith("registry://") and sys.stderr.isatty():
+        from .progress import ProgressLine
+
+        line = ProgressLine(sys.stderr)  # downloads take a while: show that they move
+    try:
+        merged = load(image, platform, image_ref, line)
+    finally:
+        if line is not None:
+            line.close()
     if not merged.image.layers:
         raise LayerscopeError(f"{image}: the image has no layers")
     return merged

@@ -612,3 +612,22 @@ def test_gzip_helper_roundtrip() -> None:
     layer = _layers(blobs, desc)[0]["digest"]
     assert gzip.decompress(blobs[layer])[:1]
     assert hashlib.sha256(blobs[layer]).hexdigest() == layer.split(":")[1]
+
+
+def test_progress_line_draws_bytes_per_layer_and_erases_itself(monkeypatch: Any) -> None:
+    import io
+
+    from layerscope import progress
+
+    monkeypatch.setattr(progress, "INTERVAL", 0.0)
+    out = io.StringIO()
+    line = progress.ProgressLine(out)
+    line(2, 1_500_000)
+    line(0, 2_000)
+    drawn = out.getvalue().split("\r\x1b[K")
+    assert drawn[-1] == "reading layers 1.5 MB: L0 2.0 kB  L2 1.5 MB"
+    line.close()
+    assert out.getvalue().endswith("\r\x1b[K") and "\n" not in out.getvalue()
+    quiet = io.StringIO()
+    progress.ProgressLine(quiet).close()
+    assert quiet.getvalue() == ""
