@@ -222,11 +222,19 @@ class TokenServer:
         from urllib.parse import parse_qs, urlsplit
 
         q = parse_qs(urlsplit(h.path).query)
+        if h.command == "POST":  # the OAuth2 refresh-token grant (docker's identity tokens)
+            q = parse_qs(h.rfile.read(int(h.headers.get("Content-Length", "0"))).decode())
         service = q.get("service", [None])[0]
         scopes = q.get("scope", [])
         user = None
         auth = h.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
+        if h.command == "POST":
+            refresh = q.get("refresh_token", [""])[0]
+            user = next((u for u in self.users if refresh == f"identity-token-of-{u}"), None)
+            if user is None or q.get("grant_type") != ["refresh_token"]:
+                send(h, 401, b'{"errors":[{"code":"UNAUTHORIZED","message":"bad refresh token"}]}')
+                return
+        elif auth.startswith("Basic "):
             name, _, password = base64.b64decode(auth[6:]).decode().partition(":")
             if self.users.get(name) != password:
                 self.requests.append((name, service, ",".join(scopes) or None))

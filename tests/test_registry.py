@@ -338,6 +338,13 @@ def test_bearer_token_flow(token_registry: tuple[RealRegistry, TokenServer], tmp
     assert code == 2
     assert "token server" in err and "refused repository:private/app:pull (HTTP 401 UNAUTHORIZED)" in err
     assert "nope-nope" not in err
+    # an identity token (docker login with OAuth) is a refresh token for the token server
+    (runtime / "containers" / "auth.json").write_text(
+        json.dumps({"auths": {r.host: {"identitytoken": f"identity-token-of-{USER}"}}})
+    )
+    tokens.requests.clear()
+    assert report_json("--no-cache", ref)["image"]["layer_count"] == 7
+    assert (USER, "test-registry", "repository:private/app:pull") in tokens.requests
 
 
 # -- bad servers (a fake registry that misbehaves on demand) ------------------------------------
