@@ -113,10 +113,6 @@ def configure(insecure: bool = False, cache: bool = True) -> None:
     OPTIONS.cache = cache
 
 
-def is_registry_ref(spec: str) -> bool:
-    return spec.startswith(SCHEME)
-
-
 def _timeout() -> float:
     raw = os.environ.get("LAYERSCOPE_REGISTRY_TIMEOUT")
     if not raw:
@@ -152,14 +148,7 @@ class Reference:
 
     @property
     def loopback(self) -> bool:
-        hostname = self.host.rsplit(":", 1)[0] if not self.host.endswith("]") else self.host
-        hostname = hostname.strip("[]")
-        if hostname == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(hostname).is_loopback
-        except ValueError:
-            return False
+        return _loopback_host(self.host)
 
 
 USAGE = "registry://HOST[:PORT]/REPO[:TAG|@DIGEST]"
