@@ -587,7 +587,7 @@ def test_parse_ref() -> None:
     r = reg.parse_ref(f"registry://[::1]:5000/a/b:1@{d}")
     assert (r.host, r.repo, r.tag, r.digest, r.reference, r.loopback) == ("[::1]:5000", "a/b", "1", d, d, True)
     assert r.name == f"[::1]:5000/a/b@{d}"
-    assert not reg.parse_ref("registry://registry.example/x:2").loopback
+    assert not reg.parse_ref("registry://host.invalid/x:2").loopback
 
 
 def test_challenges_and_auth_file_matching(tmp_path: Path) -> None:
