@@ -15,13 +15,13 @@ def open_source(
     path: str, platform: str | None = None, image_ref: str | None = None, upper: str | None = None
 ) -> Image:
     """Open an image file/dir, ``docker://REF`` / ``podman://REF`` through the
-    engine, or ``container://NAME`` (its image plus its writable layer).
+    engine, ``container://NAME`` (its image plus its writable layer), or
+    ``registry://HOST/REPO[:TAG|@DIGEST]`` straight from a registry.
 
     ``upper``: an overlay upper directory to put on top of the image as a
     container's writable layer (``--upper DIR``).
     """
     from .containers import is_container_ref, open_container
-    from .engines import is_engine_ref, open_engine_image
 
     if is_container_ref(path):
         if upper is not None:
@@ -31,14 +31,20 @@ def open_source(
         from .containers import with_upper
 
         source = with_upper(upper)  # a bad directory fails before the image is opened
-        image = (
-            open_engine_image(path, platform, image_ref)
-            if is_engine_ref(path)
-            else open_image(path, platform, image_ref)
-        )
-        return source(image)
+        return source(_open_image(path, platform, image_ref))
+    return _open_image(path, platform, image_ref)
+
+
+def _open_image(path: str, platform: str | None, image_ref: str | None) -> Image:
+    """An image (not a container) from a file, a directory, an engine or a registry."""
+    from .engines import is_engine_ref, open_engine_image
+
     if is_engine_ref(path):
         return open_engine_image(path, platform, image_ref)
+    if path.startswith("registry://"):
+        from .sources.registry import open_registry_image
+
+        return open_registry_image(path, platform, image_ref)
     return open_image(path, platform, image_ref)
 
 

@@ -28,7 +28,8 @@ EXIT_ERROR = 2
 
 
 IMAGE_HELP = (
-    "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF, podman://REF, or container://NAME "
+    "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF, podman://REF, "
+    "registry://HOST[:PORT]/REPO[:TAG|@DIGEST], or container://NAME "
     "(a container: its image plus its writable layer; podman-container:// or docker-container:// for one engine)"
 )
 
@@ -77,6 +78,18 @@ def _source_args(p: argparse.ArgumentParser, name: str = "image") -> None:
         metavar="DIR",
         help="an overlay upper directory (a container's writable layer, e.g. copied off a host) to put on top "
         "of the image as its top layer",
+    )
+    _registry_args(p)
+
+
+def _registry_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="registry:// sources: allow plain HTTP and skip TLS certificate checks (loopback allows HTTP anyway)",
+    )
+    p.add_argument(
+        "--no-cache", action="store_true", help="registry:// sources: do not use or fill the blob cache (~/.cache)"
     )
 
 
@@ -220,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--platform-b", metavar="P", help="B's platform, when it differs from --platform")
     diff.add_argument("--image-b", dest="image_ref_b", metavar="REF", help="B's image, when it differs from --image")
     diff.add_argument("--json", action="store_true", help="write the comparison as JSON (layerscope.diff/1)")
+    _registry_args(diff)
     diff.add_argument("--limit", type=int, default=200, metavar="N", help="paths to list per kind (text; 0: all)")
 
     cat = sub.add_parser("cat", help="write one version of a file to stdout")
@@ -255,7 +269,16 @@ def _analyze(merged: Merged, base_spec: str | None, platform: str | None) -> Ana
 def _load(image: str, platform: str | None, image_ref: str | None, upper: str | None = None) -> Merged:
     from .api import load
 
-    merged = load(image, platform, image_ref, upper=upper)
+    line = None
+    if image.startswith("registry://") and sys.stderr.isatty():
+        from .progress import ProgressLine
+
+        line = ProgressLine(sys.stderr)  # downloads take a while: show that they move
+    try:
+        merged = load(image, platform, image_ref, line, upper=upper)
+    finally:
+        if line is not None:
+            line.close()
     if not merged.image.layers:
         raise LayerscopeError(f"{image}: the image has no layers")
     return merged
@@ -527,6 +550,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             gc.enable()  # main() may be called as a library function
 
 
+def _configure_registry(args: argparse.Namespace) -> None:
+    """--insecure / --no-cache apply to every registry:// image of the run (IMAGE, --base, --compare)."""
+    insecure, no_cache = getattr(args, "insecure", False), getattr(args, "no_cache", False)
+    # (not imported without a reason: only a run that names a registry needs the HTTP client)
+    if insecure or no_cache or "layerscope.sources.registry" in sys.modules:
+        from .sources.registry import configure
+
+        configure(insecure=insecure, cache=not no_cache)
+
+
 def _run(args: argparse.Namespace) -> int:
     handler = {
         "report": cmd_report,
@@ -538,6 +571,7 @@ def _run(args: argparse.Namespace) -> int:
         "which": cmd_which,
     }[args.command]
     try:
+        _configure_registry(args)
         return handler(args)
     except LayerscopeError as exc:
         print(f"layerscope: error: {safe(str(exc))}", file=sys.stderr)

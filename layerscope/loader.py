@@ -24,6 +24,7 @@ TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff
 MAX_LAYER_MEMBERS = 2_000_000  # tar members read from one layer; the rest is reported, not read
 MAX_PATH_DEPTH = 256  # path components; deeper entries are reported and left out
 MAX_LAYER_WARNINGS = 50  # warnings kept per layer; the rest are counted
+NETWORK_WORKERS = 4  # layers streamed at once from a registry: downloads overlap while each is scanned
 
 # What a layer's media type says about its compression (by its suffix).
 _MEDIA_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", "tar": "none", "xz": "xz", "bzip2": "bzip2"}
@@ -160,6 +161,8 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
         return
     if workers is None:
         workers = os.cpu_count() or 2
+        if image.format == "registry":  # network-bound: more streams than cores
+            workers = max(workers, NETWORK_WORKERS)
     # Biggest first keeps every thread busy until the end.
     todo.sort(key=lambda la: -la.compressed_bytes)
     jobs = [(la.index, f"layer {la.index} ({la.source_name})", _opener(la)) for la in todo]

@@ -204,11 +204,13 @@ def _map_history(raw: Any, layers: list[Layer], warn: Callable[[str, str], None]
 class ImageReader:
     """Locates one image in a file source and describes it without reading layers."""
 
-    def __init__(self, path: str, platform: str | None = None, image_ref: str | None = None) -> None:
+    def __init__(
+        self, path: str, platform: str | None = None, image_ref: str | None = None, files: FileSource | None = None
+    ) -> None:
         self.path = path
         self.want_platform = platform
         self.want_ref = image_ref
-        self.files = open_files(path)
+        self.files = files if files is not None else open_files(path)
         self.warnings: list[str] = list(self.files.warnings)
         self.issues: list[LoadWarning] = list(self.files.issues)
         self._visited = 0
@@ -234,11 +236,9 @@ class ImageReader:
         return size
 
     def read(self) -> Image:
+        """The image, or one ImageError line (never a traceback) for any metadata it cannot use."""
         try:
-            if self.files.exists("manifest.json"):
-                return self._docker()
-            if self.files.exists("index.json"):
-                return self._oci()
+            return self._read()
         except ImageError:
             self.files.close()
             raise
@@ -249,7 +249,12 @@ class ImageReader:
             # Metadata of a shape no check above foresaw: still one line, never a traceback.
             self.files.close()
             raise ImageError(f"{self.path}: malformed image metadata ({type(exc).__name__}: {exc})") from None
-        self.files.close()
+
+    def _read(self) -> Image:
+        if self.files.exists("manifest.json"):
+            return self._docker()
+        if self.files.exists("index.json"):
+            return self._oci()
         damage = f"; {self.files.warnings[0].removeprefix(self.files.name + ': ')}" if self.files.warnings else ""
         raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json{damage})")
 
@@ -345,7 +350,11 @@ class ImageReader:
         files = self.files
         fmt = "oci-layout" if isinstance(files, DirSource) else "oci-archive"
         self._check_layout()
-        cand = self._choose(self._candidates())
+        return self._from_manifest(self._choose(self._candidates()), fmt)
+
+    def _from_manifest(self, cand: _Candidate, fmt: str) -> Image:
+        """The image one OCI/Docker v2 manifest describes: its config and layer descriptors."""
+        files = self.files
         manifest = cand.manifest
         cfg_desc = manifest.get("config")
         if not isinstance(cfg_desc, dict):
@@ -502,6 +511,10 @@ class ImageReader:
         return _platform_name(raw)
 
     # -- shared -----------------------------------------------------------
+    def _blob_size(self, name: str, declared: int | None) -> int:
+        """The size of a layer blob as stored (a registry source trusts the descriptor until it streams)."""
+        return self.files.size(name)
+
     def _layer(
         self, i: int, name: str, digest: str | None, media_type: str | None, diff_id: str | None, declared: int | None
     ) -> Layer:
@@ -509,7 +522,7 @@ class ImageReader:
         error = None
         size = 0
         try:
-            size = files.size(name)
+            size = self._blob_size(name, declared)
         except ImageError as exc:
             error = str(exc).removeprefix(f"{files.name}: ")
         except KeyError:
