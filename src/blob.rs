@@ -99,7 +99,9 @@ impl Read for Source {
                     return Ok(0);
                 }
                 let want = (buf.len() as u64).min(left) as usize;
-                let got = file.read_at(&mut buf[..want], *start + *pos)?;
+                let got = file
+                    .read_at(&mut buf[..want], *start + *pos)
+                    .map_err(|e| source_error(format!("read error: {e}")))?;
                 *pos += got as u64;
                 Ok(got)
             }
@@ -112,7 +114,7 @@ impl Read for Source {
                 Python::with_gil(|py| {
                     let data = obj
                         .call_method1(py, "read", (buf.len(),))
-                        .map_err(|e| io::Error::other(e.to_string()))?;
+                        .map_err(|e| source_error(e.to_string()))?;
                     let data = data.bind(py);
                     if data.is_none() {
                         *done = true;
@@ -136,6 +138,23 @@ impl Read for Source {
             }
         }
     }
+}
+
+/// An error of the blob's source itself (a Python stream that raised, a file
+/// that could not be read), told apart from bad data by the decoders' caller.
+#[derive(Debug)]
+pub struct SourceError(pub String);
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+fn source_error(msg: String) -> io::Error {
+    io::Error::other(SourceError(msg))
 }
 
 /// Counts every byte that passes and, when asked, hashes it (sha256).

@@ -10,7 +10,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use crate::blob::{Source, Tee};
+use crate::blob::{Source, SourceError, Tee};
 
 pub const CHUNK: usize = 1 << 20;
 /// zstd's own default limit (2^27 = 128 MiB): a frame asking for more is refused.
@@ -71,6 +71,10 @@ pub struct Decoded {
 }
 
 fn corrupt(name: &str, kind: Compression, e: &io::Error) -> io::Error {
+    if let Some(src) = e.get_ref().and_then(|i| i.downcast_ref::<SourceError>()) {
+        // The source failed (a stalled download, a read error): not bad data.
+        return io::Error::other(format!("{name}: {src}"));
+    }
     let msg = if e.kind() == io::ErrorKind::UnexpectedEof {
         format!("{name}: {} stream is truncated", kind.name())
     } else {
@@ -271,7 +275,14 @@ impl Read for Decoded {
         loop {
             let kind = self.compression;
             let got = match &mut self.stage {
-                Stage::Plain(r) => return r.read(buf),
+                Stage::Plain(r) => {
+                    return r.read(buf).map_err(|e| {
+                        match e.get_ref().and_then(|i| i.downcast_ref::<SourceError>()) {
+                            Some(src) => io::Error::other(format!("{}: {src}", self.name)),
+                            None => e,
+                        }
+                    })
+                }
                 Stage::Done(_) | Stage::Gone => return Ok(0),
                 Stage::Gzip(d) => d.read(buf),
                 Stage::Zstd(d) => d.read(buf),

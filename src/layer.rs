@@ -336,7 +336,7 @@ pub fn scan(
         let zstd = scanner.get_mut().get_mut().compression == Compression::Zstd;
         if !scanner.saw_end_marker && zstd {
             // zstd gives no error when its input stops mid-frame: the tar end tells.
-            return Err(ScanError(format!(
+            return Err(ScanError::tar(format!(
                 "{name}: zstd stream ends before the end of the tar (truncated)"
             )));
         }
@@ -463,8 +463,8 @@ pub fn scan(
 /// checksum fails). Reading on a little tells which: the compression error
 /// is the cause worth naming.
 fn root_cause(decoded: &mut Decoded, tar_error: ScanError) -> ScanError {
-    if decoded.compression == Compression::None {
-        return tar_error;
+    if decoded.compression == Compression::None || tar_error.1 == crate::tar::Cause::Read {
+        return tar_error; // nothing to learn: the read itself failed
     }
     let mut buf = vec![0u8; 1 << 16];
     let mut left: usize = 16 << 20;
@@ -472,7 +472,7 @@ fn root_cause(decoded: &mut Decoded, tar_error: ScanError) -> ScanError {
         match decoded.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => left = left.saturating_sub(n),
-            Err(e) => return ScanError(format!("{e} ({})", tar_error.0)),
+            Err(e) => return ScanError(format!("{e} ({})", tar_error.0), crate::tar::Cause::Read),
         }
     }
     tar_error
@@ -492,7 +492,7 @@ fn walk_members<R: Read>(
                 p(scanner.get_mut().count);
             }
             if walk.members >= limits.max_members {
-                return Err(ScanError(format!(
+                return Err(ScanError::tar(format!(
                     "{name}: over {} tar members; the rest of the layer is not read",
                     limits.max_members
                 )));

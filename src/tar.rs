@@ -41,11 +41,26 @@ pub struct Member {
 
 /// Why the walk stopped early: the message names the layer and the offset.
 #[derive(Debug)]
-pub struct ScanError(pub String);
+pub struct ScanError(pub String, pub Cause);
+
+/// Whether the walk stopped on the archive's own bytes or on reading them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// A bad header, a truncated member, a limit: the tar itself.
+    Tar,
+    /// The bytes could not be had: corrupt compression, or the source failed.
+    Read,
+}
+
+impl ScanError {
+    pub fn tar(msg: String) -> ScanError {
+        ScanError(msg, Cause::Tar)
+    }
+}
 
 impl From<io::Error> for ScanError {
     fn from(e: io::Error) -> ScanError {
-        ScanError(e.to_string())
+        ScanError(e.to_string(), Cause::Read)
     }
 }
 
@@ -296,7 +311,7 @@ impl<R: Read> Scanner<R> {
     }
 
     fn err(&self, msg: String) -> ScanError {
-        ScanError(format!("{}: {}", self.name, msg))
+        ScanError::tar(format!("{}: {}", self.name, msg))
     }
 
     fn warn(&mut self, msg: String) {

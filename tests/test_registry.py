@@ -638,3 +638,25 @@ def test_progress_line_draws_bytes_per_layer_and_erases_itself(monkeypatch: Any)
     quiet = io.StringIO()
     progress.ProgressLine(quiet).close()
     assert quiet.getvalue() == ""
+
+
+def test_a_stalled_layer_is_named_a_read_error_not_corrupt_data(fake: FakeRegistry, monkeypatch: Any) -> None:
+    """The core tells a source that failed from bad compressed data, and says it once."""
+    blobs, desc = _image_in(fake)
+    victim = _layers(blobs, desc)[2]["digest"]
+    data = blobs[victim]
+
+    def stall(h: BaseHTTPRequestHandler) -> bool:
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(data)))
+        h.end_headers()
+        h.wfile.write(data[:100])
+        h.wfile.flush()
+        time.sleep(3)
+        return True
+
+    fake.hooks[f"/v2/{fake.repo}/blobs/{victim}"] = stall
+    monkeypatch.setenv("LAYERSCOPE_REGISTRY_TIMEOUT", "1")
+    error = report_json(fake.ref())["layers"][2]["error"]
+    assert "corrupt" not in error
+    assert error.count("TimeoutError") == 1, error
