@@ -12,15 +12,7 @@ from textual.widgets import Static
 
 from .. import literal
 from ..keys import KEYS, NAV_KEYS
-
-LEGEND = [
-    ("green", "added", "new path in this layer"),
-    ("yellow", "modified", "content or link target changed, or type changed"),
-    ("magenta", "metadata", "same bytes, new mode/owner/xattrs: a full copy for a permission bit"),
-    ("cyan", "rewritten", "identical bytes and metadata written again"),
-    ("red strike", "deleted", "removed by this layer (whiteout, opaque dir or type change)"),
-    ("dim", "L3", "the layer that supplies the path"),
-]
+from ..palette import CLASS_MARK, CLASS_STYLE, LEGEND
 
 
 def help_table() -> Table:
@@ -33,10 +25,16 @@ def help_table() -> Table:
 
 
 def legend() -> Text:
-    out = Text("\nColours\n", style="bold")
-    for style, name, desc in LEGEND:
-        out.append(f"  {name:<10}", style=style)
-        out.append(f" {desc}\n")
+    """Symbol, colour and meaning of each change class: the symbols read without colour."""
+    out = Text("\nChanges (tree, versions, layer counts)\n", style="bold")
+    for cls, name, desc in LEGEND:
+        out.append(f"  {CLASS_MARK[cls]} ", style=CLASS_STYLE[cls].replace("strike", "").strip())
+        out.append(name, style=CLASS_STYLE[cls])
+        out.append(" " * (14 - len(name)) + f"{desc}\n")
+    out.append("  L3", style="dim")
+    out.append("              the layer that supplies the path\n")
+    out.append("  b", style="dim")
+    out.append("               in the layer stack: a layer of the base image\n")
     return out
 
 
