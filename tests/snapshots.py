@@ -48,7 +48,7 @@ async def settle(app: App[object], pilot: Pilot[object]) -> None:
 
 def assert_snapshot(app: App[object], name: str) -> None:
     """The current screen equals ``tests/snapshots/NAME.svg``."""
-    svg = app.export_screenshot(title=name)
+    svg = app.export_screenshot(title=name, simplify=True)
     path = SNAPSHOTS / f"{name}.svg"
     new = SNAPSHOTS / f"{name}.new.svg"
     if UPDATE:
