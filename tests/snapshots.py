@@ -9,6 +9,9 @@ pytest<9; this is the small part of it the project needs, on
 * On a mismatch the new rendering is written next to the committed one as
   ``NAME.new.svg`` (gitignored), so the two can be compared side by side.
 
+The snapshots depend on Textual's and Rich's rendering: ``VERSIONS`` records
+the versions they were made with, and a mismatch under other versions says so.
+
 A snapshot must not depend on the clock or the machine: :func:`settle` waits
 for every worker, drops toasts, hides the load time and stops cursor blinking;
 tests open images by a path relative to the repository (it is on screen).
@@ -17,6 +20,7 @@ tests open images by a path relative to the repository (it is on screen).
 from __future__ import annotations
 
 import os
+from importlib import metadata
 from pathlib import Path
 
 from textual.app import App
@@ -25,6 +29,10 @@ from textual.widgets import Input
 
 SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
 UPDATE = os.environ.get("LAYERSCOPE_UPDATE_SNAPSHOTS", "") not in ("", "0")
+
+
+def versions() -> str:
+    return f"textual {metadata.version('textual')}, rich {metadata.version('rich')}\n"
 
 
 async def settle(app: App[object], pilot: Pilot[object]) -> None:
@@ -54,6 +62,7 @@ def assert_snapshot(app: App[object], name: str) -> None:
     if UPDATE:
         SNAPSHOTS.mkdir(exist_ok=True)
         path.write_text(svg)
+        (SNAPSHOTS / "VERSIONS").write_text(versions())
         new.unlink(missing_ok=True)
         return
     if not path.exists():
@@ -61,8 +70,11 @@ def assert_snapshot(app: App[object], name: str) -> None:
         raise AssertionError(f"no snapshot {path.name}: wrote {new.name}; accept it with LAYERSCOPE_UPDATE_SNAPSHOTS=1")
     if path.read_text() != svg:
         new.write_text(svg)
+        made = (SNAPSHOTS / "VERSIONS").read_text().strip()
+        now = versions().strip()
+        why = "" if made == now else f" (made with {made}, this is {now}: the difference may be theirs)"
         raise AssertionError(
-            f"{path.name} differs from the screen: see {new}; "
+            f"{path.name} differs from the screen{why}: see {new}; "
             "if the change is intended, rerun with LAYERSCOPE_UPDATE_SNAPSHOTS=1"
         )
     new.unlink(missing_ok=True)
