@@ -413,3 +413,19 @@ async def test_audit_shows_rollups_and_percentages() -> None:
         await pilot.press("enter")
         await pilot.pause()
         assert app.k == 5 and app.query_one(FileTree).current_path == "/srv/old"
+
+
+async def test_versions_rows_never_keep_header_widths() -> None:
+    """A frame drawn between adding rows and measuring them once stayed cached: `- dele`, `abse`."""
+    app = sample_app()
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        versions.show_path(app.merged, "/root/.aws/credentials", 5)  # type: ignore[arg-type]
+        early = versions.render_line(2).text  # drawn before the table is idle: header widths
+        await pilot.pause()
+        await pilot.pause()
+        line = versions.render_line(2).text
+        assert "deleted by L5 (whiteout)" in line and "-rw-------" in line, (early, line)

@@ -25,6 +25,7 @@ from ...report import dive_text, percent
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
 from ..format import human_size, short_command
+from ..widgets.table import MeasuredTable
 
 MAX_ROWS = 500
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -44,7 +45,8 @@ def summary(a: Analysis) -> Table:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
-    waste = Text(f"{human_size(a.waste.total)} in {a.waste.files} hidden versions ")
+    n = a.waste.files
+    waste = Text(f"{human_size(a.waste.total)} in {n} hidden version{'' if n == 1 else 's'} ")
     waste.append(f"({percent(a.wasted_percent / 100)} of {human_size(a.size_bytes)})", style="dim")
     t.add_row("Waste", waste)
     t.add_row("Efficiency", Text(f"{percent(a.efficiency)} of the content is visible"))
@@ -105,7 +107,7 @@ class AuditScreen(ModalScreen[Jump | None]):
                 }
                 for tab in TABS:
                     with TabPane(titles[tab], id=f"tab-{tab}"):
-                        yield DataTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
+                        yield MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -17,6 +17,7 @@ from ...model import Deletion, Entry, Event
 from .. import literal
 from ..format import CHANGE_MARK, CHANGE_STYLE, human_size, mode_string, short_command
 from ..palette import VERMILLION
+from .table import MeasuredTable
 
 
 def fate(newer: Event | None) -> Text:
@@ -29,7 +30,7 @@ def fate(newer: Event | None) -> Text:
     return Text(f"hidden by L{newer.layer} ({newer.change})", style=CHANGE_STYLE.get(newer.change, ""))
 
 
-class VersionsPane(DataTable[Text]):
+class VersionsPane(MeasuredTable[Text]):
     """One row per event of the path's timeline up to the selected layer."""
 
     class VersionChosen(Message):
