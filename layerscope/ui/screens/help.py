@@ -24,18 +24,23 @@ def help_table() -> Table:
     return t
 
 
-def legend() -> Text:
+def legend() -> Table:
     """Symbol, colour and meaning of each change class: the symbols read without colour."""
-    out = Text("\nChanges (tree, versions, layer counts)\n", style="bold")
+    t = Table(box=None, padding=(0, 1), show_header=False, title="Changes (tree, versions, layer counts)")
+    t.title_justify = "left"
+    t.title_style = "bold"
+    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True)
+    t.add_column()
     for cls, name, desc in LEGEND:
-        out.append(f"  {CLASS_MARK[cls]} ", style=CLASS_STYLE[cls].replace("strike", "").strip())
-        out.append(name, style=CLASS_STYLE[cls])
-        out.append(" " * (14 - len(name)) + f"{desc}\n")
-    out.append("  L3", style="dim")
-    out.append("              the layer that supplies the path\n")
-    out.append("  b", style="dim")
-    out.append("               in the layer stack: a layer of the base image\n")
-    return out
+        t.add_row(
+            Text(CLASS_MARK[cls], style=CLASS_STYLE[cls].replace("strike", "").strip()),
+            Text(name, style=CLASS_STYLE[cls]),
+            Text(desc),
+        )
+    t.add_row(Text("L3", style="dim"), Text(""), Text("the layer that supplies the path"))
+    t.add_row(Text("b", style="dim"), Text(""), Text("in the layer stack: a layer of the base image"))
+    return t
 
 
 class HelpScreen(ModalScreen[None]):
@@ -45,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as vs:
             vs.border_title = "layerscope keys"
             yield Static(help_table())
-            yield Static(legend())
+            yield Static(legend(), id="help-legend")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -76,14 +76,15 @@ def _size(layer: Layer, loaded: bool) -> int:
     return layer.size_bytes if loaded else layer.compressed_bytes
 
 
-def take_line(text: str, width: int) -> tuple[str, str]:
-    """The first line of ``text`` in ``width`` cells (broken at a space if one is not
-    too far back), and the rest."""
+def take_line(text: str, width: int, min_cut: int | None = None) -> tuple[str, str]:
+    """The first line of ``text`` in ``width`` cells, and the rest. It breaks at the
+    last space after ``min_cut`` cells (default: a third of the width, so a long
+    digest does not leave short lines), else inside the word."""
     if cell_len(text) <= width:
         return text, ""
     head = chop_cells(text, max(1, width))[0]
     cut = head.rfind(" ")
-    if cut > width // 3:
+    if cut > (width // 3 if min_cut is None else min_cut):
         head = head[:cut]
     return head, text[len(head) :].lstrip(" ")
 
@@ -154,7 +155,7 @@ class LayerRow:
             if not self.expanded and cell_len(command) > room:
                 head.append(chop_cells(command, room - 1)[0] + "…")
                 return out
-            first, rest = take_line(command, room)
+            first, rest = take_line(command, room, min_cut=0)  # the rest has wide lines below
             head.append(first)
         if self.expanded and rest:
             # the rest of the command, below the row (the details pane has it too)
