@@ -138,7 +138,14 @@ async def test_hostile_image_shows_literally_in_every_pane(tmp_path: Path) -> No
         await pilot.press("w")
         assert isinstance(app.screen, AuditScreen)
         await pilot.pause()
-        assert_literal(rendered(app), SECRET, SUID, "RUN rm [/] \\x07bell")
+        assert_literal(rendered(app), SECRET, "RUN rm [/] \\x07bell")
+        await pilot.press("4")  # the findings tab
+        await pilot.pause()
+        assert_literal(rendered(app), SECRET, SUID)
+        await settle(app, pilot)
+        await pilot.press("2")  # hidden bytes by directory: `/srv/a[` holds `]b.txt`
+        await pilot.pause()
+        assert_literal(rendered(app), "/srv/a[", "/app/k[")
         await pilot.press("escape", "question_mark")
         assert isinstance(app.screen, HelpScreen)
         assert_literal(static_text(app), "[ ", "] ", "Previous layer", "Next layer")

@@ -23,12 +23,14 @@ from ..analysis import Analysis
 from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
+from ..export import content_problem, last_version
 from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import Entry, Image
 from ..snapshot import FILTER_CLASSES, Snapshot, with_ancestors
 from ..textsafe import safe
 from . import literal
+from .clipboard import clip_text
 from .commands import KeyCommands
 from .format import human_size
 from .keys import bindings
@@ -36,6 +38,7 @@ from .screens.audit import AuditScreen, Jump
 from .screens.compare import CompareScreen
 from .screens.content import ContentScreen, describe, render_diff, render_version
 from .screens.help import HelpScreen
+from .screens.save import SaveScreen, version_words
 from .screens.search import SearchResult, SearchScreen
 from .widgets.details import image_details, layer_details
 from .widgets.file_tree import FileTree
@@ -50,6 +53,7 @@ class LayerscopeApp(App[int]):
     TITLE = "layerscope"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App expects
     COMMANDS = App.COMMANDS | {KeyCommands}
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (180, "-wide")]
 
     k: reactive[int] = reactive(0, init=False)
 
@@ -206,6 +210,7 @@ class LayerscopeApp(App[int]):
 
     def _audited(self, analysis: Analysis) -> None:
         self.analysis = analysis
+        self.query_one(LayerStack).set_base(analysis.base)
         self._show_layer_details()
         sev = analysis.findings_by_severity()
         if sev.get("high"):
@@ -286,7 +291,8 @@ class LayerscopeApp(App[int]):
     def _update_status(self) -> None:
         tree = self.query_one(FileTree)
         opts = tree.opts
-        parts = [f"L{self.k} of {len(self.image.layers) - 1}"]
+        n = len(self.image.layers)
+        parts = [f"L{self.k} of L0–L{n - 1}" if n else "no layers"]
         parts.append("view: this layer's changes" if opts.layer_only else "view: aggregate")
         if opts.hidden:
             parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))
@@ -469,6 +475,49 @@ class LayerscopeApp(App[int]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    # -- acting on a version: save it, copy its path or digest ----------------------------
+    def _pointed(self) -> tuple[str | None, Entry | None]:
+        """The path and version the user points at: the versions row if that pane
+        has the focus, else the tree's path (if deleted as of this layer: its last version)."""
+        if self.merged is None:
+            return None, None
+        versions = self.query_one(VersionsPane)
+        if versions.has_focus and versions.selected_event is not None:
+            ev = versions.selected_event
+            return ev.path, ev if type(ev) is Entry else None
+        path = self.query_one(FileTree).current_path
+        if not path or path == "/":
+            return None, None
+        return path, last_version(self.merged, path, self.k)
+
+    def action_save(self) -> None:
+        path, entry = self._pointed()
+        if entry is None:
+            literal.notify(
+                self,
+                "Select a file version (tree or versions pane) to save"
+                if path is None
+                else f"{path}: no version to save here",
+            )
+            return
+        problem = content_problem(entry)
+        if problem is not None:
+            literal.notify(self, problem)
+            return
+        self.push_screen(SaveScreen(self.image, entry, version_words(self.merged, entry)))
+
+    def action_yank(self, what: str) -> None:
+        path, entry = self._pointed()
+        if path is None:
+            literal.notify(self, "Select a path first")
+            return
+        text, note = clip_text(path if what == "path" else (entry.digest_str if entry is not None else None))
+        if text is None:
+            literal.notify(self, f"{path}: this version has no content digest (only regular files have one)")
+            return
+        self.copy_to_clipboard(text)
+        literal.notify(self, f"Copied {text}" + (f" ({note})" if note else ""))
 
 
 def make_app(

@@ -12,24 +12,10 @@ from rich.text import Text
 from ..fmt import human_size, mode_string, short_command
 from ..model import DIR, Deletion, Entry
 from ..textsafe import safe
+from .palette import CLASS_MARK, CLASS_STYLE
 
-CHANGE_STYLE = {
-    "added": "green",
-    "modified": "yellow",
-    "type-changed": "yellow",
-    "metadata": "magenta",
-    "rewritten": "cyan",
-    "unchanged": "",
-    "deleted": "red strike",
-}
-CHANGE_MARK = {
-    "added": "+",
-    "modified": "~",
-    "type-changed": "±",
-    "metadata": "m",
-    "rewritten": "=",
-    "deleted": "-",
-}
+CHANGE_STYLE = CLASS_STYLE
+CHANGE_MARK = CLASS_MARK
 
 __all__ = ["human_size", "mode_string", "short_command"]
 
@@ -43,18 +29,29 @@ def entry_style(e: Entry | Deletion, k: int) -> str:
     return CHANGE_STYLE.get(e.change, "")
 
 
+def change_mark(e: Entry | Deletion, k: int) -> str:
+    """The symbol column of a row: the change class at layer ``k``, blank if none."""
+    if type(e) is Deletion:
+        return CHANGE_MARK["deleted"]
+    assert type(e) is Entry
+    if e.layer != k or (e.change == "rewritten" and e.type == DIR):
+        return " "
+    return CHANGE_MARK.get(e.change, " ")
+
+
 def node_label(
     e: Entry | Deletion, k: int, attrs: bool = False, dir_size: int | None = None, name: str | None = None
 ) -> Text:
     """A tree row: name, supplying layer, change, optionally mode/owner/size."""
     base = name if name is not None else (e.path.rsplit("/", 1)[-1] or "/")
+    style = entry_style(e, k)
     text = Text()
+    text.append(change_mark(e, k) + " ", style=style.replace("strike", "").strip())
     if type(e) is Deletion:
-        text.append(safe(base), style="red strike")
-        text.append(f"  L{e.layer} deleted ({e.how})", style="red dim")
+        text.append(safe(base), style=style)
+        text.append(f"  L{e.layer} deleted ({e.how})", style=CHANGE_STYLE["deleted"].replace("strike", "dim"))
         return text
     assert type(e) is Entry
-    style = entry_style(e, k)
     if e.type == DIR:
         text.append(safe(base) + "/", style=(style + " bold").strip())
     else:

@@ -14,9 +14,10 @@ from textual.widgets import DataTable, Footer, Static
 from ...compare import Comparison
 from .. import literal
 from ..format import human_size
+from ..palette import GREEN, VERMILLION, YELLOW
 
 MAX_ROWS = 2000
-KIND_STYLE = {"added": "green", "removed": "red", "changed": "yellow"}
+KIND_STYLE = {"added": GREEN, "removed": VERMILLION, "changed": YELLOW}
 
 
 def comparison_summary(c: Comparison) -> Table:

@@ -12,15 +12,7 @@ from textual.widgets import Static
 
 from .. import literal
 from ..keys import KEYS, NAV_KEYS
-
-LEGEND = [
-    ("green", "added", "new path in this layer"),
-    ("yellow", "modified", "content or link target changed, or type changed"),
-    ("magenta", "metadata", "same bytes, new mode/owner/xattrs: a full copy for a permission bit"),
-    ("cyan", "rewritten", "identical bytes and metadata written again"),
-    ("red strike", "deleted", "removed by this layer (whiteout, opaque dir or type change)"),
-    ("dim", "L3", "the layer that supplies the path"),
-]
+from ..palette import CLASS_MARK, CLASS_STYLE, LEGEND
 
 
 def help_table() -> Table:
@@ -32,12 +24,23 @@ def help_table() -> Table:
     return t
 
 
-def legend() -> Text:
-    out = Text("\nColours\n", style="bold")
-    for style, name, desc in LEGEND:
-        out.append(f"  {name:<10}", style=style)
-        out.append(f" {desc}\n")
-    return out
+def legend() -> Table:
+    """Symbol, colour and meaning of each change class: the symbols read without colour."""
+    t = Table(box=None, padding=(0, 1), show_header=False, title="Changes (tree, versions, layer counts)")
+    t.title_justify = "left"
+    t.title_style = "bold"
+    t.add_column(no_wrap=True)
+    t.add_column(no_wrap=True)
+    t.add_column()
+    for cls, name, desc in LEGEND:
+        t.add_row(
+            Text(CLASS_MARK[cls], style=CLASS_STYLE[cls].replace("strike", "").strip()),
+            Text(name, style=CLASS_STYLE[cls]),
+            Text(desc),
+        )
+    t.add_row(Text("L3", style="dim"), Text(""), Text("the layer that supplies the path"))
+    t.add_row(Text("b", style="dim"), Text(""), Text("in the layer stack: a layer of the base image"))
+    return t
 
 
 class HelpScreen(ModalScreen[None]):
@@ -47,7 +50,7 @@ class HelpScreen(ModalScreen[None]):
         with VerticalScroll(id="help-box") as vs:
             vs.border_title = "layerscope keys"
             yield Static(help_table())
-            yield Static(legend())
+            yield Static(legend(), id="help-legend")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

@@ -109,7 +109,11 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         self.dismiss(SearchResult(self.query_text, jump_to=self.matches[idx]))
 
     def action_focus_results(self) -> None:
-        self.query_one("#search-results", OptionList).focus()
+        """↓ from the query: into the list, on its first match (not on nothing)."""
+        results = self.query_one("#search-results", OptionList)
+        results.focus()
+        if results.highlighted is None and results.option_count:
+            results.highlighted = 0
 
     def action_filter(self) -> None:
         if self.query_text.strip():

@@ -10,6 +10,7 @@ from ...analysis import LayerWaste
 from ...model import Image, Layer
 from .. import literal
 from ..format import human_size
+from ..palette import CLASS_MARK, CLASS_STYLE
 
 
 def _kv() -> Table:
@@ -34,12 +35,18 @@ def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -
         c = layer.counts
         t.add_row("Content", Text(f"{human_size(layer.size_bytes)} in {c.entries} entries"))
         counts = Text()
-        counts.append(f"{c.added} added  ", style="green")
-        counts.append(f"{c.modified} modified  ", style="yellow")
-        counts.append(f"{c.type_changed} type-changed  ", style="yellow")
-        counts.append(f"{c.metadata} metadata-only  ", style="magenta")
-        counts.append(f"{c.rewritten} rewritten  ", style="cyan")
-        counts.append(f"{c.deleted} deleted", style="red")
+        for n, cls, label in (
+            (c.added, "added", "added"),
+            (c.modified, "modified", "modified"),
+            (c.type_changed, "type-changed", "type-changed"),
+            (c.metadata, "metadata", "metadata-only"),
+            (c.rewritten, "rewritten", "rewritten"),
+            (c.deleted, "deleted", "deleted"),
+        ):
+            style = CLASS_STYLE[cls].replace("strike", "").strip()
+            counts.append(f"{CLASS_MARK[cls]}{n} {label}", style=style if n else "dim")
+            counts.append("  ")
+        counts.rstrip()
         t.add_row("Changes", counts)
         if layer.whiteouts or layer.opaque_dirs:
             t.add_row("Markers", Text(f"{len(layer.whiteouts)} whiteouts, {len(layer.opaque_dirs)} opaque dirs"))

@@ -164,6 +164,13 @@ class FileTree(Tree[NodeData]):
         # now so the cursor lands on the node just added, not on a stale line.
         _ = self._tree_lines
         self.move_cursor(node)
+        self.call_after_refresh(self._scroll_into_view, node)
+
+    def _scroll_into_view(self, node: TreeNode[NodeData]) -> None:
+        # Lines revealed by a jump can be wider than the pane: the horizontal
+        # scrollbar they bring appears only after this refresh and would cover
+        # the cursor line, so scroll once more when it is there.
+        self.scroll_to_node(node, animate=False)
         self.call_after_refresh(self.scroll_to_node, node, animate=False)
 
     def _load_more(self, node: TreeNode[NodeData]) -> None:

@@ -1,42 +1,23 @@
 """The layer stack: one row per layer, base at the top, empty history between.
 
 Empty history entries (ENV, CMD, LABEL…) appear where they happened but are
-disabled options, so the cursor skips them: they belong to no layer.
+disabled options, so the cursor skips them: they belong to no layer. Rows are
+laid out for the pane's width (``layer_rows``); the highlighted layer also
+shows its whole command. Once the audit knows which layers belong to the base
+image, they are marked and a rule separates them from the image's own.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from ...model import Image, Layer
-from ..format import human_size, short_command, short_count
+from ...analysis import BaseInfo
+from ...model import Image
+from .layer_rows import BaseRule, Columns, LayerRow, StepRow, columns_for
 
-
-def layer_prompt(layer: Layer, loaded: bool) -> Text:
-    c = layer.counts
-    t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(f"L{layer.index:<3}", style="bold")
-    size = layer.size_bytes if loaded else layer.compressed_bytes
-    t.append(f"{human_size(size):>9} ", style="cyan" if loaded else "dim")
-    if layer.error:
-        t.append("DAMAGED ", style="bold red reverse")
-    columns = (
-        ("+", c.added, "green"),
-        ("~", c.modified + c.type_changed, "yellow"),
-        ("m", c.metadata, "magenta"),
-        ("=", c.rewritten, "cyan"),
-        ("-", c.deleted, "red"),
-    )
-    if loaded:
-        for sign, n, style in columns:
-            t.append(f"{sign}{short_count(n):<4} ", style=style)
-    else:
-        t.append("…".ljust(6 * len(columns)), style="dim")
-    t.append(short_command(layer.command) or "(no history)")
-    return t
+BASE_RULE_ID = "base-rule"
 
 
 class LayerStack(OptionList):
@@ -51,30 +32,84 @@ class LayerStack(OptionList):
         super().__init__(**kw)  # type: ignore[arg-type]
         self.image: Image | None = None
         self.loaded = False
+        self.base = BaseInfo()
+        self._expanded: int | None = None  # option index whose row shows the whole command
+        self._max_lines = 4
+        self._cols = Columns(2, 5, (), False)
 
     def show_image(self, image: Image, loaded: bool) -> None:
         keep = self.highlighted_layer
         self.image = image
         self.loaded = loaded
+        self._rebuild(keep if keep is not None else len(image.layers) - 1)
+
+    def set_base(self, base: BaseInfo) -> None:
+        """Mark the base image's layers (known once the audit has run)."""
+        if base.layers != self.base.layers and self.image is not None:
+            self.base = base
+            self._rebuild(self.highlighted_layer)
+        self.base = base
+
+    def _rebuild(self, target: int | None) -> None:
+        image = self.image
+        assert image is not None
+        nbase = self.base.layers
+        cols = columns_for(image, self.loaded, nbase)
         options: list[Option] = []
         mapped: set[int] = set()
+        rule_done = nbase == 0 or nbase >= len(image.layers)
+
+        def layer_option(index: int) -> Option:
+            nonlocal rule_done
+            if not rule_done and index >= nbase:
+                options.append(Option(BaseRule(nbase, self.base.ref), id=BASE_RULE_ID, disabled=True))
+                rule_done = True
+            return Option(self._row(index, cols, False), id=f"L{index}")
+
         for n, h in enumerate(image.history):
             if h.layer is None or h.layer >= len(image.layers):
-                t = Text(no_wrap=True, overflow="ellipsis")
-                t.append("     ·    ", style="dim")
-                t.append(short_command(h.created_by) or "(empty step)", style="dim italic")
-                options.append(Option(t, id=f"h{n}", disabled=True))
+                options.append(Option(StepRow(h.created_by, cols), id=f"h{n}", disabled=True))
             else:
                 mapped.add(h.layer)
-                options.append(Option(layer_prompt(image.layers[h.layer], loaded), id=f"L{h.layer}"))
+                options.append(layer_option(h.layer))
         for layer in image.layers:  # layers the history does not account for
             if layer.index not in mapped:
-                options.append(Option(layer_prompt(layer, loaded), id=f"L{layer.index}"))
+                options.append(layer_option(layer.index))
+        self._cols = cols
+        self._expanded = None
         self.clear_options()
         self.add_options(options)
-        target = keep if keep is not None else len(image.layers) - 1
-        if image.layers:
+        if image.layers and target is not None:
             self.select_layer(target, notify=False)
+
+    def _row(self, index: int, cols: Columns, expanded: bool) -> LayerRow:
+        assert self.image is not None
+        layer = self.image.layers[index]
+        return LayerRow(layer, self.loaded, cols, index < self.base.layers, expanded, self._max_lines)
+
+    def _expand(self, position: int | None) -> None:
+        """Show the whole command of the layer at ``position`` (and only there)."""
+        if position == self._expanded or self.image is None:
+            return
+        for pos, expanded in ((self._expanded, False), (position, True)):
+            if pos is None or pos >= self.option_count:
+                continue
+            opt = self.get_option_at_index(pos)
+            if opt.id and opt.id.startswith("L"):
+                self.replace_option_prompt_at_index(pos, self._row(int(opt.id[1:]), self._cols, expanded))
+        self._expanded = position
+
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        self._expand(highlighted)
+        super().watch_highlighted(highlighted)
+
+    def on_resize(self) -> None:
+        # a short pane gives the highlighted command fewer lines
+        lines = max(2, (self.size.height - 2) // 3)
+        if lines != self._max_lines and self.image is not None:
+            self._max_lines = lines
+            pos, self._expanded = self._expanded, None
+            self._expand(pos)
 
     @property
     def highlighted_layer(self) -> int | None:

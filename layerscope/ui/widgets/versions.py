@@ -15,7 +15,9 @@ from textual.widgets import DataTable
 from ...merge import Merged
 from ...model import Deletion, Entry, Event
 from .. import literal
-from ..format import CHANGE_STYLE, human_size, mode_string, short_command
+from ..format import CHANGE_MARK, CHANGE_STYLE, human_size, mode_string, short_command
+from ..palette import VERMILLION
+from .table import MeasuredTable
 
 
 def fate(newer: Event | None) -> Text:
@@ -23,12 +25,12 @@ def fate(newer: Event | None) -> Text:
     if newer is None:
         return Text("visible", style="bold green")
     if type(newer) is Deletion:
-        return Text(f"deleted by L{newer.layer} ({newer.how})", style="red")
+        return Text(f"deleted by L{newer.layer} ({newer.how})", style=VERMILLION)
     assert type(newer) is Entry
     return Text(f"hidden by L{newer.layer} ({newer.change})", style=CHANGE_STYLE.get(newer.change, ""))
 
 
-class VersionsPane(DataTable[Text]):
+class VersionsPane(MeasuredTable[Text]):
     """One row per event of the path's timeline up to the selected layer."""
 
     class VersionChosen(Message):
@@ -76,9 +78,9 @@ class VersionsPane(DataTable[Text]):
         cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
         if type(ev) is Deletion:
             return [
-                Text(f"L{ev.layer}", style="bold red"),
-                Text(f"deleted ({ev.how})", style="red"),
-                fate(newer) if newer is not None else Text("absent", style="red"),
+                Text(f"L{ev.layer}", style=f"bold {VERMILLION}"),
+                Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how})", style=VERMILLION),
+                fate(newer) if newer is not None else Text("absent", style=VERMILLION),
                 Text("-"),
                 Text("-"),
                 Text("-"),
@@ -91,7 +93,7 @@ class VersionsPane(DataTable[Text]):
         implicit = " (implicit)" if ev.offset == -1 else ""
         return [
             Text(f"L{ev.layer}", style="bold"),
-            Text(ev.change + implicit, style=style),
+            Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style),
             fate(newer),
             Text(mode_string(ev.type, ev.mode)),
             Text(f"{ev.uid}:{ev.gid}"),

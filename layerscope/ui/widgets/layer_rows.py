@@ -1,0 +1,217 @@
+"""The rows of the layer stack, laid out for the width they are given.
+
+A row is a Rich renderable, not a fixed string: the option list renders it at
+its current width, so the same row reads well at 80 and at 200 columns.
+Columns (index, size, one per change class) are as wide as the widest value
+of the image and a class no layer has takes no room, so the command gets what
+is left. When too little is left (an 80-column terminal) the command column
+goes and only the highlighted layer shows its command, wrapped below its row;
+the highlighted layer always shows its whole command (up to ``max_lines``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from rich.cells import cell_len, chop_cells
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.text import Text
+
+from ...fmt import human_size, short_command
+from ...model import Image, Layer, LayerCounts
+from ...textsafe import safe
+from ..format import short_count
+from ..palette import COUNT_COLUMNS, count_style
+
+MIN_COMMAND = 10  # below this many cells a command column says nothing: show it below instead
+INDENT = 4  # the wrapped command of the highlighted layer starts here
+BASE_MARK = "b"
+
+
+def class_count(c: LayerCounts, mark: str) -> int:
+    """The number a count column shows (type changes count with modifications)."""
+    return {
+        "+": c.added,
+        "~": c.modified + c.type_changed,
+        "m": c.metadata,
+        "=": c.rewritten,
+        "-": c.deleted,
+    }[mark]
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Widths every row of one image shares, so the stack reads as a table."""
+
+    index: int
+    size: int
+    counts: tuple[tuple[str, int], ...]  # (mark, width) of each class some layer has
+    gutter: bool  # a base-layer gutter (the image has base layers)
+
+    @property
+    def fixed(self) -> int:
+        """Cells before the command column."""
+        width = self.index + 1 + self.size + 1
+        width += sum(w + 1 for _m, w in self.counts)
+        return width + (2 if self.gutter else 0)
+
+
+def columns_for(image: Image, loaded: bool, base: int = 0) -> Columns:
+    layers = image.layers
+    index = max((len(f"L{la.index}") for la in layers), default=2)
+    size = max((len(human_size(_size(la, loaded))) for la in layers), default=5)
+    counts: list[tuple[str, int]] = []
+    if loaded:
+        for mark, _cls in COUNT_COLUMNS:
+            widths = [
+                1 + len(short_count(class_count(la.counts, mark))) for la in layers if class_count(la.counts, mark)
+            ]
+            if widths:
+                counts.append((mark, max(widths)))
+    return Columns(index, size, tuple(counts), base > 0)
+
+
+def _size(layer: Layer, loaded: bool) -> int:
+    return layer.size_bytes if loaded else layer.compressed_bytes
+
+
+def take_line(text: str, width: int, min_cut: int | None = None) -> tuple[str, str]:
+    """The first line of ``text`` in ``width`` cells, and the rest. It breaks at the
+    last space after ``min_cut`` cells (default: a third of the width, so a long
+    digest does not leave short lines), else inside the word."""
+    if cell_len(text) <= width:
+        return text, ""
+    head = chop_cells(text, max(1, width))[0]
+    cut = head.rfind(" ")
+    if cut > (width // 3 if min_cut is None else min_cut):
+        head = head[:cut]
+    return head, text[len(head) :].lstrip(" ")
+
+
+def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
+    """``text`` in at most ``max_lines`` lines of ``width`` cells; a last line
+    that does not hold the rest ends with ``…``."""
+    width = max(2, width)
+    lines: list[str] = []
+    rest = text
+    while rest and len(lines) < max_lines:
+        line, rest = take_line(rest, width)
+        lines.append(line)
+    if rest and lines:
+        lines[-1] = chop_cells(lines[-1], width - 1)[0] + "…" if cell_len(lines[-1]) >= width else lines[-1] + "…"
+    return lines
+
+
+class LayerRow:
+    """One layer: gutter, index, size, change counts, command."""
+
+    def __init__(
+        self,
+        layer: Layer,
+        loaded: bool,
+        cols: Columns,
+        base: bool = False,
+        expanded: bool = False,
+        max_lines: int = 4,
+    ) -> None:
+        self.layer = layer
+        self.loaded = loaded
+        self.cols = cols
+        self.base = base
+        self.expanded = expanded
+        self.max_lines = max_lines
+
+    def head(self) -> Text:
+        """The fixed columns."""
+        la, cols = self.layer, self.cols
+        t = Text(no_wrap=True, overflow="ellipsis")
+        if cols.gutter:
+            t.append(BASE_MARK if self.base else " ", style="dim")
+            t.append(" ")
+        t.append(f"L{la.index}".ljust(cols.index), style="dim bold" if self.base else "bold")
+        t.append(" ")
+        t.append(human_size(_size(la, self.loaded)).rjust(cols.size), style="cyan" if self.loaded else "dim")
+        t.append(" ")
+        if not self.loaded:
+            t.append("…", style="dim")
+            t.append(" ")
+        for mark, width in cols.counts:
+            n = class_count(la.counts, mark)
+            t.append((f"{mark}{short_count(n)}" if n else "").ljust(width), style=count_style(mark))
+            t.append(" ")
+        if la.error:
+            t.append("DAMAGED", style="bold red reverse")
+            t.append(" ")
+        return t
+
+    def lines(self, width: int) -> list[Text]:
+        head = self.head()
+        command = short_command(self.layer.command) or "(no history)"
+        room = width - cell_len(head.plain)
+        out = [head]
+        rest = command
+        if room >= MIN_COMMAND or cell_len(command) <= room:
+            if not self.expanded and cell_len(command) > room:
+                head.append(chop_cells(command, room - 1)[0] + "…")
+                return out
+            first, rest = take_line(command, room, min_cut=0)  # the rest has wide lines below
+            head.append(first)
+        if self.expanded and rest:
+            # the rest of the command, below the row (the details pane has it too)
+            for line in wrap_cells(rest, width - INDENT, self.max_lines):
+                out.append(Text(" " * INDENT + line, no_wrap=True, overflow="ellipsis"))
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _join(self.lines(options.max_width))
+
+    def __str__(self) -> str:
+        return "\n".join(t.plain for t in self.lines(200))
+
+
+class StepRow:
+    """An empty history step (ENV, LABEL…): it belongs to no layer."""
+
+    def __init__(self, command: str, cols: Columns) -> None:
+        self.command = short_command(command) or "(empty step)"
+        self.cols = cols
+
+    def lines(self, width: int) -> list[Text]:
+        cols = self.cols
+        lead = (2 if cols.gutter else 0) + cols.index
+        t = Text(no_wrap=True, overflow="ellipsis")
+        # under the layers' commands when they have a column, else right after the index
+        at = cols.fixed if width - cols.fixed >= MIN_COMMAND else lead + 1
+        t.append("·".rjust(lead) + " " * (at - lead), style="dim")
+        t.append(self.command, style="dim italic")
+        return [t]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _join(self.lines(options.max_width))
+
+    def __str__(self) -> str:
+        return self.lines(200)[0].plain
+
+
+class BaseRule:
+    """The line between the base image's layers and the image's own."""
+
+    def __init__(self, base: int, ref: str | None) -> None:
+        self.text = f" base image ends: L0–L{base - 1}" + (f" {ref} " if ref else " ")
+
+    def lines(self, width: int) -> list[Text]:
+        label = safe(self.text)
+        fill = max(0, width - 2 - cell_len(label))
+        return [Text("──" + label + "─" * fill, style="dim", no_wrap=True, overflow="ellipsis")]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield from _join(self.lines(options.max_width))
+
+    def __str__(self) -> str:
+        return self.lines(60)[0].plain
+
+
+def _join(lines: Iterable[Text]) -> Iterator[Text]:
+    """The lines as one text: a row is one renderable, however many lines it has."""
+    yield Text("\n", no_wrap=True, overflow="ellipsis").join(lines)

@@ -1,0 +1,106 @@
+"""The main layouts as SVG snapshots at 80×24 and 160×45: a rendering regression fails here.
+
+See tests/snapshots.py for how to look at a difference and accept it
+(``LAYERSCOPE_UPDATE_SNAPSHOTS=1``). Images are opened by a path relative
+to the repository, because the details pane shows it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT
+from snapshots import assert_snapshot, settle
+
+from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.screens import save
+from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_stack import LayerStack
+from layerscope.ui.widgets.versions import VersionsPane
+
+SIZES = [(80, 24), (160, 45)]
+SAMPLE = "sample_images/sample-docker.tar"
+MULTISTAGE = "sample_images/multistage-oci.tar"
+
+
+@pytest.fixture(autouse=True)
+def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setattr(save, "current_directory", lambda: "/home/auditor")
+
+
+def tag(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+async def at_secret(app: LayerscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    """L5, the tree on /root/.aws/credentials (deleted there; its L3 version still ships)."""
+    await settle(app, pilot)
+    app.query_one(LayerStack).select_layer(5)
+    await pilot.pause()
+    tree = app.query_one(FileTree)
+    tree.focus()
+    assert tree.reveal("/root/.aws/credentials")
+    await settle(app, pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_main_screen(size: tuple[int, int]) -> None:
+    app = make_app(SAMPLE)
+    async with app.run_test(size=size) as pilot:
+        await at_secret(app, pilot)
+        assert_snapshot(app, f"main-{tag(size)}")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_base_layers(size: tuple[int, int]) -> None:
+    app = make_app(MULTISTAGE)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        app.query_one(LayerStack).select_layer(4)
+        await settle(app, pilot)
+        assert_snapshot(app, f"base-{tag(size)}")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_help(size: tuple[int, int]) -> None:
+    app = make_app(SAMPLE)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("question_mark")
+        await settle(app, pilot)
+        assert_snapshot(app, f"help-{tag(size)}")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_waste(size: tuple[int, int]) -> None:
+    app = make_app(SAMPLE)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        assert_snapshot(app, f"waste-{tag(size)}")
+        await pilot.press("2")
+        await settle(app, pilot)
+        assert_snapshot(app, f"waste-dirs-{tag(size)}")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_save_dialog(size: tuple[int, int]) -> None:
+    app = make_app(SAMPLE)
+    async with app.run_test(size=size) as pilot:
+        await at_secret(app, pilot)
+        app.query_one(VersionsPane).focus()
+        await pilot.press("down", "S")
+        await settle(app, pilot)
+        assert_snapshot(app, f"save-{tag(size)}")
+
+
+async def test_search_80x24() -> None:
+    app = make_app(SAMPLE)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"*.txt")
+        await settle(app, pilot)
+        await pilot.press("down")
+        await settle(app, pilot)
+        assert_snapshot(app, "search-80x24")
