@@ -292,7 +292,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         opts = tree.opts
         n = len(self.image.layers)
-        parts = [f"L{self.k} of L0–L{n - 1}" if n else "no layers"]
+        parts = [f"{self.image.label_of(self.k)} of L0–{self.image.label_of(n - 1)}" if n else "no layers"]
         parts.append("view: this layer's changes" if opts.layer_only else "view: aggregate")
         if opts.hidden:
             parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))

@@ -22,7 +22,7 @@ def _kv() -> Table:
 
 def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -> RenderableType:
     t = _kv()
-    t.add_row(Text(f"Layer L{layer.index}", style="bold underline"), "")
+    t.add_row(Text(f"Layer {layer.label}", style="bold underline"), "")
     if layer.error:
         t.add_row("DAMAGED", literal.text(layer.error, style="bold red"))
     t.add_row("Command", literal.text(layer.command or "(no history)"))

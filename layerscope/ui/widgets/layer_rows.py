@@ -59,7 +59,7 @@ class Columns:
 
 def columns_for(image: Image, loaded: bool, base: int = 0) -> Columns:
     layers = image.layers
-    index = max((len(f"L{la.index}") for la in layers), default=2)
+    index = max((len(la.label) for la in layers), default=2)
     size = max((len(human_size(_size(la, loaded))) for la in layers), default=5)
     counts: list[tuple[str, int]] = []
     if loaded:
@@ -129,7 +129,7 @@ class LayerRow:
         if cols.gutter:
             t.append(BASE_MARK if self.base else " ", style="dim")
             t.append(" ")
-        t.append(f"L{la.index}".ljust(cols.index), style="dim bold" if self.base else "bold")
+        t.append(la.label.ljust(cols.index), style="dim bold" if self.base else "bold")
         t.append(" ")
         t.append(human_size(_size(la, self.loaded)).rjust(cols.size), style="cyan" if self.loaded else "dim")
         t.append(" ")

@@ -78,7 +78,7 @@ class VersionsPane(MeasuredTable[Text]):
         cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
         if type(ev) is Deletion:
             return [
-                Text(f"L{ev.layer}", style=f"bold {VERMILLION}"),
+                Text(merged.image.label_of(ev.layer), style=f"bold {VERMILLION}"),
                 Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how})", style=VERMILLION),
                 fate(newer) if newer is not None else Text("absent", style=VERMILLION),
                 Text("-"),
@@ -92,7 +92,7 @@ class VersionsPane(MeasuredTable[Text]):
         digest = ev.digest.hex()[:12] if ev.digest else (ev.link[:24] if ev.link else "-")
         implicit = " (implicit)" if ev.offset == -1 else ""
         return [
-            Text(f"L{ev.layer}", style="bold"),
+            Text(merged.image.label_of(ev.layer), style="bold"),
             Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style),
             fate(newer),
             Text(mode_string(ev.type, ev.mode)),
