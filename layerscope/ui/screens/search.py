@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from ...merge import Merged
+from ...model import Deletion
 from ...snapshot import search
 from .. import literal
 from ..format import node_label
@@ -42,10 +43,11 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         Binding("down", "focus_results", "Results", show=False),
     ]
 
-    def __init__(self, merged: Merged, k: int, query: str = "") -> None:
+    def __init__(self, merged: Merged, k: int, query: str = "", ghosts: bool = True) -> None:
         super().__init__()
         self.merged = merged
         self.k = k
+        self.ghosts = ghosts  # find paths lower layers deleted whose bytes still ship
         self.query_text = query
         self.matches: list[str] = []
         self.total = 0
@@ -75,7 +77,9 @@ class SearchScreen(ModalScreen[SearchResult | None]):
     def run_search(self, query: str) -> None:
         worker = get_current_worker()
         try:
-            found, total = search(self.merged, self.k, query, limit=SHOW, cancelled=lambda: worker.is_cancelled)
+            found, total = search(
+                self.merged, self.k, query, limit=SHOW, cancelled=lambda: worker.is_cancelled, ghosts=self.ghosts
+            )
         except ValueError as exc:
             self.app.call_from_thread(self._error, str(exc))
             return
@@ -94,9 +98,11 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         self.total = total
         results.add_options([Option(node_label(n, self.k, name=n.path), id=str(i)) for i, n in enumerate(found)])
         more = f" (showing {len(found)})" if total > len(found) else ""
-        self.query_one("#search-count", Static).update(
-            Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
-        )
+        count = Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
+        deleted = sum(1 for n in found if type(n) is Deletion)
+        if deleted:
+            count.append(f"  {deleted} deleted, still shipping in lower layers", style="red")
+        self.query_one("#search-count", Static).update(count)
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self) -> None:
@@ -121,7 +127,9 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         """Every match (not just the first SHOW), off the UI thread: 500k paths take a while."""
         worker = get_current_worker()
         try:
-            found, _ = search(self.merged, self.k, query, limit=10**9, cancelled=lambda: worker.is_cancelled)
+            found, _ = search(
+                self.merged, self.k, query, limit=10**9, cancelled=lambda: worker.is_cancelled, ghosts=self.ghosts
+            )
         except ValueError:
             return
         if not worker.is_cancelled:
