@@ -19,6 +19,7 @@ LEGEND = [
     ("magenta", "metadata", "same bytes, new mode/owner/xattrs: a full copy for a permission bit"),
     ("cyan", "rewritten", "identical bytes and metadata written again"),
     ("red strike", "deleted", "removed by this layer (whiteout, opaque dir or type change)"),
+    ("dim strike", "ghost", "removed by a lower layer, its bytes still ship (X hides ghosts)"),
     ("dim", "L3", "the layer that supplies the path"),
 ]
 
