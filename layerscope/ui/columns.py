@@ -19,8 +19,8 @@ from .format import CHANGE_MARK, CHANGE_STYLE, entry_style, human_size, mode_str
 CHANGE_W = len("type-changed")
 SIZE_W = 8  # "999.9 kB"
 MODE_W = 10  # "drwxr-xr-x"
-OWNER_W = 11  # "65534:65534"
-MIN_NAME = 12  # below this the change column shrinks to its mark
+MIN_NAME = 12  # names are never cut shorter: a narrow pane scrolls sideways instead
+NOTE = " deleted below"
 GHOST_STYLE = "dim strike"
 DELETED_STYLE = CHANGE_STYLE["deleted"]
 SIZED = (FILE, HARDLINK, DIR)
@@ -37,7 +37,7 @@ class Cells:
     size: str
     mode: str
     owner: str
-    note: Text | None = None
+    deleted_below: int = 0
 
 
 def cells(
@@ -80,40 +80,51 @@ def cells(
     size_s = human_size(size) if size is not None and shown is not None and shown.type in SIZED else ""
     mode = mode_string(shown.type, shown.mode) if shown is not None else ""
     owner = f"{shown.uid}:{shown.gid}" if shown is not None else ""
-    note = Text(f"{human_size(deleted_below)} deleted below", style="dim red") if deleted_below else None
-    return Cells(name, layer, change, change_style, size_s, mode, owner, note)
+    return Cells(name, layer, change, change_style, size_s, mode, owner, deleted_below)
 
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Column widths for one pane width; ``name_end`` is where names stop (from the row start)."""
+    """Column widths for one pane: ``change_w`` 1 shows the change as its mark (``+ ~ m = -``)."""
 
     layer_w: int
     change_w: int
     attrs: bool
+    owner_w: int = 3
+    note_w: int = 0  # the layer's own view: bytes its deletions left under a directory
 
     @property
     def columns(self) -> int:
         """Cells right of the name: a gap before each column."""
-        w = 2 + self.layer_w + 1 + self.change_w + 1 + SIZE_W
+        w = 2 + (self.layer_w + 1 if self.layer_w else 0) + self.change_w + 1 + SIZE_W
         if self.attrs:
-            w += 2 + MODE_W + 1 + OWNER_W
+            w += 2 + MODE_W + 1 + self.owner_w
+        if self.note_w:
+            w += 2 + self.note_w
         return w
 
 
-def layout(width: int, longest: int, layers: int, attrs: bool) -> tuple[Layout, int]:
-    """The layout of a pane ``width`` cells wide whose longest name ends at ``longest``.
+def layout(
+    width: int, longest: int, deepest: int, layers: int, attrs: bool, owner_w: int = 3, below: int = 0
+) -> tuple[Layout, int]:
+    """The layout of a pane ``width`` cells wide; returns it and where names end.
 
-    Returns the layout and where names end: right after the longest name when
-    it fits (``ls -l``), else as far as the columns leave room for; the change
-    column shrinks to its mark (``+ ~ m = -``) before names get too short.
+    ``longest`` is where the longest row's name ends, ``deepest`` where the
+    deepest row's name starts (both from the row start); ``below`` the
+    biggest deleted-below figure of a layer's own view. Names end right
+    after the longest one when it fits (``ls -l``), else as far as the
+    columns leave room for; the change column shrinks to its mark and the
+    deleted-below note to a figure before names get shorter than MIN_NAME.
     """
     layer_w = len(f"L{max(layers - 1, 0)}")
-    full = Layout(layer_w, CHANGE_W, attrs)
-    if width - full.columns >= min(longest, 24):
-        return full, min(longest, width - full.columns)
-    compact = Layout(layer_w, 1, attrs)
-    return compact, max(min(longest, width - compact.columns), MIN_NAME)
+    floor = deepest + MIN_NAME
+    note = len(human_size(below)) if below else 0
+    full = Layout(layer_w, CHANGE_W, attrs, owner_w, note + len(NOTE) if note else 0)
+    if width - full.columns >= min(longest, floor + 12):
+        return full, max(min(longest, width - full.columns), min(longest, floor))
+    # a layer's own view names its layer in the title: its column gives way to the note
+    compact = Layout(0 if note else layer_w, 1, attrs, owner_w, note + 1 if note else 0)
+    return compact, max(min(longest, width - compact.columns), min(longest, floor - 2))
 
 
 def render(c: Cells, lay: Layout, name_w: int) -> Text:
@@ -123,9 +134,10 @@ def render(c: Cells, lay: Layout, name_w: int) -> Text:
         out.truncate(max(name_w, 1), overflow="ellipsis")
     out.pad_right(name_w - out.cell_len)
     out.append("  ")
-    out.append_text(c.layer)
-    out.pad_right(lay.layer_w - c.layer.cell_len)
-    out.append(" ")
+    if lay.layer_w:
+        out.append_text(c.layer)
+        out.pad_right(lay.layer_w - c.layer.cell_len)
+        out.append(" ")
     change = CHANGE_MARK.get(c.change, "") if lay.change_w == 1 else c.change
     out.append(change.ljust(lay.change_w), style=c.change_style)
     out.append(" ")
@@ -134,8 +146,10 @@ def render(c: Cells, lay: Layout, name_w: int) -> Text:
         out.append("  ")
         out.append(c.mode.ljust(MODE_W), style="dim")
         out.append(" ")
-        out.append(c.owner.ljust(OWNER_W), style="dim")
-    if c.note is not None:
+        out.append(c.owner.ljust(lay.owner_w), style="dim")
+    if c.deleted_below and lay.note_w:
+        size = human_size(c.deleted_below)
+        note = f"-{size}" if lay.change_w == 1 else size + NOTE
         out.append("  ")
-        out.append_text(c.note)
+        out.append(note, style="dim red")
     return out

@@ -105,7 +105,7 @@ class FileTree(Tree[NodeData]):
         self._expanded: set[str] = set()  # directories the user opened: remembered across layers
         self._shown: dict[str, Entry | Deletion] = {}  # loaded rows' nodes, by path
         self._kids: dict[str, list[Entry | Deletion]] = {}
-        self._longest: tuple[object, int] = (None, 0)  # (tree lines it was measured on, extent)
+        self._measured: tuple[object, tuple[int, int, int, int]] = (None, (0, 0, 3, 0))  # (tree lines, extents)
         self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
         self.guide_depth = 2
         self.auto_expand = True
@@ -293,21 +293,31 @@ class FileTree(Tree[NodeData]):
         """Labels are never markup (a path may read ``[/]``) and never split."""
         return label if isinstance(label, Text) else Text(label)
 
-    def _extent(self) -> int:
-        """Where the longest loaded row's name ends (guides, icon and name), for the columns."""
+    def _extent(self) -> tuple[int, int, int, int]:
+        """Over the loaded rows: where the longest name ends, where the deepest starts
+        (guides and icon included), the widest owner and the biggest deleted-below figure."""
         lines = self._tree_lines
-        seen, longest = self._longest
+        seen, measured = self._measured
         if seen is not lines:
             gd = self.guide_depth
-            longest = 0
+            longest = deepest = below = 0
+            owner = 3
+            snap = self.snapshot if self.opts.layer_only else None
             for line in lines:
                 data = line.node.data
                 if isinstance(data, str) and data != ROOT:
                     n = self._shown.get(data)
+                    start = depth(data) * gd + 2
                     extra = 1 if isinstance(n, Deletion) or (n is not None and n.type == DIR) else 0
-                    longest = max(longest, depth(data) * gd + 2 + line.node._label.cell_len + extra + self._link_len(n))
-            self._longest = (lines, longest)
-        return longest
+                    longest = max(longest, start + line.node._label.cell_len + extra + self._link_len(n))
+                    deepest = max(deepest, start)
+                    if type(n) is Entry:
+                        owner = max(owner, len(str(n.uid)) + len(str(n.gid)) + 1)
+                        if snap is not None and n.type == DIR:
+                            below = max(below, snap.deleted_under(data))
+            measured = (longest, deepest, owner, below)
+            self._measured = (lines, measured)
+        return measured
 
     @staticmethod
     def _link_len(n: Entry | Deletion | None) -> int:
@@ -327,7 +337,8 @@ class FileTree(Tree[NodeData]):
 
     def _measure(self) -> tuple[columns.Layout, int]:
         layers = len(self.snapshot.merged.image.layers) if self.snapshot is not None else 1
-        return columns.layout(self.scrollable_content_region.width, self._extent(), layers, self.attrs)
+        longest, deepest, owner, below = self._extent()
+        return columns.layout(self.scrollable_content_region.width, longest, deepest, layers, self.attrs, owner, below)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._lay = self._measure()
