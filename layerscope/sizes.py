@@ -43,28 +43,30 @@ class LayerBytes:
     added: dict[str, int] = field(default_factory=dict)
     hidden: dict[str, int] = field(default_factory=dict)
     delta: dict[str, int] = field(default_factory=dict)
-    changed: set[str] = field(default_factory=set)
+    changed: dict[str, None] = field(default_factory=dict)
 
 
-def changed_paths(layer: Layer) -> set[str]:
+def changed_paths(layer: Layer) -> dict[str, None]:
     """Paths a layer changed, with their ancestors: what its own view shows.
 
     A directory entry that is only re-listed (``rewritten``: the parent of a
     change, as every layer tar lists them) is not a change of its own.
+    A dict rather than a set: the collector stops tracking a dict of strings,
+    while every full collection would walk a set's 80k entries (35 ms per
+    collection, felt as a stutter, for the sets of a 500k-entry image).
     """
-    out: set[str] = set()
-    add = out.add
+    out: dict[str, None] = {}
     for e in layer.entries:
         if e.type == DIR and e.change == REWRITTEN:
             continue
-        add(e.path)
+        out[e.path] = None
     for d in layer.deletions:
-        add(d.path)
-    out.discard(ROOT)
+        out[d.path] = None
+    out.pop(ROOT, None)
     for p in list(out):
         q = p.rsplit("/", 1)[0]
         while q and q not in out:
-            add(q)
+            out[q] = None
             q = q.rsplit("/", 1)[0]
     return out
 
@@ -94,9 +96,9 @@ def _roll_up(direct: dict[str, int]) -> dict[str, int]:
 def layer_bytes(merged: Merged, k: int) -> LayerBytes:
     """Layer ``k``'s figures, from the paths it touched (its entries and deletions)."""
     layer = merged.image.layers[k]
-    touched = {e.path for e in layer.entries}
-    touched.update(d.path for d in layer.deletions)
-    touched.discard(ROOT)
+    touched = {e.path: None for e in layer.entries}
+    touched.update((d.path, None) for d in layer.deletions)
+    touched.pop(ROOT, None)
     state_at = merged.state_at
     added: dict[str, int] = {}
     hidden: dict[str, int] = {}

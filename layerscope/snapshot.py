@@ -55,14 +55,17 @@ class ViewOptions:
     ghosts: bool = True  # paths deleted by lower layers whose bytes still ship
 
 
-_PATHS: weakref.WeakKeyDictionary[Merged, list[str]] = weakref.WeakKeyDictionary()
+_PATHS: weakref.WeakKeyDictionary[Merged, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
-def sorted_paths(merged: Merged) -> list[str]:
-    """``merged.paths()``, sorted once per image: a 500k-path sort per search keystroke adds up."""
+def sorted_paths(merged: Merged) -> tuple[str, ...]:
+    """``merged.paths()``, sorted once per image: a 500k-path sort per search keystroke adds up.
+
+    A tuple: the collector stops tracking a tuple of strings, never a list.
+    """
     paths = _PATHS.get(merged)
     if paths is None:
-        paths = _PATHS[merged] = merged.paths()
+        paths = _PATHS[merged] = tuple(merged.paths())
     return paths
 
 
@@ -93,11 +96,11 @@ class Snapshot:
         self.merged = merged
         self.k = k
         self.sizes = sizes if sizes is not None else Sizes(merged)
-        self._changed: set[str] | None = None
+        self._changed: dict[str, None] | None = None
 
     # -- the changed set: paths layer k touched, and their ancestors --------
     @property
-    def changed(self) -> set[str]:
+    def changed(self) -> dict[str, None]:
         """Paths layer k touched, with their ancestors (the worker computes them with the sizes)."""
         if self._changed is None:
             la = self.sizes.layer(self.k)
@@ -106,7 +109,7 @@ class Snapshot:
             elif self.merged.image.layers:
                 self._changed = changed_paths(self.merged.image.layers[self.k])
             else:
-                self._changed = set()
+                self._changed = {}
         return self._changed
 
     def node(self, path: str, ghosts: bool = True) -> Entry | Deletion | None:

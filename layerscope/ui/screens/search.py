@@ -24,7 +24,10 @@ from ...snapshot import search
 from .. import literal
 from ..format import node_label
 
-SHOW = 1000
+# Rows listed: an OptionList lays out every option when they are added (~0.2 ms
+# each), and that happens on the key path as the user types. Ctrl+F filters
+# the tree to every match.
+SHOW = 200
 
 
 @dataclass

@@ -37,7 +37,7 @@ from ...textsafe import safe
 from .. import columns
 
 PAGE = 500
-AUTO_ROWS = 1000  # rows a layer's own view opens to, and remembered directories re-open to
+AUTO_ROWS = 500  # rows a layer's own view opens to, and remembered directories re-open to
 EXPAND_ROWS = 2000  # rows one expand-all below the cursor may add
 
 
