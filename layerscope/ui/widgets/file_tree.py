@@ -211,7 +211,7 @@ class FileTree(Tree[NodeData]):
         which opens every expandable directory, deleted ones only if ``deleted``
         (in a layer's own view a deleted directory shows at its top: its
         contents, all deleted, are one Enter away).
-        Returns the rows added; posts ``Truncated`` if the budget ran out.
+        Returns the rows added, negative if the budget ran out first.
         """
         rows = 0
         queue: deque[Node] = deque([top])
@@ -234,9 +234,7 @@ class FileTree(Tree[NodeData]):
                     rows += self._open(child)
                 queue.append(child)
         self._invalidate()
-        if stopped:
-            self.post_message(self.Truncated(rows))
-        return rows
+        return -rows if stopped else rows
 
     def expand_below(self) -> int:
         """Open every directory below the cursor, breadth first, up to a budget of rows.
@@ -252,7 +250,9 @@ class FileTree(Tree[NodeData]):
             self._expanded.add(node.data)
         rows = self._open_below(node, EXPAND_ROWS, None, auto=True, deleted=True)
         self._expanded.update(self._open_paths(node))
-        return rows
+        if rows < 0:
+            self.post_message(self.Truncated(-rows))
+        return abs(rows)
 
     def collapse_below(self) -> None:
         """Close the cursor's directory and everything open below it, and forget them."""
