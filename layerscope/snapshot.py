@@ -267,11 +267,13 @@ def search(
     limit: int = 10_000,
     cancelled: Callable[[], bool] | None = None,
     ghosts: bool = True,
+    count: bool = True,
 ) -> tuple[list[Entry | Deletion], int]:
     """Paths as of layer k matching a query: live, deleted by layer k, and (``ghosts``)
     deleted by a lower layer while their bytes still ship.
 
-    Returns up to ``limit`` matches in path order and the total count.
+    Returns up to ``limit`` matches in path order and the total count
+    (without ``count``: it stops at ``limit``, and the count is what it found).
     ``cancelled`` is polled every few thousand paths so a superseded search
     (the user typed on) stops instead of competing for the GIL.
     """
@@ -291,7 +293,27 @@ def search(
         total += 1
         if len(out) < limit:
             out.append(ev)
+        elif not count:
+            break
     return out, total
+
+
+def count_matches(
+    merged: Merged, k: int, query: str, cancelled: Callable[[], bool] | None = None, ghosts: bool = True
+) -> tuple[int, int]:
+    """How many paths ``search`` matches, and how many of them are deleted (None if cancelled)."""
+    match = compile_query(query)
+    total = deleted = 0
+    state_at = merged.state_at
+    for n, p in enumerate(sorted_paths(merged)):
+        if cancelled is not None and not n & 4095 and cancelled():
+            return -1, -1
+        if match(p):
+            ev = state_at(p, k)
+            if visible(ev, k, ghosts):
+                total += 1
+                deleted += type(ev) is Deletion
+    return total, deleted
 
 
 def with_ancestors(paths: Iterable[str]) -> set[str]:

@@ -485,3 +485,24 @@ async def test_columns_line_up_and_deleted_rows_show_what_they_had(size: tuple[i
         if size[0] >= 200:
             mode_cols = {re.search(r"[-dlhpcb][-r][-w][-xsS]", r).start() for r in shown}  # type: ignore[union-attr]
             assert len(mode_cols) == 1, shown
+
+
+def test_search_counts_live_paths_and_ghosts_as_the_listings_do() -> None:
+    from layerscope.loader import read_layers
+    from layerscope.merge import merge
+    from layerscope.snapshot import count_matches, search
+
+    app = sample_app()
+    read_layers(app.image)
+    merged = merge(app.image)
+    for query in ("txt", "bin/", "credentials", "/srv/"):
+        live = [p for p in LISTINGS[TOP] if query.lower() in p.lower()]
+        ghosts = [p for p in ghosts_at(TOP) if query.lower() in p.lower()]
+        found, total = search(merged, TOP, query)
+        assert sorted(n.path for n in found) == sorted(live + ghosts) and total == len(live) + len(ghosts)
+        assert count_matches(merged, TOP, query) == (total, len(ghosts))
+        own = [p for p in ghosts if ghosts_at(TOP)[p] == TOP]  # the layer's own deletions always show
+        assert count_matches(merged, TOP, query, ghosts=False) == (len(live) + len(own), len(own))
+        # the screen's first pass stops at the rows it lists
+        first, n = search(merged, TOP, query, limit=3, count=False)
+        assert [x.path for x in first] == [x.path for x in found[:3]] and n == min(3, total)

@@ -38,7 +38,7 @@ from .. import columns
 
 PAGE = 500
 AUTO_ROWS = 500  # rows a layer's own view opens to, and remembered directories re-open to
-EXPAND_ROWS = 2000  # rows one expand-all below the cursor may add
+EXPAND_ROWS = 1000  # rows one expand-all below the cursor may add
 
 
 @dataclass(frozen=True)
@@ -145,9 +145,14 @@ class FileTree(Tree[NodeData]):
         return Text(f"/  ({mode} L{self.snapshot.k})")
 
     def refresh_labels(self) -> None:
-        """Re-draw every row (e.g. when sizes arrive or attributes are toggled)."""
+        """Re-draw every row (e.g. when sizes arrive or attributes are toggled).
+
+        Not ``_invalidate``: that re-lays out the whole screen (~30 ms), and
+        the rows' number has not changed (a new width re-lays out by itself).
+        """
         self._lay = None
-        self._invalidate()
+        self._clear_line_cache()
+        self.refresh()
 
     def _on_resize(self, event: events.Resize) -> None:
         self._lay = None  # the columns follow the pane's width
