@@ -290,11 +290,11 @@ def search(
         if not visible(ev, k, ghosts):
             continue
         assert ev is not None
-        total += 1
         if len(out) < limit:
             out.append(ev)
         elif not count:
             break
+        total += 1
     return out, total
 
 
