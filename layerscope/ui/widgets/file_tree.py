@@ -107,6 +107,7 @@ class FileTree(Tree[NodeData]):
         self._kids: dict[str, list[Entry | Deletion]] = {}
         self._measured: tuple[object, tuple[int, int, int, int]] = (None, (0, 0, 3, 0))  # (tree lines, extents)
         self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
+        self._pane_w = 0
         self.guide_depth = 2
         self.auto_expand = True
 
@@ -343,7 +344,8 @@ class FileTree(Tree[NodeData]):
     def _measure(self) -> tuple[columns.Layout, int]:
         layers = len(self.snapshot.merged.image.layers) if self.snapshot is not None else 1
         longest, deepest, owner, below = self._extent()
-        return columns.layout(self.scrollable_content_region.width, longest, deepest, layers, self.attrs, owner, below)
+        self._pane_w = self.scrollable_content_region.width
+        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         self._lay = self._measure()
@@ -376,12 +378,17 @@ class FileTree(Tree[NodeData]):
         return Text.assemble((icon or "  ", base_style + Style(dim=not icon)), row)
 
     def get_label_width(self, node: Node) -> int:
-        """Width without rendering the row: the columns' width plus the name as laid out."""
+        """Width without rendering the row: the columns' width plus the name as laid out.
+
+        Never less than the pane: rows that fit keep the tree's virtual width
+        the pane's, so toggling attributes or sizes does not re-lay out the screen.
+        """
         data = node.data
         if not isinstance(data, str) or data == ROOT or data not in self._shown:
             return super().get_label_width(node)
         lay, name_end = self._layout()
-        return max(name_end - depth(data) * self.guide_depth, 6) + lay.columns
+        indent = depth(data) * self.guide_depth
+        return max(max(name_end - indent, 6) + lay.columns, self._pane_w - indent)
 
     # -- navigation -------------------------------------------------------------
     @property
