@@ -145,15 +145,20 @@ class FileTree(Tree[NodeData]):
         mode = "changes of" if self.opts.layer_only else "as of"
         return Text(f"/  ({mode} L{self.snapshot.k})")
 
-    def refresh_labels(self) -> None:
-        """Re-draw every row (e.g. when sizes arrive or attributes are toggled).
-
-        Not ``_invalidate``: that re-lays out the whole screen (~30 ms), and
-        the rows' number has not changed (a new width re-lays out by itself).
-        """
-        self._lay = None
+    def _invalidate(self) -> None:
+        """Tree's own, without ``layout=True``: the pane's size is set by the
+        stylesheet, never by its rows, and re-laying out the whole screen costs
+        ~35 ms at 160×48. A change of the rows' number or width still re-lays
+        out, through ``virtual_size``."""
         self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
         self.refresh()
+
+    def refresh_labels(self) -> None:
+        """Re-draw every row (e.g. when sizes arrive or attributes are toggled)."""
+        self._lay = None
+        self._invalidate()
 
     def _on_resize(self, event: events.Resize) -> None:
         self._lay = None  # the columns follow the pane's width
