@@ -2,23 +2,31 @@
 
 A ``Snapshot`` answers "children of this directory as of layer K", with the
 aggregate or this-layer-only view, change-class filters and sorting, plus
-subtree sizes and path search. It is plain Python (no Textual) so the UI
-stays thin and every rule here is testable headless. Work is proportional to
-what is asked for (one directory at a time), except ``dir_sizes`` and
-``search``, which walk all paths and are meant to run in a worker.
+sizes and path search. It is plain Python (no Textual) so the UI stays thin
+and every rule here is testable headless. Work is proportional to what is
+asked for (one directory at a time); sizes come from :mod:`layerscope.sizes`,
+whose per-layer figures are meant to be computed in a worker, and ``search``
+walks all paths and is meant to run in a worker too.
+
+A *ghost* is a path deleted by layer K or a layer below it: gone from a
+container started from K, yet its bytes still ship in a lower layer. Ghosts
+stay in the tree at their place (``ViewOptions.ghosts``), because an auditor
+who does not see a deleted secret reads the image as clean.
 """
 
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .globs import compile_glob, is_glob
 from .merge import ROOT, Merged, parent_of
 from .model import ADDED, DIR, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry
+from .sizes import Sizes, changed_paths, file_bytes
 
-# Filter classes a person toggles; "unchanged" means supplied by a lower layer.
+# Filter classes a person toggles; "unchanged" means supplied (or deleted) by a lower layer.
 UNCHANGED = "unchanged"
 DELETED = "deleted"
 FILTER_CLASSES = (ADDED, MODIFIED, METADATA, REWRITTEN, DELETED, UNCHANGED)
@@ -27,7 +35,7 @@ FILTER_CLASSES = (ADDED, MODIFIED, METADATA, REWRITTEN, DELETED, UNCHANGED)
 def filter_class(node: Entry | Deletion, k: int) -> str:
     """Which toggle governs a node in the view of layer k."""
     if type(node) is Deletion:
-        return DELETED
+        return DELETED if node.layer == k else UNCHANGED
     assert type(node) is Entry
     if node.layer != k:
         return UNCHANGED
@@ -44,100 +52,183 @@ class ViewOptions:
     layer_only: bool = False
     hidden: set[str] = field(default_factory=set)  # filter classes to hide
     sort_by_size: bool = False
+    ghosts: bool = True  # paths deleted by lower layers whose bytes still ship
+
+
+_PATHS: weakref.WeakKeyDictionary[Merged, tuple[str, ...]] = weakref.WeakKeyDictionary()
+
+
+def sorted_paths(merged: Merged) -> tuple[str, ...]:
+    """``merged.paths()``, sorted once per image: a 500k-path sort per search keystroke adds up.
+
+    A tuple: the collector stops tracking a tuple of strings, never a list.
+    """
+    paths = _PATHS.get(merged)
+    if paths is None:
+        paths = _PATHS[merged] = tuple(merged.paths())
+    return paths
+
+
+def shipped(merged: Merged, path: str, k: int) -> Entry | None:
+    """The version a path stands for as of layer k.
+
+    A live path: the version a container sees. A deleted one: the newest
+    version that still ships beneath the deletion, which is what an auditor
+    opens, diffs or traces to its layer.
+    """
+    for ev in reversed(merged.history(path)):
+        if ev.layer <= k and type(ev) is Entry:
+            return ev
+    return None
+
+
+def visible(ev: Entry | Deletion | None, k: int, ghosts: bool) -> bool:
+    """Is this state of a path shown as of layer k?"""
+    if ev is None:
+        return False
+    return type(ev) is Entry or ev.layer == k or ghosts
 
 
 class Snapshot:
     """The merged tree as of layer ``k`` (aggregate) plus layer k's own changes."""
 
-    def __init__(self, merged: Merged, k: int) -> None:
+    def __init__(self, merged: Merged, k: int, sizes: Sizes | None = None) -> None:
         self.merged = merged
         self.k = k
-        self._changed: set[str] | None = None
-        self._sizes: dict[str, int] | None = None
+        self.sizes = sizes if sizes is not None else Sizes(merged)
+        self._changed: dict[str, None] | None = None
 
     # -- the changed set: paths layer k touched, and their ancestors --------
     @property
-    def changed(self) -> set[str]:
+    def changed(self) -> dict[str, None]:
+        """Paths layer k touched, with their ancestors (the worker computes them with the sizes)."""
         if self._changed is None:
-            layer = self.merged.image.layers[self.k] if self.merged.image.layers else None
-            paths: set[str] = set()
-            if layer is not None:
-                for e in layer.entries:
-                    if e.path != ROOT and (e.type != DIR or e.change not in (REWRITTEN,)):
-                        paths.add(e.path)
-                for d in layer.deletions:
-                    paths.add(d.path)
-            out = set(paths)
-            for p in paths:
-                q = parent_of(p)
-                while q not in out and q != ROOT:
-                    out.add(q)
-                    q = parent_of(q)
-            self._changed = out
+            la = self.sizes.layer(self.k)
+            if la is not None:
+                self._changed = la.changed
+            elif self.merged.image.layers:
+                self._changed = changed_paths(self.merged.image.layers[self.k])
+            else:
+                self._changed = {}
         return self._changed
 
-    def node(self, path: str) -> Entry | Deletion | None:
+    def node(self, path: str, ghosts: bool = True) -> Entry | Deletion | None:
+        """The state of ``path`` as shown as of k (None: not in this tree)."""
         ev = self.merged.state_at(path, self.k)
-        if type(ev) is Deletion and ev.layer != self.k:
-            return None
-        return ev
+        return ev if visible(ev, self.k, ghosts) else None
+
+    def shipped(self, path: str) -> Entry | None:
+        return shipped(self.merged, path, self.k)
 
     def children(self, path: str, opts: ViewOptions) -> list[Entry | Deletion]:
-        """Children to show under a directory: live ones plus those layer k deleted."""
+        """Children to show under a directory: live ones, those layer k deleted, and ghosts."""
         k = self.k
         merged = self.merged
+        state_at = merged.state_at
         changed = self.changed if (opts.layer_only or UNCHANGED in opts.hidden) else None
+        ghosts = opts.ghosts
         out: list[Entry | Deletion] = []
         for c in merged.children.get(path, ()):
             if changed is not None and c not in changed:
                 continue
-            ev = merged.state_at(c, k)
+            ev = state_at(c, k)
             if ev is None:
                 continue
-            if type(ev) is Deletion:
-                if ev.layer != k:
-                    continue
-                # Show only the top of a deleted subtree, not every descendant.
-                if parent_of(c) != ROOT and type(merged.state_at(parent_of(c), k)) is Deletion:
-                    continue
+            if type(ev) is Deletion and ev.layer != k and not ghosts:
+                continue
             if opts.hidden:
                 fc = filter_class(ev, k)
                 is_dir = type(ev) is Entry and ev.type == DIR
                 if fc in opts.hidden and not (is_dir and c in self.changed and fc != DELETED):
                     continue
             out.append(ev)
-        if opts.sort_by_size and self._sizes is not None:
-            # Until dir_sizes() has run (the UI runs it in a worker), name order
-            # keeps this call cheap: it is on the UI's key path.
-            sizes = self._sizes
-            out.sort(key=lambda n: (-self._size_of(n, sizes), n.path))
+        if opts.sort_by_size and self.sizes_ready(opts.layer_only):
+            # Until the sizes are known (the UI computes them in a worker),
+            # name order keeps this call cheap: it is on the UI's key path.
+            key = self.size_key if opts.layer_only else self.size
+            out.sort(key=lambda n: (-(key(n) or 0), n.path))
         else:
             out.sort(key=lambda n: n.path)
         return out
 
-    def _size_of(self, n: Entry | Deletion, sizes: dict[str, int]) -> int:
-        if type(n) is Entry:
-            return sizes.get(n.path, 0) if n.type == DIR else n.size
-        return 0
+    def has_children(self, n: Entry | Deletion, ghosts: bool = True) -> bool:
+        """May a node expand? A directory with children, or anything with ghosts under it.
 
-    def dir_sizes(self) -> dict[str, int]:
-        """Subtree content size of every directory as of k (hardlinks count once)."""
-        if self._sizes is None:
-            sizes: dict[str, int] = {}
-            for e in self.merged.files_at(self.k):
-                if e.type == "file" and e.size:
-                    q = parent_of(e.path)
-                    while True:
-                        sizes[q] = sizes.get(q, 0) + e.size
-                        if q == ROOT:
-                            break
-                        q = parent_of(q)
-            self._sizes = sizes
-        return self._sizes
+        A file that replaced a directory keeps the old directory's children as
+        ghosts under it (their bytes still ship); a directory is approximated by
+        "has children at some layer", which is cheap.
+        """
+        kids = self.merged.children.get(n.path)
+        if not kids:
+            return False
+        if type(n) is Entry and n.type == DIR:
+            return True
+        if type(n) is Deletion:
+            return True  # a deleted directory: its children are deleted too
+        k = self.k
+        state_at = self.merged.state_at
+        return any(type(ev := state_at(c, k)) is Deletion and (ghosts or ev.layer == k) for c in kids)
 
-    @property
-    def sizes_ready(self) -> bool:
-        return self._sizes is not None
+    # -- sizes -----------------------------------------------------------------------
+    def sizes_ready(self, layer_only: bool = False) -> bool:
+        """Are this view's directory sizes known (the aggregate needs every layer up to k)?"""
+        if layer_only:
+            return self.sizes.layer(self.k) is not None
+        return self.sizes.ready(self.k)
+
+    def compute_sizes(self) -> None:
+        """Every figure this snapshot shows (seconds on a 500k-entry image: run it in a worker)."""
+        self.sizes.compute(self.k)
+
+    def ghost_bytes(self, path: str) -> int | None:
+        """Bytes still shipping at and under a deleted path (None: not known yet)."""
+        if self.sizes.ready(self.k):
+            return self.sizes.hidden(path, self.k)
+        hist = self.merged.history(path)
+        if any(type(ev) is Entry and ev.type == DIR for ev in hist):
+            return None  # a directory: wait for the sizes
+        # a file: the versions its deletions hid, straight from its timeline
+        total = 0
+        for i, ev in enumerate(hist):
+            if type(ev) is Deletion and ev.layer <= self.k and i:
+                total += file_bytes(hist[i - 1])
+        return total
+
+    def size(self, n: Entry | Deletion) -> int | None:
+        """The size the aggregate view shows: live bytes; a ghost's bytes that still ship."""
+        if type(n) is Deletion:
+            return self.ghost_bytes(n.path)
+        assert type(n) is Entry
+        if n.type == DIR:
+            return self.sizes.live(n.path, self.k) if self.sizes.ready(self.k) else None
+        return n.size
+
+    def own_size(self, n: Entry | Deletion) -> int | None:
+        """The size layer k's own view shows: what the layer adds, or what its deletion hid."""
+        la = self.sizes.layer(self.k)
+        if type(n) is Deletion:
+            if n.layer != self.k:
+                return self.ghost_bytes(n.path)
+            return la.hidden.get(n.path, 0) if la is not None else None
+        assert type(n) is Entry
+        if n.type == DIR:
+            return la.added.get(n.path, 0) if la is not None else None
+        return n.size if n.layer == self.k else 0
+
+    def deleted_under(self, path: str) -> int:
+        """Bytes layer k's deletions hid under a live directory (0 while not known)."""
+        la = self.sizes.layer(self.k)
+        return la.hidden.get(path, 0) if la is not None else 0
+
+    def size_key(self, n: Entry | Deletion) -> int:
+        """Rank in layer k's own view: bytes added plus bytes its deletions left behind there.
+
+        So a layer that only ran ``rm -rf /var/lib/apt/lists`` sorts ``/var`` first.
+        """
+        own = self.own_size(n) or 0
+        if type(n) is Entry and n.type == DIR:
+            own += self.deleted_under(n.path)
+        return own
 
     def ancestors(self, path: str) -> list[str]:
         """``/a/b/c`` -> ``['/a', '/a/b']``."""
@@ -175,28 +266,54 @@ def search(
     query: str,
     limit: int = 10_000,
     cancelled: Callable[[], bool] | None = None,
+    ghosts: bool = True,
+    count: bool = True,
 ) -> tuple[list[Entry | Deletion], int]:
-    """Paths as of layer k matching a query (live, or deleted by layer k).
+    """Paths as of layer k matching a query: live, deleted by layer k, and (``ghosts``)
+    deleted by a lower layer while their bytes still ship.
 
-    Returns up to ``limit`` matches in path order and the total count.
+    Returns up to ``limit`` matches in path order and the total count
+    (without ``count``: it stops at ``limit``, and the count is what it found).
     ``cancelled`` is polled every few thousand paths so a superseded search
     (the user typed on) stops instead of competing for the GIL.
     """
     match = compile_query(query)
     out: list[Entry | Deletion] = []
     total = 0
-    for n, p in enumerate(merged.paths()):
+    state_at = merged.state_at
+    for n, p in enumerate(sorted_paths(merged)):
         if cancelled is not None and not n & 4095 and cancelled():
             break
         if not match(p):
             continue
-        ev = merged.state_at(p, k)
-        if ev is None or (type(ev) is Deletion and ev.layer != k):
+        ev = state_at(p, k)
+        if not visible(ev, k, ghosts):
             continue
-        total += 1
+        assert ev is not None
         if len(out) < limit:
             out.append(ev)
+        elif not count:
+            break
+        total += 1
     return out, total
+
+
+def count_matches(
+    merged: Merged, k: int, query: str, cancelled: Callable[[], bool] | None = None, ghosts: bool = True
+) -> tuple[int, int]:
+    """How many paths ``search`` matches, and how many of them are deleted (None if cancelled)."""
+    match = compile_query(query)
+    total = deleted = 0
+    state_at = merged.state_at
+    for n, p in enumerate(sorted_paths(merged)):
+        if cancelled is not None and not n & 4095 and cancelled():
+            return -1, -1
+        if match(p):
+            ev = state_at(p, k)
+            if visible(ev, k, ghosts):
+                total += 1
+                deleted += type(ev) is Deletion
+    return total, deleted
 
 
 def with_ancestors(paths: Iterable[str]) -> set[str]:

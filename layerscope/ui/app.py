@@ -27,7 +27,8 @@ from ..export import content_problem, last_version
 from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import Entry, Image
-from ..snapshot import FILTER_CLASSES, Snapshot, with_ancestors
+from ..sizes import Sizes
+from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with_ancestors
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
@@ -75,6 +76,8 @@ class LayerscopeApp(App[int]):
         self.base_spec = base
         self.workers_count = workers
         self._snapshots: dict[int, Snapshot] = {}
+        self.sizes: Sizes | None = None
+        self._versions_shown: tuple[str | None, int] | None = None
         self._history: list[int] = []
         self._progress: dict[int, int] = {}
         self._load_started = 0.0
@@ -166,12 +169,14 @@ class LayerscopeApp(App[int]):
 
     def _loaded(self, merged: Merged) -> None:
         self.merged = merged
+        self.sizes = Sizes(merged)
         self.load_seconds = time.perf_counter() - self._load_started
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
         self.query_one(LayerStack).show_image(self.image, loaded=True)
         self.query_one("#image-details", Static).update(image_details(self.image))
         self._reroot(keep_path=None)
+        self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
             literal.notify(
                 self,
@@ -228,7 +233,7 @@ class LayerscopeApp(App[int]):
         if snap is None:
             if len(self._snapshots) > 8:
                 self._snapshots.pop(next(iter(self._snapshots)))
-            snap = self._snapshots[k] = Snapshot(self.merged, k)
+            snap = self._snapshots[k] = Snapshot(self.merged, k, self.sizes)
         return snap
 
     @on(LayerStack.LayerChosen)
@@ -256,24 +261,44 @@ class LayerscopeApp(App[int]):
         tree.show(snap, keep_path)
         self._show_versions(tree.current_path)
         self._update_status()
-        if not snap.sizes_ready:
-            self.compute_sizes(snap)
 
     @work(thread=True, exclusive=True, group="sizes", exit_on_error=False)
-    def compute_sizes(self, snap: Snapshot) -> None:
-        snap.dir_sizes()
-        self.call_from_thread(self._sizes_ready, snap)
+    def compute_sizes(self, sizes: Sizes, opts: ViewOptions) -> None:
+        """Every layer's byte figures, once per image: the shown layer's first.
 
-    def _sizes_ready(self, snap: Snapshot) -> None:
+        After each layer, the view on screen (read from ``opts`` and ``k``,
+        which the UI may change meanwhile) is told as soon as its figures are
+        all there, so a layer's own view waits for one layer, not the image.
+        """
+        told: set[tuple[int, bool]] = set()
+        first = self.k
+        for j in [first, *(i for i in range(len(self.image.layers)) if i != first)]:
+            sizes.compute_layer(j)
+            if j == first:
+                # the sorted path list search walks: one C call holding the GIL for
+                # ~0.3 s at 500k paths, better here than on the first keystroke
+                sorted_paths(sizes.merged)
+            want = (self.k, opts.layer_only)
+            ready = sizes.layer(want[0]) is not None if want[1] else sizes.ready(want[0])
+            if ready and want not in told:
+                told.add(want)
+                self.call_from_thread(self._sizes_ready)
+
+    def _sizes_ready(self) -> None:
         tree = self.query_one(FileTree)
-        if tree.snapshot is snap:
-            if tree.opts.sort_by_size:
-                self._retree()  # it was shown in name order until now
-            else:
-                tree.refresh_labels()
+        snap = tree.snapshot
+        if snap is None or not snap.sizes_ready(tree.opts.layer_only):
+            return
+        if tree.opts.sort_by_size:
+            self._retree()  # it was shown in name order until now
+        else:
+            tree.refresh_labels()
 
     def _show_versions(self, path: str | None) -> None:
-        if self.merged is not None:
+        # Re-rooting, sorting or filtering re-highlights the same path: a versions
+        # table re-filled for nothing costs ~50 ms of DataTable rendering.
+        if self.merged is not None and (path, self.k) != self._versions_shown:
+            self._versions_shown = (path, self.k)
             self.query_one(VersionsPane).show_path(self.merged, path, self.k)
 
     @on(FileTree.PathHighlighted)
@@ -294,6 +319,8 @@ class LayerscopeApp(App[int]):
         n = len(self.image.layers)
         parts = [f"{self.image.label_of(self.k)} of L0–{self.image.label_of(n - 1)}" if n else "no layers"]
         parts.append("view: this layer's changes" if opts.layer_only else "view: aggregate")
+        if not opts.ghosts:
+            parts.append("ghosts hidden")
         if opts.hidden:
             parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))
         parts.append("sort: size" if opts.sort_by_size else "sort: name")
@@ -301,7 +328,8 @@ class LayerscopeApp(App[int]):
             parts.append(f"filter: {self.search_query!r} (esc clears)")
         if self.load_seconds is not None:
             parts.append(f"loaded in {self.load_seconds:.2f}s")
-        self.query_one("#status", Static).update(literal.text("  •  ".join(parts)))
+        # one line of fixed height: no need to re-lay out the screen (~35 ms at 500k)
+        self.query_one("#status", Static).update(literal.text("  •  ".join(parts)), layout=False)
 
     # -- actions ---------------------------------------------------------------------------
     def _current_entry(self) -> Entry | None:
@@ -313,7 +341,8 @@ class LayerscopeApp(App[int]):
             ev = versions.selected_event
             return ev if type(ev) is Entry else None
         path = self.query_one(FileTree).current_path
-        return self.merged.entry_at(path, self.k) if path else None
+        # a deleted path stands for the version that still ships
+        return self.snapshot(self.k).shipped(path) if path else None
 
     def _reader(self, entry: Entry, limit: int) -> bytes:
         from ..content import iter_content
@@ -393,6 +422,25 @@ class LayerscopeApp(App[int]):
         opts.hidden ^= {cls}
         self._retree()
 
+    def action_toggle_ghosts(self) -> None:
+        opts = self.query_one(FileTree).opts
+        opts.ghosts = not opts.ghosts
+        self._retree()
+
+    def action_tree(self, what: str) -> None:
+        """Keys that act on the tree from any pane: expand/collapse all below its cursor."""
+        tree = self.query_one(FileTree)
+        if self.merged is not None:
+            {"expand_below": tree.expand_below, "collapse_below": tree.collapse_below}[what]()
+
+    @on(FileTree.VersionsWanted)
+    def _versions_wanted(self, event: FileTree.VersionsWanted) -> None:
+        self.query_one(VersionsPane).focus()
+
+    @on(FileTree.Truncated)
+    def _truncated(self, event: FileTree.Truncated) -> None:
+        literal.notify(self, f"Opened {event.rows} rows; press e on a directory to open more below it")
+
     def action_toggle_attrs(self) -> None:
         tree = self.query_one(FileTree)
         tree.attrs = not tree.attrs
@@ -402,13 +450,11 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         tree.opts.sort_by_size = not tree.opts.sort_by_size
         snap = tree.snapshot
-        if tree.opts.sort_by_size and snap is not None and not snap.sizes_ready:
+        if tree.opts.sort_by_size and snap is not None and not snap.sizes_ready(tree.opts.layer_only):
             # Never compute sizes on the key path (seconds at 500k entries):
             # the worker re-sorts the tree when they are ready.
             literal.notify(self, "Sorting by size once directory sizes are computed…")
             self._update_status()
-            if not any(w.group == "sizes" and w.is_running for w in self.workers):
-                self.compute_sizes(snap)
             return
         self._retree()
 
@@ -416,7 +462,8 @@ class LayerscopeApp(App[int]):
         if self.merged is None:
             literal.notify(self, "Still reading layers…")
             return
-        self.push_screen(SearchScreen(self.merged, self.k, self.search_query or ""), self._search_done)
+        ghosts = self.query_one(FileTree).opts.ghosts
+        self.push_screen(SearchScreen(self.merged, self.k, self.search_query or "", ghosts), self._search_done)
 
     def _search_done(self, result: SearchResult | None) -> None:
         if result is None:
@@ -424,8 +471,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if result.filter_paths is not None:
             self.search_query = result.query
-            tree.restrict = with_ancestors(result.filter_paths)
-            tree._expanded |= tree.restrict  # show every match at once
+            tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
             self._retree()
             literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
         elif result.jump_to:

@@ -38,6 +38,11 @@ def legend() -> Table:
             Text(name, style=CLASS_STYLE[cls]),
             Text(desc),
         )
+    t.add_row(
+        Text("-", style="dim"),
+        Text("ghost", style="dim strike"),
+        Text("removed by a lower layer, its bytes still ship (X hides ghosts)"),
+    )
     t.add_row(Text("L3", style="dim"), Text(""), Text("the layer that supplies the path"))
     t.add_row(Text("b", style="dim"), Text(""), Text("in the layer stack: a layer of the base image"))
     return t

@@ -6,7 +6,9 @@ query cancels the previous one, so typing stays responsive.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from functools import partial
 
 from rich.text import Text
 from textual import on, work
@@ -16,14 +18,27 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
 from ...merge import Merged
-from ...snapshot import search
+from ...model import Deletion, Entry
+from ...snapshot import count_matches, search
 from .. import literal
 from ..format import node_label
 
-SHOW = 1000
+# Rows listed: an OptionList lays out every option when they are added (~0.2 ms
+# each), and that happens on the key path as the user types. Ctrl+F filters
+# the tree to every match.
+SHOW = 200
+
+
+def _stop(worker: Worker[None]) -> bool:
+    """Polled every few thousand paths while counting: stop if superseded, and
+    let the UI thread run. A thread that never blocks keeps the GIL from the
+    event loop for most of each 5 ms switch interval: a count over 500k paths
+    would hold the screen still for half a second."""
+    time.sleep(0.001)
+    return worker.is_cancelled
 
 
 @dataclass
@@ -42,10 +57,11 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         Binding("down", "focus_results", "Results", show=False),
     ]
 
-    def __init__(self, merged: Merged, k: int, query: str = "") -> None:
+    def __init__(self, merged: Merged, k: int, query: str = "", ghosts: bool = True) -> None:
         super().__init__()
         self.merged = merged
         self.k = k
+        self.ghosts = ghosts  # find paths lower layers deleted whose bytes still ship
         self.query_text = query
         self.matches: list[str] = []
         self.total = 0
@@ -73,30 +89,42 @@ class SearchScreen(ModalScreen[SearchResult | None]):
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
     def run_search(self, query: str) -> None:
+        """The first matches at once, then the count (the slow part, on 500k paths)."""
         worker = get_current_worker()
+        stop = partial(_stop, worker)
         try:
-            found, total = search(self.merged, self.k, query, limit=SHOW, cancelled=lambda: worker.is_cancelled)
+            found, _ = search(self.merged, self.k, query, SHOW, stop, self.ghosts, count=False)
         except ValueError as exc:
             self.app.call_from_thread(self._error, str(exc))
             return
-        if not worker.is_cancelled:
-            self.app.call_from_thread(self._show, query, found, total)
+        if worker.is_cancelled:
+            return
+        self.app.call_from_thread(self._show, query, found)
+        total, deleted = count_matches(self.merged, self.k, query, stop, self.ghosts)
+        if not worker.is_cancelled and total >= 0:
+            self.app.call_from_thread(self._counted, query, len(found), total, deleted)
 
     def _error(self, msg: str) -> None:
         self.query_one("#search-count", Static).update(literal.text(msg, style="red"))
 
-    def _show(self, query: str, found: list, total: int) -> None:  # type: ignore[type-arg]
+    def _show(self, query: str, found: list[Entry | Deletion]) -> None:
         if query != self.query_text:
             return
         results = self.query_one("#search-results", OptionList)
         results.clear_options()
         self.matches = [n.path for n in found]
-        self.total = total
         results.add_options([Option(node_label(n, self.k, name=n.path), id=str(i)) for i, n in enumerate(found)])
-        more = f" (showing {len(found)})" if total > len(found) else ""
-        self.query_one("#search-count", Static).update(
-            Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
-        )
+        self.query_one("#search-count", Static).update(Text(f"Counting matches as of L{self.k}…", style="dim"))
+
+    def _counted(self, query: str, shown: int, total: int, deleted: int) -> None:
+        if query != self.query_text:
+            return
+        self.total = total
+        more = f" (showing {shown})" if total > shown else ""
+        count = Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
+        if deleted:
+            count.append(f"  {deleted} deleted, still shipping in lower layers", style="red")
+        self.query_one("#search-count", Static).update(count)
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self) -> None:
@@ -125,7 +153,9 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         """Every match (not just the first SHOW), off the UI thread: 500k paths take a while."""
         worker = get_current_worker()
         try:
-            found, _ = search(self.merged, self.k, query, limit=10**9, cancelled=lambda: worker.is_cancelled)
+            found, _ = search(
+                self.merged, self.k, query, limit=10**9, cancelled=partial(_stop, worker), ghosts=self.ghosts
+            )
         except ValueError:
             return
         if not worker.is_cancelled:

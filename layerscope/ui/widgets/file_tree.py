@@ -1,25 +1,44 @@
-"""The merged file tree as of the selected layer, built lazily.
+"""The merged tree as of the selected layer, built lazily.
 
 Nodes exist only for expanded directories, added a page at a time: a
 directory with 100k children costs one page of nodes, not 100k (``Tree.add``
-is ~40 µs a node and any change re-renders every visible line).
+is ~40 µs a node and any change re-renders every visible line). Rows are
+laid out in columns when drawn (:mod:`..columns`), so a node costs its
+path and nothing else until it scrolls into view.
+
+Every automatic expansion (a layer's own view opening to its changes,
+expand-all below the cursor, directories remembered across layers) is
+bounded by a budget of rows: an image root is never expanded whole.
+Only directories the user opened are remembered from layer to layer; those
+opened for them (to reveal a search hit, or a layer's changes) are not.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
+from typing import ClassVar
 
+from rich.cells import cell_len
+from rich.style import Style
 from rich.text import Text
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from ...merge import ROOT
 from ...model import DIR, Deletion, Entry
 from ...snapshot import Snapshot, ViewOptions
-from ..format import node_label
+from ...textsafe import safe
+from .. import columns
 
 PAGE = 500
+AUTO_ROWS = 500  # rows a layer's own view opens to, and remembered directories re-open to
+EXPAND_ROWS = 1000  # rows one expand-all below the cursor may add
 
 
 @dataclass(frozen=True)
@@ -31,10 +50,26 @@ class More:
 
 
 NodeData = str | More
+Node = TreeNode[NodeData]
+
+
+def depth(path: str) -> int:
+    """Tree depth of a path's row: ``/a`` is 1, ``/a/b`` is 2."""
+    return path.count("/")
 
 
 class FileTree(Tree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("left,h", "collapse_or_parent", "Collapse / to parent", show=False),
+        Binding("right", "expand_or_versions", "Expand / versions of a file", show=False),
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g,home", "scroll_home", "First row", show=False),
+        Binding("G,end", "scroll_end", "Last row", show=False),
+        Binding("shift+space", "toggle_expand_all", "Expand / collapse all below", show=False),
+    ]
 
     class PathHighlighted(Message):
         def __init__(self, path: str | None) -> None:
@@ -46,6 +81,20 @@ class FileTree(Tree[NodeData]):
             super().__init__()
             self.path = path
 
+    class VersionsWanted(Message):
+        """→ on a file: its versions are what there is to see next."""
+
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    class Truncated(Message):
+        """An expansion stopped at its budget of rows."""
+
+        def __init__(self, rows: int) -> None:
+            super().__init__()
+            self.rows = rows
+
     def __init__(self, **kw: object) -> None:
         super().__init__("/", data=ROOT, **kw)  # type: ignore[arg-type]
         self.snapshot: Snapshot | None = None
@@ -53,25 +102,42 @@ class FileTree(Tree[NodeData]):
         self.attrs = False
         self.restrict: set[str] | None = None  # search filter: paths + their ancestors
         self._loaded: set[int] = set()
-        self._expanded: set[str] = set()
+        self._expanded: set[str] = set()  # directories the user opened: remembered across layers
+        self._shown: dict[str, Entry | Deletion] = {}  # loaded rows' nodes, by path
+        self._kids: dict[str, list[Entry | Deletion]] = {}
+        self._measured: tuple[object, tuple[int, int, int, int]] = (None, (0, 0, 3, 0))  # (tree lines, extents)
+        self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
+        self._pane_w = 0
         self.guide_depth = 2
         self.auto_expand = True
 
     # -- building ----------------------------------------------------------
     def show(self, snapshot: Snapshot, keep_path: str | None = None) -> None:
-        """Re-root at a snapshot, keeping expanded directories and the cursor."""
+        """Re-root at a snapshot, keeping the directories the user opened and the cursor."""
         self.snapshot = snapshot
         cursor = keep_path if keep_path is not None else self.current_path
+        self._tree_nodes.clear()  # Tree.clear() keeps the old nodes registered
         self.clear()
+        self._tree_nodes[self.root._id] = self.root
         self._loaded.clear()
+        self._shown.clear()
+        self._kids.clear()
         self.root.data = ROOT
         self.root.set_label(self._root_label())
         self._populate(self.root)
         self.root.expand()
+        remembered = {p for p in self._expanded if self._wanted(p)}
+        filtered = self.restrict is not None
+        if remembered or self.opts.layer_only or filtered:
+            # a layer's own view opens to its changes; a search filter to every match
+            self._open_below(self.root, AUTO_ROWS, remembered, self.opts.layer_only or filtered, deleted=filtered)
         if cursor and cursor != ROOT:
             self.reveal(cursor, quiet=True)
         else:
             self._move_to(self.root)
+
+    def _wanted(self, path: str) -> bool:
+        return self.restrict is None or path in self.restrict
 
     def _root_label(self) -> Text:
         if self.snapshot is None:
@@ -79,49 +145,255 @@ class FileTree(Tree[NodeData]):
         mode = "changes of" if self.opts.layer_only else "as of"
         return Text(f"/  ({mode} L{self.snapshot.k})")
 
-    def refresh_labels(self) -> None:
-        """Re-render labels in place (e.g. when directory sizes arrive)."""
-        if self.snapshot is None:
-            return
-        for node in list(self._tree_nodes.values()):
-            if isinstance(node.data, str) and node.data != ROOT:
-                n = self.snapshot.node(node.data)
-                if n is not None:
-                    node.set_label(self._label(n))
+    def _invalidate(self) -> None:
+        """Tree's own, without ``layout=True``: the pane's size is set by the
+        stylesheet, never by its rows, and re-laying out the whole screen costs
+        ~35 ms at 160×48. A change of the rows' number or width still re-lays
+        out, through ``virtual_size``."""
+        self._clear_line_cache()
+        self._updates += 1
+        self.root._reset()
+        self.refresh()
 
-    def _label(self, n: Entry | Deletion) -> Text:
-        assert self.snapshot is not None
-        size = None
-        if type(n) is Entry and n.type == DIR and self.snapshot.sizes_ready:
-            size = self.snapshot.dir_sizes().get(n.path, 0)
-        return node_label(n, self.snapshot.k, self.attrs, size)
+    def refresh_labels(self) -> None:
+        """Re-draw every row (e.g. when sizes arrive or attributes are toggled)."""
+        self._lay = None
+        self._invalidate()
+
+    def _on_resize(self, event: events.Resize) -> None:
+        self._lay = None  # the columns follow the pane's width
+        super()._on_resize(event)
 
     def _children(self, path: str) -> list[Entry | Deletion]:
-        assert self.snapshot is not None
-        kids = self.snapshot.children(path, self.opts)
-        if self.restrict is not None:
-            kids = [c for c in kids if c.path in self.restrict]
+        kids = self._kids.get(path)
+        if kids is None:
+            assert self.snapshot is not None
+            kids = self.snapshot.children(path, self.opts)
+            if self.restrict is not None:
+                kids = [c for c in kids if c.path in self.restrict]
+            self._kids[path] = kids
         return kids
 
-    def _populate(self, node: TreeNode[NodeData], offset: int = 0) -> None:
+    def _populate(self, node: Node, offset: int = 0) -> int:
+        """Add a page of a directory's children; returns the rows added."""
         if self.snapshot is None or not isinstance(node.data, str):
-            return
+            return 0
         self._loaded.add(id(node))
         kids = self._children(node.data)
-        merged = self.snapshot.merged
-        for n in kids[offset : offset + PAGE]:
-            label = self._label(n)
-            if type(n) is Entry and n.type == DIR:
-                child = node.add(label, data=n.path, allow_expand=bool(merged.children.get(n.path)))
-                if n.path in self._expanded:
-                    child.expand()
-                    self._populate(child)
-            else:
-                node.add_leaf(label, data=n.path)
+        snap = self.snapshot
+        ghosts = self.opts.ghosts
+        shown = self._shown
+        page = kids[offset : offset + PAGE]
+        add = self._append_node
+        for n in page:
+            shown[n.path] = n
+            add(node, Text(safe(n.path.rsplit("/", 1)[-1])), n.path, snap.has_children(n, ghosts))
         rest = len(kids) - offset - PAGE
         if rest > 0:
             more = Text(f"… {rest} more (Enter to show {min(rest, PAGE)})", style="dim")
-            node.add_leaf(more, data=More(node.data, offset + PAGE))
+            add(node, more, More(node.data, offset + PAGE), False)
+        node._updates += 1
+        self._invalidate()
+        return len(page) + (rest > 0)
+
+    def _append_node(self, parent: Node, label: Text, data: NodeData, allow_expand: bool) -> None:
+        """``TreeNode.add`` without its per-node invalidation and repaint (the caller does one).
+
+        ``add`` re-lays out the widget for every node: ~200 µs each, a third
+        of a second for a layer's view of 1,500 rows.
+        """
+        child = self._add_node(parent, label, data)
+        child._allow_expand = allow_expand
+        parent._children.append(child)
+
+    def _open(self, node: Node) -> int:
+        """Expand a node for the user without it counting as theirs; returns rows added."""
+        added = 0 if id(node) in self._loaded else self._populate(node)
+        # Set the flag rather than call expand(): that posts NodeExpanded, which
+        # is how a directory the user opened is told from one opened for them.
+        node._expanded = True
+        node._updates += 1
+        return added
+
+    def _open_below(self, top: Node, budget: int, only: set[str] | None, auto: bool, deleted: bool = False) -> int:
+        """Breadth-first expansion under ``top`` until ``budget`` rows were added.
+
+        ``only``: open just these directories (those remembered) unless ``auto``,
+        which opens every expandable directory, deleted ones only if ``deleted``
+        (in a layer's own view a deleted directory shows at its top: its
+        contents, all deleted, are one Enter away).
+        Returns the rows added, negative if the budget ran out first.
+        """
+        rows = 0
+        queue: deque[Node] = deque([top])
+        stopped = False
+        while queue:
+            node = queue.popleft()
+            for child in node.children:
+                path = child.data
+                if not isinstance(path, str) or not child.allow_expand:
+                    continue
+                wanted = (only is not None and path in only) or (
+                    auto and (deleted or type(self._shown.get(path)) is Entry)
+                )
+                if not wanted and not child.is_expanded:
+                    continue
+                if not child.is_expanded:
+                    if rows >= budget:
+                        stopped = True
+                        continue
+                    rows += self._open(child)
+                queue.append(child)
+        self._invalidate()
+        return -rows if stopped else rows
+
+    def expand_below(self) -> int:
+        """Open every directory below the cursor, breadth first, up to a budget of rows.
+
+        They count as opened by the user (remembered in other layers, within
+        the same budget). Pressing it again goes deeper.
+        """
+        node = self.cursor_node
+        if node is None or not isinstance(node.data, str):
+            return 0
+        if node.allow_expand and not node.is_expanded:
+            self._open(node)
+            self._expanded.add(node.data)
+        rows = self._open_below(node, EXPAND_ROWS, None, auto=True, deleted=True)
+        self._expanded.update(self._open_paths(node))
+        if rows < 0:
+            self.post_message(self.Truncated(-rows))
+        return abs(rows)
+
+    def collapse_below(self) -> None:
+        """Close the cursor's directory and everything open below it, and forget them."""
+        node = self.cursor_node
+        if node is None or not isinstance(node.data, str):
+            return
+        if not node.allow_expand or not node.is_expanded:
+            parent = node.parent
+            if parent is None or not isinstance(parent.data, str):
+                return
+            node = parent
+        assert isinstance(node.data, str)
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if n.is_expanded and n is not self.root:
+                n._expanded = False
+                n._updates += 1
+            stack.extend(c for c in n.children if c.is_expanded)
+        prefix = node.data.rstrip("/") + "/"
+        self._expanded = {p for p in self._expanded if p != node.data and not p.startswith(prefix)}
+        self._invalidate()
+        self._move_to(node)
+
+    def _open_paths(self, node: Node) -> set[str]:
+        out: set[str] = set()
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            for c in n.children:
+                if c.is_expanded and isinstance(c.data, str):
+                    out.add(c.data)
+                    stack.append(c)
+        return out
+
+    # -- rows ---------------------------------------------------------------------
+    def process_label(self, label: str | Text) -> Text:
+        """Labels are never markup (a path may read ``[/]``) and never split."""
+        return label if isinstance(label, Text) else Text(label)
+
+    def _extent(self) -> tuple[int, int, int, int]:
+        """Over the loaded rows: where the longest name ends, where the deepest starts
+        (guides and icon included), the widest owner and the biggest deleted-below figure."""
+        lines = self._tree_lines
+        seen, measured = self._measured
+        if seen is not lines:
+            gd = self.guide_depth
+            longest = deepest = below = 0
+            owner = 3
+            snap = self.snapshot if self.opts.layer_only else None
+            for line in lines:
+                data = line.node.data
+                if isinstance(data, str) and data != ROOT:
+                    n = self._shown.get(data)
+                    start = depth(data) * gd + 2
+                    extra = 1 if isinstance(n, Deletion) or (n is not None and n.type == DIR) else 0
+                    longest = max(longest, start + line.node._label.cell_len + extra + self._link_len(n))
+                    deepest = max(deepest, start)
+                    if type(n) is Entry:
+                        owner = max(owner, len(str(n.uid)) + len(str(n.gid)) + 1)
+                        if snap is not None and n.type == DIR:
+                            below = max(below, snap.deleted_under(data))
+            measured = (longest, deepest, owner, below)
+            self._measured = (lines, measured)
+        return measured
+
+    @staticmethod
+    def _link_len(n: Entry | Deletion | None) -> int:
+        if type(n) is Entry and n.link is not None and n.type in ("symlink", "hardlink"):
+            return 3 + cell_len(safe(n.link))
+        return 0
+
+    def _layout(self) -> tuple[columns.Layout, int]:
+        """The columns for the current rows and width.
+
+        Measured once per frame (``render_lines``), not per row: the pane's
+        width is a costly property and ``get_label_width`` runs for every row.
+        """
+        if self._lay is None:
+            self._lay = self._measure()
+        return self._lay
+
+    def _measure(self) -> tuple[columns.Layout, int]:
+        layers = len(self.snapshot.merged.image.layers) if self.snapshot is not None else 1
+        longest, deepest, owner, below = self._extent()
+        self._pane_w = self.scrollable_content_region.width
+        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self._lay = self._measure()
+        return super().render_lines(crop)
+
+    def row_cells(self, path: str) -> columns.Cells | None:
+        """The cells of a loaded row (None for the root and placeholders)."""
+        snap = self.snapshot
+        n = self._shown.get(path)
+        if snap is None or n is None:
+            return None
+        layer_view = self.opts.layer_only
+        shipped = n if type(n) is Entry else snap.shipped(path)
+        size = snap.own_size(n) if layer_view else snap.size(n)
+        below = snap.deleted_under(path) if layer_view and type(n) is Entry and n.type == DIR else 0
+        return columns.cells(n, snap.k, shipped, size, below)
+
+    def render_label(self, node: Node, base_style: Style, style: Style) -> Text:
+        data = node.data
+        c = self.row_cells(data) if isinstance(data, str) and data != ROOT else None
+        if c is None:
+            return super().render_label(node, base_style, style)
+        assert isinstance(data, str)
+        lay, name_end = self._layout()
+        row = columns.render(c, lay, max(name_end - depth(data) * self.guide_depth - 2, 4))
+        row.stylize(style)
+        icon = ""
+        if node.allow_expand:
+            icon = self.ICON_NODE_EXPANDED if node.is_expanded else self.ICON_NODE
+        return Text.assemble((icon or "  ", base_style + Style(dim=not icon)), row)
+
+    def get_label_width(self, node: Node) -> int:
+        """Width without rendering the row: the columns' width plus the name as laid out.
+
+        Never less than the pane: rows that fit keep the tree's virtual width
+        the pane's, so toggling attributes or sizes does not re-lay out the screen.
+        """
+        data = node.data
+        if not isinstance(data, str) or data == ROOT or data not in self._shown:
+            return super().get_label_width(node)
+        lay, name_end = self._layout()
+        indent = depth(data) * self.guide_depth
+        return max(max(name_end - indent, 6) + lay.columns, self._pane_w - indent)
 
     # -- navigation -------------------------------------------------------------
     @property
@@ -129,7 +401,7 @@ class FileTree(Tree[NodeData]):
         node = self.cursor_node
         return node.data if node is not None and isinstance(node.data, str) else None
 
-    def _find_child(self, node: TreeNode[NodeData], path: str) -> TreeNode[NodeData] | None:
+    def _find_child(self, node: Node, path: str) -> Node | None:
         while True:
             more = None
             for child in node.children:
@@ -142,7 +414,7 @@ class FileTree(Tree[NodeData]):
             self._load_more(more)
 
     def reveal(self, path: str, quiet: bool = False) -> bool:
-        """Expand ancestors of ``path`` and put the cursor on it."""
+        """Open the ancestors of ``path`` (not remembered as opened by the user) and put the cursor on it."""
         if self.snapshot is None:
             return False
         node = self.root
@@ -151,15 +423,13 @@ class FileTree(Tree[NodeData]):
             if child is None:
                 break
             node = child
-            if anc != path:
-                if id(node) not in self._loaded:
-                    self._populate(node)
-                node.expand()
-                self._expanded.add(anc)
+            if anc != path and not node.is_expanded:
+                self._open(node)
+        self._invalidate()
         self._move_to(node)
         return node.data == path
 
-    def _move_to(self, node: TreeNode[NodeData]) -> None:
+    def _move_to(self, node: Node) -> None:
         # Node line numbers are only valid once the line list is rebuilt; build it
         # now so the cursor lands on the node just added, not on a stale line.
         _ = self._tree_lines
@@ -173,16 +443,44 @@ class FileTree(Tree[NodeData]):
         self.scroll_to_node(node, animate=False)
         self.call_after_refresh(self.scroll_to_node, node, animate=False)
 
-    def _load_more(self, node: TreeNode[NodeData]) -> None:
+    def _load_more(self, node: Node) -> None:
         data = node.data
         assert isinstance(data, More)
         parent = node.parent
         node.remove()
         if parent is not None:
-            self._populate_page(parent, data.offset)
+            self._populate(parent, data.offset)
 
-    def _populate_page(self, parent: TreeNode[NodeData], offset: int) -> None:
-        self._populate(parent, offset)
+    # -- keys -------------------------------------------------------------------------
+    def action_collapse_or_parent(self) -> None:
+        """←: close an open directory, else go to the parent."""
+        node = self.cursor_node
+        if node is None:
+            return
+        if node.allow_expand and node.is_expanded:
+            node.collapse()
+        elif node.parent is not None:
+            self.move_cursor(node.parent)
+
+    def action_expand_or_versions(self) -> None:
+        """→: open a directory, step into an open one, or show a file's versions."""
+        node = self.cursor_node
+        if node is None or not isinstance(node.data, str):
+            return
+        if node.allow_expand and not node.is_expanded:
+            node.expand()
+        elif node.allow_expand and node.children:
+            self.move_cursor(node.children[0])
+        elif not node.allow_expand:
+            self.post_message(self.VersionsWanted(node.data))
+
+    def action_toggle_expand_all(self) -> None:
+        """Shift+Space: Textual's version expands every sibling unbounded; this one is bounded."""
+        node = self.cursor_node
+        if node is not None and node.allow_expand and node.is_expanded:
+            self.collapse_below()
+        else:
+            self.expand_below()
 
     # -- events -------------------------------------------------------------------
     def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:

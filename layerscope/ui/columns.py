@@ -1,0 +1,155 @@
+"""Tree rows as aligned columns, like ``ls -l``: name, layer, change, size, mode, owner.
+
+A row is laid out when it is drawn (only visible rows are), so the name
+column can end where the longest shown name ends and every other column
+lines up under it whatever the depth. A deleted path shows what it had (the
+type, mode, owner and bytes of the version that still ships), struck through.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+
+from ..model import DIR, FILE, HARDLINK, Deletion, Entry
+from ..textsafe import safe
+from .format import CHANGE_MARK, CHANGE_STYLE, entry_style, human_size, mode_string
+
+CHANGE_W = len("type-changed")
+SIZE_W = 8  # "999.9 kB"
+MODE_W = 10  # "drwxr-xr-x"
+MIN_NAME = 12  # names are never cut shorter: a narrow pane scrolls sideways instead
+NOTE = " deleted below"
+GHOST_STYLE = "dim strike"
+DELETED_STYLE = CHANGE_STYLE["deleted"]
+SIZED = (FILE, HARDLINK, DIR)
+
+
+@dataclass(frozen=True, slots=True)
+class Cells:
+    """One row's cells before layout (``change`` is the class name, or "")."""
+
+    name: Text
+    layer: Text
+    change: str
+    change_style: str
+    size: str
+    mode: str
+    owner: str
+    deleted_below: int = 0
+
+
+def cells(
+    n: Entry | Deletion,
+    k: int,
+    shipped: Entry | None,
+    size: int | None,
+    deleted_below: int = 0,
+) -> Cells:
+    """What a row says about a node as of layer ``k``.
+
+    ``shipped`` is the version the row stands for (for a deleted path, the one
+    that still ships), ``size`` the figure of the current view (None: not
+    known yet), ``deleted_below`` the bytes this layer's deletions left under
+    a directory (the layer's own view).
+    """
+    shown = n if type(n) is Entry else shipped
+    base = n.path.rsplit("/", 1)[-1] or "/"
+    name = Text()
+    if type(n) is Deletion:
+        style = DELETED_STYLE if n.layer == k else GHOST_STYLE
+        is_dir = shown is not None and shown.type == DIR
+        name.append(safe(base) + ("/" if is_dir else ""), style=style)
+        layer = Text(f"L{n.layer}", style="red" if n.layer == k else "dim red")
+        change, change_style = "deleted", ("red" if n.layer == k else "dim red")
+    else:
+        assert type(n) is Entry
+        style = entry_style(n, k)
+        if n.type == DIR:
+            name.append(safe(base) + "/", style=(style + " bold").strip())
+        else:
+            name.append(safe(base), style=style)
+        if n.type == "symlink":
+            name.append(" → " + safe(n.link or ""), style="dim")
+        elif n.type == HARDLINK:
+            name.append(" ⇒ " + safe(n.link or ""), style="dim")
+        own = n.layer == k and not (n.type == DIR and n.change == "rewritten")
+        layer = Text(f"L{n.layer}", style=(style or "dim") if n.layer == k else "dim")
+        change, change_style = (n.change, style) if own else ("", "")
+    size_s = human_size(size) if size is not None and shown is not None and shown.type in SIZED else ""
+    mode = mode_string(shown.type, shown.mode) if shown is not None else ""
+    owner = f"{shown.uid}:{shown.gid}" if shown is not None else ""
+    return Cells(name, layer, change, change_style, size_s, mode, owner, deleted_below)
+
+
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """Column widths for one pane: ``change_w`` 1 shows the change as its mark (``+ ~ m = -``)."""
+
+    layer_w: int
+    change_w: int
+    attrs: bool
+    owner_w: int = 3
+    note_w: int = 0  # the layer's own view: bytes its deletions left under a directory
+
+    @property
+    def columns(self) -> int:
+        """Cells right of the name: a gap before each column."""
+        w = 2 + (self.layer_w + 1 if self.layer_w else 0) + self.change_w + 1 + SIZE_W
+        if self.attrs:
+            w += 2 + MODE_W + 1 + self.owner_w
+        if self.note_w:
+            w += 2 + self.note_w
+        return w
+
+
+def layout(
+    width: int, longest: int, deepest: int, layers: int, attrs: bool, owner_w: int = 3, below: int = 0
+) -> tuple[Layout, int]:
+    """The layout of a pane ``width`` cells wide; returns it and where names end.
+
+    ``longest`` is where the longest row's name ends, ``deepest`` where the
+    deepest row's name starts (both from the row start); ``below`` the
+    biggest deleted-below figure of a layer's own view. Names end right
+    after the longest one when it fits (``ls -l``), else as far as the
+    columns leave room for; the change column shrinks to its mark and the
+    deleted-below note to a figure before names get shorter than MIN_NAME.
+    """
+    layer_w = len(f"L{max(layers - 1, 0)}")
+    floor = deepest + MIN_NAME
+    note = len(human_size(below)) if below else 0
+    full = Layout(layer_w, CHANGE_W, attrs, owner_w, note + len(NOTE) if note else 0)
+    if width - full.columns >= min(longest, floor + 12):
+        return full, max(min(longest, width - full.columns), min(longest, floor))
+    # a layer's own view names its layer in the title: its column gives way to the note
+    compact = Layout(0 if note else layer_w, 1, attrs, owner_w, note + 1 if note else 0)
+    return compact, max(min(longest, width - compact.columns), min(longest, floor - 2))
+
+
+def render(c: Cells, lay: Layout, name_w: int) -> Text:
+    """One row: the name cut or padded to ``name_w`` cells, then the columns."""
+    out = c.name.copy()
+    if out.cell_len > name_w:
+        out.truncate(max(name_w, 1), overflow="ellipsis")
+    out.pad_right(name_w - out.cell_len)
+    out.append("  ")
+    if lay.layer_w:
+        out.append_text(c.layer)
+        out.pad_right(lay.layer_w - c.layer.cell_len)
+        out.append(" ")
+    change = CHANGE_MARK.get(c.change, "") if lay.change_w == 1 else c.change
+    out.append(change.ljust(lay.change_w), style=c.change_style)
+    out.append(" ")
+    out.append(c.size.rjust(SIZE_W), style="dim" if not c.change else "")
+    if lay.attrs:
+        out.append("  ")
+        out.append(c.mode.ljust(MODE_W), style="dim")
+        out.append(" ")
+        out.append(c.owner.ljust(lay.owner_w), style="dim")
+    if c.deleted_below and lay.note_w:
+        size = human_size(c.deleted_below)
+        note = f"-{size}" if lay.change_w == 1 else size + NOTE
+        out.append("  ")
+        out.append(note, style="dim red")
+    return out
