@@ -338,3 +338,22 @@ def test_upper_hardlinks_first_name_holds_the_bytes(tmp_path: Path) -> None:
     assert top.size_bytes == 7
     for p in links:
         assert read_content(merged.image, lookup(merged, p)) == b"shared\n"
+
+
+async def test_the_tui_names_the_writable_layer_c(tmp_path: Path, upper_ok: None) -> None:
+    """Layer pane, status bar and tree rows call the writable layer C<n>, not L<n>."""
+    from layerscope.api import BackgroundLoad, open_source
+    from layerscope.ui.app import LayerscopeApp
+    from layerscope.ui.widgets.file_tree import FileTree
+
+    image = open_source(_image(tmp_path), upper=str(_upper(tmp_path)))
+    top = len(image.layers) - 1
+    app = LayerscopeApp(image, preload=BackgroundLoad(image))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(app.query_one("#status").render())
+        assert f"C{top} of L0–C{top}" in status
+        tree = app.query_one(FileTree)
+        labels = [c.layer.plain for p in tree._shown if (c := tree.row_cells(p)) is not None]
+        assert f"C{top}" in labels and f"L{top}" not in labels

@@ -8,6 +8,7 @@ type, mode, owner and bytes of the version that still ships), struck through.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.text import Text
@@ -46,14 +47,17 @@ def cells(
     shipped: Entry | None,
     size: int | None,
     deleted_below: int = 0,
+    label: Callable[[int], str] | None = None,
 ) -> Cells:
     """What a row says about a node as of layer ``k``.
 
     ``shipped`` is the version the row stands for (for a deleted path, the one
     that still ships), ``size`` the figure of the current view (None: not
     known yet), ``deleted_below`` the bytes this layer's deletions left under
-    a directory (the layer's own view).
+    a directory (the layer's own view). ``label`` names layers (``C7`` for
+    a container's writable layer); plain ``L3`` without it.
     """
+    name_of = label if label is not None else (lambda i: f"L{i}")
     shown = n if type(n) is Entry else shipped
     base = n.path.rsplit("/", 1)[-1] or "/"
     name = Text()
@@ -61,7 +65,7 @@ def cells(
         style = DELETED_STYLE if n.layer == k else GHOST_STYLE
         is_dir = shown is not None and shown.type == DIR
         name.append(safe(base) + ("/" if is_dir else ""), style=style)
-        layer = Text(f"L{n.layer}", style="red" if n.layer == k else "dim red")
+        layer = Text(name_of(n.layer), style="red" if n.layer == k else "dim red")
         change, change_style = "deleted", ("red" if n.layer == k else "dim red")
     else:
         assert type(n) is Entry
@@ -75,7 +79,7 @@ def cells(
         elif n.type == HARDLINK:
             name.append(" ⇒ " + safe(n.link or ""), style="dim")
         own = n.layer == k and not (n.type == DIR and n.change == "rewritten")
-        layer = Text(f"L{n.layer}", style=(style or "dim") if n.layer == k else "dim")
+        layer = Text(name_of(n.layer), style=(style or "dim") if n.layer == k else "dim")
         change, change_style = (n.change, style) if own else ("", "")
     size_s = human_size(size) if size is not None and shown is not None and shown.type in SIZED else ""
     mode = mode_string(shown.type, shown.mode) if shown is not None else ""

@@ -366,7 +366,7 @@ class FileTree(Tree[NodeData]):
         shipped = n if type(n) is Entry else snap.shipped(path)
         size = snap.own_size(n) if layer_view else snap.size(n)
         below = snap.deleted_under(path) if layer_view and type(n) is Entry and n.type == DIR else 0
-        return columns.cells(n, snap.k, shipped, size, below)
+        return columns.cells(n, snap.k, shipped, size, below, snap.merged.image.label_of)
 
     def render_label(self, node: Node, base_style: Style, style: Style) -> Text:
         data = node.data
