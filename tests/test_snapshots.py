@@ -26,6 +26,8 @@ MULTISTAGE = "sample_images/multistage-oci.tar"
 def _in_repo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)
     monkeypatch.setattr(save, "current_directory", lambda: "/home/auditor")
+    # Scrolls land at once: a screenshot taken mid-animation is not reproducible.
+    monkeypatch.setattr(LayerscopeApp, "animation_level", "none", raising=False)
 
 
 def tag(size: tuple[int, int]) -> str:
