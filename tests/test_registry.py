@@ -17,7 +17,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
@@ -383,10 +383,8 @@ def test_stalled_server_times_out(monkeypatch: Any) -> None:
     assert elapsed < 8
 
 
-def test_a_blob_that_stalls_midway_is_a_damaged_layer(fake: FakeRegistry, monkeypatch: Any) -> None:
-    blobs, desc = _image_in(fake)
-    victim = _layers(blobs, desc)[2]["digest"]
-    data = blobs[victim]
+def _stalls_after_100_bytes(data: bytes) -> Callable[[BaseHTTPRequestHandler], bool]:
+    """A blob answer that sends 100 bytes of ``data`` and then nothing for 3 s."""
 
     def stall(h: BaseHTTPRequestHandler) -> bool:
         h.send_response(200)
@@ -397,6 +395,15 @@ def test_a_blob_that_stalls_midway_is_a_damaged_layer(fake: FakeRegistry, monkey
         time.sleep(3)
         return True
 
+    return stall
+
+
+def test_a_blob_that_stalls_midway_is_a_damaged_layer(fake: FakeRegistry, monkeypatch: Any) -> None:
+    blobs, desc = _image_in(fake)
+    victim = _layers(blobs, desc)[2]["digest"]
+    data = blobs[victim]
+
+    stall = _stalls_after_100_bytes(data)
     fake.hooks[f"/v2/{fake.repo}/blobs/{victim}"] = stall
     monkeypatch.setenv("LAYERSCOPE_REGISTRY_TIMEOUT", "1")
     doc = report_json(fake.ref())
@@ -646,15 +653,7 @@ def test_a_stalled_layer_is_named_a_read_error_not_corrupt_data(fake: FakeRegist
     victim = _layers(blobs, desc)[2]["digest"]
     data = blobs[victim]
 
-    def stall(h: BaseHTTPRequestHandler) -> bool:
-        h.send_response(200)
-        h.send_header("Content-Length", str(len(data)))
-        h.end_headers()
-        h.wfile.write(data[:100])
-        h.wfile.flush()
-        time.sleep(3)
-        return True
-
+    stall = _stalls_after_100_bytes(data)
     fake.hooks[f"/v2/{fake.repo}/blobs/{victim}"] = stall
     monkeypatch.setenv("LAYERSCOPE_REGISTRY_TIMEOUT", "1")
     error = report_json(fake.ref())["layers"][2]["error"]
