@@ -10,7 +10,7 @@ that opens the file itself, relative to the directory, without following links.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import _core
 from .errors import LayerscopeError
@@ -74,15 +74,10 @@ def iter_content(image: Image, entry: Entry, limit: int | None = None) -> Iterat
 def _read_range(reader: _core.Reader, name: str, offset: int, want: int, path: str) -> Iterator[bytes]:
     """``want`` bytes from ``offset`` of the uncompressed layer stream."""
     try:
+        short = f"{path}: {name} ends before the file's content does"
         if reader.skip_to(offset) < offset:
-            raise ContentError(f"{path}: {name} ends before the file's content does")
-        left = want
-        while left:
-            data = reader.read(min(CHUNK, left))
-            if not data:
-                raise ContentError(f"{path}: {name} ends before the file's content does")
-            left -= len(data)
-            yield data
+            raise ContentError(short)
+        yield from _chunks(reader.read, want, short)
     except OSError as exc:
         raise ContentError(f"{path}: {exc}") from None
 
@@ -94,16 +89,21 @@ def _read_file(source: LayerSource, entry: Entry, name: str, want: int, path: st
     except OSError as exc:
         raise ContentError(f"{path}: cannot open it in {name} ({exc.strerror or exc})") from None
     with fh:
-        left = want
         try:
-            while left:
-                data = fh.read(min(CHUNK, left))
-                if not data:
-                    raise ContentError(f"{path}: shorter in {name} than when the layer was read")
-                left -= len(data)
-                yield data
+            yield from _chunks(fh.read, want, f"{path}: shorter in {name} than when the layer was read")
         except OSError as exc:
             raise ContentError(f"{path}: {exc.strerror or exc}") from None
+
+
+def _chunks(read: Callable[[int], bytes], want: int, short: str) -> Iterator[bytes]:
+    """``want`` bytes from ``read`` in bounded chunks; ``short`` if they run out first."""
+    left = want
+    while left:
+        data = read(min(CHUNK, left))
+        if not data:
+            raise ContentError(short)
+        left -= len(data)
+        yield data
 
 
 def read_content(image: Image, entry: Entry, limit: int | None = None) -> bytes:

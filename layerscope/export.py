@@ -123,7 +123,4 @@ def save_version(
 def last_version(merged: Merged, path: str, k: int) -> Entry | None:
     """The newest version of ``path`` at or below layer ``k``, even one a deletion
     hides: what there is to save when the path itself is deleted as of ``k``."""
-    for ev in reversed(merged.history(path)):
-        if ev.layer <= k and type(ev) is Entry:
-            return ev
-    return None
+    return merged.newest_entry_at(path, k)

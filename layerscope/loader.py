@@ -65,7 +65,7 @@ def _opener(layer: Layer) -> Callable[[], Any]:
 def _apply(layer: Layer, scan: _core.LayerScan) -> None:
     """Fill ``layer`` from the core's result for it, with classified warnings."""
     idx = layer.index
-    name = f"layer {idx} ({layer.source_name})"
+    name = _name(layer)
     issues: list[LoadWarning] = []
 
     def warn(kind: str, message: str) -> None:
@@ -165,18 +165,7 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
             workers = max(workers, NETWORK_WORKERS)
     # Biggest first keeps every thread busy until the end.
     todo.sort(key=lambda la: -la.compressed_bytes)
-    jobs = [(la.index, f"layer {la.index} ({la.source_name})", _opener(la)) for la in todo]
-    result = _core.scan_layers(
-        jobs,
-        progress,
-        workers=max(1, workers),
-        max_members=MAX_LAYER_MEMBERS,
-        trailing_limit=TRAILING_LIMIT,
-        max_depth=MAX_PATH_DEPTH,
-        max_warnings=MAX_LAYER_WARNINGS,
-        entry_factory=Entry,
-        dive_layers=len(image.layers) if direct is None else 0,
-    )
+    result = _scan(todo, progress, max(1, workers), len(image.layers) if direct is None else 0)
     for layer, scan in zip(todo, result["layers"]):
         _apply(layer, scan)
     if direct is not None:
@@ -187,24 +176,24 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
     image.dive_scan = result["dive"] if direct is None else None
 
 
-def read_layer(layer: Layer, progress: ProgressFn | None = None) -> None:
-    """Read one layer (tests and tools; images use :func:`read_layers`)."""
-    if layer.error:
-        return
-    if layer.source is not None:
-        layer.source.read(layer, progress)
-        return
-    (scan,) = _core.scan_layers(
-        [(layer.index, f"layer {layer.index} ({layer.source_name})", _opener(layer))],
+def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int, dive_layers: int) -> _core.ScanResult:
+    """The core's read of these tar layers, with this module's limits."""
+    return _core.scan_layers(
+        [(la.index, _name(la), _opener(la)) for la in layers],
         progress,
-        workers=1,
+        workers=workers,
         max_members=MAX_LAYER_MEMBERS,
         trailing_limit=TRAILING_LIMIT,
         max_depth=MAX_PATH_DEPTH,
         max_warnings=MAX_LAYER_WARNINGS,
         entry_factory=Entry,
-    )["layers"]
-    _apply(layer, scan)
+        dive_layers=dive_layers,
+    )
+
+
+def _name(layer: Layer) -> str:
+    """How messages name a layer: ``layer 3 (blobs/sha256/…)``."""
+    return f"layer {layer.index} ({layer.source_name})"
 
 
 def open_image(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:

@@ -138,6 +138,14 @@ class Merged:
                 return ev
         return None
 
+    def newest_entry_at(self, path: str, k: int) -> Entry | None:
+        """The newest version of ``path`` at or below layer ``k``, even one a
+        deletion hides: for a deleted path, the version that still ships."""
+        for ev in reversed(self.history(path)):
+            if ev.layer <= k and type(ev) is Entry:
+                return ev
+        return None
+
     def entry_at(self, path: str, k: int) -> Entry | None:
         ev = self.state_at(path, k)
         return ev if type(ev) is Entry else None

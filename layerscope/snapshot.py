@@ -76,10 +76,7 @@ def shipped(merged: Merged, path: str, k: int) -> Entry | None:
     version that still ships beneath the deletion, which is what an auditor
     opens, diffs or traces to its layer.
     """
-    for ev in reversed(merged.history(path)):
-        if ev.layer <= k and type(ev) is Entry:
-            return ev
-    return None
+    return merged.newest_entry_at(path, k)
 
 
 def visible(ev: Entry | Deletion | None, k: int, ghosts: bool) -> bool:

@@ -70,10 +70,17 @@ pub struct Decoded {
     pub trailing_garbage: bool,
 }
 
+/// The source itself failed (a stalled download, a read error): not bad
+/// data. Named after the blob, told once.
+fn source_failed(name: &str, e: &io::Error) -> Option<io::Error> {
+    e.get_ref()
+        .and_then(|i| i.downcast_ref::<SourceError>())
+        .map(|src| io::Error::other(format!("{name}: {src}")))
+}
+
 fn corrupt(name: &str, kind: Compression, e: &io::Error) -> io::Error {
-    if let Some(src) = e.get_ref().and_then(|i| i.downcast_ref::<SourceError>()) {
-        // The source failed (a stalled download, a read error): not bad data.
-        return io::Error::other(format!("{name}: {src}"));
+    if let Some(failed) = source_failed(name, e) {
+        return failed;
     }
     let msg = if e.kind() == io::ErrorKind::UnexpectedEof {
         format!("{name}: {} stream is truncated", kind.name())
@@ -276,12 +283,9 @@ impl Read for Decoded {
             let kind = self.compression;
             let got = match &mut self.stage {
                 Stage::Plain(r) => {
-                    return r.read(buf).map_err(|e| {
-                        match e.get_ref().and_then(|i| i.downcast_ref::<SourceError>()) {
-                            Some(src) => io::Error::other(format!("{}: {src}", self.name)),
-                            None => e,
-                        }
-                    })
+                    return r
+                        .read(buf)
+                        .map_err(|e| source_failed(&self.name, &e).unwrap_or(e))
                 }
                 Stage::Done(_) | Stage::Gone => return Ok(0),
                 Stage::Gzip(d) => d.read(buf),
