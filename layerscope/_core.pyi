@@ -6,12 +6,11 @@ from typing import Any, TypedDict
 
 CHUNK: int
 
-# One layer entry as the core hands it over:
+# One layer entry as the scan read it (LayerRows.entries):
 # (path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset)
 EntryRow = tuple[str, str, int, int, int, int, int, str | None, bytes | None, dict[str, bytes] | None, int]
 
 class LayerScan(TypedDict):
-    entries: list[Any]  # EntryRow tuples, or what entry_factory built from them
     whiteouts: list[str]
     opaque_dirs: list[str]
     warnings: list[tuple[str, str]]  # (kind, message)
@@ -24,12 +23,12 @@ class LayerScan(TypedDict):
     uncompressed_bytes: int
     size_bytes: int
     members: int
+    rows: LayerRows  # the entries, held by the core for merge_layers
 
 DiveRaw = tuple[int, int, list[tuple[bytes, int, int]]]  # (min_sum, disc_sum, [(path, count, size)])
 
 class ScanResult(TypedDict):
     layers: list[LayerScan]
-    dive: DiveRaw | None
 
 Window = tuple[int, int, int]  # (fd, start, length)
 Opener = Callable[[], "str | tuple[Any, Window | None]"]
@@ -42,9 +41,54 @@ def scan_layers(
     trailing_limit: int = 256 << 20,
     max_depth: int = 256,
     max_warnings: int = 50,
-    entry_factory: Callable[..., Any] | None = None,
-    dive_layers: int = 0,
 ) -> ScanResult: ...
+
+class LayerRows:
+    """One scanned layer's entries, held by the core until ``merge_layers`` takes them."""
+
+    def __len__(self) -> int: ...
+    def entries(self) -> list[EntryRow]: ...
+
+# A layer's entries made by a Python source, for merge_layers: EntryRow plus the
+# lower path a metadata-only copy-up shows (None for other entries).
+PyEntryRow = tuple[
+    str, str, int, int, int, int, int, str | None, bytes | None, dict[str, bytes] | None, int, str | None
+]
+
+def merge_layers(
+    layers: Sequence[tuple[int, str, LayerRows | list[PyEntryRow], list[str], list[str]]],
+    nlayers: int,
+    entry_cls: Callable[..., Any],
+    deletion_cls: Callable[..., Any],
+    kinds: Sequence[object],
+    changes: Sequence[object],
+    hows: Sequence[object],
+) -> Tree: ...
+
+class Tree:
+    """The merged image (``src/tree.rs``): path ids in byte order, the root ``/`` is 0."""
+
+    def __len__(self) -> int: ...
+    def path(self, id: int) -> str: ...
+    def find(self, path: str) -> int | None: ...
+    def paths(self, start: int = 0, stop: int | None = None) -> list[str]: ...
+    def parent(self, id: int) -> int | None: ...
+    def children(self, id: int) -> list[int]: ...
+    def timeline(self, id: int) -> list[Any]: ...
+    def event_count(self, id: int) -> int: ...
+    def state_at(self, id: int, k: int) -> Any: ...
+    def entry(self, eid: int) -> Any: ...
+    def layer_entries(self, k: int) -> list[Any]: ...
+    def layer_deletions(self, k: int) -> list[Any]: ...
+    def counts(self, k: int) -> tuple[int, int, int, int, int, int, int, int]: ...
+    def warnings(self, k: int) -> list[tuple[str, str]]: ...
+    def heap_bytes(self) -> int: ...
+    def dive_figures(self) -> DiveRaw: ...
+    def write_array(self, which: str, k: int, write: Callable[[str], object], chunk: int = 1 << 20) -> int: ...
+    def audit(
+        self, rules: Sequence[tuple[str, int, list[str], bool, bool, bool]], causes: Sequence[object]
+    ) -> tuple[list[tuple[int, str, int, Any, int, int, str, str | None]], list[list[tuple[int, int | None]]]]: ...
+
 def detect_compression(head: bytes) -> str: ...
 def header_fields(hdr: bytes) -> tuple[bool, int | None]: ...
 def pax_records(data: bytes) -> dict[str, bytes]: ...

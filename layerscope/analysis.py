@@ -37,9 +37,9 @@ import heapq
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
-from . import _core
 from .merge import Merged
 from .model import (
     DIR,
@@ -56,19 +56,36 @@ from .model import (
     Image,
 )
 
-# -- waste causes ---------------------------------------------------------------
-OVERWRITTEN = "overwritten"
-COPY_UP = "metadata"
-IDENTICAL = "identical"
-DELETED = "deleted"
-CAUSES = (OVERWRITTEN, COPY_UP, IDENTICAL, DELETED)
 
-# -- severities -----------------------------------------------------------------
-HIGH = "high"
-MEDIUM = "medium"
-LOW = "low"
-INFO = "info"
-SEVERITIES = (HIGH, MEDIUM, LOW, INFO)
+class Cause(StrEnum):
+    """Why a file version that ships is hidden (``cause`` in the JSON); the
+    core's order (``src/audit.rs``)."""
+
+    OVERWRITTEN = "overwritten"
+    COPY_UP = "metadata"
+    IDENTICAL = "identical"
+    DELETED = "deleted"
+
+
+OVERWRITTEN = Cause.OVERWRITTEN
+COPY_UP = Cause.COPY_UP
+IDENTICAL = Cause.IDENTICAL
+DELETED = Cause.DELETED
+CAUSES = tuple(Cause)
+
+
+class Severity(StrEnum):
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+HIGH = Severity.HIGH
+MEDIUM = Severity.MEDIUM
+LOW = Severity.LOW
+INFO = Severity.INFO
+SEVERITIES = tuple(Severity)
 
 TOP_OFFENDERS = 20
 
@@ -267,7 +284,7 @@ class Analysis:
         return 1.0 - self.waste.total / self.size_bytes if self.size_bytes else 1.0
 
     def findings_by_severity(self, base_only: bool = False) -> dict[str, int]:
-        out = dict.fromkeys(SEVERITIES, 0)
+        out: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
         for f in self.findings:
             if f.base or not base_only:
                 out[f.severity] += 1
@@ -338,15 +355,30 @@ Matcher = Callable[[Entry, "Entry | None", "WasteItem | None"], "str | None"]
 
 
 @dataclass(frozen=True, slots=True)
+class Hint:
+    """What the core checks before a rule sees a version (``src/audit.rs``):
+    the rule is called only when one of the set conditions holds. It must
+    never leave out a version the rule would match; it only saves calling
+    the rule (and making an ``Entry``) for the many it would not."""
+
+    mode_bits: int = 0  # any of these mode bits is set
+    prefixes: tuple[str, ...] = ()  # the path starts with one of these
+    secret_names: bool = False  # the name could be a secret's (see sensitive_path), or a .git dir is above
+    deleted: bool = False  # hidden scope: a deletion hid the version
+
+
+@dataclass(frozen=True, slots=True)
 class Rule:
     """A findings rule. ``match(entry, previous version, waste item)`` returns the
-    path to report (several files may share one, e.g. a cache dir) or None."""
+    path to report (several files may share one, e.g. a cache dir) or None.
+    Without a ``hint`` the rule sees every version of its scope."""
 
     id: str
     severity: str
     title: str
     scope: str
     match: Matcher
+    hint: Hint | None = None
 
 
 _SENSITIVE = re.compile(
@@ -470,17 +502,33 @@ RULES: tuple[Rule, ...] = (
         "sensitive file deleted or overwritten, but it still ships in a lower layer",
         HIDDEN,
         _secret_hidden,
+        Hint(secret_names=True),
     ),
-    Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live),
-    Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid),
-    Rule("world-writable", MEDIUM, "world-writable file or directory without the sticky bit", CHANGED, _world_writable),
-    Rule("package-cache", LOW, "package-manager cache left in a layer", SHIPPED, _pkg_cache),
+    Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live, Hint(secret_names=True)),
+    Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid, Hint(mode_bits=0o6000)),
+    Rule(
+        "world-writable",
+        MEDIUM,
+        "world-writable file or directory without the sticky bit",
+        CHANGED,
+        _world_writable,
+        Hint(mode_bits=0o002),
+    ),
+    Rule(
+        "package-cache",
+        LOW,
+        "package-manager cache left in a layer",
+        SHIPPED,
+        _pkg_cache,
+        Hint(prefixes=_PKG_CACHE_HEADS),
+    ),
     Rule(
         "deleted-later",
         LOW,
         "files added, then deleted by a later layer: their bytes still ship",
         HIDDEN,
         _deleted_later,
+        Hint(deleted=True),
     ),
 )
 RULE_IDS = tuple(r.id for r in RULES)
@@ -514,7 +562,7 @@ class _FindingSink:
             f.count += 1
 
     def result(self) -> list[Finding]:
-        order = {s: i for i, s in enumerate(SEVERITIES)}
+        order: dict[str, int] = {s: i for i, s in enumerate(SEVERITIES)}
         return sorted(self.found.values(), key=lambda f: (order[f.severity], f.rule, f.layer, f.path))
 
 
@@ -659,6 +707,14 @@ def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
     return OVERWRITTEN, c, None  # "added" after no deletion cannot happen; be safe
 
 
+def _core_rule(rule: Rule) -> tuple[str, int, list[str], bool, bool, bool]:
+    """A rule as the core's audit pass takes it: scope and hint."""
+    h = rule.hint
+    if h is None:
+        return (rule.scope, 0, [], False, False, True)
+    return (rule.scope, h.mode_bits, list(h.prefixes), h.secret_names, h.deleted, False)
+
+
 def analyze(
     merged: Merged,
     base: int | Image | None = None,
@@ -675,89 +731,46 @@ def analyze(
     commands = [la.command for la in layers]
     lw = [LayerWaste(la.index, la.command, la.size_bytes, la.index < nbase) for la in layers]
     rules = tuple(rules)
-    by_scope: dict[str, tuple[Rule, ...]] = {
-        s: tuple(r for r in rules if r.scope == s) for s in (SHIPPED, CHANGED, HIDDEN, LIVE)
-    }
-    r_shipped, r_changed, r_hidden, r_live = (by_scope[s] for s in (SHIPPED, CHANGED, HIDDEN, LIVE))
     sink = _FindingSink(image)
-
-    pending: list[tuple[WasteItem, Entry]] = []  # hidden file versions, before the hardlink check
-    live_links: set[int] = set()  # id() of data entries reachable through a visible hardlink
-
-    for timeline in merged.events.values():
-        if type(timeline) is not list:
-            ev = timeline
-            if type(ev) is Entry:
-                if ev.source is not None:  # a hardlink, or a metadata-only copy-up (overlay metacopy)
-                    live_links.add(id(ev.source))
-                for r in r_shipped:
-                    p = r.match(ev, None, None)
-                    if p is not None:
-                        sink.add(r, p, ev.layer, ev.size if ev.type == FILE else 0)
-                if ev.offset != -1:
-                    for r in r_changed:
-                        p = r.match(ev, None, None)
-                        if p is not None:
-                            sink.add(r, p, ev.layer, ev.size if ev.content_type == FILE else 0)
-                for r in r_live:
-                    p = r.match(ev, None, None)
-                    if p is not None:
-                        sink.add(r, p, ev.layer, ev.size if ev.content_type == FILE else 0)
-            continue
-        last = len(timeline) - 1
-        prev: Entry | None = None
-        for i, ev in enumerate(timeline):
-            if type(ev) is not Entry:
-                prev = None
-                continue
-            fsize = ev.size if ev.content_type == FILE else 0
-            for r in r_shipped:
-                p = r.match(ev, prev, None)
-                if p is not None:
-                    sink.add(r, p, ev.layer, ev.size if ev.type == FILE else 0)
-            if ev.offset != -1 and ev.change != REWRITTEN:
-                for r in r_changed:
-                    p = r.match(ev, prev, None)
-                    if p is not None:
-                        sink.add(r, p, ev.layer, fsize)
-            if i == last:
-                if ev.source is not None:  # a hardlink, or a metadata-only copy-up (overlay metacopy)
-                    live_links.add(id(ev.source))
-                for r in r_live:
-                    p = r.match(ev, prev, None)
-                    if p is not None:
-                        sink.add(r, p, ev.layer, fsize)
-            elif ev.type == FILE:
-                cause, how, deleted_by = _hiding(ev, timeline[i + 1])
-                by = timeline[i + 1].layer
-                item = WasteItem(ev.path, ev.size, cause, ev.layer, by, how, commands[by], deleted_by)
-                pending.append((item, ev))
-            prev = ev
+    tree = merged.tree
+    waste_rows, hits = tree.audit([_core_rule(r) for r in rules], list(Cause))
+    entry = tree.entry
 
     items: list[WasteItem] = []
     by_path: dict[str, int] = {}
     total = WasteTotals()
     user = WasteTotals()
-    for item, entry in pending:
-        if id(entry) in live_links:
-            continue  # still visible through a hardlink: not waste
+    for _, path, size, cause, layer, by, how, deleted_by in waste_rows:
+        item = WasteItem(path, size, cause, layer, by, how, commands[by], deleted_by)
         items.append(item)
-        if item.size:
-            by_path[item.path] = by_path.get(item.path, 0) + item.size
-        total.add(item.cause, item.size)
-        if 0 <= item.layer < nlayers:
-            lw[item.layer].shipped.add(item.cause, item.size)
-        if 0 <= item.by_layer < nlayers:
-            lw[item.by_layer].caused.add(item.cause, item.size)
-            if item.by_layer >= nbase:
-                user.add(item.cause, item.size)
-        for r in r_hidden:
-            p = r.match(entry, None, item)
+        if size:
+            by_path[path] = by_path.get(path, 0) + size
+        total.add(cause, size)
+        if 0 <= layer < nlayers:
+            lw[layer].shipped.add(cause, size)
+        if 0 <= by < nlayers:
+            lw[by].caused.add(cause, size)
+            if by >= nbase:
+                user.add(cause, size)
+
+    # Each rule sees the versions its hint let through (in path order, then layer order).
+    for rule, found in zip(rules, hits):
+        if rule.scope == HIDDEN:
+            for i, _ in found:
+                w = items[i]
+                p = rule.match(entry(waste_rows[i][0]), None, w)
+                if p is not None:
+                    detail = f"{w.cause} by layer {w.by_layer}"
+                    if w.cause == DELETED:
+                        detail += f" ({w.how})"
+                    sink.add(rule, p, w.layer, w.size, detail)
+            continue
+        for eid, prev_id in found:
+            ev = entry(eid)
+            p = rule.match(ev, None if prev_id is None else entry(prev_id), None)
             if p is not None:
-                detail = f"{item.cause} by layer {item.by_layer}"
-                if item.cause == DELETED:
-                    detail += f" ({item.how})"
-                sink.add(r, p, item.layer, item.size, detail)
+                kind = ev.type if rule.scope == SHIPPED else ev.content_type
+                sink.add(rule, p, ev.layer, ev.size if kind == FILE else 0)
 
     findings = sink.result()
     for f in findings:
@@ -812,10 +825,7 @@ def dive_figures(merged: Merged) -> DiveFigures:
     by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
     opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    if image.dive_scan is not None:  # computed by the core as it read the layers
-        min_sum, disc_sum, raw_refs = image.dive_scan
-    else:
-        min_sum, disc_sum, raw_refs = _core.dive_figures(_dive_input(image))
+    min_sum, disc_sum, raw_refs = merged.tree.dive_figures()
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
     refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
     wasted = sum(r[2] for r in refs)
@@ -829,21 +839,3 @@ def dive_figures(merged: Merged) -> DiveFigures:
         user_size_bytes=user_size,
         file_references=refs,
     )
-
-
-def _dive_input(image: Image) -> list[tuple[list[bytes], list[int], list[bool], list[bytes], list[bytes]]]:
-    """Each layer's own entries as the core's dive_figures takes them (for
-    images whose layers were not read by ``read_layers``)."""
-    layers = []
-    for layer in image.layers:
-        entries = layer.entries
-        layers.append(
-            (
-                [_enc(e.path) for e in entries],
-                [0 if e.type == HARDLINK else e.size for e in entries],
-                [e.type == DIR for e in entries],
-                [_enc(w) for w in layer.whiteouts],
-                [_enc(d) for d in layer.opaque_dirs],
-            )
-        )
-    return layers

@@ -504,7 +504,7 @@ def _print_stack(st: PathStack, labels: Sequence[str] = ()) -> None:
                 line += f" {ev.digest.hex()[:12]}"
             if ev.link:
                 line += f" -> {safe(ev.link)}"
-            if ev.offset == -1:
+            if ev.implicit:
                 line += " (implicit parent)"
             if r.wasted:
                 line += f"  [wasted: {r.wasted.cause} by {name(r.wasted.by_layer)}]"

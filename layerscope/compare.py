@@ -67,7 +67,7 @@ def _bytes(entries: Iterable[Entry | None]) -> int:
     for e in entries:
         if e is None or e.content_type != FILE:
             continue
-        key = id(e.data_entry)
+        key = e.data_entry.key
         if key not in seen:
             seen.add(key)
             total += e.size
@@ -124,16 +124,8 @@ class Comparison:
 def top_entries(merged: Merged, k: int | None = None) -> dict[str, Entry]:
     """path -> visible entry as of layer k (default top): one pass over the timelines."""
     out: dict[str, Entry] = {}
-    if k is None:
-        for path, tl in merged.events.items():
-            ev = tl[-1] if type(tl) is list else tl
-            if type(ev) is Entry:
-                out[path] = ev
-    else:
-        for path in merged.events:
-            at = merged.state_at(path, k)
-            if type(at) is Entry:
-                out[path] = at
+    for e in merged.files_at(merged.top if k is None else k):
+        out[e.path] = e
     return out
 
 

@@ -118,7 +118,7 @@ def lookup(merged: Merged, path: str, layer: int | None = None) -> Entry:
     if not norm:
         raise LayerscopeError(f"{path!r}: not a path inside the image")
     k = merged.top if layer is None else layer
-    if norm not in merged.events:
+    if norm not in merged:
         raise LayerscopeError(f"{norm}: no such path in any layer")
     ev = merged.state_at(norm, k)
     if ev is None:

@@ -492,11 +492,11 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
         forbidden = compile_globs(th.forbid_paths)
-        for path, tl in merged.events.items():
+        for path in merged.paths():
             if not forbidden(path) or ignored(path):
                 continue
-            for ev in tl if type(tl) is list else (tl,):
-                if type(ev) is Entry and ev.offset != -1:
+            for ev in merged.history(path):
+                if type(ev) is Entry and not ev.implicit:
                     hits.append((path, ev.layer))
         hits.sort()
         check(

@@ -60,7 +60,6 @@ def rows(
     itself did (its entries and deletions). ``deleted``: only deleted paths
     whose versions still ship (with ``changes``: the ones layer ``k`` deleted).
     """
-    events = merged.events
     match = compile_glob(pattern) if pattern is not None else None
     for p in merged.paths():
         if match is not None and not match(p):
@@ -72,9 +71,7 @@ def rows(
             if not deleted:
                 yield Row(p, ev)
         elif (changes or deleted) and type(ev) is Deletion:
-            tl = events[p]
-            hist = tl if type(tl) is list else [tl]
-            shipped = tuple(v for v in hist if type(v) is Entry and v.layer < ev.layer)
+            shipped = tuple(v for v in merged.history(p) if type(v) is Entry and v.layer < ev.layer)
             if shipped:
                 yield Row(p, None, ev, shipped)
 

@@ -2,9 +2,9 @@
 
 The core decompresses, walks the tar headers and hashes content on its own
 threads with the GIL released, and hands back per layer the normalised
-entries (last duplicate wins), whiteout targets, opaque directories, warnings
-and both digests. This module turns those rows into the model's ``Entry``
-objects and checks the digests against what the manifest and config declare.
+entries (last duplicate wins, kept in the core as rows for the merge),
+whiteout targets, opaque directories, warnings and both digests. This module
+checks the digests against what the manifest and config declare.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _core
 from .errors import ImageError, LayerscopeError
-from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Entry, Image, Layer, LoadWarning
+from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Image, Layer, LoadWarning
 from .sources.files import window_of
 from .sources.image import ImageReader
 
@@ -84,7 +84,7 @@ def _apply(layer: Layer, scan: _core.LayerScan) -> None:
         issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
     if scan["error"] is not None:
         layer.error = scan["error"]
-    layer.entries = scan["entries"]  # built by the core with entry_factory=Entry
+    layer.rows = scan["rows"]  # the entries stay in the core until the merge takes them
     layer.whiteouts = scan["whiteouts"]
     layer.opaque_dirs = scan["opaque_dirs"]
     layer.size_bytes = scan["size_bytes"]
@@ -144,12 +144,6 @@ def _read_direct(layers: list[Layer], progress: ProgressFn | None) -> threading.
     return thread
 
 
-def _settle(image: Image) -> None:
-    for la in image.layers:
-        if la.source is not None and not la.error:
-            la.source.settle(image)
-
-
 def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:
     """Read all layers in place, in parallel (one core thread per CPU by default)."""
     direct = _read_direct([la for la in image.layers if not la.error and la.source is not None], progress)
@@ -157,7 +151,6 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
     if not todo:
         if direct is not None:
             direct.join()
-            _settle(image)
         return
     if workers is None:
         workers = os.cpu_count() or 2
@@ -165,18 +158,14 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
             workers = max(workers, NETWORK_WORKERS)
     # Biggest first keeps every thread busy until the end.
     todo.sort(key=lambda la: -la.compressed_bytes)
-    result = _scan(todo, progress, max(1, workers), len(image.layers) if direct is None else 0)
+    result = _scan(todo, progress, max(1, workers))
     for layer, scan in zip(todo, result["layers"]):
         _apply(layer, scan)
     if direct is not None:
         direct.join()
-        _settle(image)
-    # dive's figures cover every layer: with a directory layer the core saw only
-    # the tar ones, so analysis computes them again over all of them.
-    image.dive_scan = result["dive"] if direct is None else None
 
 
-def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int, dive_layers: int) -> _core.ScanResult:
+def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> _core.ScanResult:
     """The core's read of these tar layers, with this module's limits."""
     return _core.scan_layers(
         [(la.index, _name(la), _opener(la)) for la in layers],
@@ -186,8 +175,6 @@ def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int, dive_l
         trailing_limit=TRAILING_LIMIT,
         max_depth=MAX_PATH_DEPTH,
         max_warnings=MAX_LAYER_WARNINGS,
-        entry_factory=Entry,
-        dive_layers=dive_layers,
     )
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from enum import StrEnum
+from typing import Any, BinaryIO, Protocol
 
 # Entry types, as they appear in the JSON report.
 FILE = "file"
@@ -21,13 +22,23 @@ BLOCK = "block"
 FIFO = "fifo"
 ENTRY_TYPES = (FILE, DIR, SYMLINK, HARDLINK, CHAR, BLOCK, FIFO)
 
-# How a layer's entry relates to the version beneath it.
-ADDED = "added"
-MODIFIED = "modified"
-METADATA = "metadata"
-REWRITTEN = "rewritten"
-TYPE_CHANGED = "type-changed"
-CHANGE_CLASSES = (ADDED, MODIFIED, METADATA, REWRITTEN, TYPE_CHANGED)
+
+class Change(StrEnum):
+    """How a layer's entry relates to the version beneath it (``change`` in the JSON)."""
+
+    ADDED = "added"
+    MODIFIED = "modified"
+    METADATA = "metadata"
+    REWRITTEN = "rewritten"
+    TYPE_CHANGED = "type-changed"
+
+
+ADDED = Change.ADDED
+MODIFIED = Change.MODIFIED
+METADATA = Change.METADATA
+REWRITTEN = Change.REWRITTEN
+TYPE_CHANGED = Change.TYPE_CHANGED
+CHANGE_CLASSES = tuple(Change)
 
 # What a layer is (``Layer.kind``, ``kind`` in the JSON): one of the image's
 # read-only layers, or the writable layer a container engine put on top of them.
@@ -35,11 +46,19 @@ IMAGE_LAYER = "image"
 CONTAINER_LAYER = "container"
 LAYER_KINDS = (IMAGE_LAYER, CONTAINER_LAYER)
 
-# How a path was deleted.
-WHITEOUT = "whiteout"
-OPAQUE = "opaque"
-REPLACED = "replaced"
-DELETE_HOWS = (WHITEOUT, OPAQUE, REPLACED)
+
+class DeleteHow(StrEnum):
+    """How a path was deleted (``how`` in the JSON)."""
+
+    WHITEOUT = "whiteout"
+    OPAQUE = "opaque"
+    REPLACED = "replaced"
+
+
+WHITEOUT = DeleteHow.WHITEOUT
+OPAQUE = DeleteHow.OPAQUE
+REPLACED = DeleteHow.REPLACED
+DELETE_HOWS = tuple(DeleteHow)
 
 
 class Entry:
@@ -50,6 +69,11 @@ class Entry:
     and points at the entry that holds the bytes through ``source``.
     ``offset`` is where the content starts in the uncompressed layer stream,
     so content can be re-read lazily without extracting anything.
+    ``implicit`` marks a directory no layer listed: the merge made it because
+    a layer listed something inside it. ``id`` is the entry's number in the
+    core's merged model (-1 for an entry not made from it): the core makes a
+    new ``Entry`` each time one is asked for, so two objects for the same
+    version are told apart by ``id``, never by identity.
     """
 
     __slots__ = (
@@ -67,6 +91,8 @@ class Entry:
         "layer",
         "change",
         "source",
+        "implicit",
+        "id",
     )
 
     def __init__(
@@ -83,6 +109,10 @@ class Entry:
         xattrs: dict[str, bytes] | None,
         offset: int,
         layer: int,
+        change: Change = Change.ADDED,
+        source: Entry | None = None,
+        implicit: bool = False,
+        id: int = -1,
     ) -> None:
         self.path = path
         self.type = type
@@ -96,8 +126,10 @@ class Entry:
         self.xattrs = xattrs
         self.offset = offset
         self.layer = layer
-        self.change: str = ADDED
-        self.source: Entry | None = None
+        self.change = change
+        self.source = source
+        self.implicit = implicit
+        self.id = id
 
     @property
     def digest_str(self) -> str | None:
@@ -117,6 +149,15 @@ class Entry:
         """The entry whose tar member holds this entry's bytes."""
         return self.source if self.source is not None else self
 
+    @property
+    def key(self) -> int:
+        """Names this version across objects: the core's id, else the object's own."""
+        return self.id if self.id >= 0 else -1 - id(self)
+
+    def same(self, other: Entry) -> bool:
+        """Is ``other`` the same version (the same entry of the same layer)?"""
+        return self is other or (self.id >= 0 and self.id == other.id)
+
     def __repr__(self) -> str:
         return f"Entry({self.path!r}, {self.type}, L{self.layer}, {self.change})"
 
@@ -126,7 +167,7 @@ class Deletion:
 
     __slots__ = ("path", "layer", "how", "cause")
 
-    def __init__(self, path: str, layer: int, how: str, cause: str) -> None:
+    def __init__(self, path: str, layer: int, how: DeleteHow, cause: str) -> None:
         self.path = path
         self.layer = layer
         self.how = how
@@ -248,11 +289,10 @@ class LayerSource(Protocol):
     (merge, analysis, views) cannot tell it from a tar layer."""
 
     def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> None:
-        """Fill ``entries``, ``whiteouts``, ``opaque_dirs``, ``size_bytes``,
-        warnings; set ``error`` rather than raise when it cannot be read."""
-
-    def settle(self, image: Image) -> None:
-        """Called once every layer is read: resolve what refers to lower layers."""
+        """Fill ``entries``, ``whiteouts``, ``opaque_dirs``, ``copy_ups``,
+        ``size_bytes``, warnings; set ``error`` rather than raise when it
+        cannot be read. What refers to lower layers (copy-ups, hardlinks) is
+        resolved by the merge."""
 
     def open_entry(self, entry: Entry) -> BinaryIO:
         """The content of one of this layer's regular files (OSError if it is gone)."""
@@ -315,12 +355,17 @@ class Layer:
     uncompressed_bytes: int = 0
     computed_diff_id: str | None = None
     computed_digest: str | None = None
+    # The entries of a layer read by a Python source (a container's upper
+    # directory). A tar layer's entries stay in the core (``rows``) until the
+    # merge takes them; read them afterwards from ``Merged.layer_entries``.
     entries: list[Entry] = field(default_factory=list)
+    rows: Any = None  # the core's LayerRows, until the merge takes them
+    # path -> the lower path whose bytes it shows (overlay metacopy): the merge resolves them
+    copy_ups: dict[str, str] = field(default_factory=dict)
     whiteouts: list[str] = field(default_factory=list)  # target paths
     opaque_dirs: list[str] = field(default_factory=list)
     member_count: int = 0
-    counts: LayerCounts = field(default_factory=LayerCounts)
-    deletions: list[Deletion] = field(default_factory=list)
+    counts: LayerCounts = field(default_factory=LayerCounts)  # set by the merge
     warnings: list[str] = field(default_factory=list)
     error: str | None = None  # set when the layer could not be read fully
     issues: list[LoadWarning] = field(default_factory=list)  # the loader's warnings, classified
@@ -354,11 +399,10 @@ class Image:
     # descriptor); empty for docker archives. Analysis reads
     # org.opencontainers.image.base.name/.digest from them.
     annotations: dict[str, str] = field(default_factory=dict)
-    # dive's raw figures (min_sum, disc_sum, [(path, count, size)]) as the core
-    # computed them while reading the layers; None until then.
-    dive_scan: tuple[int, int, list[tuple[bytes, int, int]]] | None = None
     issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
     container: ContainerInfo | None = None  # set when the top layer is a container's writable layer
+    # The core's merged model, made once by ``merge.merge`` (the layers' rows go into it).
+    tree: Any = None
 
     def unverified(self) -> list[LoadWarning]:
         """Everything that means part of the image was not read or checked:

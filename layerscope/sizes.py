@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .merge import ROOT, Merged, parent_of
-from .model import DIR, FILE, REWRITTEN, Deletion, Entry, Event, Layer
+from .model import DIR, FILE, REWRITTEN, Deletion, Entry, Event
 
 
 def file_bytes(ev: Event | None) -> int:
@@ -46,7 +46,7 @@ class LayerBytes:
     changed: dict[str, None] = field(default_factory=dict)
 
 
-def changed_paths(layer: Layer) -> dict[str, None]:
+def changed_paths(merged: Merged, k: int) -> dict[str, None]:
     """Paths a layer changed, with their ancestors: what its own view shows.
 
     A directory entry that is only re-listed (``rewritten``: the parent of a
@@ -56,11 +56,11 @@ def changed_paths(layer: Layer) -> dict[str, None]:
     collection, felt as a stutter, for the sets of a 500k-entry image).
     """
     out: dict[str, None] = {}
-    for e in layer.entries:
+    for e in merged.layer_entries(k):
         if e.type == DIR and e.change == REWRITTEN:
             continue
         out[e.path] = None
-    for d in layer.deletions:
+    for d in merged.deletions(k):
         out[d.path] = None
     out.pop(ROOT, None)
     for p in list(out):
@@ -95,9 +95,8 @@ def _roll_up(direct: dict[str, int]) -> dict[str, int]:
 
 def layer_bytes(merged: Merged, k: int) -> LayerBytes:
     """Layer ``k``'s figures, from the paths it touched (its entries and deletions)."""
-    layer = merged.image.layers[k]
-    touched = {e.path: None for e in layer.entries}
-    touched.update((d.path, None) for d in layer.deletions)
+    touched = {e.path: None for e in merged.layer_entries(k)}
+    touched.update((d.path, None) for d in merged.deletions(k))
     touched.pop(ROOT, None)
     state_at = merged.state_at
     added: dict[str, int] = {}
@@ -121,7 +120,7 @@ def layer_bytes(merged: Merged, k: int) -> LayerBytes:
     rolled = _roll_up(hidden)
     for p, n in hidden_self.items():
         rolled[p] = rolled.get(p, 0) + n  # a deleted file's own figure (a directory holds none of its own)
-    return LayerBytes(_roll_up(added), rolled, _roll_up(delta), changed_paths(layer))
+    return LayerBytes(_roll_up(added), rolled, _roll_up(delta), changed_paths(merged, k))
 
 
 class Sizes:

@@ -104,7 +104,7 @@ class Snapshot:
             if la is not None:
                 self._changed = la.changed
             elif self.merged.image.layers:
-                self._changed = changed_paths(self.merged.image.layers[self.k])
+                self._changed = changed_paths(self.merged, self.k)
             else:
                 self._changed = {}
         return self._changed
@@ -125,7 +125,7 @@ class Snapshot:
         changed = self.changed if (opts.layer_only or UNCHANGED in opts.hidden) else None
         ghosts = opts.ghosts
         out: list[Entry | Deletion] = []
-        for c in merged.children.get(path, ()):
+        for c in merged.children_of(path):
             if changed is not None and c not in changed:
                 continue
             ev = state_at(c, k)
@@ -155,7 +155,7 @@ class Snapshot:
         ghosts under it (their bytes still ship); a directory is approximated by
         "has children at some layer", which is cheap.
         """
-        kids = self.merged.children.get(n.path)
+        kids = self.merged.children_of(n.path)
         if not kids:
             return False
         if type(n) is Entry and n.type == DIR:

@@ -75,7 +75,7 @@ class StackRow:
             "digest": ev.digest_str,
             "link": ev.link,
             "visible": self.visible,
-            "implicit": ev.offset == -1,
+            "implicit": ev.implicit,
             "wasted": None if self.wasted is None else self.wasted.to_dict(),
             "command": self.command,
         }
@@ -109,12 +109,11 @@ class WhichResult:
 
 
 def live_link_sources(merged: Merged) -> set[int]:
-    """``id()`` of the data entries a visible hardlink still reaches: their bytes are not waste."""
+    """``Entry.key`` of the data entries a visible hardlink still reaches: their bytes are not waste."""
     out: set[int] = set()
-    for tl in merged.events.values():
-        ev = tl[-1] if type(tl) is list else tl
-        if type(ev) is Entry and ev.type == HARDLINK and ev.source is not None:
-            out.add(id(ev.source))
+    for ev in merged.files_at(merged.top):
+        if ev.type == HARDLINK and ev.source is not None:
+            out.add(ev.source.key)
     return out
 
 
@@ -128,7 +127,7 @@ def path_stack(merged: Merged, path: str, live_links: set[int] | None = None) ->
     for i, ev in enumerate(hist):
         command = layers[ev.layer].command if 0 <= ev.layer < len(layers) else ""
         wasted = None
-        if type(ev) is Entry and ev.type == FILE and i < last and id(ev) not in links:
+        if type(ev) is Entry and ev.type == FILE and i < last and ev.key not in links:
             nxt = hist[i + 1]
             cause, how, _ = _hiding(ev, nxt)
             wasted = Wasted(cause, nxt.layer, how)

@@ -48,6 +48,24 @@ impl DiveLayer {
             .zip(self.sizes.iter().copied().zip(self.dirs.iter().copied()))
             .map(|((a, b), (s, d))| (&self.paths[a..b], s, d))
     }
+
+    /// This layer as `figures` reads it.
+    pub fn view(&self) -> DiveView<'_> {
+        DiveView {
+            entries: self.entries().collect(),
+            whiteouts: self.whiteouts.iter().map(Vec::as_slice).collect(),
+            opaque_dirs: self.opaque_dirs.iter().map(Vec::as_slice).collect(),
+        }
+    }
+}
+
+/// One layer as `figures` reads it, its paths borrowed (from a `DiveLayer`
+/// or from the merged tree, which stores every path once).
+#[derive(Default, Debug)]
+pub struct DiveView<'a> {
+    pub entries: Vec<(&'a [u8], i64, bool)>,
+    pub whiteouts: Vec<&'a [u8]>,
+    pub opaque_dirs: Vec<&'a [u8]>,
 }
 
 pub struct DiveResult {
@@ -184,7 +202,7 @@ impl<'a> Tally<'a> {
     }
 }
 
-pub fn figures(layers: &[DiveLayer]) -> DiveResult {
+pub fn figures(layers: &[DiveView<'_>]) -> DiveResult {
     let mut tally = Tally::default();
     let mut tree = Tree::default();
     // The stacked tree only answers whiteout lookups: without whiteouts, skip it.
@@ -192,9 +210,9 @@ pub fn figures(layers: &[DiveLayer]) -> DiveResult {
 
     for (index, layer) in layers.iter().enumerate() {
         // This layer's tree: explicit members, empty implicit parents, whiteout leaves.
-        let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.len());
-        let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.len());
-        for (p, size, is_dir) in layer.entries() {
+        let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.entries.len());
+        let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.entries.len());
+        for &(p, size, is_dir) in &layer.entries {
             if p != ROOT {
                 if explicit_set.insert(p) {
                     explicit.push((p, (size, is_dir)));
@@ -206,7 +224,7 @@ pub fn figures(layers: &[DiveLayer]) -> DiveResult {
         let whiteouts: Vec<&[u8]> = layer
             .whiteouts
             .iter()
-            .map(Vec::as_slice)
+            .copied()
             .filter(|w| *w != ROOT)
             .collect();
         let mut parents: HashSet<&[u8]> = HashSet::new();
@@ -217,12 +235,12 @@ pub fn figures(layers: &[DiveLayer]) -> DiveResult {
         for w in &whiteouts {
             mark(w, &mut parents, &mut implicit, &explicit_set);
         }
-        for d in &layer.opaque_dirs {
+        for &d in &layer.opaque_dirs {
             // the marker is dropped but its directory node exists
             if d != ROOT {
                 mark(d, &mut parents, &mut implicit, &explicit_set);
-                if !explicit_set.contains(d.as_slice()) && !parents.contains(d.as_slice()) {
-                    implicit.push(d.as_slice()); // an empty leaf of size 0
+                if !explicit_set.contains(d) && !parents.contains(d) {
+                    implicit.push(d); // an empty leaf of size 0
                 }
             }
         }

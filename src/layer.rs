@@ -120,8 +120,6 @@ pub struct LayerScan {
     pub uncompressed_bytes: u64,
     pub size_bytes: i64,
     pub members: u64,
-    /// What dive's figures need of this layer, kept after the entries go to Python.
-    pub dive: crate::dive::DiveLayer,
 }
 
 /// `./a//b/` -> `/a/b`; None when the name climbs out with `..`.
@@ -445,14 +443,8 @@ pub fn scan(
     out.warnings = std::mem::take(&mut walk.warnings);
     out.overflow = std::mem::take(&mut walk.overflow);
     out.entries = walk.entries.into_iter().flatten().collect();
-    for e in &out.entries {
-        let size = if e.kind == Kind::Hardlink { 0 } else { e.size };
-        out.dive.push(&e.path, size, e.kind == Kind::Dir);
-    }
     out.whiteouts = walk.whiteouts;
     out.opaque_dirs = walk.opaque;
-    out.dive.whiteouts = out.whiteouts.clone();
-    out.dive.opaque_dirs = out.opaque_dirs.clone();
     out.size_bytes = walk.size_bytes;
     out.members = walk.members;
     out

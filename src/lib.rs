@@ -6,17 +6,22 @@
 //! content views. No panic crosses into Python: each layer runs under
 //! `catch_unwind`, and a panic becomes that layer's error.
 
+pub mod audit;
 pub mod blob;
 pub mod decode;
 pub mod dive;
+pub mod json;
 pub mod layer;
 pub mod tar;
+pub mod tree;
 
 #[cfg(test)]
 mod tests;
 
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "python")]
+mod pytree;
 
 #[cfg(feature = "python")]
 #[pyo3::pymodule]

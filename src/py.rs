@@ -1,7 +1,6 @@
 //! The Python face of the core: argument checking, threads, and turning Rust
 //! results into Python objects once, at the end, with the GIL held.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -9,12 +8,14 @@ use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::blob::Source;
 use crate::decode::{detect, Decoded, CHUNK};
 use crate::dive::DiveLayer;
-use crate::layer::{scan, Kind, LayerScan, Limits};
+use crate::layer::{scan, LayerScan, Limits};
+use crate::pytree::LayerRows;
+use crate::tree::Rows;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_layers, m)?)?;
@@ -24,6 +25,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dive_figures, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
     m.add_class::<Reader>()?;
+    m.add_class::<crate::pytree::Tree>()?;
+    m.add_class::<crate::pytree::LayerRows>()?;
+    m.add_function(wrap_pyfunction!(crate::pytree::merge_layers, m)?)?;
     m.add("CHUNK", CHUNK)?;
     Ok(())
 }
@@ -65,7 +69,10 @@ fn dive_figures(
         input.push(layer);
     }
     let r = py
-        .allow_threads(|| catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&input))))
+        .allow_threads(|| {
+            let views: Vec<_> = input.iter().map(DiveLayer::view).collect();
+            catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&views)))
+        })
         .map_err(|_| {
             PyRuntimeError::new_err(
                 "internal error computing dive's figures (a bug: please report it)",
@@ -167,13 +174,11 @@ fn run_job(
 
 /// Reads every layer: `jobs` is a list of `(index, name, opener)`, where
 /// `opener()` returns `(raw, (fd, start, length) | None)` or an error string.
-/// Returns `{"layers": [one dict per job, in the order given], "dive": ...}`.
-/// With `entry_factory`, each entry is built by calling it with the row's
-/// fields and the job's index (the model's `Entry` class), so no intermediate
-/// tuples are ever held. With `dive_layers` (the image's layer count), dive's
-/// figures are computed over the scanned layers: `(min_sum, disc_sum, refs)`.
+/// Returns `{"layers": [one dict per job, in the order given]}`; each layer's
+/// entries stay in the core as its `rows` (a `LayerRows` for `merge_layers`):
+/// no Python object is made per entry.
 #[pyfunction]
-#[pyo3(signature = (jobs, progress=None, workers=2, max_members=2_000_000, trailing_limit=256 << 20, max_depth=256, max_warnings=50, entry_factory=None, dive_layers=0))]
+#[pyo3(signature = (jobs, progress=None, workers=2, max_members=2_000_000, trailing_limit=256 << 20, max_depth=256, max_warnings=50))]
 #[allow(clippy::too_many_arguments)]
 fn scan_layers(
     py: Python<'_>,
@@ -184,8 +189,6 @@ fn scan_layers(
     trailing_limit: u64,
     max_depth: usize,
     max_warnings: usize,
-    entry_factory: Option<Py<PyAny>>,
-    dive_layers: usize,
 ) -> PyResult<PyObject> {
     let limits = Limits {
         max_members: max_members.max(1),
@@ -194,10 +197,9 @@ fn scan_layers(
         max_warnings,
     };
     let n = jobs.len();
-    type Slot = Option<(PyResult<PyObject>, DiveLayer)>;
-    let slots: Vec<Mutex<Slot>> = (0..n).map(|_| Mutex::new(None)).collect();
+    let slots: Vec<Mutex<Option<(LayerScan, Rows)>>> = (0..n).map(|_| Mutex::new(None)).collect();
     let threads = workers.clamp(1, 64).min(n.max(1));
-    let dive = py.allow_threads(|| {
+    py.allow_threads(|| {
         let next = AtomicUsize::new(0);
         std::thread::scope(|s| {
             for _ in 0..threads {
@@ -208,51 +210,31 @@ fn scan_layers(
                     }
                     let (index, name, opener) = &jobs[i];
                     let mut out = run_job(*index, name, opener, &limits, progress.as_ref());
-                    let dive = std::mem::take(&mut out.dive);
-                    // Hand the layer to Python now: its Rust entries are freed
-                    // as its Python objects are made, not after every layer.
-                    let converted = Python::with_gil(|py| {
-                        let factory = entry_factory.as_ref().map(|f| f.clone_ref(py));
-                        Converter::new(py, factory).layer(out, *index)
-                    });
+                    // Compact rows now, on this thread: the scanner's entries are freed as they go.
+                    let rows = Rows::from_entries(std::mem::take(&mut out.entries));
                     if let Ok(mut slot) = slots.lock_slot(i) {
-                        *slot = Some((converted, dive));
+                        *slot = Some((out, rows));
                     }
                 });
             }
         });
-        // dive's figures need every layer, in order; a layer not read is empty.
-        (dive_layers > 0)
-            .then(|| {
-                let mut ordered: Vec<DiveLayer> =
-                    (0..dive_layers).map(|_| DiveLayer::default()).collect();
-                for (slot, job) in slots.iter().zip(&jobs) {
-                    if let (Ok(mut guard), Ok(k)) = (slot.lock(), usize::try_from(job.0)) {
-                        if let (Some((_, d)), true) = (guard.as_mut(), k < dive_layers) {
-                            ordered[k] = std::mem::take(d);
-                        }
-                    }
-                }
-                // A panic here is a bug: the figures are then left out (None) and
-                // analysis computes them again, never a crash of the whole read.
-                catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&ordered))).ok()
-            })
-            .flatten()
     });
     let mut layers = Vec::with_capacity(n);
     for slot in slots {
-        match slot.into_inner().ok().flatten() {
-            Some((converted, _)) => layers.push(converted?),
-            None => layers
-                .push(Converter::new(py, None).layer(failed("layer not read".to_string()), -1)?),
-        }
+        let (scan, rows) = slot
+            .into_inner()
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| (failed("layer not read".to_string()), Rows::default()));
+        let d = Converter::new(py).layer(scan)?;
+        let held = LayerRows {
+            rows: Mutex::new(Some(rows)),
+        };
+        d.bind(py).set_item("rows", Py::new(py, held)?)?;
+        layers.push(d);
     }
     let out = PyDict::new(py);
     out.set_item("layers", layers)?;
-    match dive {
-        Some(r) => out.set_item("dive", (r.min_sum, r.disc_sum, r.refs))?,
-        None => out.set_item("dive", py.None())?,
-    }
     Ok(out.into_any().unbind())
 }
 
@@ -266,111 +248,23 @@ impl<T> LockSlot<T> for Vec<Mutex<T>> {
     }
 }
 
-/// Builds Python objects, sharing the ones that repeat (type names, modes, mtimes).
+/// Builds the per-layer result dicts.
 struct Converter<'py> {
     py: Python<'py>,
-    kinds: HashMap<&'static str, Py<PyString>>,
-    ints: HashMap<i64, PyObject>,
-    factory: Option<Py<PyAny>>,
 }
 
 impl<'py> Converter<'py> {
-    fn new(py: Python<'py>, factory: Option<Py<PyAny>>) -> Self {
-        let mut kinds = HashMap::new();
-        for k in [
-            Kind::File,
-            Kind::Dir,
-            Kind::Symlink,
-            Kind::Hardlink,
-            Kind::Char,
-            Kind::Block,
-            Kind::Fifo,
-        ] {
-            kinds.insert(k.name(), PyString::intern(py, k.name()).unbind());
-        }
-        Converter {
-            py,
-            kinds,
-            ints: HashMap::new(),
-            factory,
-        }
+    fn new(py: Python<'py>) -> Self {
+        Converter { py }
     }
 
-    fn int(&mut self, v: i64) -> PyResult<PyObject> {
-        if let Some(o) = self.ints.get(&v) {
-            return Ok(o.clone_ref(self.py));
-        }
-        let o = v.into_pyobject(self.py)?.into_any().unbind();
-        if self.ints.len() < 100_000 {
-            self.ints.insert(v, o.clone_ref(self.py));
-        }
-        Ok(o)
-    }
-
-    /// Names are bytes in tar; Python sees them decoded with surrogateescape,
-    /// so any byte string round-trips.
     fn text(&self, raw: &[u8]) -> PyResult<PyObject> {
-        match std::str::from_utf8(raw) {
-            Ok(s) => Ok(PyString::new(self.py, s).into_any().unbind()),
-            Err(_) => {
-                let b = PyBytes::new(self.py, raw);
-                Ok(b.call_method1("decode", ("utf-8", "surrogateescape"))?
-                    .unbind())
-            }
-        }
+        crate::pytree::text(self.py, raw)
     }
 
-    fn layer(&mut self, mut scan: LayerScan, index: i64) -> PyResult<PyObject> {
+    fn layer(&mut self, scan: LayerScan) -> PyResult<Py<PyDict>> {
         let py = self.py;
         let d = PyDict::new(py);
-        let entries = std::mem::take(&mut scan.entries);
-        let mut rows: Vec<PyObject> = Vec::with_capacity(entries.len());
-        let layer = index.into_pyobject(py)?.into_any().unbind();
-        for e in entries {
-            let xattrs: PyObject = match &e.xattrs {
-                None => py.None(),
-                Some(list) => {
-                    let x = PyDict::new(py);
-                    for (k, v) in list {
-                        x.set_item(k, PyBytes::new(py, v))?;
-                    }
-                    x.into_any().unbind()
-                }
-            };
-            let link: PyObject = match &e.link {
-                None => py.None(),
-                Some(l) => self.text(l)?,
-            };
-            let digest: PyObject = match &e.digest {
-                None => py.None(),
-                Some(dg) => PyBytes::new(py, dg).into_any().unbind(),
-            };
-            let fields = [
-                self.text(&e.path)?,
-                self.kinds[e.kind.name()].clone_ref(py).into_any(),
-                self.int(e.mode as i64)?,
-                self.int(e.uid)?,
-                self.int(e.gid)?,
-                e.size.into_pyobject(py)?.into_any().unbind(),
-                self.int(e.mtime)?,
-                link,
-                digest,
-                xattrs,
-                e.offset.into_pyobject(py)?.into_any().unbind(),
-            ];
-            let row = match &self.factory {
-                Some(f) => {
-                    let mut args: Vec<PyObject> = fields.into();
-                    args.push(layer.clone_ref(py));
-                    f.call1(py, PyTuple::new(py, args)?)?
-                }
-                None => PyTuple::new(py, fields)?.into_any().unbind(),
-            };
-            rows.push(row);
-            // `e` (its path, link and xattrs) is freed here: Rust memory
-            // shrinks as Python's grows.
-        }
-        d.set_item("entries", PyList::new(py, rows)?)?;
         let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> {
             v.iter().map(|p| c.text(p)).collect()
         };
@@ -386,7 +280,7 @@ impl<'py> Converter<'py> {
         d.set_item("uncompressed_bytes", scan.uncompressed_bytes)?;
         d.set_item("size_bytes", scan.size_bytes)?;
         d.set_item("members", scan.members)?;
-        Ok(d.into_any().unbind())
+        Ok(d.unbind())
     }
 }
 

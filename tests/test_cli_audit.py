@@ -83,8 +83,8 @@ def test_content_of_every_file_matches_its_digest(name: str) -> None:
 
     merged = load(str(SAMPLES / name))
     n = 0
-    for tl in merged.events.values():
-        for ev in tl if isinstance(tl, list) else [tl]:
+    for _, tl in merged.timelines():
+        for ev in tl:
             if getattr(ev, "type", None) == "file":
                 data = read_content(merged.image, ev)
                 assert len(data) == ev.size and hashlib.sha256(data).digest() == ev.digest

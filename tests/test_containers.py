@@ -208,8 +208,8 @@ def _check_top_against_diff(merged: Merged, diff: dict[str, set[str]]) -> None:
     (podman lists a directory removed and re-created as deleted, and what is in it as added)."""
     top = merged.image.layers[-1]
     opaque = set(top.opaque_dirs)
-    assert {e.path for e in top.entries if e.change == ADDED} == diff["A"]
-    assert {e.path for e in top.entries if e.change != ADDED} - opaque == diff["C"]
+    assert {e.path for e in merged.layer_entries(top.index) if e.change == ADDED} == diff["A"]
+    assert {e.path for e in merged.layer_entries(top.index) if e.change != ADDED} - opaque == diff["C"]
     assert set(top.whiteouts) | opaque == diff["D"]
 
 
@@ -230,13 +230,13 @@ def test_container_overlay_upper(overlay_store: Store, overlay_container: Made, 
     _check_top_against_diff(merged, made.diff)
     assert _model_listing(merged) == made.expected
     # the changes, one by one, as the model names them
-    changes = {e.path: e.change for e in top.entries}
+    changes = {e.path: e.change for e in merged.layer_entries(top.index)}
     assert changes["/app/data.bin"] == "metadata" and changes["/app/config.txt"] == "modified"
-    assert {e.path: e.type for e in top.entries if e.path.startswith("/app/token")} == {
+    assert {e.path: e.type for e in merged.layer_entries(top.index) if e.path.startswith("/app/token")} == {
         "/app/token-hard": "file",
         "/app/token.txt": "hardlink",
     }
-    assert "/root/.netrc" not in merged.events  # written and deleted in the container: nothing left
+    assert "/root/.netrc" not in merged  # written and deleted in the container: nothing left
     assert read_content(image, lookup(merged, "/app/token.txt")) == b"written by the container\n"
     assert read_content(image, lookup(merged, "/srv/link")) == b"../app/hello.py"
     assert read_content(image, lookup(merged, "/app/NEWS.txt", layer=6)) == b"added in L4\n"
@@ -293,7 +293,7 @@ def test_container_diff_export_fallback(vfs_store: Store, use_store: Any) -> Non
     assert any("read through `podman diff` and `podman export`" in w for w in top.warnings)
     assert any("the vfs storage driver keeps no overlay upper directory" in w for w in top.warnings)
     assert _model_listing(merged) == made.expected
-    assert {e.path for e in top.entries if e.change == ADDED} == made.diff["A"]
+    assert {e.path for e in merged.layer_entries(top.index) if e.change == ADDED} == made.diff["A"]
     assert set(top.whiteouts) == made.diff["D"]
     assert read_content(image, lookup(merged, "/app/token-hard")) == b"written by the container\n"
     a = analyze(merged)

@@ -159,7 +159,7 @@ def test_core_reads_what_tarfile_reads(
     assert got["diff_id"] == "sha256:" + hashlib.sha256(tar).hexdigest()
     assert got["digest"] == "sha256:" + hashlib.sha256(blob).hexdigest()
     assert got["uncompressed_bytes"] == len(tar)
-    rows = [tuple(r[:10]) for r in got["entries"]]
+    rows = [tuple(r[:10]) for r in got["rows"].entries()]
     assert rows == reference(tar)
 
 
@@ -172,6 +172,6 @@ def test_content_offsets_point_at_the_bytes(tmp_path: Path) -> None:
         items.append((ti, data))
     tar = write_tar(items, tarfile.GNU_FORMAT)
     got = scan(tmp_path, tar)
-    for row, (_ti, data) in zip(got["entries"], items):
+    for row, (_ti, data) in zip(got["rows"].entries(), items):
         offset = row[10]
         assert tar[offset : offset + len(data)] == data

@@ -69,7 +69,7 @@ def test_whiteout_deletes_file_and_subtree_of_lower_layers(tmp_path: Path) -> No
     }
     assert m.image.layers[1].counts.deleted == 4
     # the marker itself never appears
-    assert not any(".wh." in p for p in m.events)
+    assert not any(".wh." in p for p in m.paths())
 
 
 def test_whiteout_of_nothing_is_a_noop(tmp_path: Path) -> None:

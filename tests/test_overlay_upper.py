@@ -138,7 +138,7 @@ def _upper(tmp_path: Path) -> Path:
 
 
 def _top(merged: Merged) -> list[Entry]:
-    return merged.image.layers[-1].entries
+    return merged.layer_entries(merged.top)
 
 
 def test_upper_dir_on_an_image(tmp_path: Path, upper_ok: None) -> None:
@@ -149,7 +149,7 @@ def test_upper_dir_on_an_image(tmp_path: Path, upper_ok: None) -> None:
     assert [la.kind for la in layers] == [IMAGE_LAYER, CONTAINER_LAYER]
     top = layers[1]
     assert top.label == "C1" and top.source_name == str(up) and top.error is None
-    got = {e.path: (e.type, e.change, oct(e.mode), e.size) for e in top.entries}
+    got = {e.path: (e.type, e.change, oct(e.mode), e.size) for e in merged.layer_entries(top.index)}
     assert got == {
         "/app": ("dir", "rewritten", "0o755", 0),
         "/app/data.bin": ("file", "metadata", "0o600", 1000),
@@ -167,7 +167,7 @@ def test_upper_dir_on_an_image(tmp_path: Path, upper_ok: None) -> None:
     assert sorted(top.whiteouts) == ["/app/gone.txt", "/app/ocigone.txt", "/app/xgone.txt", "/etc/app.key", "/old"]
     assert top.opaque_dirs == ["/cache"]  # "x" is not opaque
     # overlay's bookkeeping never reaches the model; the container's own xattrs do
-    by_path = {e.path: e for e in top.entries}
+    by_path = {e.path: e for e in merged.layer_entries(top.index)}
     assert by_path["/app"].xattrs is None
     assert by_path["/app/data.bin"].xattrs == {"user.note": b"kept"}
     assert by_path["/app/data.bin"].digest == hashlib.sha256(DATA).digest()
@@ -303,15 +303,16 @@ def test_upper_unreadable_parts_are_reported(tmp_path: Path, upper_ok: None) -> 
     empty.mkdir()
     merged = load(image, upper=str(empty))
     top = merged.image.layers[-1]
-    assert (top.entries, top.whiteouts, top.opaque_dirs, top.warnings) == ([], [], [], [])
+    assert (merged.layer_entries(top.index), top.whiteouts, top.opaque_dirs, top.warnings) == ([], [], [], [])
     assert sum(1 for _ in merged.files_at(1)) == sum(1 for _ in merged.files_at(0))
     deep = tmp_path / "deep"
     p = deep
     for _ in range(300):
         p = p / "d"
     p.mkdir(parents=True)
-    top = load(image, upper=str(deep)).image.layers[-1]
-    assert max(e.path.count("/") for e in top.entries) == 256
+    merged = load(image, upper=str(deep))
+    top = merged.image.layers[-1]
+    assert max(e.path.count("/") for e in merged.layer_entries(top.index)) == 256
     assert any("nested over 256 directories deep; left out" in w for w in top.warnings)
     assert "entries-left-out" in {w.kind for w in top.issues}
 
@@ -327,7 +328,7 @@ def test_upper_hardlinks_first_name_holds_the_bytes(tmp_path: Path) -> None:
     os.link(up / "x" / "zz", up / "b" / "first")  # /b/first sorts before every /x/ name
     merged = load(_image(tmp_path), upper=str(up))
     top = merged.image.layers[-1]
-    links = {e.path: (e.type, e.link) for e in top.entries if e.type in ("file", "hardlink")}
+    links = {e.path: (e.type, e.link) for e in merged.layer_entries(top.index) if e.type in ("file", "hardlink")}
     assert links == {
         "/b/first": ("file", None),
         "/x/aa": ("hardlink", "/b/first"),

@@ -49,7 +49,7 @@ import hashlib
 import os
 import stat
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import BinaryIO, cast
 
 from ..errors import ImageError
@@ -64,10 +64,8 @@ from ..model import (
     FILE,
     HARDLINK,
     OVERLAY_REDIRECT,
-    SPARSE,
     SYMLINK,
     Entry,
-    Image,
     Layer,
     LoadWarning,
 )
@@ -136,65 +134,22 @@ class UpperDir:
         self.path = path
         self._fd = open_upper(path)
         self._finalizer = weakref.finalize(self, _close, self._fd)
-        self._metacopy: list[tuple[Entry, str | None]] = []
-        self._layer: Layer | None = None
 
     def close(self) -> None:
         self._finalizer()
 
     # -- reading the layer ------------------------------------------------------
     def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> None:
-        self._layer = layer
         walk = _Walk(self._fd, layer, progress)
         try:
             walk.run()
         except OSError as exc:
             layer.error = f"{self.path}: cannot read the upper directory ({exc.strerror or exc})"
-        self._metacopy = walk.metacopy
         walk.finish()
+        # Metadata-only copy-ups show the bytes of the lower version they
+        # point at: the merge finds that version (and says when none is a file).
+        layer.copy_ups = {e.path: _redirect_target(e.path, redirect) for e, redirect in walk.metacopy}
 
-    def settle(self, image: Image) -> None:
-        """Metadata-only copy-ups take their bytes from the lower version they point at."""
-        layer = self._layer
-        if layer is None or not self._metacopy:
-            return
-        below = image.layers[: layer.index]
-        want: dict[str, list[Entry]] = {}
-        for e, redirect in self._metacopy:
-            want.setdefault(_redirect_target(e.path, redirect), []).append(e)
-        found = _latest(below, want)
-        links = {p: x.link or "" for p, x in found.items() if x.type == HARDLINK}
-        if links:
-            targets = _latest(below, set(links.values()))
-            for p, t in links.items():
-                if t in targets:
-                    found[p] = targets[t]
-        resolved = 0
-        name = f"layer {layer.index} ({layer.source_name})"
-        for target, entries in want.items():
-            x = found.get(target)
-            for e in entries:
-                if x is not None and x.type == FILE:
-                    e.source = x
-                    e.digest = x.digest
-                    e.size = x.size
-                    resolved += 1
-                else:
-                    msg = (
-                        f"{name}: {e.path} is a metadata-only copy-up (overlay metacopy) of {target}, "
-                        "which no lower layer holds as a file; its content is unknown"
-                    )
-                    layer.warnings.append(msg)
-                    layer.issues.append(LoadWarning(SPARSE, msg, layer.index))
-        if resolved:
-            msg = (
-                f"{name}: {resolved} metadata-only copy-up(s) (overlay metacopy): their bytes are the lower "
-                "layer's, shown as that version's content; they take no room in the upper directory"
-            )
-            layer.warnings.append(msg)
-            layer.issues.append(LoadWarning(CONTAINER_NOTE, msg, layer.index))
-
-    # -- content ------------------------------------------------------------------
     def open_entry(self, entry: Entry) -> BinaryIO:
         """Open ``entry``'s file again, component by component, never following a link."""
         parts = [p for p in entry.path.split("/") if p]
@@ -226,19 +181,6 @@ def _redirect_target(path: str, redirect: str | None) -> str:
         return redirect.rstrip("/") or "/"
     parent = path.rsplit("/", 1)[0]
     return f"{parent}/{redirect}"
-
-
-def _latest(layers: list[Layer], paths: Iterable[str]) -> dict[str, Entry]:
-    """The newest entry of each path among ``layers`` (one pass per layer, top down, until all are found)."""
-    want = set(paths)
-    found: dict[str, Entry] = {}
-    for la in reversed(layers):
-        if len(found) == len(want):
-            break
-        for e in la.entries:
-            if e.path in want and e.path not in found:
-                found[e.path] = e
-    return found
 
 
 class _Walk:

@@ -90,7 +90,7 @@ class VersionsPane(MeasuredTable[Text]):
         assert type(ev) is Entry
         style = CHANGE_STYLE.get(ev.change, "")
         digest = ev.digest.hex()[:12] if ev.digest else (ev.link[:24] if ev.link else "-")
-        implicit = " (implicit)" if ev.offset == -1 else ""
+        implicit = " (implicit)" if ev.implicit else ""
         return [
             Text(merged.image.label_of(ev.layer), style="bold"),
             Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style),

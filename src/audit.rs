@@ -1,0 +1,186 @@
+//! One pass over the merged tree for the audit: the file versions that ship
+//! but are hidden at the top (waste, with what hid them), and for each
+//! findings rule the versions it could match.
+//!
+//! The rules themselves stay in Python (`analysis.RULES`); each may carry a
+//! cheap hint (mode bits, path prefixes, "could be a secret's name") that is
+//! checked here, so Python sees a few hundred candidates instead of every
+//! entry of the image.
+
+use std::collections::HashSet;
+
+use crate::layer::Kind;
+use crate::tree::{Change, Tree, DEL, NONE};
+
+/// Which versions a rule looks at (as `analysis.SHIPPED` etc.).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Scope {
+    Shipped,
+    Changed,
+    Hidden,
+    Live,
+}
+
+/// What must hold for a rule to see a version; with none set, every version does.
+#[derive(Clone, Debug, Default)]
+pub struct Hint {
+    pub mode_bits: u32,
+    pub prefixes: Vec<Vec<u8>>,
+    pub secret_names: bool,
+    /// Hidden scope: only versions a deletion hid.
+    pub deleted: bool,
+    pub all: bool,
+}
+
+/// Why a hidden version is hidden (as `analysis.CAUSES`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[repr(u8)]
+pub enum Cause {
+    Overwritten,
+    CopyUp,
+    Identical,
+    Deleted,
+}
+
+/// A file version that ships but is not visible at the top.
+#[derive(Clone, Copy, Debug)]
+pub struct Waste {
+    pub entry: u32,
+    pub cause: Cause,
+    /// What hid it: a change class name or a deletion kind name.
+    pub how: &'static str,
+    /// The path whose deletion or replacement removed it (NONE when overwritten).
+    pub deleted_by: u32,
+    pub by_layer: u16,
+}
+
+#[derive(Debug, Default)]
+pub struct Audit {
+    pub waste: Vec<Waste>,
+    /// Per rule: `(entry, previous version or NONE)` for shipped/changed/live
+    /// rules, `(waste index, NONE)` for hidden ones.
+    pub hits: Vec<Vec<(u32, u32)>>,
+}
+
+const SECRET_EXTS: [&[u8]; 7] = [b"key", b"p12", b"pfx", b"jks", b"keystore", b"pem", b"json"];
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    memchr::memmem::find(hay, needle).is_some()
+}
+
+/// Could `analysis.sensitive_path` report this path? (Its own pre-filter,
+/// plus a `.git` directory anywhere above.)
+pub fn maybe_secret(path: &[u8]) -> bool {
+    if contains(path, b"/.git") {
+        return true;
+    }
+    let base = match memchr::memrchr(b'/', path) {
+        Some(i) => &path[i + 1..],
+        None => path,
+    };
+    if base.first() == Some(&b'.')
+        || base.starts_with(b"id_")
+        || base == b"config"
+        || contains(base, b"credential")
+    {
+        return true;
+    }
+    if let Some(dot) = memchr::memrchr(b'.', base) {
+        if SECRET_EXTS.contains(&&base[dot + 1..]) {
+            return true;
+        }
+    }
+    contains(path, b"/.azure/") || contains(path, b"/gcloud/")
+}
+
+impl Hint {
+    fn passes(&self, tree: &Tree, mode: u32, path: u32) -> bool {
+        if self.all || (self.mode_bits & mode) != 0 {
+            return true;
+        }
+        if self.prefixes.is_empty() && !self.secret_names {
+            return false;
+        }
+        let p = tree.path(path);
+        self.prefixes.iter().any(|x| p.starts_with(x)) || (self.secret_names && maybe_secret(p))
+    }
+}
+
+fn hiding(tree: &Tree, next: u32) -> (Cause, &'static str, u32) {
+    if next & DEL != 0 {
+        let d = &tree.dels[(next & !DEL) as usize];
+        return (Cause::Deleted, d.how.name(), d.cause);
+    }
+    let n = &tree.recs[next as usize];
+    match n.change {
+        Change::Modified => (Cause::Overwritten, n.change.name(), NONE),
+        Change::Metadata => (Cause::CopyUp, n.change.name(), NONE),
+        Change::Rewritten => (Cause::Identical, n.change.name(), NONE),
+        Change::TypeChanged => (Cause::Deleted, "replaced", n.path),
+        Change::Added => (Cause::Overwritten, n.change.name(), NONE),
+    }
+}
+
+/// The audit pass over every path's timeline, as of the top layer.
+pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
+    let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); rules.len()];
+    let mut candidates: Vec<(u32, u32)> = Vec::new(); // (entry, next event)
+    let mut live_links: HashSet<u32, foldhash::fast::RandomState> = HashSet::default();
+    for id in 1..tree.len() as u32 {
+        let evs = tree.events(id);
+        let last = evs.len().saturating_sub(1);
+        let mut prev = NONE;
+        for (i, &ev) in evs.iter().enumerate() {
+            if ev & DEL != 0 {
+                prev = NONE;
+                continue;
+            }
+            let r = &tree.recs[ev as usize];
+            let changed = !r.implicit && (evs.len() == 1 || r.change != Change::Rewritten);
+            for (k, (scope, hint)) in rules.iter().enumerate() {
+                let applies = match scope {
+                    Scope::Shipped => true,
+                    Scope::Changed => changed,
+                    Scope::Live => i == last,
+                    Scope::Hidden => false,
+                };
+                if applies && hint.passes(tree, r.mode, r.path) {
+                    hits[k].push((ev, prev));
+                }
+            }
+            if i == last {
+                if r.source != NONE {
+                    live_links.insert(r.source);
+                }
+            } else if r.kind == Kind::File {
+                candidates.push((ev, evs[i + 1]));
+            }
+            prev = ev;
+        }
+    }
+    let mut waste = Vec::new();
+    for (entry, next) in candidates {
+        if live_links.contains(&entry) {
+            continue; // still visible through a hardlink or a copy-up: not waste
+        }
+        let (cause, how, deleted_by) = hiding(tree, next);
+        let w = Waste {
+            entry,
+            cause,
+            how,
+            deleted_by,
+            by_layer: tree.ev_layer(next),
+        };
+        let r = &tree.recs[entry as usize];
+        for (k, (scope, hint)) in rules.iter().enumerate() {
+            if *scope != Scope::Hidden {
+                continue;
+            }
+            if hint.passes(tree, r.mode, r.path) || (hint.deleted && cause == Cause::Deleted) {
+                hits[k].push((waste.len() as u32, NONE));
+            }
+        }
+        waste.push(w);
+    }
+    Audit { waste, hits }
+}

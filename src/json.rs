@@ -1,0 +1,286 @@
+//! The big arrays of `layerscope.report/1` (`files`, `hidden`), written by
+//! the core straight from the tree: one object per path of a 500k-entry
+//! image costs ~3 µs in Python and ~0.1 µs here.
+//!
+//! The text is byte for byte what Python's `json.dumps(obj, indent=2)` writes
+//! for the same objects (ASCII only, `\uXXXX` escapes, paths decoded with
+//! surrogateescape), nested as `report.write_json_doc` nests array items;
+//! tests hold the two equal on sample and hostile images.
+
+use crate::tree::{Rec, Tree, DEL};
+
+/// Append `s` (UTF-8 with stray bytes, read as Python's surrogateescape)
+/// as a JSON string the way `json.encoder.encode_basestring_ascii` does.
+pub fn esc(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            esc_char(out, c as u32);
+        }
+        for &b in chunk.invalid() {
+            u_escape(out, 0xDC00 + u32::from(b));
+        }
+    }
+    out.push(b'"');
+}
+
+/// Append a str as Python sees `bytes.decode("utf-8", "backslashreplace")`, JSON-escaped.
+fn esc_backslashreplace(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    for chunk in s.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            esc_char(out, c as u32);
+        }
+        for &b in chunk.invalid() {
+            // `\xNN` in the text, its backslash escaped in JSON
+            out.extend_from_slice(format!("\\\\x{b:02x}").as_bytes());
+        }
+    }
+    out.push(b'"');
+}
+
+fn esc_char(out: &mut Vec<u8>, c: u32) {
+    match c {
+        0x22 => out.extend_from_slice(b"\\\""),
+        0x5C => out.extend_from_slice(b"\\\\"),
+        0x0A => out.extend_from_slice(b"\\n"),
+        0x0D => out.extend_from_slice(b"\\r"),
+        0x09 => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0C => out.extend_from_slice(b"\\f"),
+        0x20..=0x7E => out.push(c as u8),
+        0x10000.. => {
+            let v = c - 0x10000;
+            u_escape(out, 0xD800 | ((v >> 10) & 0x3FF));
+            u_escape(out, 0xDC00 | (v & 0x3FF));
+        }
+        _ => u_escape(out, c),
+    }
+}
+
+fn u_escape(out: &mut Vec<u8>, u: u32) {
+    out.extend_from_slice(format!("\\u{u:04x}").as_bytes());
+}
+
+fn num(out: &mut Vec<u8>, v: impl std::fmt::Display) {
+    out.extend_from_slice(v.to_string().as_bytes());
+}
+
+fn digest(out: &mut Vec<u8>, tree: &Tree, r: &Rec) {
+    match tree.digest(r) {
+        Some(d) => {
+            out.extend_from_slice(b"\"sha256:");
+            out.extend_from_slice(
+                crate::layer::digest_str(d)
+                    .trim_start_matches("sha256:")
+                    .as_bytes(),
+            );
+            out.push(b'"');
+        }
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Newline plus `depth` levels of two spaces, after the array's own indent.
+fn nl(out: &mut Vec<u8>, base: &[u8], depth: usize) {
+    out.push(b'\n');
+    out.extend_from_slice(base);
+    for _ in 0..depth {
+        out.extend_from_slice(b"  ");
+    }
+}
+
+fn field(out: &mut Vec<u8>, base: &[u8], depth: usize, name: &str, first: bool) {
+    if !first {
+        out.push(b',');
+    }
+    nl(out, base, depth);
+    out.push(b'"');
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\": ");
+}
+
+fn version(out: &mut Vec<u8>, tree: &Tree, r: &Rec, base: &[u8]) {
+    out.push(b'{');
+    field(out, base, 3, "layer", true);
+    num(out, r.layer);
+    field(out, base, 3, "type", false);
+    esc(out, r.kind.name().as_bytes());
+    field(out, base, 3, "mode", false);
+    num(out, r.mode);
+    field(out, base, 3, "uid", false);
+    num(out, r.uid);
+    field(out, base, 3, "gid", false);
+    num(out, r.gid);
+    field(out, base, 3, "size", false);
+    num(out, r.size);
+    field(out, base, 3, "digest", false);
+    digest(out, tree, r);
+    field(out, base, 3, "change", false);
+    esc(out, r.change.name().as_bytes());
+    nl(out, base, 2);
+    out.push(b'}');
+}
+
+fn versions(out: &mut Vec<u8>, tree: &Tree, below: &[u32], base: &[u8]) {
+    if below.is_empty() {
+        out.extend_from_slice(b"[]");
+        return;
+    }
+    out.push(b'[');
+    for (i, &e) in below.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        nl(out, base, 2);
+        version(out, tree, &tree.recs[e as usize], base);
+    }
+    nl(out, base, 1);
+    out.push(b']');
+}
+
+/// One `files` item: the entry visible at a path, with the versions below it.
+fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
+    let r = &tree.recs[eid as usize];
+    out.push(b'{');
+    field(out, base, 1, "path", true);
+    esc(out, tree.path(id));
+    field(out, base, 1, "type", false);
+    esc(out, r.kind.name().as_bytes());
+    field(out, base, 1, "mode", false);
+    num(out, r.mode);
+    field(out, base, 1, "uid", false);
+    num(out, r.uid);
+    field(out, base, 1, "gid", false);
+    num(out, r.gid);
+    field(out, base, 1, "size", false);
+    num(out, r.size);
+    field(out, base, 1, "link", false);
+    match tree.link(r) {
+        Some(l) => esc(out, l),
+        None => out.extend_from_slice(b"null"),
+    }
+    field(out, base, 1, "digest", false);
+    digest(out, tree, r);
+    field(out, base, 1, "layer", false);
+    num(out, r.layer);
+    field(out, base, 1, "change", false);
+    esc(out, r.change.name().as_bytes());
+    field(out, base, 1, "mtime", false);
+    num(out, r.mtime);
+    field(out, base, 1, "xattrs", false);
+    match tree.xattrs(r) {
+        Some(x) if !x.is_empty() => {
+            out.push(b'{');
+            for (i, (k, v)) in x.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                nl(out, base, 2);
+                esc(out, k.as_bytes());
+                out.extend_from_slice(b": ");
+                esc_backslashreplace(out, v);
+            }
+            nl(out, base, 1);
+            out.push(b'}');
+        }
+        _ => out.extend_from_slice(b"null"),
+    }
+    field(out, base, 1, "versions", false);
+    let below: Vec<u32> = tree
+        .events(id)
+        .iter()
+        .copied()
+        .take_while(|&ev| ev != eid)
+        .filter(|&ev| ev & DEL == 0)
+        .collect();
+    versions(out, tree, &below, base);
+    nl(out, base, 0);
+    out.push(b'}');
+}
+
+/// One `hidden` item: a deleted path whose lower versions still ship.
+fn hidden(out: &mut Vec<u8>, tree: &Tree, did: u32, below: &[u32], base: &[u8]) {
+    let d = &tree.dels[did as usize];
+    out.push(b'{');
+    field(out, base, 1, "path", true);
+    esc(out, tree.path(d.path));
+    field(out, base, 1, "deleted_in", false);
+    num(out, d.layer);
+    field(out, base, 1, "how", false);
+    esc(out, d.how.name().as_bytes());
+    field(out, base, 1, "cause", false);
+    esc(out, tree.path(d.cause));
+    field(out, base, 1, "versions", false);
+    versions(out, tree, below, base);
+    nl(out, base, 0);
+    out.push(b'}');
+}
+
+/// Which array to write.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Array {
+    Files,
+    Hidden,
+}
+
+/// Write one array as of layer `k`, items indented as `write_json_doc`
+/// nests them (four spaces), handing the text to `sink` in pieces of about
+/// `chunk` bytes. Returns the number of items.
+pub fn write_array<E>(
+    tree: &Tree,
+    which: Array,
+    k: i64,
+    chunk: usize,
+    mut sink: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<usize, E> {
+    let base: &[u8] = b"    ";
+    let mut out: Vec<u8> = Vec::with_capacity(chunk + 4096);
+    let mut n = 0usize;
+    for id in 1..tree.len() as u32 {
+        let Some(ev) = tree.state_at(id, k) else {
+            continue;
+        };
+        let start = out.len();
+        out.extend_from_slice(if n == 0 { b"[" } else { b"," });
+        nl(&mut out, base, 0);
+        let wrote = match which {
+            Array::Files if ev & DEL == 0 => {
+                file(&mut out, tree, id, ev, base);
+                true
+            }
+            Array::Hidden if ev & DEL != 0 => {
+                let layer = tree.ev_layer(ev);
+                let below: Vec<u32> = tree
+                    .events(id)
+                    .iter()
+                    .copied()
+                    .filter(|&e| e & DEL == 0 && tree.recs[e as usize].layer < layer)
+                    .collect();
+                if below.is_empty() {
+                    false
+                } else {
+                    hidden(&mut out, tree, ev & !DEL, &below, base);
+                    true
+                }
+            }
+            _ => false,
+        };
+        if !wrote {
+            out.truncate(start);
+            continue;
+        }
+        n += 1;
+        if out.len() >= chunk {
+            sink(&out)?;
+            out.clear();
+        }
+    }
+    if n == 0 {
+        out.extend_from_slice(b"[]");
+    } else {
+        out.extend_from_slice(b"\n  ]");
+    }
+    sink(&out)?;
+    Ok(n)
+}

@@ -1,0 +1,588 @@
+//! The merged model as Python sees it: `Tree`, read-only, with accessors
+//! that make `Entry`/`Deletion` objects only for what is asked.
+
+use std::sync::Mutex;
+
+use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use crate::layer::{Entry, Kind};
+use crate::tree::{self, Change, How, LayerInput, Rec, Rows, DEL, KINDS, NONE};
+
+/// One scanned layer's rows, held by the core until the merge takes them.
+#[pyclass(module = "layerscope._core")]
+pub struct LayerRows {
+    pub rows: Mutex<Option<Rows>>,
+}
+
+#[pymethods]
+impl LayerRows {
+    fn __len__(&self) -> usize {
+        self.rows
+            .lock()
+            .ok()
+            .and_then(|g| g.as_ref().map(|r| r.len()))
+            .unwrap_or(0)
+    }
+
+    /// The entries as the scan read them, as tuples `(path, type, mode, uid,
+    /// gid, size, mtime, link, digest, xattrs, offset)`; empty once merged.
+    /// For tests that hold the scanner against another tar reader.
+    fn entries(&self, py: Python<'_>) -> PyResult<Vec<PyObject>> {
+        let guard = self
+            .rows
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("layer rows poisoned"))?;
+        let Some(rows) = guard.as_ref() else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows.recs {
+            let link = if r.link == NONE {
+                py.None()
+            } else {
+                text(py, rows.links.get(r.link))?
+            };
+            let digest = if r.digest == NONE {
+                py.None()
+            } else {
+                PyBytes::new(py, &rows.digests[r.digest as usize])
+                    .into_any()
+                    .unbind()
+            };
+            let xattrs = if r.xattrs == NONE {
+                py.None()
+            } else {
+                let d = PyDict::new(py);
+                for (k, v) in &rows.xattrs[r.xattrs as usize] {
+                    d.set_item(k, PyBytes::new(py, v))?;
+                }
+                d.into_any().unbind()
+            };
+            let row = PyTuple::new(
+                py,
+                [
+                    text(py, rows.paths.get(r.path))?,
+                    PyString::new(py, r.kind.name()).into_any().unbind(),
+                    r.mode.into_pyobject(py)?.into_any().unbind(),
+                    r.uid.into_pyobject(py)?.into_any().unbind(),
+                    r.gid.into_pyobject(py)?.into_any().unbind(),
+                    r.size.into_pyobject(py)?.into_any().unbind(),
+                    r.mtime.into_pyobject(py)?.into_any().unbind(),
+                    link,
+                    digest,
+                    xattrs,
+                    r.offset.into_pyobject(py)?.into_any().unbind(),
+                ],
+            )?;
+            out.push(row.into_any().unbind());
+        }
+        Ok(out)
+    }
+}
+
+/// Path text as Python holds it: UTF-8 decoded with surrogateescape, so any
+/// byte string round-trips.
+pub fn text(py: Python<'_>, raw: &[u8]) -> PyResult<PyObject> {
+    match std::str::from_utf8(raw) {
+        Ok(s) => Ok(PyString::new(py, s).into_any().unbind()),
+        Err(_) => Ok(PyBytes::new(py, raw)
+            .call_method1("decode", ("utf-8", "surrogateescape"))?
+            .unbind()),
+    }
+}
+
+fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+    if let Ok(s) = obj.downcast::<PyString>() {
+        let b = s.call_method1("encode", ("utf-8", "surrogateescape"))?;
+        return Ok(b.downcast::<PyBytes>()?.as_bytes().to_vec());
+    }
+    obj.extract::<Vec<u8>>()
+}
+
+fn kind_of(name: &str) -> PyResult<Kind> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| PyValueError::new_err(format!("unknown entry type {name:?}")))
+}
+
+/// Rows from entries a Python source made (a container's upper directory):
+/// `(path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset,
+/// metacopy_target)`.
+fn rows_from_python(list: &Bound<'_, PyList>) -> PyResult<Rows> {
+    let mut rows = Rows::default();
+    for (i, item) in list.iter().enumerate() {
+        let t = item.downcast::<PyTuple>()?;
+        if t.len() != 12 {
+            return Err(PyValueError::new_err("an entry row has 12 fields"));
+        }
+        let link = t.get_item(7)?;
+        let digest = t.get_item(8)?;
+        let xattrs = t.get_item(9)?;
+        let target = t.get_item(11)?;
+        let e = Entry {
+            path: bytes_of(&t.get_item(0)?)?,
+            kind: kind_of(&t.get_item(1)?.extract::<String>()?)?,
+            mode: t.get_item(2)?.extract()?,
+            uid: t.get_item(3)?.extract()?,
+            gid: t.get_item(4)?.extract()?,
+            size: t.get_item(5)?.extract()?,
+            mtime: t.get_item(6)?.extract()?,
+            link: if link.is_none() {
+                None
+            } else {
+                Some(bytes_of(&link)?)
+            },
+            digest: if digest.is_none() {
+                None
+            } else {
+                let v: Vec<u8> = digest.extract()?;
+                Some(
+                    v.try_into()
+                        .map_err(|_| PyValueError::new_err("a digest is 32 bytes"))?,
+                )
+            },
+            xattrs: if xattrs.is_none() {
+                None
+            } else {
+                let d = xattrs.downcast::<PyDict>()?;
+                let mut v = Vec::with_capacity(d.len());
+                for (k, val) in d.iter() {
+                    v.push((k.extract::<String>()?, val.extract::<Vec<u8>>()?));
+                }
+                Some(v)
+            },
+            offset: t.get_item(10)?.extract::<i64>()?.max(0) as u64,
+        };
+        rows.push(&e);
+        if !target.is_none() {
+            rows.sources.push((i as u32, bytes_of(&target)?));
+        }
+    }
+    Ok(rows)
+}
+
+/// The merged image. Built once by `merge_layers`; never changes after.
+#[pyclass(module = "layerscope._core", frozen)]
+pub struct Tree {
+    inner: tree::Tree,
+    entry_cls: Py<PyAny>,
+    deletion_cls: Py<PyAny>,
+    kinds: Vec<PyObject>,
+    changes: Vec<PyObject>,
+    hows: Vec<PyObject>,
+}
+
+/// Merge layers into a `Tree`. `layers` is a list of `(index, name, rows,
+/// whiteouts, opaque_dirs)` where rows is the `LayerRows` a scan kept, or a
+/// list of entry tuples.
+/// `names` gives the Python objects for entry types, change classes and
+/// deletion kinds (the model's enums), in the core's order.
+#[pyfunction]
+#[pyo3(signature = (layers, nlayers, entry_cls, deletion_cls, kinds, changes, hows))]
+#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+pub fn merge_layers(
+    py: Python<'_>,
+    layers: Vec<(
+        usize,
+        String,
+        Bound<'_, PyAny>,
+        Vec<Bound<'_, PyAny>>,
+        Vec<Bound<'_, PyAny>>,
+    )>,
+    nlayers: usize,
+    entry_cls: Py<PyAny>,
+    deletion_cls: Py<PyAny>,
+    kinds: Vec<PyObject>,
+    changes: Vec<PyObject>,
+    hows: Vec<PyObject>,
+) -> PyResult<Tree> {
+    if kinds.len() != KINDS.len()
+        || changes.len() != Change::ALL.len()
+        || hows.len() != How::ALL.len()
+    {
+        return Err(PyValueError::new_err(
+            "kinds, changes and hows do not match the core",
+        ));
+    }
+    let mut inputs = Vec::with_capacity(layers.len());
+    for (index, name, rows, whiteouts, opaque_dirs) in layers {
+        let mut rows = if let Ok(held) = rows.downcast::<LayerRows>() {
+            let mut guard = held
+                .borrow()
+                .rows
+                .lock()
+                .map_err(|_| PyRuntimeError::new_err("layer rows poisoned"))?
+                .take();
+            guard.take().unwrap_or_default()
+        } else {
+            rows_from_python(rows.downcast::<PyList>()?)?
+        };
+        rows.whiteouts = whiteouts.iter().map(bytes_of).collect::<PyResult<_>>()?;
+        rows.opaque_dirs = opaque_dirs.iter().map(bytes_of).collect::<PyResult<_>>()?;
+        inputs.push(LayerInput { index, name, rows });
+    }
+    let inner = py
+        .allow_threads(|| {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                tree::merge(inputs, nlayers)
+            }))
+        })
+        .map_err(|_| {
+            PyRuntimeError::new_err("internal error merging the layers (a bug: please report it)")
+        })?;
+    Ok(Tree {
+        inner,
+        entry_cls,
+        deletion_cls,
+        kinds,
+        changes,
+        hows,
+    })
+}
+
+impl Tree {
+    fn check(&self, id: u32) -> PyResult<()> {
+        if (id as usize) < self.inner.len() {
+            Ok(())
+        } else {
+            Err(PyIndexError::new_err("no such path id"))
+        }
+    }
+
+    fn kind_obj(&self, py: Python<'_>, k: Kind) -> PyObject {
+        let i = KINDS.iter().position(|x| *x == k).unwrap_or(0);
+        self.kinds[i].clone_ref(py)
+    }
+
+    pub fn entry_obj(&self, py: Python<'_>, eid: u32) -> PyResult<PyObject> {
+        let r: &Rec = self
+            .inner
+            .recs
+            .get(eid as usize)
+            .ok_or_else(|| PyIndexError::new_err("no such entry id"))?;
+        let t = &self.inner;
+        let link = match t.link(r) {
+            Some(l) => text(py, l)?,
+            None => py.None(),
+        };
+        let digest = match t.digest(r) {
+            Some(d) => PyBytes::new(py, d).into_any().unbind(),
+            None => py.None(),
+        };
+        let xattrs = match t.xattrs(r) {
+            Some(x) => {
+                let d = PyDict::new(py);
+                for (k, v) in x {
+                    d.set_item(k, PyBytes::new(py, v))?;
+                }
+                d.into_any().unbind()
+            }
+            None => py.None(),
+        };
+        let source = if r.source != NONE && r.source != eid {
+            self.entry_obj(py, r.source)?
+        } else {
+            py.None()
+        };
+        let path = if r.path == NONE {
+            PyString::new(py, "").into_any().unbind()
+        } else {
+            text(py, t.path(r.path))?
+        };
+        let args = PyTuple::new(
+            py,
+            [
+                path,
+                self.kind_obj(py, r.kind),
+                r.mode.into_pyobject(py)?.into_any().unbind(),
+                r.uid.into_pyobject(py)?.into_any().unbind(),
+                r.gid.into_pyobject(py)?.into_any().unbind(),
+                r.size.into_pyobject(py)?.into_any().unbind(),
+                r.mtime.into_pyobject(py)?.into_any().unbind(),
+                link,
+                digest,
+                xattrs,
+                r.offset.into_pyobject(py)?.into_any().unbind(),
+                r.layer.into_pyobject(py)?.into_any().unbind(),
+                self.changes[r.change as usize].clone_ref(py),
+                source,
+                r.implicit.into_pyobject(py)?.to_owned().into_any().unbind(),
+                eid.into_pyobject(py)?.into_any().unbind(),
+            ],
+        )?;
+        self.entry_cls.call1(py, args)
+    }
+
+    fn deletion_obj(&self, py: Python<'_>, did: u32) -> PyResult<PyObject> {
+        let d = &self.inner.dels[did as usize];
+        let args = PyTuple::new(
+            py,
+            [
+                text(py, self.inner.path(d.path))?,
+                d.layer.into_pyobject(py)?.into_any().unbind(),
+                self.hows[d.how as usize].clone_ref(py),
+                text(py, self.inner.path(d.cause))?,
+            ],
+        )?;
+        self.deletion_cls.call1(py, args)
+    }
+
+    fn event_obj(&self, py: Python<'_>, ev: u32) -> PyResult<PyObject> {
+        if ev & DEL != 0 {
+            self.deletion_obj(py, ev & !DEL)
+        } else {
+            self.entry_obj(py, ev)
+        }
+    }
+}
+
+#[pymethods]
+impl Tree {
+    /// Paths in the tree, the root `/` (id 0) included.
+    fn __len__(&self) -> usize {
+        self.inner.len()
+    }
+
+    /// The path of an id.
+    fn path(&self, py: Python<'_>, id: u32) -> PyResult<PyObject> {
+        self.check(id)?;
+        text(py, self.inner.path(id))
+    }
+
+    /// The id of a path, None when the tree has no such path.
+    fn find(&self, path: &Bound<'_, PyAny>) -> PyResult<Option<u32>> {
+        Ok(self.inner.find(&bytes_of(path)?))
+    }
+
+    /// Paths of ids `start..stop`, in byte order.
+    #[pyo3(signature = (start=0, stop=None))]
+    fn paths(&self, py: Python<'_>, start: usize, stop: Option<usize>) -> PyResult<Vec<PyObject>> {
+        let stop = stop.unwrap_or(self.inner.len()).min(self.inner.len());
+        (start.min(stop)..stop)
+            .map(|i| text(py, self.inner.path(i as u32)))
+            .collect()
+    }
+
+    fn parent(&self, id: u32) -> PyResult<Option<u32>> {
+        self.check(id)?;
+        let p = self.inner.parent(id);
+        Ok((p != NONE).then_some(p))
+    }
+
+    /// Ids of a path's children, in byte order of their paths.
+    fn children(&self, id: u32) -> PyResult<Vec<u32>> {
+        self.check(id)?;
+        Ok(self.inner.children(id).to_vec())
+    }
+
+    /// Every event of a path in layer order: `Entry` and `Deletion` objects.
+    fn timeline(&self, py: Python<'_>, id: u32) -> PyResult<Vec<PyObject>> {
+        self.check(id)?;
+        self.inner
+            .events(id)
+            .iter()
+            .map(|&ev| self.event_obj(py, ev))
+            .collect()
+    }
+
+    /// How many events a path has.
+    fn event_count(&self, id: u32) -> PyResult<usize> {
+        self.check(id)?;
+        Ok(self.inner.events(id).len())
+    }
+
+    /// The last event at or below layer `k`, or None.
+    fn state_at(&self, py: Python<'_>, id: u32, k: i64) -> PyResult<Option<PyObject>> {
+        self.check(id)?;
+        self.inner
+            .state_at(id, k)
+            .map(|ev| self.event_obj(py, ev))
+            .transpose()
+    }
+
+    /// One entry by its id.
+    fn entry(&self, py: Python<'_>, eid: u32) -> PyResult<PyObject> {
+        self.entry_obj(py, eid)
+    }
+
+    /// A layer's own entries, in the order it lists them.
+    fn layer_entries(&self, py: Python<'_>, k: usize) -> PyResult<Vec<PyObject>> {
+        self.inner
+            .layer_recs(k)
+            .iter()
+            .map(|&e| self.entry_obj(py, e))
+            .collect()
+    }
+
+    /// The deletions a layer made.
+    fn layer_deletions(&self, py: Python<'_>, k: usize) -> PyResult<Vec<PyObject>> {
+        self.inner
+            .layer_dels(k)
+            .iter()
+            .map(|&d| self.deletion_obj(py, d))
+            .collect()
+    }
+
+    /// `(entries, added, modified, metadata, rewritten, type_changed, deleted, dirs_rewritten)`.
+    #[allow(clippy::type_complexity)]
+    fn counts(&self, k: usize) -> PyResult<(u64, u64, u64, u64, u64, u64, u64, u64)> {
+        let c = self
+            .inner
+            .counts
+            .get(k)
+            .ok_or_else(|| PyIndexError::new_err("no such layer"))?;
+        Ok((
+            c.entries,
+            c.added,
+            c.modified,
+            c.metadata,
+            c.rewritten,
+            c.type_changed,
+            c.deleted,
+            c.dirs_rewritten,
+        ))
+    }
+
+    /// The merge's warnings about layer `k`: `[(kind, message)]`.
+    fn warnings(&self, py: Python<'_>, k: usize) -> PyResult<Vec<(&'static str, PyObject)>> {
+        let Some(ws) = self.inner.warnings.get(k) else {
+            return Ok(Vec::new());
+        };
+        ws.iter()
+            .map(|(kind, msg)| Ok((*kind, text(py, msg)?)))
+            .collect()
+    }
+
+    /// Write the `files` or `hidden` array of `layerscope.report/1` as of
+    /// layer `k`, passing the text to `write` in pieces of about `chunk`
+    /// bytes; returns the number of items.
+    #[pyo3(signature = (which, k, write, chunk=1 << 20))]
+    fn write_array(
+        &self,
+        py: Python<'_>,
+        which: &str,
+        k: i64,
+        write: Bound<'_, PyAny>,
+        chunk: usize,
+    ) -> PyResult<usize> {
+        let which = match which {
+            "files" => crate::json::Array::Files,
+            "hidden" => crate::json::Array::Hidden,
+            _ => return Err(PyValueError::new_err("which is 'files' or 'hidden'")),
+        };
+        crate::json::write_array(&self.inner, which, k, chunk.max(1), |text: &[u8]| {
+            // The text is ASCII: JSON with every other character escaped.
+            let s = std::str::from_utf8(text).map_err(|e| PyValueError::new_err(e.to_string()))?;
+            write.call1((PyString::new(py, s),)).map(|_| ())
+        })
+    }
+
+    /// The audit pass: `rules` is `[(scope, mode_bits, prefixes, secret_names,
+    /// deleted, all)]` and `causes` the four cause objects in the core's order.
+    /// Returns `(waste, hits)`: waste as `(entry id, path, size, cause, layer,
+    /// by_layer, how, deleted_by)`, and per rule `(entry id, previous entry id
+    /// or None)`, or `(waste index, None)` for hidden-scope rules.
+    #[allow(clippy::type_complexity)]
+    fn audit(
+        &self,
+        py: Python<'_>,
+        rules: Vec<(String, u32, Vec<Bound<'_, PyAny>>, bool, bool, bool)>,
+        causes: Vec<PyObject>,
+    ) -> PyResult<(Vec<PyObject>, Vec<Vec<(u32, Option<u32>)>>)> {
+        use crate::audit::{Hint, Scope};
+        if causes.len() != 4 {
+            return Err(PyValueError::new_err("four causes"));
+        }
+        let mut spec = Vec::with_capacity(rules.len());
+        for (scope, mode_bits, prefixes, secret_names, deleted, all) in rules {
+            let scope = match scope.as_str() {
+                "shipped" => Scope::Shipped,
+                "changed" => Scope::Changed,
+                "hidden" => Scope::Hidden,
+                "live" => Scope::Live,
+                _ => return Err(PyValueError::new_err(format!("unknown scope {scope:?}"))),
+            };
+            let prefixes = prefixes.iter().map(bytes_of).collect::<PyResult<_>>()?;
+            spec.push((
+                scope,
+                Hint {
+                    mode_bits,
+                    prefixes,
+                    secret_names,
+                    deleted,
+                    all,
+                },
+            ));
+        }
+        let inner = &self.inner;
+        let result = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    crate::audit::audit(inner, &spec)
+                }))
+            })
+            .map_err(|_| {
+                PyRuntimeError::new_err(
+                    "internal error in the audit pass (a bug: please report it)",
+                )
+            })?;
+        let mut waste = Vec::with_capacity(result.waste.len());
+        for w in &result.waste {
+            let r = &inner.recs[w.entry as usize];
+            let deleted_by = if w.deleted_by == NONE {
+                py.None()
+            } else {
+                text(py, inner.path(w.deleted_by))?
+            };
+            let row = PyTuple::new(
+                py,
+                [
+                    w.entry.into_pyobject(py)?.into_any().unbind(),
+                    text(py, inner.path(r.path))?,
+                    r.size.into_pyobject(py)?.into_any().unbind(),
+                    causes[w.cause as usize].clone_ref(py),
+                    r.layer.into_pyobject(py)?.into_any().unbind(),
+                    w.by_layer.into_pyobject(py)?.into_any().unbind(),
+                    PyString::new(py, w.how).into_any().unbind(),
+                    deleted_by,
+                ],
+            )?;
+            waste.push(row.into_any().unbind());
+        }
+        let hits = result
+            .hits
+            .into_iter()
+            .map(|v| {
+                v.into_iter()
+                    .map(|(a, b)| (a, (b != NONE).then_some(b)))
+                    .collect()
+            })
+            .collect();
+        Ok((waste, hits))
+    }
+
+    /// dive 0.13.1's figures: `(min_sum, disc_sum, [(path, count, size)])`.
+    #[allow(clippy::type_complexity)]
+    fn dive_figures(&self, py: Python<'_>) -> PyResult<(i64, i64, Vec<(Vec<u8>, i64, i64)>)> {
+        let inner = &self.inner;
+        let r = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.dive_figures()))
+            })
+            .map_err(|_| {
+                PyRuntimeError::new_err(
+                    "internal error computing dive's figures (a bug: please report it)",
+                )
+            })?;
+        Ok((r.min_sum, r.disc_sum, r.refs))
+    }
+
+    /// Bytes the tree holds (for the memory budget in benchmarks and tests).
+    fn heap_bytes(&self) -> usize {
+        self.inner.heap_bytes()
+    }
+}
