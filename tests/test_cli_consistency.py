@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 from conftest import SAMPLES
@@ -174,3 +176,44 @@ def test_efficiency_is_a_percent_and_dive_figures_are_dives() -> None:
         # dive 0.13.1 on this archive prints efficiency 99.9611 %, wastedBytes 1439, userWastedPercent 77.1582 %
         assert "dive 0.13.1's figures: efficiency 99.9611 %, wastedBytes 1439, userWastedPercent 77.1582 %" in text
         assert not re.search(r"efficiency 0\.\d", text)
+
+
+def _odd_names_image(tmp: Path) -> str:
+    """Names and xattrs that stress the JSON writer: bytes that are not UTF-8,
+    characters outside the BMP, control characters, quotes and backslashes."""
+    raw = F("/etc/raw", "file", b"x", xattrs={"user.bin": "\udcff\udcfe ok \\ \u00e9", "user.plain": "v"})
+    return build(
+        str(tmp),
+        [
+            [d("/etc"), file("/etc/\udcff-latin1-\udce9", "a"), file("/etc/emoji-\U0001f600", "b"), raw],
+            [file("/etc/emoji-\U0001f600", "c"), file("/etc/tab\there\x7f", "d"), wh("/etc/\udcff-latin1-\udce9")],
+        ],
+    )
+
+
+@pytest.mark.parametrize("source", ["sample", "hostile", "odd-names"])
+def test_core_arrays_equal_the_python_objects(source: str, tmp_path: Path) -> None:
+    """The core writes report's ``files`` and ``hidden`` arrays; they must be,
+    byte for byte, what json.dumps makes of file_obj/hidden_obj (held equal to
+    the pretty forms by the test above) at every layer."""
+    import io
+
+    from layerscope.api import load
+    from layerscope.report import file_json_pretty, hidden_json_pretty, write_json_doc
+
+    path = {"sample": DOCKER, "hostile": _entry_image, "odd-names": _odd_names_image}[source]
+    m = load(path if isinstance(path, str) else path(tmp_path))
+    for k in range(len(m.image.layers)):
+        want, got = io.StringIO(), io.StringIO()
+        items = [
+            ("files", [file_json_pretty(m, e) for e in m.files_at(k)]),
+            ("hidden", [hidden_json_pretty(dl, vs) for dl, vs in m.hidden_at(k)]),
+        ]
+        write_json_doc({"k": k}, items, want)
+
+        def core(name: str, k: int = k) -> Callable[[TextIO], None]:
+            return lambda out: m.tree.write_array(name, k, out.write, chunk=64)  # small chunks: many pieces
+
+        write_json_doc({"k": k}, [("files", core("files")), ("hidden", core("hidden"))], got)
+        assert got.getvalue() == want.getvalue(), k
+        assert json.loads(got.getvalue())["files"]  # and it is JSON
