@@ -111,7 +111,7 @@ fn hiding(tree: &Tree, next: u32) -> (Cause, &'static str, u32) {
         let d = &tree.dels[(next & !DEL) as usize];
         return (Cause::Deleted, d.how.name(), d.cause);
     }
-    let n = &tree.recs[next as usize];
+    let n = tree.rec(next);
     match n.change {
         Change::Modified => (Cause::Overwritten, n.change.name(), NONE),
         Change::Metadata => (Cause::CopyUp, n.change.name(), NONE),
@@ -135,7 +135,7 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
                 prev = NONE;
                 continue;
             }
-            let r = &tree.recs[ev as usize];
+            let r = tree.rec(ev);
             let changed = !r.implicit && (evs.len() == 1 || r.change != Change::Rewritten);
             for (k, (scope, hint)) in rules.iter().enumerate() {
                 let applies = match scope {
@@ -171,7 +171,7 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
             deleted_by,
             by_layer: tree.ev_layer(next),
         };
-        let r = &tree.recs[entry as usize];
+        let r = tree.rec(entry);
         for (k, (scope, hint)) in rules.iter().enumerate() {
             if *scope != Scope::Hidden {
                 continue;

@@ -7,7 +7,7 @@
 //! surrogateescape), nested as `report.write_json_doc` nests array items;
 //! tests hold the two equal on sample and hostile images.
 
-use crate::tree::{Rec, Tree, DEL};
+use crate::tree::{Tree, DEL};
 
 /// Append `s` (UTF-8 with stray bytes, read as Python's surrogateescape)
 /// as a JSON string the way `json.encoder.encode_basestring_ascii` does.
@@ -66,8 +66,8 @@ fn num(out: &mut Vec<u8>, v: impl std::fmt::Display) {
     out.extend_from_slice(v.to_string().as_bytes());
 }
 
-fn digest(out: &mut Vec<u8>, tree: &Tree, r: &Rec) {
-    match tree.digest(r) {
+fn digest(out: &mut Vec<u8>, tree: &Tree, eid: u32) {
+    match tree.digest(eid) {
         Some(d) => {
             out.extend_from_slice(b"\"sha256:");
             out.extend_from_slice(
@@ -100,7 +100,8 @@ fn field(out: &mut Vec<u8>, base: &[u8], depth: usize, name: &str, first: bool) 
     out.extend_from_slice(b"\": ");
 }
 
-fn version(out: &mut Vec<u8>, tree: &Tree, r: &Rec, base: &[u8]) {
+fn version(out: &mut Vec<u8>, tree: &Tree, eid: u32, base: &[u8]) {
+    let r = tree.rec(eid);
     out.push(b'{');
     field(out, base, 3, "layer", true);
     num(out, r.layer);
@@ -115,7 +116,7 @@ fn version(out: &mut Vec<u8>, tree: &Tree, r: &Rec, base: &[u8]) {
     field(out, base, 3, "size", false);
     num(out, r.size);
     field(out, base, 3, "digest", false);
-    digest(out, tree, r);
+    digest(out, tree, eid);
     field(out, base, 3, "change", false);
     esc(out, r.change.name().as_bytes());
     nl(out, base, 2);
@@ -133,7 +134,7 @@ fn versions(out: &mut Vec<u8>, tree: &Tree, below: &[u32], base: &[u8]) {
             out.push(b',');
         }
         nl(out, base, 2);
-        version(out, tree, &tree.recs[e as usize], base);
+        version(out, tree, e, base);
     }
     nl(out, base, 1);
     out.push(b']');
@@ -141,7 +142,7 @@ fn versions(out: &mut Vec<u8>, tree: &Tree, below: &[u32], base: &[u8]) {
 
 /// One `files` item: the entry visible at a path, with the versions below it.
 fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
-    let r = &tree.recs[eid as usize];
+    let r = tree.rec(eid);
     out.push(b'{');
     field(out, base, 1, "path", true);
     esc(out, tree.path(id));
@@ -156,12 +157,12 @@ fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
     field(out, base, 1, "size", false);
     num(out, r.size);
     field(out, base, 1, "link", false);
-    match tree.link(r) {
+    match tree.link(eid) {
         Some(l) => esc(out, l),
         None => out.extend_from_slice(b"null"),
     }
     field(out, base, 1, "digest", false);
-    digest(out, tree, r);
+    digest(out, tree, eid);
     field(out, base, 1, "layer", false);
     num(out, r.layer);
     field(out, base, 1, "change", false);
@@ -169,7 +170,7 @@ fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
     field(out, base, 1, "mtime", false);
     num(out, r.mtime);
     field(out, base, 1, "xattrs", false);
-    match tree.xattrs(r) {
+    match tree.xattrs(eid) {
         Some(x) if !x.is_empty() => {
             out.push(b'{');
             for (i, (k, v)) in x.iter().enumerate() {
@@ -255,7 +256,7 @@ pub fn write_array<E>(
                     .events(id)
                     .iter()
                     .copied()
-                    .filter(|&e| e & DEL == 0 && tree.recs[e as usize].layer < layer)
+                    .filter(|&e| e & DEL == 0 && tree.rec(e).layer < layer)
                     .collect();
                 if below.is_empty() {
                     false

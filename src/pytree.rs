@@ -259,21 +259,20 @@ impl Tree {
     }
 
     pub fn entry_obj(&self, py: Python<'_>, eid: u32) -> PyResult<PyObject> {
-        let r: &Rec = self
-            .inner
-            .recs
-            .get(eid as usize)
-            .ok_or_else(|| PyIndexError::new_err("no such entry id"))?;
+        if eid >= self.inner.entry_count() {
+            return Err(PyIndexError::new_err("no such entry id"));
+        }
         let t = &self.inner;
-        let link = match t.link(r) {
+        let r: &Rec = t.rec(eid);
+        let link = match t.link(eid) {
             Some(l) => text(py, l)?,
             None => py.None(),
         };
-        let digest = match t.digest(r) {
+        let digest = match t.digest(eid) {
             Some(d) => PyBytes::new(py, d).into_any().unbind(),
             None => py.None(),
         };
-        let xattrs = match t.xattrs(r) {
+        let xattrs = match t.xattrs(eid) {
             Some(x) => {
                 let d = PyDict::new(py);
                 for (k, v) in x {
@@ -413,8 +412,7 @@ impl Tree {
     fn layer_entries(&self, py: Python<'_>, k: usize) -> PyResult<Vec<PyObject>> {
         self.inner
             .layer_recs(k)
-            .iter()
-            .map(|&e| self.entry_obj(py, e))
+            .map(|e| self.entry_obj(py, e))
             .collect()
     }
 
@@ -532,7 +530,7 @@ impl Tree {
             })?;
         let mut waste = Vec::with_capacity(result.waste.len());
         for w in &result.waste {
-            let r = &inner.recs[w.entry as usize];
+            let r = inner.rec(w.entry);
             let deleted_by = if w.deleted_by == NONE {
                 py.None()
             } else {

@@ -109,6 +109,9 @@ impl Strings {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
+    pub fn heap_bytes(&self) -> usize {
+        self.bytes.capacity() + self.ends.capacity() * std::mem::size_of::<usize>()
+    }
 }
 
 /// One layer's version of one path.
@@ -228,11 +231,71 @@ pub struct Counts {
     pub dirs_rewritten: u64,
 }
 
+/// Every layer's rows, kept where the scan put them: the merged model points
+/// into them instead of copying (an entry is its layer's row, a path's text
+/// is the row of the first entry that has it). Slot `nlayers` holds the
+/// directories the merge made (implicit parents).
+#[derive(Debug, Default)]
+struct Slots {
+    rows: Vec<Rows>,
+    /// `base[s]` is the id of slot `s`'s first entry.
+    base: Vec<u32>,
+}
+
+impl Slots {
+    fn locate(&self, eid: u32) -> (usize, usize) {
+        let s = self.base.partition_point(|&b| b <= eid) - 1;
+        (s, (eid - self.base[s]) as usize)
+    }
+    fn rec(&self, eid: u32) -> &Rec {
+        let (s, i) = self.locate(eid);
+        &self.rows[s].recs[i]
+    }
+    fn rec_mut(&mut self, eid: u32) -> &mut Rec {
+        let (s, i) = self.locate(eid);
+        &mut self.rows[s].recs[i]
+    }
+    /// The path text stored with an entry (its row's own name).
+    fn text(&self, eid: u32) -> &[u8] {
+        let (s, i) = self.locate(eid);
+        self.rows[s].paths.get(i as u32)
+    }
+    fn own_digest(&self, eid: u32) -> Option<&[u8; 32]> {
+        let (s, i) = self.locate(eid);
+        let r = &self.rows[s].recs[i];
+        (r.digest != NONE).then(|| &self.rows[s].digests[r.digest as usize])
+    }
+    /// The digest of the bytes an entry shows: a hardlink's or a copy-up's
+    /// are its source's.
+    fn digest(&self, eid: u32) -> Option<&[u8; 32]> {
+        let r = self.rec(eid);
+        if r.source != NONE {
+            self.own_digest(r.source)
+        } else {
+            self.own_digest(eid)
+        }
+    }
+    fn link(&self, eid: u32) -> Option<&[u8]> {
+        let (s, i) = self.locate(eid);
+        let r = &self.rows[s].recs[i];
+        (r.link != NONE).then(|| self.rows[s].links.get(r.link))
+    }
+    fn xattrs(&self, eid: u32) -> Option<&Xattrs> {
+        let (s, i) = self.locate(eid);
+        let r = &self.rows[s].recs[i];
+        (r.xattrs != NONE).then(|| &self.rows[s].xattrs[r.xattrs as usize])
+    }
+    fn len(&self) -> u32 {
+        self.base.last().copied().unwrap_or(0)
+    }
+}
+
 /// The merged image: read-only once built.
 #[derive(Debug, Default)]
 pub struct Tree {
-    /// Every path, sorted by bytes; path id 0 is the root `/`.
-    paths: Strings,
+    slots: Slots,
+    /// Path ids are ranks in byte order (the root `/` is 0): the entry holding each one's text.
+    loc: Vec<u32>,
     parent: Vec<u32>,
     /// Per path, `events[ev_start[p]..ev_start[p+1]]` in layer order.
     ev_start: Vec<u32>,
@@ -240,18 +303,9 @@ pub struct Tree {
     /// Per path, its children's ids (sorted, since ids are).
     kid_start: Vec<u32>,
     kids: Vec<u32>,
-    pub recs: Vec<Rec>,
-    links: Strings,
-    digests: Vec<[u8; 32]>,
-    xattrs: Vec<Xattrs>,
     pub dels: Vec<Deletion>,
-    /// Per layer: its own entries (tar order, root entries included) and deletions.
-    layer_recs: Vec<Vec<u32>>,
     layer_dels: Vec<Vec<u32>>,
     pub counts: Vec<Counts>,
-    /// Per layer: its whiteout targets and opaque directories (for dive's figures).
-    layer_whiteouts: Vec<Vec<Vec<u8>>>,
-    layer_opaques: Vec<Vec<Vec<u8>>>,
     /// Per layer: what the merge had to say about it.
     pub warnings: Vec<Vec<(&'static str, Vec<u8>)>>,
 }
@@ -283,10 +337,10 @@ fn content_kind(k: Kind) -> Kind {
     }
 }
 
-/// Paths seen by the merge, each stored once, with an index by hash (the
-/// layers' own rows are freed as the merge goes, so nothing can borrow them).
+/// Paths seen by the merge, by first-seen id, with an index by hash; the
+/// text stays in the rows (`loc`: the entry that holds it).
 struct Names {
-    arena: Strings,
+    loc: Vec<u32>,
     /// Hash of a path -> the newest id with that hash; older ones follow `chain`.
     index: HashMap<u64, u32, foldhash::fast::RandomState>,
     chain: Vec<u32>,
@@ -296,7 +350,7 @@ struct Names {
 impl Names {
     fn with_capacity(n: usize) -> Names {
         Names {
-            arena: Strings::default(),
+            loc: Vec::with_capacity(n),
             index: HashMap::with_capacity_and_hasher(n, Default::default()),
             chain: Vec::with_capacity(n),
             seed: Default::default(),
@@ -308,10 +362,10 @@ impl Names {
         self.seed.hash_one(path)
     }
 
-    fn get(&self, path: &[u8]) -> Option<u32> {
+    fn get(&self, slots: &Slots, path: &[u8]) -> Option<u32> {
         let mut id = *self.index.get(&self.hash(path))?;
         loop {
-            if self.arena.get(id) == path {
+            if slots.text(self.loc[id as usize]) == path {
                 return Some(id);
             }
             id = self.chain[id as usize];
@@ -321,88 +375,45 @@ impl Names {
         }
     }
 
-    /// The id of `path`, and whether it is new.
-    fn intern(&mut self, path: &[u8]) -> (u32, bool) {
-        if let Some(id) = self.get(path) {
-            return (id, false);
-        }
-        let id = self.arena.push(path);
+    /// A new id for `path`, whose text entry `at` holds.
+    fn add(&mut self, path: &[u8], at: u32) -> u32 {
+        let id = self.loc.len() as u32;
+        self.loc.push(at);
         let h = self.hash(path);
         let older = self.index.insert(h, id).unwrap_or(NONE);
         self.chain.push(older);
-        (id, true)
-    }
-
-    fn path(&self, id: u32) -> &[u8] {
-        self.arena.get(id)
+        id
     }
 
     fn len(&self) -> usize {
-        self.arena.len()
+        self.loc.len()
     }
 }
 
-/// State of the merge while layers are applied; ids here are in first-seen order.
+/// State of the merge while layers are applied; path ids here are in first-seen order.
 struct Merge {
+    slots: Slots,
     names: Names,
     parent: Vec<u32>,
     last: Vec<u32>,
     first_kid: Vec<u32>,
     next_sib: Vec<u32>,
-    recs: Vec<Rec>,
-    links: Strings,
-    digests: Vec<[u8; 32]>,
-    xattrs: Vec<Xattrs>,
     dels: Vec<Deletion>,
-    /// Entry id -> previous event of its path (entries are most events).
+    /// Per entry id: the previous event of its path.
     rec_prev: Vec<u32>,
     del_prev: Vec<u32>,
     nevents: usize,
+    implicit: usize,
 }
 
 const ROOT: &[u8] = b"/";
 
 impl Merge {
-    fn new(total: usize, digests: usize) -> Merge {
-        let mut m = Merge {
-            names: Names::with_capacity(total + 1),
-            parent: Vec::with_capacity(total + 1),
-            last: Vec::with_capacity(total + 1),
-            first_kid: Vec::with_capacity(total + 1),
-            next_sib: Vec::with_capacity(total + 1),
-            recs: Vec::with_capacity(total),
-            links: Strings::default(),
-            digests: Vec::with_capacity(digests),
-            xattrs: Vec::new(),
-            dels: Vec::new(),
-            rec_prev: Vec::with_capacity(total),
-            del_prev: Vec::new(),
-            nevents: 0,
-        };
-        m.intern(ROOT);
-        m
-    }
-
-    fn intern(&mut self, path: &[u8]) -> u32 {
-        let (id, new) = self.names.intern(path);
-        if new {
-            self.parent.push(NONE);
-            self.last.push(NONE);
-            self.first_kid.push(NONE);
-            self.next_sib.push(NONE);
-        }
-        id
-    }
-
-    fn lookup(&self, path: &[u8]) -> Option<u32> {
-        self.names.get(path)
-    }
-
     fn ev_layer(&self, ev: u32) -> u16 {
         if ev & DEL != 0 {
             self.dels[(ev & !DEL) as usize].layer
         } else {
-            self.recs[ev as usize].layer
+            self.slots.rec(ev).layer
         }
     }
 
@@ -412,6 +423,55 @@ impl Merge {
         } else {
             self.rec_prev[ev as usize]
         }
+    }
+
+    fn lookup(&self, path: &[u8]) -> Option<u32> {
+        self.names.get(&self.slots, path)
+    }
+
+    /// The id of `path`; a new path's text is the entry `at` (NONE: store
+    /// it with a new implicit-slot row, which the caller then fills).
+    fn intern(&mut self, path: &[u8], at: u32) -> u32 {
+        if let Some(id) = self.lookup(path) {
+            return id;
+        }
+        let at = if at == NONE { self.text_row(path) } else { at };
+        let id = self.names.add(path, at);
+        self.parent.push(NONE);
+        self.last.push(NONE);
+        self.first_kid.push(NONE);
+        self.next_sib.push(NONE);
+        id
+    }
+
+    /// A row in the implicit slot that holds `path`'s text (its record is a
+    /// placeholder until `implicit_dir` fills it, or stays orphaned).
+    fn text_row(&mut self, path: &[u8]) -> u32 {
+        let slot = self.slots.rows.len() - 1;
+        let rows = &mut self.slots.rows[slot];
+        rows.paths.push(path);
+        rows.recs.push(Rec {
+            size: 0,
+            mtime: 0,
+            uid: 0,
+            gid: 0,
+            offset: 0,
+            mode: 0o755,
+            path: NONE,
+            link: NONE,
+            digest: NONE,
+            xattrs: NONE,
+            source: NONE,
+            layer: 0,
+            kind: Kind::Dir,
+            change: Change::Added,
+            implicit: true,
+        });
+        self.rec_prev.push(NONE);
+        let eid = self.slots.base[slot] + self.implicit as u32;
+        self.implicit += 1;
+        *self.slots.base.last_mut().expect("bases") = eid + 1;
+        eid
     }
 
     /// The newest event of a path, as an entry id when it is one.
@@ -435,8 +495,9 @@ impl Merge {
     fn push(&mut self, id: u32, ev: u32) {
         let prev = self.last[id as usize];
         if prev == NONE && id != 0 {
-            let parent = parent_of(self.names.path(id)).to_vec();
-            let parent = self.intern(&parent);
+            let text = self.slots.text(self.names.loc[id as usize]);
+            let parent = parent_of(text).to_vec();
+            let parent = self.intern(&parent, NONE);
             self.parent[id as usize] = parent;
             self.next_sib[id as usize] = self.first_kid[parent as usize];
             self.first_kid[parent as usize] = id;
@@ -444,7 +505,7 @@ impl Merge {
         if ev & DEL != 0 {
             self.del_prev.push(prev);
         } else {
-            self.rec_prev.push(prev);
+            self.rec_prev[ev as usize] = prev;
         }
         self.last[id as usize] = ev;
         self.nevents += 1;
@@ -479,79 +540,83 @@ impl Merge {
             });
             self.push(p, d | DEL);
             out.push(d);
-            if self.recs[cur as usize].kind == Kind::Dir {
+            if self.slots.rec(cur).kind == Kind::Dir {
                 stack.extend(self.kids(p));
             }
         }
     }
 
-    fn classify(&self, prev: Option<u32>, new: &Rec) -> Change {
+    /// How `new` (entry `eid`, not yet in its timeline) relates to `prev`.
+    fn classify(&self, prev: Option<u32>, new: &Rec, eid: u32) -> Change {
         let Some(prev) = prev else {
             return Change::Added;
         };
-        let p = &self.recs[prev as usize];
+        let p = self.slots.rec(prev);
         let (pt, nt) = (content_kind(p.kind), content_kind(new.kind));
         if pt != nt {
             return Change::TypeChanged;
         }
         if nt == Kind::File {
-            let pd = (p.digest != NONE).then(|| &self.digests[p.digest as usize]);
-            let nd = (new.digest != NONE).then(|| &self.digests[new.digest as usize]);
+            let pd = self.slots.digest(prev);
+            let nd = if new.source != NONE {
+                self.slots.own_digest(new.source)
+            } else {
+                self.slots.own_digest(eid)
+            };
             if pd != nd || p.size != new.size || (nd.is_none() && new.size != 0) {
                 return Change::Modified;
             }
-        } else if nt == Kind::Symlink {
-            let pl = (p.link != NONE).then(|| self.links.get(p.link));
-            let nl = (new.link != NONE).then(|| self.links.get(new.link));
-            if pl != nl {
-                return Change::Modified;
-            }
+        } else if nt == Kind::Symlink && self.slots.link(prev) != self.slots.link(eid) {
+            return Change::Modified;
         }
-        if p.mode != new.mode || p.uid != new.uid || p.gid != new.gid || !self.same_xattrs(p, new) {
+        if p.mode != new.mode
+            || p.uid != new.uid
+            || p.gid != new.gid
+            || !self.same_xattrs(prev, eid)
+        {
             return Change::Metadata;
         }
         Change::Rewritten
     }
 
     /// Equal xattrs whatever their order (as the layers list them).
-    fn same_xattrs(&self, a: &Rec, b: &Rec) -> bool {
-        let sorted = |r: &Rec| {
-            (r.xattrs != NONE).then(|| {
-                let mut v: Vec<&(String, Vec<u8>)> =
-                    self.xattrs[r.xattrs as usize].iter().collect();
+    fn same_xattrs(&self, a: u32, b: u32) -> bool {
+        let sorted = |eid: u32| {
+            self.slots.xattrs(eid).map(|x| {
+                let mut v: Vec<&(String, Vec<u8>)> = x.iter().collect();
                 v.sort();
                 v
             })
         };
-        if a.xattrs == NONE && b.xattrs == NONE {
-            return true;
-        }
-        sorted(a) == sorted(b)
+        let (xa, xb) = (sorted(a), sorted(b));
+        xa == xb
     }
 
     fn implicit_dir(&mut self, id: u32, layer: u16) {
-        let rec = Rec {
-            size: 0,
-            mtime: 0,
-            uid: 0,
-            gid: 0,
-            offset: 0,
-            mode: 0o755,
-            path: id,
-            link: NONE,
-            digest: NONE,
-            xattrs: NONE,
-            source: NONE,
-            layer,
-            kind: Kind::Dir,
-            change: Change::Added,
-            implicit: true,
+        // The path's text row may be this very placeholder: reuse it when free.
+        let at = self.names.loc[id as usize];
+        let eid = if self.is_free_placeholder(at) {
+            at
+        } else {
+            self.text_row_for(id)
         };
         let before = self.entry_at(id, i64::from(layer) - 1);
-        let change = self.classify(before, &rec);
-        let e = self.recs.len() as u32;
-        self.recs.push(Rec { change, ..rec });
-        self.push(id, e);
+        let mut rec = *self.slots.rec(eid);
+        rec.path = id;
+        rec.layer = layer;
+        rec.change = self.classify(before, &rec, eid);
+        *self.slots.rec_mut(eid) = rec;
+        self.push(id, eid);
+    }
+
+    fn is_free_placeholder(&self, eid: u32) -> bool {
+        let r = self.slots.rec(eid);
+        r.implicit && r.path == NONE && eid >= self.slots.base[self.slots.rows.len() - 1]
+    }
+
+    fn text_row_for(&mut self, id: u32) -> u32 {
+        let text = self.slots.text(self.names.loc[id as usize]).to_vec();
+        self.text_row(&text)
     }
 
     fn ensure_parents(&mut self, path: &[u8], layer: u16, warn: &mut Vec<Vec<u8>>) {
@@ -562,9 +627,9 @@ impl Merge {
         let mut chain: Vec<u32> = Vec::new();
         let mut q = parent;
         while q != ROOT {
-            let id = self.intern(q);
+            let id = self.intern(q, NONE);
             if let Some(cur) = self.current_entry(id) {
-                let kind = self.recs[cur as usize].kind;
+                let kind = self.slots.rec(cur).kind;
                 if kind == Kind::Dir {
                     break;
                 }
@@ -598,7 +663,7 @@ impl Merge {
                 b" points to itself",
             ]));
         } else if let Some(cur) = cur {
-            let c = &self.recs[cur as usize];
+            let c = self.slots.rec(cur);
             if content_kind(c.kind) != Kind::File {
                 warn.push(message(&[
                     format!("layer {layer}: hardlink ").as_bytes(),
@@ -608,9 +673,9 @@ impl Merge {
                     format!(": target is a {}", c.kind.name()).as_bytes(),
                 ]));
             } else {
+                // Its bytes (and so its digest) are the data entry's.
                 rec.source = if c.source != NONE { c.source } else { cur };
                 rec.size = c.size;
-                rec.digest = c.digest;
             }
         } else {
             warn.push(message(&[
@@ -634,12 +699,9 @@ impl Merge {
         if ev == NONE {
             return None;
         }
-        let r = &self.recs[ev as usize];
+        let r = self.slots.rec(ev);
         if r.kind == Kind::Hardlink {
-            if r.source != NONE {
-                return Some(r.source);
-            }
-            return None;
+            return (r.source != NONE).then_some(r.source);
         }
         (r.kind == Kind::File).then_some(ev)
     }
@@ -649,94 +711,98 @@ fn message(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
 
-/// Merge the layers (in index order) into a tree. Each layer's rows are
-/// freed once applied, so the peak is the tree plus one layer.
+/// Merge the layers (in index order) into a tree. The rows stay where the
+/// scan put them: the tree adds timelines and children over them.
 pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
-    let total: usize = inputs.iter().map(|l| l.rows.len()).sum();
-    let digests: usize = inputs.iter().map(|l| l.rows.digests.len()).sum();
-    let mut m = Merge::new(total, digests);
-    let mut layer_recs: Vec<Vec<u32>> = vec![Vec::new(); nlayers];
+    let mut names: Vec<String> = vec![String::new(); nlayers];
+    let mut rows: Vec<Rows> = (0..=nlayers).map(|_| Rows::default()).collect();
+    for input in inputs {
+        if input.index < nlayers {
+            names[input.index] = input.name;
+            rows[input.index] = input.rows;
+        }
+    }
+    let mut base = Vec::with_capacity(nlayers + 2);
+    let mut acc = 0u32;
+    for r in &rows {
+        base.push(acc);
+        acc += r.len() as u32;
+    }
+    base.push(acc);
+    let total = acc as usize;
+    let mut m = Merge {
+        slots: Slots { rows, base },
+        names: Names::with_capacity(total + 1),
+        parent: Vec::with_capacity(total + 1),
+        last: Vec::with_capacity(total + 1),
+        first_kid: Vec::with_capacity(total + 1),
+        next_sib: Vec::with_capacity(total + 1),
+        dels: Vec::new(),
+        rec_prev: vec![NONE; total],
+        del_prev: Vec::new(),
+        nevents: 0,
+        implicit: 0,
+    };
+    m.intern(ROOT, NONE);
     let mut layer_dels: Vec<Vec<u32>> = vec![Vec::new(); nlayers];
     let mut counts = vec![Counts::default(); nlayers];
     let mut warnings: Vec<Vec<(&'static str, Vec<u8>)>> = vec![Vec::new(); nlayers];
-    let mut layer_whiteouts: Vec<Vec<Vec<u8>>> = vec![Vec::new(); nlayers];
-    let mut layer_opaques: Vec<Vec<Vec<u8>>> = vec![Vec::new(); nlayers];
-    let mut order: Vec<LayerInput> = inputs.into_iter().filter(|l| l.index < nlayers).collect();
-    order.sort_by_key(|l| l.index);
-    for input in order {
-        let idx = input.index;
+    let mut buf: Vec<u8> = Vec::new();
+    let mut link_buf: Vec<u8> = Vec::new();
+    for (idx, name) in names.iter().enumerate() {
         let layer = idx as u16;
-        let rows = &input.rows;
         let mut warn: Vec<Vec<u8>> = Vec::new();
         let mut dels: Vec<u32> = Vec::new();
-        for d in &rows.opaque_dirs {
+        for d in std::mem::take(&mut m.slots.rows[idx].opaque_dirs).iter() {
             if let Some(id) = m.lookup(d) {
                 // The root is always a live directory (it has no events of its own).
                 if id == 0
                     || m.current_entry(id)
-                        .is_some_and(|e| m.recs[e as usize].kind == Kind::Dir)
+                        .is_some_and(|e| m.slots.rec(e).kind == Kind::Dir)
                 {
                     for child in m.kids(id) {
                         m.delete(child, layer, How::Opaque, id, &mut dels);
                     }
                 }
             }
+            m.slots.rows[idx].opaque_dirs.push(d.clone());
         }
-        for w in &rows.whiteouts {
+        for w in std::mem::take(&mut m.slots.rows[idx].whiteouts).iter() {
             if w.as_slice() == ROOT {
                 warn.push(format!("layer {idx}: whiteout of the root ignored").into_bytes());
-                continue;
-            }
-            if let Some(id) = m.lookup(w) {
+            } else if let Some(id) = m.lookup(w) {
                 m.delete(id, layer, How::Whiteout, id, &mut dels);
             }
+            m.slots.rows[idx].whiteouts.push(w.clone());
         }
-        let sources: HashMap<u32, &[u8]> = rows
-            .sources
-            .iter()
-            .map(|(row, p)| (*row, p.as_slice()))
+        let sources: HashMap<u32, Vec<u8>> = std::mem::take(&mut m.slots.rows[idx].sources)
+            .into_iter()
             .collect();
-        let mut mine: Vec<u32> = Vec::with_capacity(rows.len());
-        let mut metacopy_missing: Vec<(&[u8], &[u8])> = Vec::new();
+        let mut metacopy_missing: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
         let mut metacopy_resolved = 0u64;
-        for (row, r) in rows.recs.iter().enumerate() {
-            let path: &[u8] = rows.paths.get(r.path);
-            let mut rec = *r;
+        let first = m.slots.base[idx];
+        let n = m.slots.rows[idx].len();
+        for row in 0..n {
+            let eid = first + row as u32;
+            let mut rec = m.slots.rows[idx].recs[row];
             rec.layer = layer;
-            rec.link = if r.link == NONE {
-                NONE
-            } else {
-                m.links.push(rows.links.get(r.link))
-            };
-            rec.digest = if r.digest == NONE {
-                NONE
-            } else {
-                m.digests.push(rows.digests[r.digest as usize]);
-                (m.digests.len() - 1) as u32
-            };
-            rec.xattrs = if r.xattrs == NONE {
-                NONE
-            } else {
-                m.xattrs.push(rows.xattrs[r.xattrs as usize].clone());
-                (m.xattrs.len() - 1) as u32
-            };
+            buf.clear();
+            buf.extend_from_slice(m.slots.rows[idx].paths.get(row as u32));
+            let path = buf.as_slice();
             if path == ROOT {
                 rec.path = 0;
-                let e = m.recs.len() as u32;
-                m.recs.push(rec);
-                m.rec_prev.push(NONE);
-                mine.push(e);
+                m.slots.rows[idx].recs[row] = rec;
                 continue;
             }
-            let id = m.intern(path);
+            let id = m.intern(path, eid);
             rec.path = id;
             let cur = m.current_entry(id);
             let replace_implicit = cur.is_some_and(|c| {
-                let c = &m.recs[c as usize];
+                let c = m.slots.rec(c);
                 c.layer == layer && c.implicit
             });
             if let Some(c) = cur {
-                if m.recs[c as usize].kind == Kind::Dir && rec.kind != Kind::Dir {
+                if m.slots.rec(c).kind == Kind::Dir && rec.kind != Kind::Dir {
                     if replace_implicit {
                         warn.push(message(&[
                             format!("layer {idx}: ").as_bytes(),
@@ -755,46 +821,38 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
             }
             m.ensure_parents(path, layer, &mut warn);
             if rec.kind == Kind::Hardlink {
-                let link = if rec.link == NONE {
-                    &b""[..]
-                } else {
-                    rows.links.get(r.link)
-                };
-                m.resolve_hardlink(&mut rec, path, link, &mut warn);
+                link_buf.clear();
+                if let Some(l) = m.slots.link(eid) {
+                    link_buf.extend_from_slice(l);
+                }
+                m.resolve_hardlink(&mut rec, path, &link_buf, &mut warn);
             }
             if let Some(target) = sources.get(&(row as u32)) {
                 match m.metacopy_source(target, layer) {
                     Some(src) => {
-                        let s = m.recs[src as usize];
                         rec.source = src;
-                        rec.size = s.size;
-                        rec.digest = s.digest;
+                        rec.size = m.slots.rec(src).size;
                         metacopy_resolved += 1;
                     }
-                    None => metacopy_missing.push((path, target)),
+                    None => metacopy_missing.push((path.to_vec(), target.clone())),
                 }
             }
             let before = m.entry_at(id, i64::from(layer) - 1);
-            rec.change = m.classify(before, &rec);
-            let e = m.recs.len() as u32;
+            rec.change = m.classify(before, &rec, eid);
+            m.slots.rows[idx].recs[row] = rec;
             if replace_implicit {
                 // The implicit directory gives way to the listed one: same place in the timeline.
                 let old = m.last[id as usize];
-                let prev = m.rec_prev[old as usize];
-                m.recs.push(rec);
-                m.rec_prev.push(prev);
-                m.last[id as usize] = e;
-                m.recs[old as usize].path = NONE; // orphaned
+                m.rec_prev[eid as usize] = m.rec_prev[old as usize];
+                m.last[id as usize] = eid;
+                m.slots.rec_mut(old).path = NONE; // orphaned
             } else {
-                m.recs.push(rec);
-                m.push(id, e);
+                m.push(id, eid);
             }
-            mine.push(e);
         }
         let c = &mut counts[idx];
-        c.entries = mine.len() as u64;
-        for &e in &mine {
-            let r = &m.recs[e as usize];
+        c.entries = n as u64;
+        for r in &m.slots.rows[idx].recs {
             match r.change {
                 Change::Added => c.added += 1,
                 Change::Modified => c.modified += 1,
@@ -810,16 +868,16 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
             .count() as u64;
         let mut out: Vec<(&'static str, Vec<u8>)> =
             warn.into_iter().map(|w| (WARN_MERGE, w)).collect();
-        let name = input.name.as_bytes();
+        let name = name.as_bytes();
         for (path, target) in metacopy_missing {
             out.push((
                 WARN_SPARSE,
                 message(&[
                     name,
                     b": ",
-                    path,
+                    &path,
                     b" is a metadata-only copy-up (overlay metacopy) of ",
-                    target,
+                    &target,
                     b", which no lower layer holds as a file; its content is unknown",
                 ]),
             ));
@@ -837,45 +895,46 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
                 ]),
             ));
         }
-        layer_recs[idx] = mine;
         layer_dels[idx] = dels;
         warnings[idx] = out;
-        let mut rows = input.rows;
-        layer_whiteouts[idx] = std::mem::take(&mut rows.whiteouts);
-        layer_opaques[idx] = std::mem::take(&mut rows.opaque_dirs);
     }
-    let mut tree = finish(m, layer_recs, layer_dels, counts, warnings);
-    tree.layer_whiteouts = layer_whiteouts;
-    tree.layer_opaques = layer_opaques;
-    tree
+    finish(m, layer_dels, counts, warnings)
 }
 
 /// Renumber paths in byte order and lay timelines and children out flat.
 fn finish(
-    m: Merge,
-    layer_recs: Vec<Vec<u32>>,
+    mut m: Merge,
     layer_dels: Vec<Vec<u32>>,
     counts: Vec<Counts>,
     warnings: Vec<Vec<(&'static str, Vec<u8>)>>,
 ) -> Tree {
+    // The hash index is done with: free it before the sort's own memory.
+    m.names.index = HashMap::default();
+    m.names.chain = Vec::new();
     let n = m.names.len();
-    let names = &m.names;
     // Only paths with events (and the root) are part of the tree.
     let mut order: Vec<u32> = (0..n as u32)
         .filter(|&i| i == 0 || m.last[i as usize] != NONE)
         .collect();
-    order.sort_unstable_by(|&a, &b| names.path(a).cmp(names.path(b)));
+    {
+        let slots = &m.slots;
+        let loc = &m.names.loc;
+        order.sort_unstable_by(|&a, &b| {
+            slots.text(loc[a as usize]).cmp(slots.text(loc[b as usize]))
+        });
+    }
     let mut new_id = vec![NONE; n];
     for (i, &old) in order.iter().enumerate() {
         new_id[old as usize] = i as u32;
     }
-    let mut paths = Strings::default();
-    let mut parent = Vec::with_capacity(order.len());
-    let mut ev_start = Vec::with_capacity(order.len() + 1);
+    let count = order.len();
+    let mut loc = Vec::with_capacity(count);
+    let mut parent = Vec::with_capacity(count);
+    let mut ev_start = Vec::with_capacity(count + 1);
     let mut events = Vec::with_capacity(m.nevents);
     let mut scratch = Vec::new();
     for &old in &order {
-        paths.push(names.path(old));
+        loc.push(m.names.loc[old as usize]);
         let p = m.parent[old as usize];
         parent.push(if p == NONE { NONE } else { new_id[p as usize] });
         ev_start.push(events.len() as u32);
@@ -888,8 +947,8 @@ fn finish(
         events.extend(scratch.iter().rev());
     }
     ev_start.push(events.len() as u32);
+    drop(order);
     // Children: ids are in byte order, so appending in id order sorts them.
-    let count = order.len();
     let mut nkids = vec![0u32; count + 1];
     for &p in parent.iter().skip(1) {
         if p != NONE {
@@ -911,10 +970,12 @@ fn finish(
             fill[p as usize] += 1;
         }
     }
-    let mut recs = m.recs;
-    for r in &mut recs {
-        if r.path != NONE {
-            r.path = new_id[r.path as usize];
+    let mut slots = m.slots;
+    for rows in &mut slots.rows {
+        for r in &mut rows.recs {
+            if r.path != NONE {
+                r.path = new_id[r.path as usize];
+            }
         }
     }
     let mut dels = m.dels;
@@ -922,46 +983,37 @@ fn finish(
         d.path = new_id[d.path as usize];
         d.cause = new_id[d.cause as usize];
     }
-    let mut links = m.links;
-    links.shrink();
-    paths.shrink();
     Tree {
-        paths,
+        slots,
+        loc,
         parent,
         ev_start,
         events,
         kid_start,
         kids,
-        recs,
-        links,
-        digests: m.digests,
-        xattrs: m.xattrs,
         dels,
-        layer_recs,
         layer_dels,
         counts,
         warnings,
-        layer_whiteouts: Vec::new(),
-        layer_opaques: Vec::new(),
     }
 }
 
 impl Tree {
     /// Paths in the tree, the root included.
     pub fn len(&self) -> usize {
-        self.paths.len()
+        self.loc.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.paths.len() <= 1
+        self.loc.len() <= 1
     }
     pub fn path(&self, id: u32) -> &[u8] {
-        self.paths.get(id)
+        self.slots.text(self.loc[id as usize])
     }
     pub fn find(&self, path: &[u8]) -> Option<u32> {
-        let (mut lo, mut hi) = (0usize, self.paths.len());
+        let (mut lo, mut hi) = (0usize, self.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
-            match self.paths.get(mid as u32).cmp(path) {
+            match self.path(mid as u32).cmp(path) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return Some(mid as u32),
@@ -980,11 +1032,18 @@ impl Tree {
         let i = id as usize;
         &self.kids[self.kid_start[i] as usize..self.kid_start[i + 1] as usize]
     }
+    pub fn rec(&self, eid: u32) -> &Rec {
+        self.slots.rec(eid)
+    }
+    /// Entry ids run `0..entry_count()` (orphaned implicit rows included: their path is NONE).
+    pub fn entry_count(&self) -> u32 {
+        self.slots.len()
+    }
     pub fn ev_layer(&self, ev: u32) -> u16 {
         if ev & DEL != 0 {
             self.dels[(ev & !DEL) as usize].layer
         } else {
-            self.recs[ev as usize].layer
+            self.rec(ev).layer
         }
     }
     /// The last event at or below layer `k`.
@@ -995,17 +1054,22 @@ impl Tree {
             .find(|&&ev| i64::from(self.ev_layer(ev)) <= k)
             .copied()
     }
-    pub fn link(&self, r: &Rec) -> Option<&[u8]> {
-        (r.link != NONE).then(|| self.links.get(r.link))
+    pub fn link(&self, eid: u32) -> Option<&[u8]> {
+        self.slots.link(eid)
     }
-    pub fn digest(&self, r: &Rec) -> Option<&[u8; 32]> {
-        (r.digest != NONE).then(|| &self.digests[r.digest as usize])
+    /// The digest of the bytes an entry shows (a hardlink's: its target's).
+    pub fn digest(&self, eid: u32) -> Option<&[u8; 32]> {
+        self.slots.digest(eid)
     }
-    pub fn xattrs(&self, r: &Rec) -> Option<&Xattrs> {
-        (r.xattrs != NONE).then(|| &self.xattrs[r.xattrs as usize])
+    pub fn xattrs(&self, eid: u32) -> Option<&Xattrs> {
+        self.slots.xattrs(eid)
     }
-    pub fn layer_recs(&self, k: usize) -> &[u32] {
-        self.layer_recs.get(k).map_or(&[], |v| v.as_slice())
+    /// Layer k's own entries (tar order, root entries included).
+    pub fn layer_recs(&self, k: usize) -> std::ops::Range<u32> {
+        if k + 1 >= self.slots.base.len() - 1 && k >= self.nlayers() {
+            return 0..0;
+        }
+        self.slots.base[k]..self.slots.base[k + 1]
     }
     pub fn layer_dels(&self, k: usize) -> &[u32] {
         self.layer_dels.get(k).map_or(&[], |v| v.as_slice())
@@ -1017,43 +1081,46 @@ impl Tree {
     /// size 0, as their tar headers say), whiteouts and opaque directories.
     pub fn dive_figures(&self) -> crate::dive::DiveResult {
         let views: Vec<crate::dive::DiveView<'_>> = (0..self.nlayers())
-            .map(|k| crate::dive::DiveView {
-                entries: self
-                    .layer_recs(k)
-                    .iter()
-                    .map(|&e| {
-                        let r = &self.recs[e as usize];
-                        let size = if r.kind == Kind::Hardlink { 0 } else { r.size };
-                        (self.path(r.path), size, r.kind == Kind::Dir)
-                    })
-                    .collect(),
-                whiteouts: self.layer_whiteouts[k].iter().map(Vec::as_slice).collect(),
-                opaque_dirs: self.layer_opaques[k].iter().map(Vec::as_slice).collect(),
+            .map(|k| {
+                let rows = &self.slots.rows[k];
+                crate::dive::DiveView {
+                    entries: rows
+                        .recs
+                        .iter()
+                        .enumerate()
+                        .map(|(i, r)| {
+                            let size = if r.kind == Kind::Hardlink { 0 } else { r.size };
+                            (rows.paths.get(i as u32), size, r.kind == Kind::Dir)
+                        })
+                        .collect(),
+                    whiteouts: rows.whiteouts.iter().map(Vec::as_slice).collect(),
+                    opaque_dirs: rows.opaque_dirs.iter().map(Vec::as_slice).collect(),
+                }
             })
             .collect();
         crate::dive::figures(&views)
     }
-
     /// Bytes held, for the memory budget.
     pub fn heap_bytes(&self) -> usize {
-        self.paths.bytes.capacity()
-            + self.paths.ends.capacity() * 8
-            + self.links.bytes.capacity()
-            + self.links.ends.capacity() * 8
-            + (self.parent.capacity()
-                + self.ev_start.capacity()
-                + self.events.capacity()
-                + self.kid_start.capacity()
-                + self.kids.capacity())
-                * 4
-            + self.recs.capacity() * std::mem::size_of::<Rec>()
-            + self.digests.capacity() * 32
+        let rows: usize = self
+            .slots
+            .rows
+            .iter()
+            .map(|r| {
+                r.recs.capacity() * std::mem::size_of::<Rec>()
+                    + r.paths.heap_bytes()
+                    + r.links.heap_bytes()
+                    + r.digests.capacity() * 32
+            })
+            .sum();
+        rows + (self.loc.capacity()
+            + self.parent.capacity()
+            + self.ev_start.capacity()
+            + self.events.capacity()
+            + self.kid_start.capacity()
+            + self.kids.capacity())
+            * 4
             + self.dels.capacity() * std::mem::size_of::<Deletion>()
-            + self
-                .layer_recs
-                .iter()
-                .map(|v| v.capacity() * 4)
-                .sum::<usize>()
             + self
                 .layer_dels
                 .iter()
