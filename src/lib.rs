@@ -17,6 +17,8 @@ pub mod tree;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tree_tests;
 
 #[cfg(feature = "python")]
 mod py;
