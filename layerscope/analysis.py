@@ -365,6 +365,7 @@ class Hint:
     prefixes: tuple[str, ...] = ()  # the path starts with one of these
     secret_names: bool = False  # the name could be a secret's (see sensitive_path), or a .git dir is above
     deleted: bool = False  # hidden scope: a deletion hid the version
+    types: tuple[str, ...] = ()  # and only entries of these types (empty: any type)
 
 
 @dataclass(frozen=True, slots=True)
@@ -505,14 +506,16 @@ RULES: tuple[Rule, ...] = (
         Hint(secret_names=True),
     ),
     Rule("secret-present", MEDIUM, "sensitive file in the final image", LIVE, _secret_live, Hint(secret_names=True)),
-    Rule("setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid, Hint(mode_bits=0o6000)),
+    Rule(
+        "setuid", MEDIUM, "setuid/setgid file added", CHANGED, _setuid, Hint(mode_bits=0o6000, types=(FILE, HARDLINK))
+    ),
     Rule(
         "world-writable",
         MEDIUM,
         "world-writable file or directory without the sticky bit",
         CHANGED,
         _world_writable,
-        Hint(mode_bits=0o002),
+        Hint(mode_bits=0o002, types=(FILE, HARDLINK, DIR)),
     ),
     Rule(
         "package-cache",
@@ -520,7 +523,7 @@ RULES: tuple[Rule, ...] = (
         "package-manager cache left in a layer",
         SHIPPED,
         _pkg_cache,
-        Hint(prefixes=_PKG_CACHE_HEADS),
+        Hint(prefixes=_PKG_CACHE_HEADS, types=(FILE,)),
     ),
     Rule(
         "deleted-later",
@@ -707,12 +710,12 @@ def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
     return OVERWRITTEN, c, None  # "added" after no deletion cannot happen; be safe
 
 
-def _core_rule(rule: Rule) -> tuple[str, int, list[str], bool, bool, bool]:
+def _core_rule(rule: Rule) -> tuple[str, int, list[str], bool, bool, bool, list[str]]:
     """A rule as the core's audit pass takes it: scope and hint."""
     h = rule.hint
     if h is None:
-        return (rule.scope, 0, [], False, False, True)
-    return (rule.scope, h.mode_bits, list(h.prefixes), h.secret_names, h.deleted, False)
+        return (rule.scope, 0, [], False, False, True, [])
+    return (rule.scope, h.mode_bits, list(h.prefixes), h.secret_names, h.deleted, False, list(h.types))
 
 
 def analyze(

@@ -30,6 +30,8 @@ pub struct Hint {
     /// Hidden scope: only versions a deletion hid.
     pub deleted: bool,
     pub all: bool,
+    /// Bit `1 << kind` for each entry type the rule can match (0: any).
+    pub types: u32,
 }
 
 /// Why a hidden version is hidden (as `analysis.CAUSES`).
@@ -62,7 +64,7 @@ pub struct Audit {
     pub hits: Vec<Vec<(u32, u32)>>,
 }
 
-const SECRET_EXTS: [&[u8]; 7] = [b"key", b"p12", b"pfx", b"jks", b"keystore", b"pem", b"json"];
+const SECRET_EXTS: [&[u8]; 5] = [b"key", b"p12", b"pfx", b"jks", b"keystore"];
 
 fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
@@ -86,7 +88,16 @@ pub fn maybe_secret(path: &[u8]) -> bool {
         return true;
     }
     if let Some(dot) = memchr::memrchr(b'.', base) {
-        if SECRET_EXTS.contains(&&base[dot + 1..]) {
+        let ext = &base[dot + 1..];
+        if SECRET_EXTS.contains(&ext) {
+            return true;
+        }
+        // Only some .pem and .json names are secrets' (private keys, cloud
+        // credentials, a docker config): the rule's regex lists them.
+        if ext == b"pem" && (contains(base, b"priv") || contains(base, b"secret")) {
+            return true;
+        }
+        if ext == b"json" && (base.starts_with(b"service") || base == b"config.json") {
             return true;
         }
     }
@@ -94,7 +105,10 @@ pub fn maybe_secret(path: &[u8]) -> bool {
 }
 
 impl Hint {
-    fn passes(&self, tree: &Tree, mode: u32, path: u32) -> bool {
+    fn passes(&self, tree: &Tree, kind: Kind, mode: u32, path: u32) -> bool {
+        if self.types != 0 && self.types & (1 << kind as u32) == 0 {
+            return false;
+        }
         if self.all || (self.mode_bits & mode) != 0 {
             return true;
         }
@@ -144,7 +158,7 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
                     Scope::Live => i == last,
                     Scope::Hidden => false,
                 };
-                if applies && hint.passes(tree, r.mode, r.path) {
+                if applies && hint.passes(tree, r.kind, r.mode, r.path) {
                     hits[k].push((ev, prev));
                 }
             }
@@ -176,7 +190,10 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
             if *scope != Scope::Hidden {
                 continue;
             }
-            if hint.passes(tree, r.mode, r.path) || (hint.deleted && cause == Cause::Deleted) {
+            let typed = hint.types == 0 || hint.types & (1 << r.kind as u32) != 0;
+            if hint.passes(tree, r.kind, r.mode, r.path)
+                || (typed && hint.deleted && cause == Cause::Deleted)
+            {
                 hits[k].push((waste.len() as u32, NONE));
             }
         }

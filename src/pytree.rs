@@ -480,7 +480,7 @@ impl Tree {
     }
 
     /// The audit pass: `rules` is `[(scope, mode_bits, prefixes, secret_names,
-    /// deleted, all)]` and `causes` the four cause objects in the core's order.
+    /// deleted, all, types)]` and `causes` the four cause objects in the core's order.
     /// Returns `(waste, hits)`: waste as `(entry id, path, size, cause, layer,
     /// by_layer, how, deleted_by)`, and per rule `(entry id, previous entry id
     /// or None)`, or `(waste index, None)` for hidden-scope rules.
@@ -488,7 +488,15 @@ impl Tree {
     fn audit(
         &self,
         py: Python<'_>,
-        rules: Vec<(String, u32, Vec<Bound<'_, PyAny>>, bool, bool, bool)>,
+        rules: Vec<(
+            String,
+            u32,
+            Vec<Bound<'_, PyAny>>,
+            bool,
+            bool,
+            bool,
+            Vec<String>,
+        )>,
         causes: Vec<PyObject>,
     ) -> PyResult<(Vec<PyObject>, Vec<Vec<(u32, Option<u32>)>>)> {
         use crate::audit::{Hint, Scope};
@@ -496,7 +504,11 @@ impl Tree {
             return Err(PyValueError::new_err("four causes"));
         }
         let mut spec = Vec::with_capacity(rules.len());
-        for (scope, mode_bits, prefixes, secret_names, deleted, all) in rules {
+        for (scope, mode_bits, prefixes, secret_names, deleted, all, types) in rules {
+            let mut mask = 0u32;
+            for t in &types {
+                mask |= 1 << kind_of(t)? as u32;
+            }
             let scope = match scope.as_str() {
                 "shipped" => Scope::Shipped,
                 "changed" => Scope::Changed,
@@ -513,6 +525,7 @@ impl Tree {
                     secret_names,
                     deleted,
                     all,
+                    types: mask,
                 },
             ));
         }

@@ -171,3 +171,78 @@ def test_analysis_is_linear_enough(tmp_path: Path) -> None:
     assert a.waste.files == 3000
     grouped = [f for f in a.findings if f.rule == "deleted-later"]
     assert len(grouped) == 1 and grouped[0].count == 3000
+
+
+def _catalog_image(tmp: Path) -> str:
+    """Names that each regex alternative matches, near misses, and random
+    combinations of their parts; modes every mode rule looks at; caches."""
+    import random
+
+    parts = [
+        "id_rsa",
+        "id_ed25519_sk",
+        "x.key",
+        "a.p12",
+        "b.pfx",
+        "c.jks",
+        "d.keystore",
+        "priv.pem",
+        "my-secret.pem",
+        "cert.pem",
+        ".env",
+        ".env.prod",
+        ".env.example",
+        ".netrc",
+        ".npmrc",
+        ".pypirc",
+        ".git-credentials",
+        ".pgpass",
+        ".dockercfg",
+        "credentials.json",
+        "service-account-1.json",
+        "service_account.json",
+        "package.json",
+        "config.json",
+        "config",
+        "credentials",
+        ".bash_history",
+        ".history",
+        ".psql_history",
+        "notes.txt",
+        "id_rsa.pub",
+        "HEAD",
+        "file",
+    ]
+    dirs = ["", ".ssh", ".aws", ".docker", ".kube", ".config/gcloud", ".azure", ".git", "usr/share", "tests", "app"]
+    rnd = random.Random(5)
+    names = {f"{dd}/{p}".lstrip("/") for dd in dirs for p in parts}
+    names |= {f"r{rnd.randrange(9)}/{rnd.choice(dirs)}/{rnd.choice(parts)}".replace("//", "/") for _ in range(200)}
+    files = [file(f"home/u/{n}", "s") for n in sorted(names)]
+    modes = [
+        file("bin/su", "x", mode=0o4755),
+        file("bin/sg", "x", mode=0o2755),
+        file("tmp/ww", "x", mode=0o666),
+        d("tmp/wdir", mode=0o777),
+        d("tmp/sticky", mode=0o1777),
+        file("var/cache/apt/archives/a.deb", "deb"),
+        file("root/.cache/pip/x", "whl"),
+        file("var/lib/apt/lists/l", "list"),
+    ]
+    return build(
+        str(tmp),
+        [files + modes, [file("home/u/.env", "again"), wh("home/u/.ssh"), file("bin/su", "x", mode=0o4711)]],
+    )
+
+
+@pytest.mark.parametrize("source", ["catalog", *SAMPLE_IMAGES])
+def test_rule_hints_leave_out_nothing_a_rule_finds(source: str, tmp_path: Path) -> None:
+    """The core passes a rule only the versions its hint lets through: the
+    findings must be exactly those of the same rules seeing every version."""
+    import dataclasses
+
+    merged = load(_catalog_image(tmp_path) if source == "catalog" else str(SAMPLES / source))
+    hinted = analyze(merged)
+    everything = analyze(merged, rules=tuple(dataclasses.replace(r, hint=None) for r in RULES))
+    assert [f.to_dict() for f in hinted.findings] == [f.to_dict() for f in everything.findings]
+    if source == "catalog":
+        assert {f.rule for f in hinted.findings} >= {"secret-present", "secret-hidden", "setuid", "world-writable"}
