@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import heapq
 import re
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -736,6 +737,9 @@ def analyze(
     rules = tuple(rules)
     sink = _FindingSink(image)
     tree = merged.tree
+    # dive's figures take the core a while with the GIL released: on a second
+    # core, while this thread runs the audit pass and the rules.
+    dive_done = _in_thread(lambda: dive_figures(merged))
     waste_rows, hits = tree.audit([_core_rule(r) for r in rules], list(Cause))
     entry = tree.entry
 
@@ -792,7 +796,7 @@ def analyze(
         by_path=by_path,
         top=top_items,
         findings=findings,
-        dive=dive_figures(merged),
+        dive=dive_done(),
     )
 
 
@@ -821,6 +825,30 @@ def analyze(
 
 def _enc(path: str) -> bytes:
     return path.encode("utf-8", "surrogateescape")
+
+
+def _in_thread(work: Callable[[], DiveFigures]) -> Callable[[], DiveFigures]:
+    """Start ``work`` on a thread; the returned function waits for its result
+    (and raises what it raised)."""
+    box: list[DiveFigures | BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # handed to the caller, not lost in the thread
+            box.append(exc)
+
+    t = threading.Thread(target=run, name="layerscope-dive", daemon=True)
+    t.start()
+
+    def wait() -> DiveFigures:
+        t.join()
+        got = box[0]
+        if isinstance(got, BaseException):
+            raise got
+        return got
+
+    return wait
 
 
 def dive_figures(merged: Merged) -> DiveFigures:

@@ -240,11 +240,38 @@ struct Slots {
     rows: Vec<Rows>,
     /// `base[s]` is the id of slot `s`'s first entry.
     base: Vec<u32>,
+    /// Per block of `1 << BLOCK` ids below the implicit slot: the slot its
+    /// first id is in (so finding an entry's slot is a lookup, not a search).
+    block: Vec<u32>,
 }
 
+const BLOCK: u32 = 10;
+
 impl Slots {
+    fn new(rows: Vec<Rows>) -> Slots {
+        let mut base = Vec::with_capacity(rows.len() + 1);
+        let mut acc = 0u32;
+        for r in &rows {
+            base.push(acc);
+            acc += r.len() as u32;
+        }
+        base.push(acc);
+        let implicit = base[rows.len() - 1];
+        let block = (0..=(implicit >> BLOCK))
+            .map(|b| (base.partition_point(|&x| x <= b << BLOCK) - 1) as u32)
+            .collect();
+        Slots { rows, base, block }
+    }
+
     fn locate(&self, eid: u32) -> (usize, usize) {
-        let s = self.base.partition_point(|&b| b <= eid) - 1;
+        let last = self.rows.len() - 1;
+        if eid >= self.base[last] {
+            return (last, (eid - self.base[last]) as usize);
+        }
+        let mut s = self.block[(eid >> BLOCK) as usize] as usize;
+        while self.base[s + 1] <= eid {
+            s += 1;
+        }
         (s, (eid - self.base[s]) as usize)
     }
     fn rec(&self, eid: u32) -> &Rec {
@@ -722,16 +749,10 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
             rows[input.index] = input.rows;
         }
     }
-    let mut base = Vec::with_capacity(nlayers + 2);
-    let mut acc = 0u32;
-    for r in &rows {
-        base.push(acc);
-        acc += r.len() as u32;
-    }
-    base.push(acc);
-    let total = acc as usize;
+    let slots = Slots::new(rows);
+    let total = slots.len() as usize;
     let mut m = Merge {
-        slots: Slots { rows, base },
+        slots,
         names: Names::with_capacity(total + 1),
         parent: Vec::with_capacity(total + 1),
         last: Vec::with_capacity(total + 1),
@@ -913,16 +934,16 @@ fn finish(
     m.names.chain = Vec::new();
     let n = m.names.len();
     // Only paths with events (and the root) are part of the tree.
-    let mut order: Vec<u32> = (0..n as u32)
-        .filter(|&i| i == 0 || m.last[i as usize] != NONE)
-        .collect();
-    {
+    let order: Vec<u32> = {
         let slots = &m.slots;
         let loc = &m.names.loc;
-        order.sort_unstable_by(|&a, &b| {
-            slots.text(loc[a as usize]).cmp(slots.text(loc[b as usize]))
-        });
-    }
+        let mut keyed: Vec<(&[u8], u32)> = (0..n as u32)
+            .filter(|&i| i == 0 || m.last[i as usize] != NONE)
+            .map(|i| (slots.text(loc[i as usize]), i))
+            .collect();
+        keyed.sort_unstable();
+        keyed.into_iter().map(|(_, i)| i).collect()
+    };
     let mut new_id = vec![NONE; n];
     for (i, &old) in order.iter().enumerate() {
         new_id[old as usize] = i as u32;
