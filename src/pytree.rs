@@ -576,6 +576,44 @@ impl Tree {
         Ok((waste, hits))
     }
 
+    /// Layer k's own byte figures: `(added, hidden, delta, changed)`, the
+    /// first three as `{directory: bytes}`, changed as a list of paths.
+    #[allow(clippy::type_complexity)]
+    fn layer_bytes<'py>(
+        &self,
+        py: Python<'py>,
+        k: usize,
+    ) -> PyResult<(
+        Bound<'py, PyDict>,
+        Bound<'py, PyDict>,
+        Bound<'py, PyDict>,
+        Vec<PyObject>,
+    )> {
+        let inner = &self.inner;
+        let b = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.layer_bytes(k)))
+            })
+            .map_err(|_| {
+                PyRuntimeError::new_err(
+                    "internal error computing a layer's sizes (a bug: please report it)",
+                )
+            })?;
+        let dict = |v: &[(u32, i64)]| -> PyResult<Bound<'py, PyDict>> {
+            let d = PyDict::new(py);
+            for &(p, n) in v {
+                d.set_item(text(py, inner.path(p))?, n)?;
+            }
+            Ok(d)
+        };
+        let changed = b
+            .changed
+            .iter()
+            .map(|&p| text(py, inner.path(p)))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok((dict(&b.added)?, dict(&b.hidden)?, dict(&b.delta)?, changed))
+    }
+
     /// dive 0.13.1's figures: `(min_sum, disc_sum, [(path, count, size)])`.
     #[allow(clippy::type_complexity)]
     fn dive_figures(&self, py: Python<'_>) -> PyResult<(i64, i64, Vec<(Vec<u8>, i64, i64)>)> {

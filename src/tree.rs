@@ -337,6 +337,15 @@ pub struct Tree {
     pub warnings: Vec<Vec<(&'static str, Vec<u8>)>>,
 }
 
+/// A layer's own byte figures by path id (see `Tree::layer_bytes`).
+#[derive(Debug, Default)]
+pub struct LayerBytes {
+    pub added: Vec<(u32, i64)>,
+    pub hidden: Vec<(u32, i64)>,
+    pub delta: Vec<(u32, i64)>,
+    pub changed: Vec<u32>,
+}
+
 /// One layer for the merge: its index, its name in messages, and its rows.
 pub struct LayerInput {
     pub index: usize,
@@ -1098,6 +1107,121 @@ impl Tree {
     pub fn nlayers(&self) -> usize {
         self.counts.len()
     }
+    /// The bytes a regular file version stores (0 for anything else, a
+    /// hardlink included: its bytes are its target's).
+    fn file_bytes(&self, ev: Option<u32>) -> i64 {
+        match ev {
+            Some(e) if e & DEL == 0 => {
+                let r = self.rec(e);
+                if r.kind == Kind::File {
+                    r.size
+                } else {
+                    0
+                }
+            }
+            _ => 0,
+        }
+    }
+
+    /// Add each directory's own figure to it and to every directory above it.
+    fn roll_up(&self, direct: &HashMap<u32, i64>) -> HashMap<u32, i64> {
+        let mut out: HashMap<u32, i64> = HashMap::with_capacity(direct.len() * 2);
+        for (&d, &n) in direct {
+            let mut q = d;
+            loop {
+                *out.entry(q).or_insert(0) += n;
+                if q == 0 {
+                    break;
+                }
+                q = self.parent(q);
+                if q == NONE {
+                    break;
+                }
+            }
+        }
+        out.retain(|_, n| *n != 0);
+        out
+    }
+
+    /// Layer k's own byte figures (what its own view shows), by path id:
+    /// bytes it adds under each directory, bytes its deletions leave hidden
+    /// there (a deleted file's own figure included), the change of each
+    /// directory's live bytes from the layer below, and the paths it changed
+    /// with their ancestors (the root left out).
+    pub fn layer_bytes(&self, k: usize) -> LayerBytes {
+        let mut touched: Vec<u32> = Vec::new();
+        let mut seen: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut changed: Vec<u32> = Vec::new();
+        let mut in_changed: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        for eid in self.layer_recs(k) {
+            let r = self.rec(eid);
+            if r.path == NONE || r.path == 0 {
+                continue;
+            }
+            if seen.insert(r.path) {
+                touched.push(r.path);
+            }
+            if !(r.kind == Kind::Dir && r.change == Change::Rewritten) && in_changed.insert(r.path)
+            {
+                changed.push(r.path);
+            }
+        }
+        for &d in self.layer_dels(k) {
+            let p = self.dels[d as usize].path;
+            if seen.insert(p) {
+                touched.push(p);
+            }
+            if in_changed.insert(p) {
+                changed.push(p);
+            }
+        }
+        for i in 0..changed.len() {
+            let mut q = self.parent(changed[i]);
+            while q != NONE && q != 0 && in_changed.insert(q) {
+                changed.push(q);
+                q = self.parent(q);
+            }
+        }
+        let layer = k as i64;
+        let (mut added, mut hidden, mut delta) = (HashMap::new(), HashMap::new(), HashMap::new());
+        let mut hidden_self: Vec<(u32, i64)> = Vec::new();
+        for p in touched {
+            let new = self.state_at(p, layer);
+            let now = self.file_bytes(new);
+            let before = if k > 0 {
+                self.file_bytes(self.state_at(p, layer - 1))
+            } else {
+                0
+            };
+            if now == 0 && before == 0 {
+                continue;
+            }
+            let parent = self.parent(p);
+            let at_k = new.is_some_and(|e| i64::from(self.ev_layer(e)) == layer);
+            let deleted = new.is_some_and(|e| e & DEL != 0);
+            if now != 0 && at_k && !deleted {
+                *added.entry(parent).or_insert(0) += now;
+            }
+            if before != 0 && at_k && deleted {
+                hidden_self.push((p, before));
+                *hidden.entry(parent).or_insert(0) += before;
+            }
+            if now != before {
+                *delta.entry(parent).or_insert(0) += now - before;
+            }
+        }
+        let mut hidden = self.roll_up(&hidden);
+        for (p, n) in hidden_self {
+            *hidden.entry(p).or_insert(0) += n;
+        }
+        LayerBytes {
+            added: self.roll_up(&added).into_iter().collect(),
+            hidden: hidden.into_iter().collect(),
+            delta: self.roll_up(&delta).into_iter().collect(),
+            changed,
+        }
+    }
+
     /// dive 0.13.1's figures over every layer's own entries (hardlinks with
     /// size 0, as their tar headers say), whiteouts and opaque directories.
     pub fn dive_figures(&self) -> crate::dive::DiveResult {
