@@ -193,3 +193,21 @@ def test_every_format_gives_the_same_tree(tmp_path: Path, fmt: str) -> None:
     m = merged(tmp_path, [d("a"), file("a/x", "1")], [wh("a/x"), file("a/y", "2")], fmt=fmt)
     assert {p: e.layer for p, e in live(m).items()} == {"/a": 0, "/a/y": 1}
     assert not m.image.warnings
+
+
+def test_merging_twice_changes_nothing(tmp_path: Path) -> None:
+    """The model is read-only once merged: a second merge() neither doubles
+    counts nor repeats warnings, and it hands back the same timelines."""
+    from layerscope.merge import merge
+
+    m = merged(tmp_path, [d("a"), file("a/x", "1"), file("f", "x")], [file("a/x", "2"), file("f/under", "y")])
+    before = ([vars_of(la.counts) for la in m.image.layers], list(m.image.warnings), m.paths())
+    again = merge(m.image)
+    after = ([vars_of(la.counts) for la in again.image.layers], list(again.image.warnings), again.paths())
+    assert before == after
+    assert m.image.layers[1].counts.modified == 1 and any("used as a directory" in w for w in m.image.warnings)
+    assert [e.layer for e in again.history("/a/x")] == [0, 1]
+
+
+def vars_of(counts: object) -> dict[str, int]:
+    return {k: getattr(counts, k) for k in counts.__dataclass_fields__}  # type: ignore[attr-defined]
