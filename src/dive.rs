@@ -11,54 +11,6 @@
 
 use foldhash::{HashMap, HashSet, HashSetExt};
 
-/// One layer as dive sees it: entries `(path, size, is_dir)` (hardlinks with
-/// size 0), whiteout targets and opaque directories. Paths are absolute.
-/// Entries are kept compact (one byte arena for all paths): a layer's dive
-/// input is held from its scan until the last layer is read.
-#[derive(Default, Debug)]
-pub struct DiveLayer {
-    paths: Vec<u8>,
-    ends: Vec<usize>,
-    sizes: Vec<i64>,
-    dirs: Vec<bool>,
-    pub whiteouts: Vec<Vec<u8>>,
-    pub opaque_dirs: Vec<Vec<u8>>,
-}
-
-impl DiveLayer {
-    pub fn push(&mut self, path: &[u8], size: i64, is_dir: bool) {
-        self.paths.extend_from_slice(path);
-        self.ends.push(self.paths.len());
-        self.sizes.push(size);
-        self.dirs.push(is_dir);
-    }
-
-    pub fn len(&self) -> usize {
-        self.ends.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
-    }
-
-    fn entries(&self) -> impl Iterator<Item = (&[u8], i64, bool)> {
-        let starts = std::iter::once(0).chain(self.ends.iter().copied());
-        starts
-            .zip(self.ends.iter().copied())
-            .zip(self.sizes.iter().copied().zip(self.dirs.iter().copied()))
-            .map(|((a, b), (s, d))| (&self.paths[a..b], s, d))
-    }
-
-    /// This layer as `figures` reads it.
-    pub fn view(&self) -> DiveView<'_> {
-        DiveView {
-            entries: self.entries().collect(),
-            whiteouts: self.whiteouts.iter().map(Vec::as_slice).collect(),
-            opaque_dirs: self.opaque_dirs.iter().map(Vec::as_slice).collect(),
-        }
-    }
-}
-
 /// One layer as `figures` reads it, its paths borrowed (from a `DiveLayer`
 /// or from the merged tree, which stores every path once).
 #[derive(Default, Debug)]

@@ -6,13 +6,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use pyo3::exceptions::{PyOSError, PyRuntimeError, PyValueError};
+use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::blob::Source;
 use crate::decode::{detect, Decoded, CHUNK};
-use crate::dive::DiveLayer;
 use crate::layer::{scan, LayerScan, Limits};
 use crate::pytree::LayerRows;
 use crate::tree::Rows;
@@ -22,7 +21,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(detect_compression, m)?)?;
     m.add_function(wrap_pyfunction!(open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(header_fields, m)?)?;
-    m.add_function(wrap_pyfunction!(dive_figures, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
     m.add_class::<Reader>()?;
     m.add_class::<crate::pytree::Tree>()?;
@@ -36,50 +34,6 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 #[pyfunction]
 fn detect_compression(head: &[u8]) -> &'static str {
     detect(head).name()
-}
-
-/// dive 0.13.1's figures over layers given as `(paths, sizes, is_dir,
-/// whiteouts, opaque_dirs)`, paths as bytes (surrogateescape-encoded):
-/// `(min_sum, disc_sum, [(path, count, size)])`.
-#[pyfunction]
-#[allow(clippy::type_complexity)]
-fn dive_figures(
-    py: Python<'_>,
-    layers: Vec<(
-        Vec<Vec<u8>>,
-        Vec<i64>,
-        Vec<bool>,
-        Vec<Vec<u8>>,
-        Vec<Vec<u8>>,
-    )>,
-) -> PyResult<(i64, i64, Vec<(Vec<u8>, i64, i64)>)> {
-    let mut input = Vec::with_capacity(layers.len());
-    for (paths, sizes, dirs, whiteouts, opaque_dirs) in layers {
-        if paths.len() != sizes.len() || paths.len() != dirs.len() {
-            return Err(PyValueError::new_err(
-                "paths, sizes and is_dir differ in length",
-            ));
-        }
-        let mut layer = DiveLayer::default();
-        for ((p, s), d) in paths.iter().zip(sizes).zip(dirs) {
-            layer.push(p, s, d);
-        }
-        layer.whiteouts = whiteouts;
-        layer.opaque_dirs = opaque_dirs;
-        input.push(layer);
-    }
-    let r = py
-        .allow_threads(|| {
-            let views: Vec<_> = input.iter().map(DiveLayer::view).collect();
-            catch_unwind(AssertUnwindSafe(|| crate::dive::figures(&views)))
-        })
-        .map_err(|_| {
-            PyRuntimeError::new_err(
-                "internal error computing dive's figures (a bug: please report it)",
-            )
-        })?;
-    // refs as bytes: paths may hold any byte (surrogateescape on the Python side)
-    Ok((r.min_sum, r.disc_sum, r.refs))
 }
 
 /// The checksum verdict and the size field of one 512-byte tar header
