@@ -154,13 +154,16 @@ impl<'a> Tally<'a> {
     }
 }
 
-pub fn figures(layers: &[DiveView<'_>]) -> DiveResult {
+/// dive's figures over `n` layers, each made by `layer(k)` when its turn
+/// comes (its view is dropped after: only the paths it borrows stay).
+/// `need_tree`: does any layer have whiteouts (else dive's stacked tree,
+/// which only answers whiteout lookups, is skipped)?
+pub fn figures<'a>(n: usize, need_tree: bool, layer: impl Fn(usize) -> DiveView<'a>) -> DiveResult {
     let mut tally = Tally::default();
     let mut tree = Tree::default();
-    // The stacked tree only answers whiteout lookups: without whiteouts, skip it.
-    let need_tree = layers.iter().any(|l| !l.whiteouts.is_empty());
 
-    for (index, layer) in layers.iter().enumerate() {
+    for index in 0..n {
+        let layer = layer(index);
         // This layer's tree: explicit members, empty implicit parents, whiteout leaves.
         let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.entries.len());
         let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.entries.len());

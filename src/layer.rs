@@ -13,6 +13,7 @@ use std::io::Read;
 use crate::blob::{hex_digest, Source, Tee};
 use crate::decode::{Compression, Decoded};
 use crate::tar::{quote, Member, ScanError, Scanner};
+use crate::tree::{Rows, NONE};
 
 /// Entry types, as the model and the JSON report name them.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -104,7 +105,8 @@ pub mod kind {
 /// What one layer holds, or how far it could be read.
 #[derive(Debug, Default)]
 pub struct LayerScan {
-    pub entries: Vec<Entry>,
+    /// The layer's entries (normalised, the last duplicate kept), compact.
+    pub rows: Rows,
     pub whiteouts: Vec<Vec<u8>>,
     pub opaque_dirs: Vec<Vec<u8>>,
     /// The first `max_warnings` warnings, each with its kind.
@@ -145,8 +147,14 @@ pub fn normalise(name: &[u8]) -> Option<Vec<u8>> {
 pub type Progress<'a> = &'a (dyn Fn(u64) + Sync);
 
 struct Walk {
-    entries: Vec<Option<Entry>>,
-    index: HashMap<Vec<u8>, usize>,
+    /// The layer's entries, compact from the start: one `Entry` at a time
+    /// exists, for the member being read.
+    rows: Rows,
+    /// Rows a later member of the same path replaced (the last one wins).
+    dead: Vec<bool>,
+    /// Hash of a path -> its newest row; rows sharing a hash chain in `older`.
+    index: HashMap<u64, u32, foldhash::fast::RandomState>,
+    older: Vec<u32>,
     whiteouts: Vec<Vec<u8>>,
     opaque: Vec<Vec<u8>>,
     warnings: Vec<(&'static str, String)>,
@@ -258,16 +266,30 @@ impl Walk {
             xattrs: m.xattrs,
             offset: m.offset,
         };
-        let slot = self.entries.len();
-        if let Some(old) = self.index.insert(entry.path.clone(), slot) {
-            // keep tar order of the last occurrence
-            if let Some(prev) = self.entries[old].take() {
-                if !(prev.kind == Kind::Dir && kind == Kind::Dir) {
-                    self.dupes += 1;
+        let h = {
+            use std::hash::BuildHasher;
+            self.index.hasher().hash_one(&entry.path)
+        };
+        let mut older = self.index.get(&h).copied().unwrap_or(NONE);
+        let chain = older;
+        while older != NONE {
+            if self.rows.paths.get(older) == entry.path.as_slice() {
+                // keep tar order of the last occurrence
+                if !self.dead[older as usize] {
+                    self.dead[older as usize] = true;
+                    if !(self.rows.recs[older as usize].kind == Kind::Dir && kind == Kind::Dir) {
+                        self.dupes += 1;
+                    }
                 }
+                break;
             }
+            older = self.older[older as usize];
         }
-        self.entries.push(Some(entry));
+        let row = self.rows.len() as u32;
+        self.rows.push(&entry);
+        self.dead.push(false);
+        self.older.push(chain);
+        self.index.insert(h, row);
     }
 
     /// Keeps the first warnings; past the cap only counts them, by kind (a
@@ -304,8 +326,10 @@ pub fn scan(
         ..LayerScan::default()
     };
     let mut walk = Walk {
-        entries: Vec::new(),
-        index: HashMap::new(),
+        rows: Rows::default(),
+        dead: Vec::new(),
+        index: HashMap::default(),
+        older: Vec::new(),
         whiteouts: Vec::new(),
         opaque: Vec::new(),
         warnings: Vec::new(),
@@ -442,7 +466,12 @@ pub fn scan(
     }
     out.warnings = std::mem::take(&mut walk.warnings);
     out.overflow = std::mem::take(&mut walk.overflow);
-    out.entries = walk.entries.into_iter().flatten().collect();
+    out.rows = if walk.dead.contains(&true) {
+        walk.rows.retain(&walk.dead)
+    } else {
+        walk.rows
+    };
+    out.rows.shrink();
     out.whiteouts = walk.whiteouts;
     out.opaque_dirs = walk.opaque;
     out.size_bytes = walk.size_bytes;

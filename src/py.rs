@@ -165,7 +165,7 @@ fn scan_layers(
                     let (index, name, opener) = &jobs[i];
                     let mut out = run_job(*index, name, opener, &limits, progress.as_ref());
                     // Compact rows now, on this thread: the scanner's entries are freed as they go.
-                    let rows = Rows::from_entries(std::mem::take(&mut out.entries));
+                    let rows = std::mem::take(&mut out.rows);
                     if let Ok(mut slot) = slots.lock_slot(i) {
                         *slot = Some((out, rows));
                     }

@@ -63,10 +63,14 @@ fn run(blob: Vec<u8>) -> LayerScan {
 }
 
 fn paths(s: &LayerScan) -> Vec<String> {
-    s.entries
+    entries(s)
         .iter()
         .map(|e| String::from_utf8_lossy(&e.path).into_owned())
         .collect()
+}
+
+fn entries(s: &LayerScan) -> Vec<crate::layer::Entry> {
+    (0..s.rows.len()).map(|i| s.rows.entry(i)).collect()
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {
@@ -134,10 +138,10 @@ fn files_dirs_links_and_digests() {
         paths(&s),
         ["/etc", "/etc/passwd", "/etc/alias", "/etc/hard"]
     );
-    assert_eq!(s.entries[1].digest, Some(sha(b"root:x:0:0\n")));
-    assert_eq!(s.entries[1].offset, 2 * BLOCK as u64);
-    assert_eq!(s.entries[2].kind, Kind::Symlink);
-    assert_eq!(s.entries[3].link.as_deref(), Some(&b"/etc/passwd"[..]));
+    assert_eq!(entries(&s)[1].digest, Some(sha(b"root:x:0:0\n")));
+    assert_eq!(entries(&s)[1].offset, 2 * BLOCK as u64);
+    assert_eq!(entries(&s)[2].kind, Kind::Symlink);
+    assert_eq!(entries(&s)[3].link.as_deref(), Some(&b"/etc/passwd"[..]));
     assert_eq!(s.size_bytes, 11);
     assert_eq!(s.compression, "none");
     assert_eq!(s.digest, s.diff_id);
@@ -164,7 +168,7 @@ fn duplicates_last_wins_and_dotdot_rejected() {
         M::File("x", b"22"),
     ]));
     assert_eq!(paths(&s), ["/x"]);
-    assert_eq!(s.entries[0].size, 2);
+    assert_eq!(entries(&s)[0].size, 2);
     let w: Vec<&str> = s.warnings.iter().map(|(_, m)| m.as_str()).collect();
     let w = w.join("\n");
     assert!(w.contains("more than once"), "{w}");
@@ -234,7 +238,7 @@ fn member_cap_is_an_error_not_a_hang() {
         .as_deref()
         .unwrap_or("")
         .contains("over 8192 tar members"));
-    assert!(s.entries.len() <= 8192);
+    assert!(s.rows.len() <= 8192);
 }
 
 #[test]
@@ -290,7 +294,7 @@ proptest! {
     #[test]
     fn random_bytes_never_panic(data in prop::collection::vec(any::<u8>(), 0..4096)) {
         let s = run(data);
-        prop_assert!(s.entries.len() <= 8);
+        prop_assert!(s.rows.len() <= 8);
     }
 
     #[test]
@@ -307,7 +311,7 @@ proptest! {
         }
         let blob = if gz { gzip(&blob) } else { blob };
         let s = run(blob);
-        prop_assert!(s.entries.len() <= t.len() / BLOCK + 1);
+        prop_assert!(s.rows.len() <= t.len() / BLOCK + 1);
     }
 
     #[test]

@@ -105,7 +105,7 @@ impl Strings {
     pub fn is_empty(&self) -> bool {
         self.ends.is_empty()
     }
-    fn shrink(&mut self) {
+    pub fn shrink(&mut self) {
         self.bytes.shrink_to_fit();
         self.ends.shrink_to_fit();
     }
@@ -164,18 +164,6 @@ pub struct Rows {
 }
 
 impl Rows {
-    /// Turn the scanner's entries into rows, freeing each entry as it goes.
-    pub fn from_entries(entries: Vec<Entry>) -> Rows {
-        let mut r = Rows::default();
-        r.recs.reserve_exact(entries.len());
-        for e in entries {
-            r.push(&e);
-        }
-        r.paths.shrink();
-        r.links.shrink();
-        r
-    }
-
     pub fn push(&mut self, e: &Entry) {
         let path = self.paths.push(&e.path);
         let link = e.link.as_deref().map_or(NONE, |l| self.links.push(l));
@@ -215,6 +203,45 @@ impl Rows {
 
     pub fn is_empty(&self) -> bool {
         self.recs.is_empty()
+    }
+
+    /// Release what the arrays reserved beyond their length.
+    pub fn shrink(&mut self) {
+        self.recs.shrink_to_fit();
+        self.paths.shrink();
+        self.links.shrink();
+        self.digests.shrink_to_fit();
+    }
+
+    /// One row as the scanner's `Entry`.
+    pub fn entry(&self, i: usize) -> Entry {
+        let r = &self.recs[i];
+        Entry {
+            path: self.paths.get(i as u32).to_vec(),
+            kind: r.kind,
+            mode: r.mode,
+            uid: r.uid,
+            gid: r.gid,
+            size: r.size,
+            mtime: r.mtime,
+            link: (r.link != NONE).then(|| self.links.get(r.link).to_vec()),
+            digest: (r.digest != NONE).then(|| self.digests[r.digest as usize]),
+            xattrs: (r.xattrs != NONE).then(|| self.xattrs[r.xattrs as usize].clone()),
+            offset: r.offset,
+        }
+    }
+
+    /// The rows not marked in `dead`, in their order (duplicates dropped).
+    pub fn retain(&self, dead: &[bool]) -> Rows {
+        let mut out = Rows::default();
+        for (i, &gone) in dead.iter().enumerate().take(self.len()) {
+            if !gone {
+                out.push(&self.entry(i));
+            }
+        }
+        out.whiteouts.clone_from(&self.whiteouts);
+        out.opaque_dirs.clone_from(&self.opaque_dirs);
+        out
     }
 }
 
@@ -1225,25 +1252,23 @@ impl Tree {
     /// dive 0.13.1's figures over every layer's own entries (hardlinks with
     /// size 0, as their tar headers say), whiteouts and opaque directories.
     pub fn dive_figures(&self) -> crate::dive::DiveResult {
-        let views: Vec<crate::dive::DiveView<'_>> = (0..self.nlayers())
-            .map(|k| {
-                let rows = &self.slots.rows[k];
-                crate::dive::DiveView {
-                    entries: rows
-                        .recs
-                        .iter()
-                        .enumerate()
-                        .map(|(i, r)| {
-                            let size = if r.kind == Kind::Hardlink { 0 } else { r.size };
-                            (rows.paths.get(i as u32), size, r.kind == Kind::Dir)
-                        })
-                        .collect(),
-                    whiteouts: rows.whiteouts.iter().map(Vec::as_slice).collect(),
-                    opaque_dirs: rows.opaque_dirs.iter().map(Vec::as_slice).collect(),
-                }
-            })
-            .collect();
-        crate::dive::figures(&views)
+        let need_tree = (0..self.nlayers()).any(|k| !self.slots.rows[k].whiteouts.is_empty());
+        crate::dive::figures(self.nlayers(), need_tree, |k| {
+            let rows = &self.slots.rows[k];
+            crate::dive::DiveView {
+                entries: rows
+                    .recs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| {
+                        let size = if r.kind == Kind::Hardlink { 0 } else { r.size };
+                        (rows.paths.get(i as u32), size, r.kind == Kind::Dir)
+                    })
+                    .collect(),
+                whiteouts: rows.whiteouts.iter().map(Vec::as_slice).collect(),
+                opaque_dirs: rows.opaque_dirs.iter().map(Vec::as_slice).collect(),
+            }
+        })
     }
     /// Bytes held, for the memory budget.
     pub fn heap_bytes(&self) -> usize {
