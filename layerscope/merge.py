@@ -127,16 +127,16 @@ class Merged:
 
     def layer_entries(self, k: int) -> list[Entry]:
         """Layer k's own entries, in the order it lists them, with their change class."""
-        return self.tree.layer_entries(k)  # type: ignore[no-any-return]
+        return self.tree.layer_entries(k)
 
     def deletions(self, k: int) -> list[Deletion]:
         """The paths layer k deleted (each path of a deleted subtree, not only its top)."""
-        return self.tree.layer_deletions(k)  # type: ignore[no-any-return]
+        return self.tree.layer_deletions(k)
 
     # -- every path ------------------------------------------------------------
     def paths(self) -> list[str]:
         """Every path in byte order (the root not included)."""
-        return self.tree.paths(1)  # type: ignore[no-any-return]
+        return self.tree.paths(1)
 
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Every path with its events, in byte order of the paths."""

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:  # the model names the core's types; it never calls the core
+    from ._core import LayerRows, Tree
 
 # Entry types, as they appear in the JSON report.
 FILE = "file"
@@ -359,7 +362,7 @@ class Layer:
     # directory). A tar layer's entries stay in the core (``rows``) until the
     # merge takes them; read them afterwards from ``Merged.layer_entries``.
     entries: list[Entry] = field(default_factory=list)
-    rows: Any = None  # the core's LayerRows, until the merge takes them
+    rows: LayerRows | None = None  # the core's rows of a scanned layer, until the merge takes them
     # path -> the lower path whose bytes it shows (overlay metacopy): the merge resolves them
     copy_ups: dict[str, str] = field(default_factory=dict)
     whiteouts: list[str] = field(default_factory=list)  # target paths
@@ -402,7 +405,7 @@ class Image:
     issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
     container: ContainerInfo | None = None  # set when the top layer is a container's writable layer
     # The core's merged model, made once by ``merge.merge`` (the layers' rows go into it).
-    tree: Any = None
+    tree: Tree | None = None
 
     def unverified(self) -> list[LoadWarning]:
         """Everything that means part of the image was not read or checked:
