@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 
 from .errors import LayerscopeError
 from .loader import ProgressFn, open_image, read_layers
@@ -98,6 +99,8 @@ class BackgroundLoad:
         self._done = threading.Event()
         self._merged: Merged | None = None
         self._error: BaseException | None = None
+        self.seconds: float | None = None  # reading and merging took this long, once done
+        self._started = time.perf_counter()
         gc.disable()
         self._thread = threading.Thread(target=self._run, name="layerscope-load", daemon=True)
         self._thread.start()
@@ -114,6 +117,7 @@ class BackgroundLoad:
         finally:
             gc.freeze()
             gc.enable()
+            self.seconds = time.perf_counter() - self._started
             self._done.set()
 
     def result(self) -> Merged:

@@ -397,3 +397,21 @@ def test_layer_stack_counts_stay_in_their_columns() -> None:
     for n, want in cases.items():
         assert short_count(n) == want
     assert all(len(short_count(n)) <= 4 for n in (*cases, 10**12))
+
+
+async def test_status_bar_says_how_long_reading_took_with_a_preload() -> None:
+    """The TUI starts reading before Textual is imported: by the time the app
+    is up the load is done, so the status bar must show the load's own
+    clock (reading and merging), not the ~0 s the UI waited."""
+    from layerscope.api import BackgroundLoad
+    from layerscope.loader import open_image
+
+    pre = BackgroundLoad(open_image(str(SAMPLES / "sample-docker.tar")))
+    pre.result()
+    assert pre.seconds is not None and pre.seconds > 0
+    app = LayerscopeApp(pre.image, preload=pre)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await loaded(app, pilot)
+        assert app.load_seconds == pre.seconds
+        status = str(app.query_one("#status", Static).render())
+        assert f"loaded in {pre.seconds:.2f}s" in status

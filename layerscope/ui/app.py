@@ -170,7 +170,10 @@ class LayerscopeApp(App[int]):
     def _loaded(self, merged: Merged) -> None:
         self.merged = merged
         self.sizes = Sizes(merged)
-        self.load_seconds = time.perf_counter() - self._load_started
+        # With a preload the layers were read while the UI started: its own
+        # clock says how long reading and merging took (the UI's would say ~0).
+        preloaded = self.preload.seconds if self.preload is not None else None
+        self.load_seconds = preloaded if preloaded is not None else time.perf_counter() - self._load_started
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
         self.query_one(LayerStack).show_image(self.image, loaded=True)
