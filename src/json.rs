@@ -129,21 +129,26 @@ fn field(out: &mut Vec<u8>, base: &[u8], depth: usize, name: &str, first: bool) 
     out.extend_from_slice(b"\": ");
 }
 
+/// The fields a file and a version share, in their order: type, mode, uid, gid, size.
+fn type_to_size(out: &mut Vec<u8>, r: &crate::tree::Rec, base: &[u8], depth: usize) {
+    field(out, base, depth, "type", false);
+    esc(out, r.kind.name().as_bytes());
+    field(out, base, depth, "mode", false);
+    num(out, r.mode);
+    field(out, base, depth, "uid", false);
+    num(out, r.uid);
+    field(out, base, depth, "gid", false);
+    num(out, r.gid);
+    field(out, base, depth, "size", false);
+    num(out, r.size);
+}
+
 fn version(out: &mut Vec<u8>, tree: &Tree, eid: u32, base: &[u8]) {
     let r = tree.rec(eid);
     out.push(b'{');
     field(out, base, 3, "layer", true);
     num(out, r.layer);
-    field(out, base, 3, "type", false);
-    esc(out, r.kind.name().as_bytes());
-    field(out, base, 3, "mode", false);
-    num(out, r.mode);
-    field(out, base, 3, "uid", false);
-    num(out, r.uid);
-    field(out, base, 3, "gid", false);
-    num(out, r.gid);
-    field(out, base, 3, "size", false);
-    num(out, r.size);
+    type_to_size(out, r, base, 3);
     field(out, base, 3, "digest", false);
     digest(out, tree, eid);
     field(out, base, 3, "change", false);
@@ -175,16 +180,7 @@ fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
     out.push(b'{');
     field(out, base, 1, "path", true);
     esc(out, tree.path(id));
-    field(out, base, 1, "type", false);
-    esc(out, r.kind.name().as_bytes());
-    field(out, base, 1, "mode", false);
-    num(out, r.mode);
-    field(out, base, 1, "uid", false);
-    num(out, r.uid);
-    field(out, base, 1, "gid", false);
-    num(out, r.gid);
-    field(out, base, 1, "size", false);
-    num(out, r.size);
+    type_to_size(out, r, base, 1);
     field(out, base, 1, "link", false);
     match tree.link(eid) {
         Some(l) => esc(out, l),

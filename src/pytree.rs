@@ -38,48 +38,66 @@ impl LayerRows {
             return Ok(Vec::new());
         };
         let mut out = Vec::with_capacity(rows.len());
-        for r in &rows.recs {
-            let link = if r.link == NONE {
-                py.None()
-            } else {
-                text(py, rows.links.get(r.link))?
-            };
-            let digest = if r.digest == NONE {
-                py.None()
-            } else {
-                PyBytes::new(py, &rows.digests[r.digest as usize])
-                    .into_any()
-                    .unbind()
-            };
-            let xattrs = if r.xattrs == NONE {
-                py.None()
-            } else {
-                let d = PyDict::new(py);
-                for (k, v) in &rows.xattrs[r.xattrs as usize] {
-                    d.set_item(k, PyBytes::new(py, v))?;
-                }
-                d.into_any().unbind()
-            };
-            let row = PyTuple::new(
+        for (i, r) in rows.recs.iter().enumerate() {
+            let fields = row_fields(
                 py,
-                [
-                    text(py, rows.paths.get(r.path))?,
-                    PyString::new(py, r.kind.name()).into_any().unbind(),
-                    r.mode.into_pyobject(py)?.into_any().unbind(),
-                    r.uid.into_pyobject(py)?.into_any().unbind(),
-                    r.gid.into_pyobject(py)?.into_any().unbind(),
-                    r.size.into_pyobject(py)?.into_any().unbind(),
-                    r.mtime.into_pyobject(py)?.into_any().unbind(),
-                    link,
-                    digest,
-                    xattrs,
-                    r.offset.into_pyobject(py)?.into_any().unbind(),
-                ],
+                r,
+                text(py, rows.paths.get(i as u32))?,
+                PyString::new(py, r.kind.name()).into_any().unbind(),
+                (r.link != NONE).then(|| rows.links.get(r.link)),
+                (r.digest != NONE).then(|| &rows.digests[r.digest as usize]),
+                (r.xattrs != NONE).then(|| &rows.xattrs[r.xattrs as usize]),
             )?;
+            let row = PyTuple::new(py, fields)?;
             out.push(row.into_any().unbind());
         }
         Ok(out)
     }
+}
+
+/// The eleven fields every entry row has, as Python objects, in the order
+/// of `(path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset)`.
+#[allow(clippy::too_many_arguments)]
+fn row_fields(
+    py: Python<'_>,
+    r: &Rec,
+    path: PyObject,
+    kind: PyObject,
+    link: Option<&[u8]>,
+    digest: Option<&[u8; 32]>,
+    xattrs: Option<&crate::tree::Xattrs>,
+) -> PyResult<Vec<PyObject>> {
+    let link = match link {
+        Some(l) => text(py, l)?,
+        None => py.None(),
+    };
+    let digest = match digest {
+        Some(d) => PyBytes::new(py, d).into_any().unbind(),
+        None => py.None(),
+    };
+    let xattrs = match xattrs {
+        Some(x) => {
+            let d = PyDict::new(py);
+            for (k, v) in x {
+                d.set_item(k, PyBytes::new(py, v))?;
+            }
+            d.into_any().unbind()
+        }
+        None => py.None(),
+    };
+    Ok(vec![
+        path,
+        kind,
+        r.mode.into_pyobject(py)?.into_any().unbind(),
+        r.uid.into_pyobject(py)?.into_any().unbind(),
+        r.gid.into_pyobject(py)?.into_any().unbind(),
+        r.size.into_pyobject(py)?.into_any().unbind(),
+        r.mtime.into_pyobject(py)?.into_any().unbind(),
+        link,
+        digest,
+        xattrs,
+        r.offset.into_pyobject(py)?.into_any().unbind(),
+    ])
 }
 
 /// Path text as Python holds it: UTF-8 decoded with surrogateescape, so any
@@ -264,24 +282,6 @@ impl Tree {
         }
         let t = &self.inner;
         let r: &Rec = t.rec(eid);
-        let link = match t.link(eid) {
-            Some(l) => text(py, l)?,
-            None => py.None(),
-        };
-        let digest = match t.digest(eid) {
-            Some(d) => PyBytes::new(py, d).into_any().unbind(),
-            None => py.None(),
-        };
-        let xattrs = match t.xattrs(eid) {
-            Some(x) => {
-                let d = PyDict::new(py);
-                for (k, v) in x {
-                    d.set_item(k, PyBytes::new(py, v))?;
-                }
-                d.into_any().unbind()
-            }
-            None => py.None(),
-        };
         let source = if r.source != NONE && r.source != eid {
             self.entry_obj(py, r.source)?
         } else {
@@ -292,28 +292,23 @@ impl Tree {
         } else {
             text(py, t.path(r.path))?
         };
-        let args = PyTuple::new(
+        let mut args = row_fields(
             py,
-            [
-                path,
-                self.kind_obj(py, r.kind),
-                r.mode.into_pyobject(py)?.into_any().unbind(),
-                r.uid.into_pyobject(py)?.into_any().unbind(),
-                r.gid.into_pyobject(py)?.into_any().unbind(),
-                r.size.into_pyobject(py)?.into_any().unbind(),
-                r.mtime.into_pyobject(py)?.into_any().unbind(),
-                link,
-                digest,
-                xattrs,
-                r.offset.into_pyobject(py)?.into_any().unbind(),
-                r.layer.into_pyobject(py)?.into_any().unbind(),
-                self.changes[r.change as usize].clone_ref(py),
-                source,
-                r.implicit.into_pyobject(py)?.to_owned().into_any().unbind(),
-                eid.into_pyobject(py)?.into_any().unbind(),
-            ],
+            r,
+            path,
+            self.kind_obj(py, r.kind),
+            t.link(eid),
+            t.digest(eid),
+            t.xattrs(eid),
         )?;
-        self.entry_cls.call1(py, args)
+        args.extend([
+            r.layer.into_pyobject(py)?.into_any().unbind(),
+            self.changes[r.change as usize].clone_ref(py),
+            source,
+            r.implicit.into_pyobject(py)?.to_owned().into_any().unbind(),
+            eid.into_pyobject(py)?.into_any().unbind(),
+        ]);
+        self.entry_cls.call1(py, PyTuple::new(py, args)?)
     }
 
     fn deletion_obj(&self, py: Python<'_>, did: u32) -> PyResult<PyObject> {
