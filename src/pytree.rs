@@ -467,11 +467,18 @@ impl Tree {
             "hidden" => crate::json::Array::Hidden,
             _ => return Err(PyValueError::new_err("which is 'files' or 'hidden'")),
         };
-        crate::json::write_array(&self.inner, which, k, chunk.max(1), |text: &[u8]| {
-            // The text is ASCII: JSON with every other character escaped.
-            let s = std::str::from_utf8(text).map_err(|e| PyValueError::new_err(e.to_string()))?;
-            write.call1((PyString::new(py, s),)).map(|_| ())
-        })
+        let inner = &self.inner;
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::json::write_array(inner, which, k, chunk.max(1), |text: &[u8]| {
+                // The text is ASCII: JSON with every other character escaped.
+                let s =
+                    std::str::from_utf8(text).map_err(|e| PyValueError::new_err(e.to_string()))?;
+                write.call1((PyString::new(py, s),)).map(|_| ())
+            })
+        }))
+        .map_err(|_| {
+            PyRuntimeError::new_err("internal error writing the report (a bug: please report it)")
+        })?
     }
 
     /// The audit pass: `rules` is `[(scope, mode_bits, prefixes, secret_names,
