@@ -415,3 +415,30 @@ async def test_status_bar_says_how_long_reading_took_with_a_preload() -> None:
         assert app.load_seconds == pre.seconds
         status = str(app.query_one("#status", Static).render())
         assert f"loaded in {pre.seconds:.2f}s" in status
+
+
+async def test_key_bar_shows_each_screens_keys_and_a_click_presses_one() -> None:
+    """The one-line key bar that replaced Textual's footer: the main screen's
+    keys, the palette key at the right edge, another screen's own keys once
+    it is pushed, and a click on a key does what the key does."""
+    from layerscope.ui.screens.audit import AuditScreen
+    from layerscope.ui.widgets.key_bar import KeyBar
+
+    app = sample_app()
+    async with app.run_test(size=(120, 30)) as pilot:
+        await loaded(app, pilot)
+        await app.workers.wait_for_complete()
+        bar = app.query_one(KeyBar)
+        line = str(bar.render())
+        assert line.startswith(" q Quit  ? Help  / Search ")
+        assert line.rstrip().endswith("▏^p palette") and len(line) == 120
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, AuditScreen)
+        assert str(app.screen.query_one(KeyBar).render()).startswith(" esc Close  1 Files  2 Directories ")
+        await pilot.press("escape")
+        await pilot.pause()
+        help_at = line.index("? Help") + 1  # a column inside " ? Help "
+        await pilot.click(KeyBar, offset=(help_at, 0))
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)

@@ -17,7 +17,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Footer, Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar, Static
 
 from ..analysis import Analysis
 from ..api import BackgroundLoad
@@ -43,6 +43,7 @@ from .screens.save import SaveScreen, version_words
 from .screens.search import SearchResult, SearchScreen
 from .widgets.details import image_details, layer_details
 from .widgets.file_tree import FileTree
+from .widgets.key_bar import KeyBar
 from .widgets.layer_stack import LayerStack
 from .widgets.versions import VersionsPane
 
@@ -109,7 +110,7 @@ class LayerscopeApp(App[int]):
         with Horizontal(id="statusbar"):
             yield Static(id="status")
             yield ProgressBar(id="progress", show_eta=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         stack = self.query_one(LayerStack)

@@ -18,13 +18,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from ...analysis import CAUSES, Analysis
 from ...report import dive_text, percent
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
 from ..format import human_size, short_command
+from ..widgets.key_bar import KeyBar
 from ..widgets.table import MeasuredTable
 
 MAX_ROWS = 500
@@ -108,7 +109,7 @@ class AuditScreen(ModalScreen[Jump | None]):
                 for tab in TABS:
                     with TabPane(titles[tab], id=f"tab-{tab}"):
                         yield MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         a = self.analysis

@@ -9,12 +9,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from ...compare import Comparison
 from .. import literal
 from ..format import human_size
 from ..palette import GREEN, VERMILLION, YELLOW
+from ..widgets.key_bar import KeyBar
 
 MAX_ROWS = 2000
 KIND_STYLE = {"added": GREEN, "removed": VERMILLION, "changed": YELLOW}
@@ -63,7 +64,7 @@ class CompareScreen(ModalScreen[str | None]):
             n = len(self.comparison.paths)
             table.border_title = Text(f"Paths that differ ({n}{f', first {MAX_ROWS} shown' if n > MAX_ROWS else ''})")
             yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

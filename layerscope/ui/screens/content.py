@@ -19,12 +19,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...model import Entry
 from ...textsafe import safe
 from .. import literal
 from ..format import human_size
+from ..widgets.key_bar import KeyBar
 
 VIEW_CAP = 256 * 1024  # bytes read for one view
 LINE_CAP = 5000  # lines rendered
@@ -143,7 +144,7 @@ class ContentScreen(ModalScreen[None]):
         with VerticalScroll(id="content-scroll") as vs:
             vs.border_title = literal.text(self.title_text)
             yield Static(Text("loading…", style="dim"), id="content-body")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.load()
