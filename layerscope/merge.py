@@ -110,6 +110,19 @@ class Merged:
         tree = self.tree
         return [tree.path(c) for c in tree.children(pid)]
 
+    def child_count(self, path: str) -> int:
+        """How many paths any layer has directly under ``path``."""
+        pid = 0 if path == ROOT else self.tree.find(path)
+        return 0 if pid is None else self.tree.child_count(pid)
+
+    def children_at(self, path: str, k: int) -> list[Event]:
+        """The state as of layer ``k`` of each path under ``path`` that has one
+        by then (an entry or a deletion), in byte order of their paths."""
+        pid = 0 if path == ROOT else self.tree.find(path)
+        if pid is None:
+            return []
+        return [ev for ev in self.tree.children_at(pid, k) if ev is not None]
+
     def versions_below(self, entry: Entry) -> list[Entry]:
         """Lower versions hidden by ``entry`` (lowest first), deleted ones included."""
         out: list[Entry] = []

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .globs import compile_glob, is_glob
 from .merge import ROOT, Merged, parent_of
-from .model import ADDED, DIR, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry
+from .model import ADDED, DIR, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry, Event
 from .sizes import Sizes, changed_paths, file_bytes
 
 # Filter classes a person toggles; "unchanged" means supplied (or deleted) by a lower layer.
@@ -125,12 +125,14 @@ class Snapshot:
         changed = self.changed if (opts.layer_only or UNCHANGED in opts.hidden) else None
         ghosts = opts.ghosts
         out: list[Entry | Deletion] = []
-        for c in merged.children_of(path):
-            if changed is not None and c not in changed:
-                continue
-            ev = state_at(c, k)
+        if changed is None:  # every child: the core hands their states over in one call
+            states: list[Event | None] = list(merged.children_at(path, k))
+        else:  # the few a layer changed: look only those up
+            states = [state_at(c, k) for c in merged.children_of(path) if c in changed]
+        for ev in states:
             if ev is None:
                 continue
+            c = ev.path
             if type(ev) is Deletion and ev.layer != k and not ghosts:
                 continue
             if opts.hidden:
@@ -155,16 +157,14 @@ class Snapshot:
         ghosts under it (their bytes still ship); a directory is approximated by
         "has children at some layer", which is cheap.
         """
-        kids = self.merged.children_of(n.path)
-        if not kids:
+        if not self.merged.child_count(n.path):
             return False
         if type(n) is Entry and n.type == DIR:
             return True
         if type(n) is Deletion:
             return True  # a deleted directory: its children are deleted too
         k = self.k
-        state_at = self.merged.state_at
-        return any(type(ev := state_at(c, k)) is Deletion and (ghosts or ev.layer == k) for c in kids)
+        return any(type(ev) is Deletion and (ghosts or ev.layer == k) for ev in self.merged.children_at(n.path, k))
 
     # -- sizes -----------------------------------------------------------------------
     def sizes_ready(self, layer_only: bool = False) -> bool:

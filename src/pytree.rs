@@ -373,6 +373,23 @@ impl Tree {
         Ok(self.inner.children(id).to_vec())
     }
 
+    /// How many children a path has (at any layer).
+    fn child_count(&self, id: u32) -> PyResult<usize> {
+        self.check(id)?;
+        Ok(self.inner.children(id).len())
+    }
+
+    /// Each child's last event at or below layer `k` (None where it has none
+    /// yet), in the children's order: one call for a directory the tree opens.
+    fn children_at(&self, py: Python<'_>, id: u32, k: i64) -> PyResult<Vec<Option<PyObject>>> {
+        self.check(id)?;
+        self.inner
+            .children(id)
+            .iter()
+            .map(|&c| self.inner.state_at(c, k).map(|ev| self.event_obj(py, ev)).transpose())
+            .collect()
+    }
+
     /// Every event of a path in layer order: `Entry` and `Deletion` objects.
     fn timeline(&self, py: Python<'_>, id: u32) -> PyResult<Vec<PyObject>> {
         self.check(id)?;
