@@ -386,7 +386,12 @@ impl Tree {
         self.inner
             .children(id)
             .iter()
-            .map(|&c| self.inner.state_at(c, k).map(|ev| self.event_obj(py, ev)).transpose())
+            .map(|&c| {
+                self.inner
+                    .state_at(c, k)
+                    .map(|ev| self.event_obj(py, ev))
+                    .transpose()
+            })
             .collect()
     }
 
