@@ -63,34 +63,6 @@ def file_obj(merged: Merged, e: Entry) -> dict[str, Any]:
 _esc = json.encoder.encode_basestring_ascii
 
 
-def _version_json(v: Entry) -> str:
-    digest = '"sha256:' + v.digest.hex() + '"' if v.digest is not None else "null"
-    return (
-        f'{{"layer":{v.layer},"type":"{v.type}","mode":{v.mode},"uid":{v.uid},"gid":{v.gid},'
-        f'"size":{v.size},"digest":{digest},"change":"{v.change}"}}'
-    )
-
-
-def file_json(merged: Merged, e: Entry) -> str:
-    """``json.dumps(file_obj(...))``, compact, built directly: this runs per path.
-
-    A test holds it equal to the dict form on real and hostile names.
-    """
-    versions = "[" + ",".join(map(_version_json, merged.versions_below(e))) + "]"
-    digest = '"sha256:' + e.digest.hex() + '"' if e.digest is not None else "null"
-    link = "null" if e.link is None else _esc(e.link)
-    xattrs = (
-        json.dumps({k: v.decode("utf-8", "backslashreplace") for k, v in e.xattrs.items()}, separators=(",", ":"))
-        if e.xattrs
-        else "null"
-    )
-    return (
-        f'{{"path":{_esc(e.path)},"type":"{e.type}","mode":{e.mode},"uid":{e.uid},"gid":{e.gid},'
-        f'"size":{e.size},"link":{link},"digest":{digest},"layer":{e.layer},"change":"{e.change}",'
-        f'"mtime":{e.mtime},"xattrs":{xattrs},"versions":{versions}}}'
-    )
-
-
 def _version_pretty(v: Entry) -> str:
     """A version object as an element of ``versions`` (4 spaces in, like ``json.dumps(indent=2)``)."""
     digest = '"sha256:' + v.digest.hex() + '"' if v.digest is not None else "null"
@@ -102,7 +74,7 @@ def _version_pretty(v: Entry) -> str:
 
 
 def file_json_pretty(merged: Merged, e: Entry) -> str:
-    """``json.dumps(file_obj(...), indent=2)``, built directly like :func:`file_json`.
+    """``json.dumps(file_obj(...), indent=2)``, built directly: ``ls --json`` writes one per path.
 
     A test holds the two equal on real and hostile names.
     """

@@ -190,14 +190,3 @@ def test_report_json_as_of_layer() -> None:
     files = {f["path"]: f for f in doc["files"]}
     assert files["/root/.aws/credentials"]["layer"] == 3
     assert "/app/NEWS.txt" not in files
-
-
-@pytest.mark.parametrize("name", SAMPLE_IMAGES)
-def test_fast_file_json_equals_the_dict_form(name: str) -> None:
-    from layerscope.report import file_json, file_obj
-
-    m = sample(name)
-    for k in (3, m.top):
-        for e in m.files_at(k):
-            assert json.loads(file_json(m, e)) == file_obj(m, e)
-            assert file_json(m, e) == json.dumps(file_obj(m, e), separators=(",", ":"))
