@@ -33,6 +33,7 @@ from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
 from .commands import KeyCommands
+from .drawn import Drawn
 from .format import human_size
 from .keys import bindings
 from .screens.audit import AuditScreen, Jump
@@ -115,7 +116,7 @@ class LayerscopeApp(App[int]):
     def on_mount(self) -> None:
         stack = self.query_one(LayerStack)
         stack.show_image(self.image, loaded=False)
-        self.query_one("#image-details", Static).update(image_details(self.image))
+        self.query_one("#image-details", Static).update(Drawn(image_details(self.image)))
         self._show_layer_details()
         self.query_one(FileTree).root.set_label(Text("/  (reading layers…)", style="dim"))
         bar = self.query_one(ProgressBar)
@@ -178,7 +179,7 @@ class LayerscopeApp(App[int]):
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
         self.query_one(LayerStack).show_image(self.image, loaded=True)
-        self.query_one("#image-details", Static).update(image_details(self.image))
+        self.query_one("#image-details", Static).update(Drawn(image_details(self.image)))
         self._reroot(keep_path=None)
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
@@ -255,7 +256,8 @@ class LayerscopeApp(App[int]):
         if self.image.layers:
             layer = self.image.layers[self.k]
             waste = self.analysis.layers[self.k] if self.analysis is not None else None
-            self.query_one("#layer-details", Static).update(layer_details(layer, self.merged is not None, waste))
+            details = layer_details(layer, self.merged is not None, waste)
+            self.query_one("#layer-details", Static).update(Drawn(details))
 
     def _reroot(self, keep_path: str | None) -> None:
         if self.merged is None:

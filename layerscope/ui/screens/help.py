@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -11,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from .. import literal
+from ..drawn import Drawn
 from ..keys import KEYS, NAV_KEYS
 from ..palette import CLASS_MARK, CLASS_STYLE, LEGEND
 
@@ -48,14 +51,21 @@ def legend() -> Table:
     return t
 
 
+@cache
+def _drawn() -> tuple[Drawn, Drawn]:
+    """The help's two tables, drawn once per width for the whole session."""
+    return Drawn(help_table()), Drawn(legend())
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box") as vs:
             vs.border_title = "layerscope keys"
-            yield Static(help_table())
-            yield Static(legend(), id="help-legend")
+            table, keys = _drawn()
+            yield Static(table)
+            yield Static(keys, id="help-legend")
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)
