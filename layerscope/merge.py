@@ -78,11 +78,6 @@ class Merged:
         pid = self.tree.find(path)
         return [] if pid is None else self.tree.timeline(pid)
 
-    def current(self, path: str) -> Event | None:
-        """The newest event of a path."""
-        hist = self.history(path)
-        return hist[-1] if hist else None
-
     def state_at(self, path: str, k: int) -> Event | None:
         """The last event at or below layer k."""
         if path == ROOT:

@@ -18,7 +18,7 @@ from .errors import LayerscopeError
 from .globs import compile_glob, is_glob
 from .loader import normalise
 from .merge import Merged
-from .model import FILE, HARDLINK, Deletion, Entry
+from .model import FILE, Deletion, Entry
 
 WHICH_LIMIT = 50  # stacks shown for a glob unless asked otherwise
 
@@ -110,11 +110,7 @@ class WhichResult:
 
 def live_link_sources(merged: Merged) -> set[int]:
     """``Entry.key`` of the data entries a visible hardlink still reaches: their bytes are not waste."""
-    out: set[int] = set()
-    for ev in merged.files_at(merged.top):
-        if ev.type == HARDLINK and ev.source is not None:
-            out.add(ev.source.key)
-    return out
+    return set(merged.tree.hardlinked_sources())  # the core's entry ids are the entries' keys
 
 
 def path_stack(merged: Merged, path: str, live_links: set[int] | None = None) -> PathStack:

@@ -180,7 +180,7 @@ fn scan_layers(
             .ok()
             .flatten()
             .unwrap_or_else(|| (failed("layer not read".to_string()), Rows::default()));
-        let d = Converter::new(py).layer(scan)?;
+        let d = layer_dict(py, scan)?;
         let held = LayerRows {
             rows: Mutex::new(Some(rows)),
         };
@@ -202,40 +202,25 @@ impl<T> LockSlot<T> for Vec<Mutex<T>> {
     }
 }
 
-/// Builds the per-layer result dicts.
-struct Converter<'py> {
-    py: Python<'py>,
-}
-
-impl<'py> Converter<'py> {
-    fn new(py: Python<'py>) -> Self {
-        Converter { py }
-    }
-
-    fn text(&self, raw: &[u8]) -> PyResult<PyObject> {
-        crate::pytree::text(self.py, raw)
-    }
-
-    fn layer(&mut self, scan: LayerScan) -> PyResult<Py<PyDict>> {
-        let py = self.py;
-        let d = PyDict::new(py);
-        let texts = |v: &[Vec<u8>], c: &Converter<'_>| -> PyResult<Vec<PyObject>> {
-            v.iter().map(|p| c.text(p)).collect()
-        };
-        d.set_item("whiteouts", texts(&scan.whiteouts, self)?)?;
-        d.set_item("opaque_dirs", texts(&scan.opaque_dirs, self)?)?;
-        d.set_item("warnings", scan.warnings)?;
-        d.set_item("overflow", scan.overflow)?;
-        d.set_item("error", scan.error)?;
-        d.set_item("compression", scan.compression)?;
-        d.set_item("diff_id", scan.diff_id)?;
-        d.set_item("digest", scan.digest)?;
-        d.set_item("diff_id_unverified", scan.diff_id_unverified)?;
-        d.set_item("uncompressed_bytes", scan.uncompressed_bytes)?;
-        d.set_item("size_bytes", scan.size_bytes)?;
-        d.set_item("members", scan.members)?;
-        Ok(d.unbind())
-    }
+/// One layer's result as a dict: what it holds besides its rows, for the loader.
+fn layer_dict(py: Python<'_>, scan: LayerScan) -> PyResult<Py<PyDict>> {
+    let d = PyDict::new(py);
+    let texts = |v: &[Vec<u8>]| -> PyResult<Vec<PyObject>> {
+        v.iter().map(|p| crate::pytree::text(py, p)).collect()
+    };
+    d.set_item("whiteouts", texts(&scan.whiteouts)?)?;
+    d.set_item("opaque_dirs", texts(&scan.opaque_dirs)?)?;
+    d.set_item("warnings", scan.warnings)?;
+    d.set_item("overflow", scan.overflow)?;
+    d.set_item("error", scan.error)?;
+    d.set_item("compression", scan.compression)?;
+    d.set_item("diff_id", scan.diff_id)?;
+    d.set_item("digest", scan.digest)?;
+    d.set_item("diff_id_unverified", scan.diff_id_unverified)?;
+    d.set_item("uncompressed_bytes", scan.uncompressed_bytes)?;
+    d.set_item("size_bytes", scan.size_bytes)?;
+    d.set_item("members", scan.members)?;
+    Ok(d.unbind())
 }
 
 /// Uncompressed bytes of one blob, read on demand (content views, archives

@@ -373,6 +373,11 @@ impl Tree {
         Ok(self.inner.children(id).to_vec())
     }
 
+    /// Ids of the entries whose bytes a hardlink visible at the top still reaches.
+    fn hardlinked_sources(&self) -> Vec<u32> {
+        self.inner.hardlinked_sources()
+    }
+
     /// How many children a path has (at any layer).
     fn child_count(&self, id: u32) -> PyResult<usize> {
         self.check(id)?;

@@ -1123,8 +1123,8 @@ impl Tree {
     }
     /// Layer k's own entries (tar order, root entries included).
     pub fn layer_recs(&self, k: usize) -> std::ops::Range<u32> {
-        if k + 1 >= self.slots.base.len() - 1 && k >= self.nlayers() {
-            return 0..0;
+        if k >= self.nlayers() {
+            return 0..0; // the slot after the layers holds the merge's implicit directories
         }
         self.slots.base[k]..self.slots.base[k + 1]
     }
@@ -1134,6 +1134,17 @@ impl Tree {
     pub fn nlayers(&self) -> usize {
         self.counts.len()
     }
+    /// Ids of the entries whose bytes a hardlink visible at the top still reaches.
+    pub fn hardlinked_sources(&self) -> Vec<u32> {
+        (1..self.len() as u32)
+            .filter_map(|id| self.events(id).last().copied())
+            .filter(|&ev| ev & DEL == 0)
+            .map(|ev| self.rec(ev))
+            .filter(|r| r.kind == Kind::Hardlink && r.source != NONE)
+            .map(|r| r.source)
+            .collect()
+    }
+
     /// The bytes a regular file version stores (0 for anything else, a
     /// hardlink included: its bytes are its target's).
     fn file_bytes(&self, ev: Option<u32>) -> i64 {
