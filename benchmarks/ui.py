@@ -9,8 +9,10 @@ driver, in this process):
   stack     start -> the layer stack lists every layer (manifest + config read,
             app mounted and painted once)
   tree      start -> the merged tree is on screen (every layer read and merged)
-  per key   from posting the key event to the first frame drawn after every
-            message it caused was handled (handler, re-layout, render).
+  per key   from posting the key event to the last frame drawn before the
+            app fell quiet (every message it caused handled, no frame for
+            60 ms): handler, re-layout, render, and any second frame a
+            cascade of messages (a layer change, a mounted screen) causes.
             Pilot's own `press`/`pause` are not used for this: they sleep in
             20 ms steps until the CPU is idle, which would swamp the figure.
 
@@ -68,7 +70,7 @@ SCRIPT: list[tuple[str, list[str]]] = [
 
 
 async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type: ignore[no-untyped-def]
-    """Seconds from the key event to the first frame after it was handled."""
+    """Seconds from the key event to the last frame of its response."""
     await pilot.pause()  # settle first (untimed)
     char = key if len(key) == 1 else None
     if key == "question_mark":
@@ -85,16 +87,18 @@ async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type
     event = events.Key(key, char)
     event.set_sender(app)
     app._driver.send_message(event)
-    for _ in range(3):  # a handler may post further messages (e.g. LayerChosen)
-        await asyncio.sleep(0)
+    # The response is done when every message the key caused (LayerChosen,
+    # worker callbacks, a pushed screen's mount…) is handled and no frame has
+    # been drawn for 60 ms (Textual redraws dirty regions every ~17 ms). Its
+    # latency is the last frame drawn until then: the screen a person sees
+    # settle, not the first partial repaint.
+    for _ in range(40):  # at most ~3 s
+        drawn = len(frames)
         await pilot._wait_for_screen()
-    handled = time.perf_counter()
-    for _ in range(100):  # up to 0.5 s for the frame
-        after = [f for f in frames if f >= handled]
-        if after:
-            return after[0] - t
-        await asyncio.sleep(0.005)
-    return handled - t
+        await asyncio.sleep(0.06)
+        if len(frames) == drawn:
+            break
+    return (frames[-1] if frames else time.perf_counter()) - t
 
 
 async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict[str, list[float]]]:

@@ -35,6 +35,7 @@ from ...model import DIR, Deletion, Entry
 from ...snapshot import Snapshot, ViewOptions
 from ...textsafe import safe
 from .. import columns
+from .steady import SteadyScroll
 
 PAGE = 500
 AUTO_ROWS = 500  # rows a layer's own view opens to, and remembered directories re-open to
@@ -58,7 +59,7 @@ def depth(path: str) -> int:
     return path.count("/")
 
 
-class FileTree(Tree[NodeData]):
+class FileTree(SteadyScroll, Tree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [

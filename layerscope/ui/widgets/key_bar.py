@@ -45,6 +45,7 @@ class KeyBar(Static, can_focus=False):
         super().__init__(id=id)
         # (first column, last column, key) of each key on the line, for clicks
         self._spans: list[tuple[int, int, str]] = []
+        self._line = Text()
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, self._bindings_changed)
@@ -93,7 +94,10 @@ class KeyBar(Static, can_focus=False):
             spans.append((len(line), len(line) + len(right), palette[0]))
             line.append_text(right)
         self._spans = spans
-        self.update(line)
+        if line != self._line:
+            self._line = line
+            # one line of fixed size: a repaint, never a re-layout of the screen (~45 ms at 500k)
+            self.update(line, layout=False)
 
     def on_click(self, event: events.Click) -> None:
         for start, end, key in self._spans:

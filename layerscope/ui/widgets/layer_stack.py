@@ -16,11 +16,12 @@ from textual.widgets.option_list import Option
 from ...analysis import BaseInfo
 from ...model import Image
 from .layer_rows import BaseRule, Columns, LayerRow, StepRow, columns_for
+from .steady import SteadyScroll
 
 BASE_RULE_ID = "base-rule"
 
 
-class LayerStack(OptionList):
+class LayerStack(SteadyScroll, OptionList):
     """Selecting (highlighting) a layer re-roots the rest of the screen at it."""
 
     class LayerChosen(Message):

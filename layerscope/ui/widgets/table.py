@@ -15,8 +15,10 @@ from collections.abc import Iterable
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, RowKey
 
+from .steady import SteadyScroll
 
-class MeasuredTable(DataTable[CellType]):
+
+class MeasuredTable(SteadyScroll, DataTable[CellType]):
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         super()._update_dimensions(new_rows)
         self._clear_caches()  # the widths may have changed: no line drawn before may stay

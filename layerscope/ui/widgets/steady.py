@@ -1,0 +1,48 @@
+"""Scrolling panes whose growing or shrinking content does not re-lay out the screen.
+
+Textual declares ``virtual_size`` (the scrollable extent) as a reactive that
+re-lays out the whole screen when it changes, as it must for a widget sized
+by its content. The tree, the versions table and the layer stack are sized by
+the stylesheet (``1fr``): when a directory opens, a cursor move refills the
+versions, or the layer stack's highlighted row unfolds its command, only
+their scrollbars change. A screen layout and the full redraw that follows
+cost 30–60 ms at 160×48 on a big image (measured with ``benchmarks/ui.py``),
+on the keys pressed most.
+
+``SteadyScroll`` keeps that reactive from re-laying out the screen: it
+updates the scrollbars and repaints the widget. A scrollbar that appears or
+disappears still re-lays out the screen (``show_vertical_scrollbar`` is a
+layout reactive), and so does a widget whose height or width is ``auto``.
+Textual is pinned (pyproject's ``dev`` extra); ``_scroll_update`` is the
+method Textual's own layout calls for the same job.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual.geometry import Size
+from textual.reactive import Reactive
+
+if TYPE_CHECKING:
+    from textual.scroll_view import ScrollView as _Mixed
+else:
+    # A plain mixin at run time: Textual takes a widget's CSS, bindings and
+    # component classes from its first base that is a widget, so a widget
+    # base here would cut FileTree off from Tree's stylesheet.
+    _Mixed = object
+
+
+class SteadyScroll(_Mixed):
+    """Mix in first, before a ScrollView whose outer box never depends on its content."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self) -> None:
+        height, width = self.styles.height, self.styles.width
+        sized_by_content = height is None or height.is_auto or (width is not None and width.is_auto)
+        if not self.is_mounted or not self.container_size or sized_by_content:
+            self.refresh(layout=True)
+            return
+        self._scroll_update(self.virtual_size)
+        self.refresh()
