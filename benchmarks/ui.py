@@ -33,11 +33,14 @@ import time
 import unicodedata
 from pathlib import Path
 
-from textual import events
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from layerscope.ui.app import make_app
+# layerscope.ui first: it sets Textual's frame rate, which Textual reads once
+# on its first import (see layerscope/ui/__init__.py)
+from layerscope.ui.app import make_app  # noqa: I001
+from textual import events
+from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
+
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.layer_stack import LayerStack
 
@@ -69,19 +72,25 @@ SCRIPT: list[tuple[str, list[str]]] = [
 ]
 
 
+def key_event_of(key: str) -> tuple[str, str | None]:
+    """The (key, character) Textual's driver would send: as ``App._press_keys`` builds them.
+
+    "[" is the key "left_square_bracket" with the character "[": sent as
+    "[" it would match no binding and time a key that did nothing.
+    """
+    if len(key) == 1 and not key.isalnum():
+        key = _character_to_key(key)
+    original = REPLACED_KEYS.get(key, key)
+    try:
+        return key, unicodedata.lookup(_get_unicode_name_from_key(original))
+    except KeyError:
+        return key, key if len(key) == 1 else None
+
+
 async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type: ignore[no-untyped-def]
     """Seconds from the key event to the last frame of its response."""
     await pilot.pause()  # settle first (untimed)
-    char = key if len(key) == 1 else None
-    if key == "question_mark":
-        char = "?"
-    elif key == "slash":
-        char = "/"
-    elif char is None:
-        try:
-            char = unicodedata.lookup(key.upper().replace("_", " "))
-        except KeyError:
-            char = None
+    key, char = key_event_of(key)
     frames.clear()
     t = time.perf_counter()
     event = events.Key(key, char)
@@ -91,14 +100,27 @@ async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type
     # worker callbacks, a pushed screen's mount…) is handled and no frame has
     # been drawn for 60 ms (Textual redraws dirty regions every ~17 ms). Its
     # latency is the last frame drawn until then: the screen a person sees
-    # settle, not the first partial repaint.
-    for _ in range(40):  # at most ~3 s
+    # settle, not the first partial repaint. The wait only sleeps and reads
+    # queue sizes: Pilot's own wait posts a message to every widget, which
+    # would compete with the key's handling for the event loop.
+    for _ in range(50):  # at most ~3 s
         drawn = len(frames)
-        await pilot._wait_for_screen()
         await asyncio.sleep(0.06)
-        if len(frames) == drawn:
+        if len(frames) == drawn and quiet(app):
             break
-    return (frames[-1] if frames else time.perf_counter()) - t
+    if not frames:
+        raise SystemExit(f"key {key!r} drew nothing: the script presses a key the screen does not answer")
+    return frames[-1] - t
+
+
+def quiet(app) -> bool:  # type: ignore[no-untyped-def]
+    """No message waiting anywhere in the app, and nothing left to redraw."""
+    screen = app.screen
+    if not app._message_queue.empty():
+        return False
+    if any(not node._message_queue.empty() for node in screen.walk_children(with_self=True)):
+        return False
+    return not (screen._layout_required or screen._repaint_required or screen._dirty_widgets)
 
 
 async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict[str, list[float]]]:

@@ -25,6 +25,7 @@ from layerscope.ui.screens.compare import CompareScreen
 from layerscope.ui.screens.content import ContentScreen
 from layerscope.ui.screens.help import HelpScreen
 from layerscope.ui.screens.search import SearchScreen
+from layerscope.ui.widgets.details import DetailsPane
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.versions import VersionsPane
 
@@ -103,7 +104,7 @@ async def test_hostile_image_shows_literally_in_every_pane(tmp_path: Path) -> No
         await settle(app, pilot)
         assert app.merged is not None and app.analysis is not None and app.comparison is not None
         # details: env, labels, config, command, all escaped not interpreted
-        details = static_text(app)
+        details = static_text(app) + app.query_one(DetailsPane).text
         assert_literal(details, *ENV[:2], "C=\\x1b[31mred", "D=[link=x]l", "E=$accent", "L[/]=[bold]v")
         assert_literal(details, "esc=\\x1b]0;title\\x07", "[link=x]ep", "[bold]u", "/w[/]", "echo [/]")
         assert_literal(details, "/bin/sh -c rm [/] \\x07bell", "evil/[bold]img:[/]")

@@ -15,7 +15,7 @@ from functools import partial
 from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.widgets import Header, ProgressBar, Static
 
@@ -42,7 +42,7 @@ from .screens.content import ContentScreen, describe, render_diff, render_versio
 from .screens.help import HelpScreen
 from .screens.save import SaveScreen, version_words
 from .screens.search import SearchResult, SearchScreen
-from .widgets.details import DetailsText, image_details, layer_details
+from .widgets.details import DetailsPane, image_details, layer_details
 from .widgets.file_tree import FileTree
 from .widgets.key_bar import KeyBar
 from .widgets.layer_stack import LayerStack
@@ -97,10 +97,9 @@ class LayerscopeApp(App[int]):
                 stack = LayerStack(id="layers")
                 stack.border_title = "Layers"
                 yield stack
-                with VerticalScroll(id="details") as details:
-                    details.border_title = "Details"
-                    yield DetailsText(id="layer-details")
-                    yield DetailsText(id="image-details")
+                details = DetailsPane(id="details")
+                details.border_title = "Details"
+                yield details
             with Vertical(id="right"):
                 tree = FileTree(id="tree")
                 tree.border_title = "Files"
@@ -116,7 +115,7 @@ class LayerscopeApp(App[int]):
     def on_mount(self) -> None:
         stack = self.query_one(LayerStack)
         stack.show_image(self.image, loaded=False)
-        self.query_one("#image-details", DetailsText).show(Drawn(image_details(self.image)))
+        self.query_one(DetailsPane).show_image(Drawn(image_details(self.image)))
         self._show_layer_details()
         self.query_one(FileTree).root.set_label(Text("/  (reading layers…)", style="dim"))
         bar = self.query_one(ProgressBar)
@@ -179,7 +178,7 @@ class LayerscopeApp(App[int]):
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
         self.query_one(LayerStack).show_image(self.image, loaded=True)
-        self.query_one("#image-details", DetailsText).show(Drawn(image_details(self.image)))
+        self.query_one(DetailsPane).show_image(Drawn(image_details(self.image)))
         self._reroot(keep_path=None)
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
@@ -257,7 +256,7 @@ class LayerscopeApp(App[int]):
             layer = self.image.layers[self.k]
             waste = self.analysis.layers[self.k] if self.analysis is not None else None
             details = layer_details(layer, self.merged is not None, waste)
-            self.query_one("#layer-details", DetailsText).show(Drawn(details))
+            self.query_one(DetailsPane).show_layer(Drawn(details))
 
     def _reroot(self, keep_path: str | None) -> None:
         if self.merged is None:
