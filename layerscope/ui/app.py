@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.widgets import Header, ProgressBar, Static
 
 from ..analysis import Analysis
@@ -58,7 +58,7 @@ class LayerscopeApp(App[int]):
     COMMANDS = App.COMMANDS | {KeyCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (180, "-wide")]
 
-    k: reactive[int] = reactive(0, init=False)
+    k: var[int] = var(0, init=False)  # a layer change repaints what it changes, not the whole screen
 
     def __init__(
         self,
