@@ -8,14 +8,13 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Static
 
 from .. import literal
 from ..drawn import Drawn
 from ..keys import KEYS, NAV_KEYS
 from ..palette import CLASS_MARK, CLASS_STYLE, LEGEND
+from ..widgets.lines import LinesPane
 
 
 def help_table() -> Table:
@@ -61,11 +60,11 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="help-box") as vs:
-            vs.border_title = "layerscope keys"
-            table, keys = _drawn()
-            yield Static(table)
-            yield Static(keys, id="help-legend")
+        # one pane drawing its own lines: as two Statics in a scrolling
+        # container the help took three layouts and ~80 ms to open (measured)
+        pane = LinesPane(*_drawn(), id="help-box")
+        pane.border_title = "layerscope keys"
+        yield pane
 
     async def action_dismiss(self, result: None = None) -> None:
         self.dismiss(result)

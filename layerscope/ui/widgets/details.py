@@ -5,71 +5,35 @@ from __future__ import annotations
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
-from textual.geometry import Size
-from textual.scroll_view import ScrollView
-from textual.strip import Strip
 
 from ...analysis import LayerWaste
 from ...model import Image, Layer
 from .. import literal
 from ..format import human_size
 from ..palette import CLASS_MARK, CLASS_STYLE
-from .steady import SteadyScroll
+from .lines import LinesPane
 
 
-class DetailsPane(SteadyScroll, ScrollView, can_focus=True):
+class DetailsPane(LinesPane):
     """The selected layer's details above the image's, in one pane of fixed size.
 
     The details change on every layer change and their height with them. As
     two auto-height widgets in a scrolling container, each change re-laid out
     and redrew the whole screen (~55 ms at 160×48 on a big image, measured).
-    Here the pane draws its lines itself: a new layer changes only the
-    scrollable extent, and the pane repaints.
     """
 
     def __init__(self, *, id: str | None = None) -> None:
-        super().__init__(id=id)
+        super().__init__(Text(), Text(), id=id)
         self._layer: RenderableType = Text()
         self._image: RenderableType = Text()
-        self._lines: list[Strip] = []
 
     def show_layer(self, renderable: RenderableType) -> None:
         self._layer = renderable
-        self._draw()
+        self.show(self._layer, self._image)
 
     def show_image(self, renderable: RenderableType) -> None:
         self._image = renderable
-        self._draw()
-
-    @property
-    def text(self) -> str:
-        """What the pane shows, as plain text (for tests and for copying)."""
-        return "\n".join(line.text.rstrip() for line in self._lines)
-
-    def _draw(self) -> None:
-        width = self.scrollable_content_region.width
-        if width <= 0:
-            return  # not laid out yet: on_resize draws
-        console = self.app.console
-        options = console.options.update(width=width, height=None, highlight=False)
-        lines = console.render_lines(Group(self._layer, Text(), self._image), options, style=self.rich_style)
-        self._lines = [Strip(line, width) for line in lines]
-        self.virtual_size = Size(width, len(self._lines))
-        self.refresh()
-
-    def on_resize(self) -> None:
-        self._draw()
-
-    def notify_style_update(self) -> None:
-        super().notify_style_update()
-        self._draw()  # the lines carry the pane's colours
-
-    def render_line(self, y: int) -> Strip:
-        index = self.scroll_offset.y + y
-        width = self.scrollable_content_region.width
-        if 0 <= index < len(self._lines):
-            return self._lines[index].crop(self.scroll_offset.x, self.scroll_offset.x + width)
-        return Strip.blank(width, self.rich_style)
+        self.show(self._layer, self._image)
 
 
 def _kv() -> Table:
