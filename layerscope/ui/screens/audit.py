@@ -1,6 +1,7 @@
 """Waste and findings of the image; Enter jumps to the path at the layer that matters.
 
-Four tabs over one summary: the biggest hidden versions, hidden bytes by
+Four tabs over one summary (a one-line tab bar; each tab's table is made and
+filled the first time it is shown): the biggest hidden versions, hidden bytes by
 directory and by the layer that hid them (``layerscope.rollup``, computed in
 a worker), and the findings. Rows are capped so a huge image never builds a
 100k-row table (first paint would take seconds); the report and JSON carry
@@ -13,17 +14,19 @@ from dataclasses import dataclass
 
 from rich.table import Table
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
 from ...report import dive_text, percent
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
+from ..drawn import Drawn
 from ..format import human_size, short_command
 from ..widgets.key_bar import KeyBar
 from ..widgets.table import MeasuredTable
@@ -75,6 +78,50 @@ def layer_list(layers: list[int], most: int = 3) -> str:
     return shown + (f" +{len(layers) - most}" if len(layers) > most else "")
 
 
+class TabBar(Static, can_focus=False):
+    """One line of tab titles, the shown one highlighted; a click on a title shows its tab.
+
+    Textual's ``TabbedContent`` mounts a dozen widgets per screen (tabs, an
+    animated underline, panes) and re-lays them out on every switch: most of
+    the ~200 ms the audit took to open on a big image, measured.
+    """
+
+    class Chosen(Message):
+        def __init__(self, tab: str) -> None:
+            super().__init__()
+            self.tab = tab
+
+    def __init__(self, titles: dict[str, str], active: str, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.titles = titles
+        self.active = active
+        self._spans: list[tuple[int, int, str]] = []
+
+    def on_mount(self) -> None:
+        self.show(self.active)
+
+    def show(self, active: str) -> None:
+        self.active = active
+        line = Text(no_wrap=True, overflow="ellipsis")
+        spans: list[tuple[int, int, str]] = []
+        for tab, title in self.titles.items():
+            start = len(line)
+            if tab == active:
+                line.append(f" {title} ", style="bold reverse")
+            else:
+                line.append(f" {title} ", style="dim")
+            spans.append((start, len(line), tab))
+            line.append(" ")
+        self._spans = spans
+        self.update(line, layout=False)  # one line, always
+
+    def on_click(self, event: events.Click) -> None:
+        for start, end, tab in self._spans:
+            if start <= event.x < end:
+                self.post_message(self.Chosen(tab))
+                return
+
+
 class AuditScreen(ModalScreen[Jump | None]):
     BINDINGS = [
         Binding("escape,q,w", "dismiss", "Close"),
@@ -89,34 +136,60 @@ class AuditScreen(ModalScreen[Jump | None]):
     def __init__(self, analysis: Analysis) -> None:
         super().__init__()
         self.analysis = analysis
+        a = analysis
+        # Where Enter on each table's rows goes, known before a table is drawn.
         self.jumps: dict[str, list[Jump]] = {t: [] for t in TABLE_OF.values()}
+        self.jumps["waste"] = [Jump(item.path, item.by_layer) for item in a.top[:MAX_ROWS]]
+        self.jumps["findings"] = [Jump(f.path, f.layer) for f in a.findings[:MAX_ROWS]]
         self.dirs: list[DirWaste] = []
         self.by_layer: list[LayerRollup] = []
+        self.rolled_up = False
+        self.active = "findings" if a.findings and not a.top else "files"
+        self._filled: set[str] = set()
 
     def compose(self) -> ComposeResult:
         a = self.analysis
-        first = "findings" if a.findings and not a.top else "files"
+        titles = {
+            "files": "1 Hidden files",
+            "dirs": "2 By directory",
+            "layers": "3 By layer",
+            "findings": f"4 Findings ({len(a.findings)})",
+        }
         with Vertical(id="audit-box") as box:
             box.border_title = "Waste and findings (Enter: go to the path)"
-            yield Static(summary(a), id="audit-summary")
-            with TabbedContent(id="audit-tabs", initial=f"tab-{first}"):
-                titles = {
-                    "files": "1 Hidden files",
-                    "dirs": "2 By directory",
-                    "layers": "3 By layer",
-                    "findings": f"4 Findings ({len(a.findings)})",
-                }
-                for tab in TABS:
-                    with TabPane(titles[tab], id=f"tab-{tab}"):
-                        yield MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
+            yield Static(Drawn(summary(a)), id="audit-summary")
+            yield TabBar(titles, self.active, id="audit-tab-bar")
+            # only the shown tab's table: the others are made when first shown
+            yield self._new_table(self.active)
         yield KeyBar()
 
+    def _new_table(self, tab: str) -> MeasuredTable[Text]:
+        return MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
+
     def on_mount(self) -> None:
-        a = self.analysis
-        waste = self.query_one("#waste", DataTable)
-        waste.add_columns("Size", "Cause", "Path", "Ships in", "Hidden by", "Command")
-        for item in a.top[:MAX_ROWS]:
-            waste.add_row(
+        self._fill(self.active)
+        self._table(self.active).focus()
+        self.roll_up()
+
+    def _table(self, tab: str) -> DataTable[Text]:
+        return self.query_one(f"#{TABLE_OF[tab]}", DataTable)
+
+    def _fill(self, tab: str) -> None:
+        """Put the tab's rows in its table, once (the rollups' once they are computed)."""
+        if tab in self._filled or (tab in ("dirs", "layers") and not self.rolled_up):
+            return
+        self._filled.add(tab)
+        {
+            "files": self._fill_files,
+            "dirs": self._fill_dirs,
+            "layers": self._fill_layers,
+            "findings": self._fill_findings,
+        }[tab](self._table(tab))
+
+    def _fill_files(self, table: DataTable[Text]) -> None:
+        table.add_columns("Size", "Cause", "Path", "Ships in", "Hidden by", "Command")
+        for item in self.analysis.top[:MAX_ROWS]:
+            table.add_row(
                 Text(human_size(item.size), justify="right"),
                 Text(item.cause, style="yellow"),
                 literal.text(item.path),
@@ -124,16 +197,12 @@ class AuditScreen(ModalScreen[Jump | None]):
                 Text(f"L{item.by_layer} ({item.how})"),
                 Text(short_command(item.command, 50), style="dim"),
             )
-            self.jumps["waste"].append(Jump(item.path, item.by_layer))
-        self.query_one("#waste-dirs", DataTable).add_columns("Hidden", "Versions", "Directory (subtree)", "Hidden by")
-        self.query_one("#waste-layers", DataTable).add_columns(
-            "Layer", "Hidden", "Versions", *CAUSES, "Biggest", "Command"
-        )
-        findings = self.query_one("#findings", DataTable)
-        findings.add_columns("Severity", "Rule", "Path", "Layer", "Size", "What")
-        for f in a.findings[:MAX_ROWS]:
+
+    def _fill_findings(self, table: DataTable[Text]) -> None:
+        table.add_columns("Severity", "Rule", "Path", "Layer", "Size", "What")
+        for f in self.analysis.findings[:MAX_ROWS]:
             what = f.title + (f" ({f.count} files)" if f.count > 1 else "") + (f" — {f.detail}" if f.detail else "")
-            findings.add_row(
+            table.add_row(
                 Text(f.severity, style=SEVERITY_STYLE.get(f.severity, "")),
                 Text(f.rule),
                 literal.text(f.path),
@@ -141,31 +210,20 @@ class AuditScreen(ModalScreen[Jump | None]):
                 Text(human_size(f.size), justify="right"),
                 literal.text(what),
             )
-            self.jumps["findings"].append(Jump(f.path, f.layer))
-        self._focus_table()
-        self.roll_up()
 
-    @work(thread=True, exit_on_error=False, group="rollup")
-    def roll_up(self) -> None:
-        """The rollups walk every hidden version (100k in a big image): off the UI thread."""
-        dirs = waste_by_directory(self.analysis.items)
-        layers = waste_by_layer(self.analysis)
-        self.app.call_from_thread(self._rolled_up, dirs, layers)
-
-    def _rolled_up(self, dirs: list[DirWaste], layers: list[LayerRollup]) -> None:
-        self.dirs, self.by_layer = dirs, layers
-        table = self.query_one("#waste-dirs", DataTable)
-        for d in dirs[:MAX_ROWS]:
+    def _fill_dirs(self, table: DataTable[Text]) -> None:
+        table.add_columns("Hidden", "Versions", "Directory (subtree)", "Hidden by")
+        for d in self.dirs[:MAX_ROWS]:
             table.add_row(
                 Text(human_size(d.size), justify="right"),
                 Text(str(d.versions), justify="right"),
                 literal.text(d.path),
                 Text(layer_list(d.layers)),
             )
-            target = d.biggest.by_layer if d.biggest is not None else self.analysis.layers[-1].index
-            self.jumps["waste-dirs"].append(Jump(d.path, target))
-        table = self.query_one("#waste-layers", DataTable)
-        for r in layers[:MAX_ROWS]:
+
+    def _fill_layers(self, table: DataTable[Text]) -> None:
+        table.add_columns("Layer", "Hidden", "Versions", *CAUSES, "Biggest", "Command")
+        for r in self.by_layer[:MAX_ROWS]:
             c = r.caused
             table.add_row(
                 Text(f"L{r.layer}" + (" b" if r.base else "")),
@@ -178,23 +236,45 @@ class AuditScreen(ModalScreen[Jump | None]):
                 literal.text(r.biggest.path if r.biggest is not None else ""),
                 Text(short_command(r.command, 60), style="dim"),
             )
-            self.jumps["waste-layers"].append(Jump(r.biggest.path if r.biggest is not None else "/", r.layer))
 
-    def _focus_table(self) -> None:
-        active = self.query_one(TabbedContent).active.removeprefix("tab-")
-        self.query_one(f"#{TABLE_OF[active]}", DataTable).focus()
+    @work(thread=True, exit_on_error=False, group="rollup")
+    def roll_up(self) -> None:
+        """The rollups walk every hidden version (100k in a big image): off the UI thread."""
+        dirs = waste_by_directory(self.analysis.items)
+        layers = waste_by_layer(self.analysis)
+        self.app.call_from_thread(self._rolled_up, dirs, layers)
 
-    def action_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = f"tab-{tab}"
-        self._focus_table()
+    def _rolled_up(self, dirs: list[DirWaste], layers: list[LayerRollup]) -> None:
+        self.dirs, self.by_layer = dirs, layers
+        last = self.analysis.layers[-1].index
+        self.jumps["waste-dirs"] = [
+            Jump(d.path, d.biggest.by_layer if d.biggest is not None else last) for d in dirs[:MAX_ROWS]
+        ]
+        self.jumps["waste-layers"] = [
+            Jump(r.biggest.path if r.biggest is not None else "/", r.layer) for r in layers[:MAX_ROWS]
+        ]
+        self.rolled_up = True
+        if self.active in ("dirs", "layers"):
+            self._fill(self.active)
 
-    def action_step_tab(self, step: int) -> None:
-        active = self.query_one(TabbedContent).active.removeprefix("tab-")
-        self.action_tab(TABS[(TABS.index(active) + step) % len(TABS)])
+    async def action_tab(self, tab: str) -> None:
+        if tab != self.active:
+            old = self._table(self.active)
+            if not self.query(f"#{TABLE_OF[tab]}"):
+                await self.query_one("#audit-box").mount(self._new_table(tab))
+            old.display = False
+            self._table(tab).display = True
+            self.active = tab
+            self.query_one(TabBar).show(tab)
+            self._fill(tab)
+        self._table(tab).focus()
 
-    @on(TabbedContent.TabActivated)
-    def _tab_activated(self) -> None:
-        self._focus_table()
+    async def action_step_tab(self, step: int) -> None:
+        await self.action_tab(TABS[(TABS.index(self.active) + step) % len(TABS)])
+
+    @on(TabBar.Chosen)
+    async def _tab_chosen(self, event: TabBar.Chosen) -> None:
+        await self.action_tab(event.tab)
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:
