@@ -10,9 +10,10 @@ cost 30–60 ms at 160×48 on a big image (measured with ``benchmarks/ui.py``),
 on the keys pressed most.
 
 ``SteadyScroll`` keeps that reactive from re-laying out the screen: it
-updates the scrollbars and repaints the widget. A scrollbar that appears or
-disappears still re-lays out the screen (``show_vertical_scrollbar`` is a
-layout reactive), and so does a widget whose height or width is ``auto``.
+updates the scrollbars and repaints the widget. A scrollbar that appears
+still re-lays out the screen (``show_vertical_scrollbar`` is a layout
+reactive), once: it then stays, even when the content fits again. A widget
+whose height or width is ``auto`` is laid out as before.
 Textual is pinned (pyproject's ``dev`` extra); ``_scroll_update`` is the
 method Textual's own layout calls for the same job.
 """
@@ -45,4 +46,12 @@ class SteadyScroll(_Mixed):
             self.refresh(layout=True)
             return
         self._scroll_update(self.virtual_size)
+        # A scrollbar, once needed, stays: a tree whose widest visible name
+        # crosses the pane's width on each move would otherwise re-lay out the
+        # screen twice per key, and its lines would jump by one row.
+        styles = self.styles
+        if self.show_horizontal_scrollbar and styles.overflow_x == "auto":
+            styles.overflow_x = "scroll"
+        if self.show_vertical_scrollbar and styles.overflow_y == "auto":
+            styles.overflow_y = "scroll"
         self.refresh()
