@@ -1,0 +1,151 @@
+"""Keys repaint the panes they change; they do not re-lay out the screen.
+
+A screen layout in Textual redraws every pane (tens of milliseconds on a big
+image): the latency work of issue 13 removed the layouts that a layer change,
+a cursor move or an opened screen used to cause. These tests count the
+layouts a key sequence causes and check what the panes then show, against
+the sample's own history (sample_images/README.md, the config podman wrote).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from conftest import ROOT, SAMPLES
+from textual.screen import Screen
+
+from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.screens.audit import AuditScreen, TabBar
+from layerscope.ui.widgets.details import DetailsPane
+from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_stack import LayerStack
+
+MEDIUM = (160, 45)
+SMALL = (80, 24)
+
+
+def sample_commands() -> list[str]:
+    """Each layer's command, as the image's config records it (not as the model reads it)."""
+    with tarfile.open(SAMPLES / "sample-docker.tar") as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(tar.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+    return [h["created_by"] for h in config["history"] if not h.get("empty_layer")]
+
+
+@contextmanager
+def counting_layouts() -> Iterator[list[str]]:
+    """Every screen layout done meanwhile, by screen class name."""
+    done: list[str] = []
+    original = Screen._refresh_layout
+
+    def counted(self: Screen[object], *args: object, **kwargs: object) -> None:
+        done.append(type(self).__name__)
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    Screen._refresh_layout = counted  # type: ignore[method-assign]
+    try:
+        yield done
+    finally:
+        Screen._refresh_layout = original  # type: ignore[method-assign]
+
+
+async def loaded(app: LayerscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert app.merged is not None and app.analysis is not None
+
+
+def words(text: str) -> str:
+    """Text with its wrapping undone: one space wherever there was any run of blanks."""
+    return " ".join(text.split())
+
+
+async def test_layer_changes_repaint_without_a_layout_and_show_each_layer() -> None:
+    commands = sample_commands()
+    assert len(commands) == 7
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        stack = app.query_one(LayerStack)
+        stack.focus()
+        # a first sweep: any scrollbar the panes ever need appears now (once, and stays)
+        await pilot.press(*["up"] * 7, *["down"] * 7)
+        await pilot.pause()
+        with counting_layouts() as layouts:
+            for k in range(6, -1, -1):
+                stack.select_layer(k)
+                await pilot.pause()
+                details = words(app.query_one(DetailsPane).text)
+                assert app.k == k
+                assert f"Layer L{k}" in details
+                # the whole command, wrapped (long tokens folded), not cut
+                assert "".join(commands[k].split()) in "".join(details.split())
+                assert str(app.query_one(FileTree).root.label).startswith(f"/  (as of L{k})")
+        assert layouts == [], layouts
+
+
+async def test_a_scrollbar_once_needed_stays_and_the_view_clamps() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:  # the top level fits, everything opened does not
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        await pilot.pause()
+        assert tree.max_scroll_y == 0 or tree.show_vertical_scrollbar
+        await pilot.press("e")  # everything below / opened: taller than the pane
+        await pilot.pause()
+        assert tree.show_vertical_scrollbar and tree.max_scroll_y > 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert tree.scroll_y > 0
+        await pilot.press("home", "E")  # all closed again: fits
+        await pilot.pause()
+        assert tree.show_vertical_scrollbar  # kept: no re-layout, no lines jumping sideways
+        assert tree.max_scroll_y == 0 and tree.scroll_y == 0
+        region = tree.region  # what the pane shows from its top: the root, then its children, closed
+        shown = [s.text[region.x : region.right] for s in app.screen._compositor.render_strips()][region.y :]
+        assert "/  (as of L6)" in shown[1] and "app/" in shown[2] and "bin/" in shown[3], shown[:4]
+
+
+async def test_audit_tabs_are_made_when_first_shown_and_a_click_switches() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        # only the shown tab's table exists; the findings' jumps are known anyway
+        assert screen.query("#waste") and not screen.query("#findings") and not screen.query("#waste-layers")
+        assert any(j.path == "/root/.aws/credentials" for j in screen.jumps["findings"])
+        bar = screen.query_one(TabBar)
+        text = str(bar.render())
+        at = text.index("3 By layer") + 2
+        await pilot.click(TabBar, offset=(at, 0))
+        await pilot.pause()
+        table = screen.query_one("#waste-layers")
+        assert table.has_focus and table.display and not screen.query_one("#waste").display
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]  # type: ignore[attr-defined]
+        # sample_images/README.md: L4 hides 671 B in 5 versions, L5 130 B in 6, L6 24 B in 3
+        assert [(r[0], r[1], r[2]) for r in rows] == [("L4", "671 B", "5"), ("L5", "130 B", "6"), ("L6", "24 B", "3")]
+        await pilot.press("tab")  # on to the findings, made now
+        await pilot.pause()
+        assert screen.query_one("#findings").has_focus and bar.active == "findings"
+
+
+def test_textual_ticks_120_times_a_second_unless_the_user_says() -> None:
+    probe = "import layerscope.ui, textual.constants as c; print(c.MAX_FPS)"
+    env = {k: v for k, v in os.environ.items() if k != "TEXTUAL_FPS"}
+    run = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "120"
+    env["TEXTUAL_FPS"] = "30"
+    run = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "30"
