@@ -13,7 +13,7 @@ import time
 from functools import partial
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
@@ -32,6 +32,7 @@ from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
+from .collector import IdleCollector
 from .commands import KeyCommands
 from .drawn import Drawn
 from .format import human_size
@@ -85,6 +86,7 @@ class LayerscopeApp(App[int]):
         self._load_started = 0.0
         self.load_seconds: float | None = None
         self.search_query: str | None = None
+        self._collector = IdleCollector()
         self.set_reactive(LayerscopeApp.k, max(0, len(image.layers) - 1))
         # the Header shows sub_title as literal Content (never markup): only control characters need escaping
         self.sub_title = safe(image.ref or image.source)
@@ -162,6 +164,14 @@ class LayerscopeApp(App[int]):
             Text(f"Reading layers: {done}/{len(self.image.layers)} done, {human_size(read)} read", style="yellow")
         )
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self._collector.key()
+        await super().on_event(event)
+
+    def on_unmount(self) -> None:
+        self._collector.stop()
+
     def _load_failed(self, msg: str) -> None:
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
@@ -170,6 +180,8 @@ class LayerscopeApp(App[int]):
 
     def _loaded(self, merged: Merged) -> None:
         self.merged = merged
+        self._collector.start()
+        self.set_interval(0.25, self._collector.tick, name="collector")
         self.sizes = Sizes(merged)
         # With a preload the layers were read while the UI started: its own
         # clock says how long reading and merging took (the UI's would say ~0).

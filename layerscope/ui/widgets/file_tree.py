@@ -38,7 +38,7 @@ from .. import columns
 from .steady import SteadyScroll
 
 PAGE = 500
-AUTO_ROWS = 500  # rows a layer's own view opens to, and remembered directories re-open to
+AUTO_ROWS = 250  # rows a layer's own view opens to, and remembered directories re-open to
 EXPAND_ROWS = 1000  # rows one expand-all below the cursor may add
 
 

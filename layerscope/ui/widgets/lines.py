@@ -10,8 +10,8 @@ repaints and nothing else moves.
 
 from __future__ import annotations
 
-from rich.console import Group, RenderableType
-from rich.text import Text
+from rich.console import RenderableType
+from rich.style import Style
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -33,6 +33,8 @@ class LinesPane(SteadyScroll, ScrollView, can_focus=True):
         super().__init__(id=id)
         self._parts: tuple[RenderableType, ...] = parts
         self._lines: list[Strip] = []
+        # id(part) -> (part, (width, style), its lines)
+        self._kept: dict[int, tuple[RenderableType, tuple[int, Style], list[Strip]]] = {}
 
     def show(self, *parts: RenderableType) -> None:
         self._parts = parts
@@ -47,13 +49,25 @@ class LinesPane(SteadyScroll, ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         if width <= 0:
             return  # not laid out yet: on_resize draws
-        blank: list[RenderableType] = [Text()]
-        stacked = [r for part in self._parts for r in (*blank, part)][1:]
-        console = self.app.console
-        options = console.options.update(width=width, height=None, highlight=False)
-        lines = console.render_lines(Group(*stacked), options, style=self.rich_style)
-        self._lines = [Strip(line, width) for line in lines]
-        self.virtual_size = Size(width, len(self._lines))
+        style = self.rich_style
+        # each part's lines are kept for its width: a new layer's details leave
+        # the image's (its whole config) as they were drawn
+        kept, self._kept = self._kept, {}
+        lines: list[Strip] = []
+        for n, part in enumerate(self._parts):
+            if n:
+                lines.append(Strip.blank(width, style))
+            old = kept.get(id(part))
+            if old is not None and old[0] is part and old[1] == (width, style):
+                strips = old[2]
+            else:
+                console = self.app.console
+                options = console.options.update(width=width, height=None, highlight=False)
+                strips = [Strip(line, width) for line in console.render_lines(part, options, style=style)]
+            self._kept[id(part)] = (part, (width, style), strips)
+            lines.extend(strips)
+        self._lines = lines
+        self.virtual_size = Size(width, len(lines))
         self.refresh()
 
     def on_resize(self) -> None:
