@@ -146,6 +146,18 @@ class Merged:
         """Every path in byte order (the root not included)."""
         return self.tree.paths(1)
 
+    def find_fragment(
+        self, fragment: str, k: int, ghosts: bool, limit: int, stop_at_limit: bool = False
+    ) -> tuple[list[Event], int, int]:
+        """Paths containing ``fragment`` (case-insensitively) shown as of layer k, in byte order.
+
+        Shown: present, deleted by layer k, or (``ghosts``) deleted by a lower
+        layer. Returns the states of the first ``limit``, how many there are
+        (up to ``limit`` with ``stop_at_limit``) and how many are deleted. The
+        core walks every path with the GIL released (``src/search.rs``).
+        """
+        return self.tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Every path with its events, in byte order of the paths."""
         tree = self.tree

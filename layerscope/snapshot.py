@@ -257,6 +257,12 @@ def compile_query(query: str) -> Callable[[str], bool]:
     return lambda p: lower in p.lower()
 
 
+def _fragment(query: str) -> str | None:
+    """The fragment of a plain substring query (None for a regex or a glob)."""
+    q = query.strip()
+    return None if q.startswith("re:") or is_glob(q) else q
+
+
 def search(
     merged: Merged,
     k: int,
@@ -271,9 +277,14 @@ def search(
 
     Returns up to ``limit`` matches in path order and the total count
     (without ``count``: it stops at ``limit``, and the count is what it found).
-    ``cancelled`` is polled every few thousand paths so a superseded search
-    (the user typed on) stops instead of competing for the GIL.
+    A plain fragment is matched by the core without the GIL; a glob or a
+    regex here, polling ``cancelled`` every few thousand paths so a superseded
+    search (the user typed on) stops instead of competing for the GIL.
     """
+    fragment = _fragment(query)
+    if fragment is not None:
+        first, total, _ = merged.find_fragment(fragment, k, ghosts, limit, stop_at_limit=not count)
+        return first, total
     match = compile_query(query)
     out: list[Entry | Deletion] = []
     total = 0
@@ -298,7 +309,11 @@ def search(
 def count_matches(
     merged: Merged, k: int, query: str, cancelled: Callable[[], bool] | None = None, ghosts: bool = True
 ) -> tuple[int, int]:
-    """How many paths ``search`` matches, and how many of them are deleted (None if cancelled)."""
+    """How many paths ``search`` matches, and how many of them are deleted ((-1, -1) if cancelled)."""
+    fragment = _fragment(query)
+    if fragment is not None:
+        _, total, deleted = merged.find_fragment(fragment, k, ghosts, 0)
+        return total, deleted
     match = compile_query(query)
     total = deleted = 0
     state_at = merged.state_at

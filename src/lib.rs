@@ -12,6 +12,7 @@ pub mod decode;
 pub mod dive;
 pub mod json;
 pub mod layer;
+pub mod search;
 pub mod tar;
 pub mod tree;
 

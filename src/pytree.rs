@@ -659,6 +659,36 @@ impl Tree {
         Ok((r.min_sum, r.disc_sum, r.refs))
     }
 
+    /// The search screen's fragment match (search.rs), with the GIL released:
+    /// `(first events, total, deleted)`; `needle` is already lowercased.
+    fn find_fragment(
+        &self,
+        py: Python<'_>,
+        needle: &Bound<'_, PyAny>,
+        k: i64,
+        ghosts: bool,
+        limit: usize,
+        stop_at_limit: bool,
+    ) -> PyResult<(Vec<PyObject>, usize, usize)> {
+        let needle = bytes_of(needle)?;
+        let inner = &self.inner;
+        let found = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.find_fragment(&needle, k, ghosts, limit, stop_at_limit)
+                }))
+            })
+            .map_err(|_| {
+                PyRuntimeError::new_err("internal error searching paths (a bug: please report it)")
+            })?;
+        let first = found
+            .first
+            .iter()
+            .map(|&ev| self.event_obj(py, ev))
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok((first, found.total, found.deleted))
+    }
+
     /// Bytes the tree holds (for the memory budget in benchmarks and tests).
     fn heap_bytes(&self) -> usize {
         self.inner.heap_bytes()
