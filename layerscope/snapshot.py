@@ -283,6 +283,8 @@ def search(
     """
     fragment = _fragment(query)
     if fragment is not None:
+        if cancelled is not None and cancelled():
+            return [], 0  # the core's walk takes milliseconds: asked once, before it
         first, total, _ = merged.find_fragment(fragment, k, ghosts, limit, stop_at_limit=not count)
         return first, total
     match = compile_query(query)
@@ -312,6 +314,8 @@ def count_matches(
     """How many paths ``search`` matches, and how many of them are deleted ((-1, -1) if cancelled)."""
     fragment = _fragment(query)
     if fragment is not None:
+        if cancelled is not None and cancelled():
+            return -1, -1
         _, total, deleted = merged.find_fragment(fragment, k, ghosts, 0)
         return total, deleted
     match = compile_query(query)
