@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from conftest import ROOT, SAMPLES
+from rich.text import Text
+from textual.app import App, ComposeResult
 from textual.screen import Screen
 
 from layerscope.ui.app import LayerscopeApp, make_app
@@ -25,6 +27,7 @@ from layerscope.ui.screens.audit import AuditScreen, TabBar
 from layerscope.ui.widgets.details import DetailsPane
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.layer_stack import LayerStack
+from layerscope.ui.widgets.lines import LinesPane
 
 MEDIUM = (160, 45)
 SMALL = (80, 24)
@@ -91,27 +94,34 @@ async def test_layer_changes_repaint_without_a_layout_and_show_each_layer() -> N
         assert layouts == [], layouts
 
 
+class OnePane(App[None]):
+    CSS = "LinesPane { height: 10; }"
+
+    def compose(self) -> ComposeResult:
+        yield LinesPane(Text("short"))
+
+
 async def test_a_scrollbar_once_needed_stays_and_the_view_clamps() -> None:
-    app = make_app(str(SAMPLES / "sample-docker.tar"))
-    async with app.run_test(size=MEDIUM) as pilot:  # the top level fits, everything opened does not
-        await loaded(app, pilot)
-        tree = app.query_one(FileTree)
-        tree.focus()
+    app = OnePane()
+    async with app.run_test(size=(40, 20)) as pilot:
+        pane = app.query_one(LinesPane)
+        assert not pane.show_vertical_scrollbar and pane.text == "short"
+        with counting_layouts() as layouts:
+            pane.show(Text("\n".join(f"line {i}" for i in range(30))))  # taller than the pane
+            await pilot.pause()
+        assert pane.show_vertical_scrollbar and pane.max_scroll_y == 20 and layouts  # it appeared: one layout
+        pane.scroll_end(animate=False)
         await pilot.pause()
-        assert tree.max_scroll_y == 0 or tree.show_vertical_scrollbar
-        await pilot.press("e")  # everything below / opened: taller than the pane
-        await pilot.pause()
-        assert tree.show_vertical_scrollbar and tree.max_scroll_y > 0
-        await pilot.press("end")
-        await pilot.pause()
-        assert tree.scroll_y > 0
-        await pilot.press("home", "E")  # all closed again: fits
-        await pilot.pause()
-        assert tree.show_vertical_scrollbar  # kept: no re-layout, no lines jumping sideways
-        assert tree.max_scroll_y == 0 and tree.scroll_y == 0
-        region = tree.region  # what the pane shows from its top: the root, then its children, closed
-        shown = [s.text[region.x : region.right] for s in app.screen._compositor.render_strips()][region.y :]
-        assert "/  (as of L6)" in shown[1] and "app/" in shown[2] and "bin/" in shown[3], shown[:4]
+        assert pane.scroll_y == 20
+        with counting_layouts() as layouts:
+            pane.show(Text("short again"))  # fits again
+            await pilot.pause()
+            assert pane.show_vertical_scrollbar and pane.max_scroll_y == 0 and pane.scroll_y == 0  # clamped
+            pane.show(Text("\n".join(f"row {i}" for i in range(12))))
+            await pilot.pause()
+        assert layouts == []  # the bar stayed: repaints only
+        assert pane.show_vertical_scrollbar and pane.max_scroll_y == 2 and pane.scroll_y == 0
+        assert pane.text.splitlines()[0] == "row 0"
 
 
 async def test_audit_tabs_are_made_when_first_shown_and_a_click_switches() -> None:
