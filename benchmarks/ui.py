@@ -123,6 +123,9 @@ def quiet(app) -> bool:  # type: ignore[no-untyped-def]
     return not (screen._layout_required or screen._repaint_required or screen._dirty_widgets)
 
 
+PRESSES: list[tuple[float, str, str]] = []  # (seconds, label, key) of every timed press
+
+
 async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict[str, list[float]]]:
     t0 = time.perf_counter()
     app = make_app(image)
@@ -150,7 +153,9 @@ async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict
         app._display = timed_display  # type: ignore[method-assign]
         for label, keys in SCRIPT:
             for key in keys:
-                lat.setdefault(label, []).append(await timed_key(pilot, app, frames, key))
+                took = await timed_key(pilot, app, frames, key)
+                lat.setdefault(label, []).append(took)
+                PRESSES.append((took, label, key))
         await pilot.press("q")
     return t_stack, t_tree, lat
 
@@ -179,6 +184,8 @@ def main() -> int:
         worst = max(worst, max(v))
         print(f"  key: {label:<22} median {statistics.median(v) * 1000:6.1f} ms   max {max(v) * 1000:6.1f} ms")
     print(f"  slowest key overall     {worst * 1000:8.1f} ms")
+    slowest = ", ".join(f"{key!r} in {label} {took * 1000:.0f} ms" for took, label, key in sorted(PRESSES)[::-1][:5])
+    print(f"  slowest presses: {slowest}")
     return 0
 
 

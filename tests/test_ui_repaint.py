@@ -28,6 +28,7 @@ from layerscope.ui.widgets.details import DetailsPane
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.layer_stack import LayerStack
 from layerscope.ui.widgets.lines import LinesPane
+from layerscope.ui.widgets.versions import VersionsPane
 
 MEDIUM = (160, 45)
 SMALL = (80, 24)
@@ -159,3 +160,34 @@ def test_textual_ticks_120_times_a_second_unless_the_user_says() -> None:
     env["TEXTUAL_FPS"] = "30"
     run = subprocess.run([sys.executable, "-c", probe], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "30"
+
+
+async def test_a_layer_change_refills_the_versions_once_for_the_kept_path() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/app/data.bin")  # L2 adds it, L4 chmods it (sample_images/README.md)
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        shown: list[tuple[str | None, int]] = []
+        original = versions.show_path
+
+        def counted(merged, path, k):  # type: ignore[no-untyped-def]
+            shown.append((path, k))
+            original(merged, path, k)
+
+        versions.show_path = counted  # type: ignore[method-assign]
+        for key, k in (("left_square_bracket", 5), ("left_square_bracket", 4), ("right_square_bracket", 5)):
+            shown.clear()
+            await pilot.press(key)
+            await pilot.pause()
+            assert app.k == k and tree.current_path == "/app/data.bin"
+            assert shown == [("/app/data.bin", k)]  # not the rows that passed under the cursor
+        assert [ev.layer for ev in versions.events] == [4, 2]  # newest first: L4's copy-up hides L2's
+        # a highlight that is no longer the cursor's (a re-rooted tree passes rows under it) is skipped
+        shown.clear()
+        tree.post_message(FileTree.PathHighlighted("/app/hello.py"))
+        await pilot.pause()
+        assert shown == [] and versions.path == "/app/data.bin"

@@ -320,7 +320,10 @@ class LayerscopeApp(App[int]):
 
     @on(FileTree.PathHighlighted)
     def _path_highlighted(self, event: FileTree.PathHighlighted) -> None:
-        self._show_versions(event.path)
+        # A re-rooted tree highlights whatever sits on the old cursor line, then
+        # the kept path: only the highlight still current is worth a refill.
+        if event.path == self.query_one(FileTree).current_path:
+            self._show_versions(event.path)
 
     @on(FileTree.PathSelected)
     def _path_selected(self, event: FileTree.PathSelected) -> None:

@@ -185,6 +185,9 @@ class AuditScreen(ModalScreen[Jump | None]):
             "layers": self._fill_layers,
             "findings": self._fill_findings,
         }[tab](self._table(tab))
+        table = self._table(tab)
+        if isinstance(table, MeasuredTable):
+            table.measure_now()
 
     def _fill_files(self, table: DataTable[Text]) -> None:
         table.add_columns("Size", "Cause", "Path", "Ships in", "Hidden by", "Command")

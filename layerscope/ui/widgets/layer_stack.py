@@ -107,7 +107,7 @@ class LayerStack(SteadyScroll, OptionList):
         each layer change drew the whole stack twice (~12 ms on the key path,
         measured). Here only the row's own lines are dropped, and the line
         positions from it down (its height may change). Textual is pinned
-        (pyproject's ``dev`` extra); these are the caches that method clears.
+        (``<9`` to run, exactly in the ``test`` extra); these are the caches that method clears.
         """
         option = self.get_option_at_index(pos)
         option._set_prompt(row)

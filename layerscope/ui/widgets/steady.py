@@ -14,7 +14,7 @@ updates the scrollbars and repaints the widget. A scrollbar that appears
 still re-lays out the screen (``show_vertical_scrollbar`` is a layout
 reactive), once: it then stays, even when the content fits again. A widget
 whose height or width is ``auto`` is laid out as before.
-Textual is pinned (pyproject's ``dev`` extra); ``_scroll_update`` is the
+Textual is pinned (``<9`` to run, exactly in the ``test`` extra); ``_scroll_update`` is the
 method Textual's own layout calls for the same job.
 """
 

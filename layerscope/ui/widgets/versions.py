@@ -57,6 +57,7 @@ class VersionsPane(MeasuredTable[Text]):
         self.events = []
         if path is None or path == "/":
             self.border_title = Text("Versions")
+            self.measure_now()
             return
         hist = [ev for ev in merged.history(path) if ev.layer <= k]
         newer_above = sum(1 for ev in merged.history(path) if ev.layer > k)
@@ -72,6 +73,7 @@ class VersionsPane(MeasuredTable[Text]):
         if newer_above:
             title.append(f" ({newer_above} newer above L{k})")
         self.border_title = title
+        self.measure_now()
 
     def _cells(self, merged: Merged, ev: Event, newer: Event | None) -> list[Text]:
         layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
