@@ -19,11 +19,14 @@ from contextlib import contextmanager
 
 from conftest import ROOT, SAMPLES
 from rich.text import Text
+from textual import events
 from textual.app import App, ComposeResult
 from textual.screen import Screen
+from textual.widgets import Input
 
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.screens.audit import AuditScreen, TabBar
+from layerscope.ui.screens.search import SearchScreen
 from layerscope.ui.widgets.details import DetailsPane
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.layer_stack import LayerStack
@@ -191,3 +194,22 @@ async def test_a_layer_change_refills_the_versions_once_for_the_kept_path() -> N
         tree.post_message(FileTree.PathHighlighted("/app/hello.py"))
         await pilot.pause()
         assert shown == [] and versions.path == "/app/data.bin"
+
+
+async def test_a_quick_slash_and_letters_all_reach_the_search_box() -> None:
+    """`/cred` as one burst (a fast typist, a paste, tmux send-keys): no letter lost, none acting on the tree."""
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(app, pilot)
+        for key, char in (("slash", "/"), ("c", "c"), ("r", "r"), ("e", "e"), ("d", "d")):
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app._driver.send_message(event)  # as the terminal driver does: no waiting in between
+        await pilot.pause(0.3)
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, SearchScreen)
+        assert screen.query_one(Input).value == "cred"
+        assert screen.matches == ["/root/.aws/credentials"]  # the sample's one secret (README)
+        assert not app.query_one(FileTree).opts.hidden  # `r` did not hide identical rewrites

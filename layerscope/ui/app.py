@@ -172,6 +172,11 @@ class LayerscopeApp(App[int]):
     def on_unmount(self) -> None:
         self._collector.stop()
 
+    def on_key(self, event: events.Key) -> None:
+        # letters of a quick "/cred" that reached the app after "/" opened the search
+        if isinstance(self.screen, SearchScreen) and event.is_printable and event.character:
+            self.screen.type_ahead(event.character)
+
     def _load_failed(self, msg: str) -> None:
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False

@@ -81,6 +81,18 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         if self.query_text:
             self.run_search(self.query_text)
 
+    def type_ahead(self, character: str) -> None:
+        """A letter typed right after ``/``, before this screen was there to take it.
+
+        A quick ``/cred`` reaches the terminal as one burst: Textual hands all
+        five keys to the main screen's focused pane before ``/`` has opened
+        this screen, and the letters came back to the app with nowhere to go.
+        """
+        if self.is_mounted:
+            self.query_one(Input).insert_text_at_cursor(character)
+        else:
+            self.query_text += character  # the box starts with it
+
     @on(Input.Changed, "#search-input")
     def _changed(self, event: Input.Changed) -> None:
         self.query_text = event.value
