@@ -25,11 +25,13 @@ from ...model import Deletion, Entry
 from ...snapshot import count_matches, search
 from .. import literal
 from ..format import node_label
+from ..widgets.steady import SteadyScroll
 
 # Rows listed: an OptionList lays out every option when they are added (~0.2 ms
-# each), and that happens on the key path as the user types. Ctrl+F filters
-# the tree to every match.
-SHOW = 200
+# each), and that happens on the key path as the user types: 100 rows are a few
+# screens of them. The count line says how many there are; Ctrl+F filters the
+# tree to every match.
+SHOW = 100
 
 
 def _stop(worker: Worker[None]) -> bool:
@@ -39,6 +41,10 @@ def _stop(worker: Worker[None]) -> bool:
     would hold the screen still for half a second."""
     time.sleep(0.001)
     return worker.is_cancelled
+
+
+class Results(SteadyScroll, OptionList):
+    """The matches: a new list per keystroke repaints this pane, it does not re-lay out the screen."""
 
 
 @dataclass
@@ -74,7 +80,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
                 id="search-input",
             )
             yield Static("", id="search-count")
-            yield OptionList(id="search-results")
+            yield Results(id="search-results")
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
@@ -117,7 +123,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
             self.app.call_from_thread(self._counted, query, len(found), total, deleted)
 
     def _error(self, msg: str) -> None:
-        self.query_one("#search-count", Static).update(literal.text(msg, style="red"))
+        self.query_one("#search-count", Static).update(literal.text(msg, style="red"), layout=False)
 
     def _show(self, query: str, found: list[Entry | Deletion]) -> None:
         if query != self.query_text:
@@ -126,7 +132,8 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         results.clear_options()
         self.matches = [n.path for n in found]
         results.add_options([Option(node_label(n, self.k, name=n.path), id=str(i)) for i, n in enumerate(found)])
-        self.query_one("#search-count", Static).update(Text(f"Counting matches as of L{self.k}…", style="dim"))
+        counting = Text(f"Counting matches as of L{self.k}…", style="dim")
+        self.query_one("#search-count", Static).update(counting, layout=False)
 
     def _counted(self, query: str, shown: int, total: int, deleted: int) -> None:
         if query != self.query_text:
@@ -136,7 +143,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         count = Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
         if deleted:
             count.append(f"  {deleted} deleted, still shipping in lower layers", style="red")
-        self.query_one("#search-count", Static).update(count)
+        self.query_one("#search-count", Static).update(count, layout=False)
 
     @on(Input.Submitted, "#search-input")
     def _submitted(self) -> None:
@@ -157,7 +164,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
 
     def action_filter(self) -> None:
         if self.query_text.strip():
-            self.query_one("#search-count", Static).update(Text("Filtering…", style="yellow"))
+            self.query_one("#search-count", Static).update(Text("Filtering…", style="yellow"), layout=False)
             self.run_filter(self.query_text)
 
     @work(thread=True, exclusive=True, group="search", exit_on_error=False)
