@@ -213,3 +213,24 @@ async def test_a_quick_slash_and_letters_all_reach_the_search_box() -> None:
         assert screen.query_one(Input).value == "cred"
         assert screen.matches == ["/root/.aws/credentials"]  # the sample's one secret (README)
         assert not app.query_one(FileTree).opts.hidden  # `r` did not hide identical rewrites
+
+
+async def test_layers_that_leave_a_path_alone_keep_its_versions_rows() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/app/data.bin")  # L2 adds it, L4 chmods it; L5 and L6 leave it alone
+        await pilot.pause()
+        versions = app.query_one(VersionsPane)
+        versions.move_cursor(row=1)  # L2's version, which L4's copy-up hides
+        stack = app.query_one(LayerStack)
+        for k in (5, 4):
+            stack.select_layer(k)
+            await pilot.pause()
+            assert [ev.layer for ev in versions.events] == [4, 2] and versions.cursor_row == 1
+        stack.select_layer(3)
+        await pilot.pause()
+        assert [ev.layer for ev in versions.events] == [2]  # L4's version is above L3: refilled
+        assert "(1 newer above L3)" in str(versions.border_title)
