@@ -165,15 +165,21 @@ def test_textual_ticks_120_times_a_second_unless_the_user_says() -> None:
     assert run.stdout.strip() == "30"
 
 
+async def on_data_bin(app: LayerscopeApp, pilot) -> tuple[FileTree, VersionsPane]:  # type: ignore[no-untyped-def]
+    """The loaded sample with the tree's cursor on /app/data.bin: L2 adds it, L4 chmods
+    it (a copy-up), L5 and L6 leave it alone (sample_images/README.md)."""
+    await loaded(app, pilot)
+    tree = app.query_one(FileTree)
+    tree.focus()
+    assert tree.reveal("/app/data.bin")
+    await pilot.pause()
+    return tree, app.query_one(VersionsPane)
+
+
 async def test_a_layer_change_refills_the_versions_once_for_the_kept_path() -> None:
     app = make_app(str(SAMPLES / "sample-docker.tar"))
     async with app.run_test(size=MEDIUM) as pilot:
-        await loaded(app, pilot)
-        tree = app.query_one(FileTree)
-        tree.focus()
-        assert tree.reveal("/app/data.bin")  # L2 adds it, L4 chmods it (sample_images/README.md)
-        await pilot.pause()
-        versions = app.query_one(VersionsPane)
+        tree, versions = await on_data_bin(app, pilot)
         shown: list[tuple[str | None, int]] = []
         original = versions.show_path
 
@@ -218,12 +224,7 @@ async def test_a_quick_slash_and_letters_all_reach_the_search_box() -> None:
 async def test_layers_that_leave_a_path_alone_keep_its_versions_rows() -> None:
     app = make_app(str(SAMPLES / "sample-docker.tar"))
     async with app.run_test(size=MEDIUM) as pilot:
-        await loaded(app, pilot)
-        tree = app.query_one(FileTree)
-        tree.focus()
-        assert tree.reveal("/app/data.bin")  # L2 adds it, L4 chmods it; L5 and L6 leave it alone
-        await pilot.pause()
-        versions = app.query_one(VersionsPane)
+        _, versions = await on_data_bin(app, pilot)
         versions.move_cursor(row=1)  # L2's version, which L4's copy-up hides
         stack = app.query_one(LayerStack)
         for k in (5, 4):
