@@ -171,8 +171,8 @@ class AuditScreen(ModalScreen[Jump | None]):
         self._table(self.active).focus()
         self.roll_up()
 
-    def _table(self, tab: str) -> DataTable[Text]:
-        return self.query_one(f"#{TABLE_OF[tab]}", DataTable)
+    def _table(self, tab: str) -> MeasuredTable[Text]:
+        return self.query_one(f"#{TABLE_OF[tab]}", MeasuredTable)
 
     def _fill(self, tab: str) -> None:
         """Put the tab's rows in its table, once (the rollups' once they are computed)."""
@@ -185,9 +185,7 @@ class AuditScreen(ModalScreen[Jump | None]):
             "layers": self._fill_layers,
             "findings": self._fill_findings,
         }[tab](self._table(tab))
-        table = self._table(tab)
-        if isinstance(table, MeasuredTable):
-            table.measure_now()
+        self._table(tab).measure_now()
 
     def _fill_files(self, table: DataTable[Text]) -> None:
         table.add_columns("Size", "Cause", "Path", "Ships in", "Hidden by", "Command")
