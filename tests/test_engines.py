@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, skip_or_fail
 
 from layerscope.analysis import analyze
 from layerscope.api import load
@@ -77,8 +77,9 @@ def _podman_usable() -> bool:
     return os.geteuid() == 0 or bool(os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"))
 
 
-@pytest.mark.skipif(not _podman_usable(), reason="podman is not installed (or not running as root)")
 def test_real_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not _podman_usable():
+        skip_or_fail("podman is not installed (or not running as root)")
     store = Path(tempfile.mkdtemp(prefix="ls-", dir="/tmp"))  # podman wants a runroot under 50 characters
     ctx = tmp_path / "ctx"
     ctx.mkdir()
@@ -102,7 +103,7 @@ def test_real_podman(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             timeout=300,
         )
         if build.returncode != 0:
-            pytest.skip(f"podman cannot build here: {build.stderr.strip().splitlines()[-1:]}")
+            skip_or_fail(f"podman cannot build here: {build.stderr.strip().splitlines()[-1:]}")
         monkeypatch.setenv("LAYERSCOPE_PODMAN", shlex.join(podman))
         merged = load("podman://localhost/layerscope-test:1")
         assert merged.image.source == "podman://localhost/layerscope-test:1"

@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import skip_or_fail
 from imagegen import build, d, file, run_cli
 
 from layerscope.analysis import analyze
@@ -26,13 +27,6 @@ from layerscope.api import load
 from layerscope.content import ContentError, lookup, read_content
 from layerscope.merge import Merged
 from layerscope.model import CONTAINER_LAYER, IMAGE_LAYER, Deletion, Entry
-
-
-def _skip_or_fail(reason: str) -> None:
-    """Machines without the means skip; CI (CI=true) has them, so there it is a failure."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason} (CI=true: this test must run)")
-    pytest.skip(reason)
 
 
 def _whiteout(path: Path) -> None:
@@ -51,7 +45,7 @@ def upper_ok(tmp_path: Path) -> None:
         _whiteout(probe / "wh")
         _xattr(probe, "trusted.overlay.opaque", b"y")
     except (PermissionError, OSError) as exc:
-        _skip_or_fail(f"cannot make overlay markers here (root and trusted xattrs needed): {exc}")
+        skip_or_fail(f"cannot make overlay markers here (root and trusted xattrs needed): {exc}")
     (probe / "wh").unlink()
     probe.rmdir()
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
 import uuid
 
 import pytest
-from conftest import SAMPLES
+from conftest import SAMPLES, need_tools
 
-pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+@pytest.fixture(autouse=True)
+def _tmux() -> None:
+    need_tools("tmux")
 
 
 def _capture(session: str) -> str:
