@@ -18,6 +18,7 @@ import shutil
 import stat
 import tempfile
 import weakref
+from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from .._core import header_fields, open_reader, pax_records
@@ -38,6 +39,15 @@ DATALESS_FLAGS = (b"1", b"2", b"3", b"4", b"5", b"6")
 
 
 class FileSource(Protocol):
+    """What ``ImageReader`` reads an image's description from: named blobs.
+
+    An archive or a layout directory (here) and a registry
+    (``registry.RegistrySource``) are the implementations. Manifests are read
+    apart from other blobs because a registry serves them at another path, and
+    a layer blob's size and opener come from the source because a registry
+    measures a blob only as it streams.
+    """
+
     name: str
     warnings: list[str]  # damage found while indexing that did not stop it
     issues: list[LoadWarning]  # the same, classified
@@ -46,8 +56,30 @@ class FileSource(Protocol):
     def size(self, path: str) -> int: ...
     def open(self, path: str) -> BinaryIO: ...
     def read(self, path: str, limit: int) -> bytes: ...
+    def read_manifest(self, path: str, limit: int) -> bytes: ...
+    def layer_size(self, path: str, declared: int | None) -> int: ...
+    def layer_opener(
+        self, path: str, index: int, declared: int | None, on_size: Callable[[int], None]
+    ) -> Callable[[], BinaryIO]: ...
     def names(self) -> list[str]: ...
     def close(self) -> None: ...
+
+
+class _StoredBlobs:
+    """The ``FileSource`` operations that are plain reads for files already on
+    hand (an archive's members, a layout's files): sizes are measured, and a
+    manifest is a blob like any other. A mixin typed by the protocol itself."""
+
+    def read_manifest(self: FileSource, path: str, limit: int) -> bytes:
+        return self.read(path, limit)
+
+    def layer_size(self: FileSource, path: str, declared: int | None) -> int:
+        return self.size(path)
+
+    def layer_opener(
+        self: FileSource, path: str, index: int, declared: int | None, on_size: Callable[[int], None]
+    ) -> Callable[[], BinaryIO]:
+        return lambda: self.open(path)
 
 
 def _clean(name: str) -> str:
@@ -105,7 +137,7 @@ class _Section(io.RawIOBase):
         return data
 
 
-class TarSource:
+class TarSource(_StoredBlobs):
     """An (uncompressed) tar archive indexed once: name -> (offset, size)."""
 
     def __init__(self, path: str, display: str | None = None) -> None:
@@ -363,7 +395,7 @@ class TarSource:
         return os.pread(self._fd, size, off)
 
 
-class DirSource:
+class DirSource(_StoredBlobs):
     """An image laid out as a directory (OCI layout, or an unpacked docker save)."""
 
     def __init__(self, root: str) -> None:

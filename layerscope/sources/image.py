@@ -59,7 +59,7 @@ def host_platform_name() -> str:
     return f"linux/{arch}"
 
 
-def _loads(data: bytes, files: FileSource, what: str) -> Any:
+def loads_json(data: bytes, files: FileSource, what: str) -> Any:
     """Parse JSON from the image; every failure is one ImageError naming ``what``."""
     try:
         return json.loads(data)
@@ -70,7 +70,7 @@ def _loads(data: bytes, files: FileSource, what: str) -> Any:
 
 
 def _json(files: FileSource, name: str, what: str) -> Any:
-    return _loads(files.read(name, MAX_JSON), files, f"{what} {name}")
+    return loads_json(files.read(name, MAX_JSON), files, f"{what} {name}")
 
 
 def _str(value: Any) -> str | None:
@@ -97,7 +97,7 @@ def _blob_path(digest: object, files: FileSource, what: str) -> str:
     return f"blobs/{alg}/{hexd}"
 
 
-def _digest_ok(data: bytes, digest: str) -> bool:
+def digest_ok(data: bytes, digest: str) -> bool:
     alg, hexd = digest.split(":", 1)
     return hashlib.new(alg, data).hexdigest() == hexd
 
@@ -120,7 +120,7 @@ def _as_list(value: Any, files: FileSource, what: str) -> list[Any]:
 
 
 @dataclass
-class _Candidate:
+class Candidate:
     manifest: dict[str, Any]
     digest: str | None
     ref: str | None
@@ -215,7 +215,7 @@ class ImageReader:
         self.issues: list[LoadWarning] = list(self.files.issues)
         self._visited = 0
 
-    def _warn(self, kind: str, message: str) -> None:
+    def warn(self, kind: str, message: str) -> None:
         """Record a warning once (a blob read twice must not warn twice), with its kind."""
         if message not in self.warnings:
             self.warnings.append(message)
@@ -229,16 +229,22 @@ class ImageReader:
         """
         size = desc.get("size")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            self._warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor has an invalid size {repr(size)[:40]}")
+            self.warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor has an invalid size {repr(size)[:40]}")
             return None
         if actual is not None and size != actual:
-            self._warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor says {size} bytes but the blob has {actual}")
+            self.warn(DESCRIPTOR_SIZE, f"{path}: {what} descriptor says {size} bytes but the blob has {actual}")
         return size
 
-    def read(self) -> Image:
-        """The image, or one ImageError line (never a traceback) for any metadata it cannot use."""
+    def read(self, describe: Callable[[ImageReader], Image] | None = None) -> Image:
+        """The image, or one ImageError line (never a traceback) for any metadata it cannot use.
+
+        ``describe`` finds the image another way than an archive's
+        ``manifest.json``/``index.json`` (a registry asks for a manifest by
+        tag), calling this reader's ``walk_index``, ``choose`` and
+        ``from_manifest``; the guard around it is the same.
+        """
         try:
-            return self._read()
+            return describe(self) if describe is not None else self._read()
         except ImageError:
             self.files.close()
             raise
@@ -282,7 +288,7 @@ class ImageReader:
                 )
             chosen = matches[0]
         elif len(images) > 1:
-            self._warn(
+            self.warn(
                 SELECTION,
                 f"archive holds {len(images)} images ({'; '.join(all_refs)}); showing the first, "
                 "choose with --image REF",
@@ -295,7 +301,7 @@ class ImageReader:
             raise ImageError(f"{files.name}: manifest.json has no valid Layers list")
         config_bytes = files.read(config_name, MAX_JSON)
         config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
-        raw_config = _loads(config_bytes, files, f"config {config_name}")
+        raw_config = loads_json(config_bytes, files, f"config {config_name}")
         config = _parse_config(raw_config, files)
         sources = _obj(chosen.get("layersources"))
         layers: list[Layer] = []
@@ -314,7 +320,7 @@ class ImageReader:
                 digest = "sha256:" + m.group(1)
             layers.append(self._layer(i, name, digest, media_type, diff_id, None))
         if len(config.diff_ids) != len(layers):
-            self._warn(
+            self.warn(
                 DIFF_ID_MISMATCH,
                 f"config lists {len(config.diff_ids)} diff_ids but manifest.json lists {len(layers)} layers",
             )
@@ -335,7 +341,7 @@ class ImageReader:
                 return
             cands = self._candidates()
         except ImageError as exc:
-            self._warn(INDEX, f"index.json beside manifest.json is unusable: {exc}")
+            self.warn(INDEX, f"index.json beside manifest.json is unusable: {exc}")
             return
         configs = set()
         for c in cands:
@@ -343,16 +349,16 @@ class ImageReader:
             if isinstance(cfg, dict) and isinstance(cfg.get("digest"), str):
                 configs.add(cfg["digest"])
         if configs and config_digest not in configs:
-            self._warn(INDEX_MISMATCH, "manifest.json and index.json describe different images; using manifest.json")
+            self.warn(INDEX_MISMATCH, "manifest.json and index.json describe different images; using manifest.json")
 
     # -- OCI ------------------------------------------------------------------
     def _oci(self) -> Image:
         files = self.files
         fmt = "oci-layout" if isinstance(files, DirSource) else "oci-archive"
         self._check_layout()
-        return self._from_manifest(self._choose(self._candidates()), fmt)
+        return self.from_manifest(self.choose(self._candidates()), fmt)
 
-    def _from_manifest(self, cand: _Candidate, fmt: str) -> Image:
+    def from_manifest(self, cand: Candidate, fmt: str) -> Image:
         """The image one OCI/Docker v2 manifest describes: its config and layer descriptors."""
         files = self.files
         manifest = cand.manifest
@@ -364,9 +370,9 @@ class ImageReader:
         assert isinstance(cfg_digest, str)
         config_bytes = files.read(cfg_path, MAX_JSON)
         self._check_size(cfg_desc, len(config_bytes), "config", cfg_path)
-        if not _digest_ok(config_bytes, cfg_digest):
-            self._warn(DIGEST_MISMATCH, f"{cfg_path}: config {cfg_digest[:19]}… does not match its digest")
-        raw_config = _loads(config_bytes, files, f"config {cfg_digest}")
+        if not digest_ok(config_bytes, cfg_digest):
+            self.warn(DIGEST_MISMATCH, f"{cfg_path}: config {cfg_digest[:19]}… does not match its digest")
+        raw_config = loads_json(config_bytes, files, f"config {cfg_digest}")
         config = _parse_config(raw_config, files)
         layers: list[Layer] = []
         descs = _as_list(manifest.get("layers", []), files, "manifest layers")
@@ -381,7 +387,7 @@ class ImageReader:
             diff_id = config.diff_ids[i] if i < len(config.diff_ids) else None
             layers.append(self._layer(i, path, digest, mt, diff_id, declared))
         if len(config.diff_ids) != len(layers):
-            self._warn(
+            self.warn(
                 DIFF_ID_MISMATCH,
                 f"config lists {len(config.diff_ids)} diff_ids but the manifest lists {len(layers)} layers",
             )
@@ -392,50 +398,54 @@ class ImageReader:
         """The ``oci-layout`` marker: present, JSON, and a version this reader knows."""
         files = self.files
         if not files.exists("oci-layout"):
-            self._warn(OCI_LAYOUT, "oci-layout file is missing")
+            self.warn(OCI_LAYOUT, "oci-layout file is missing")
             return
         try:
-            layout = _loads(files.read("oci-layout", 4096), files, "oci-layout")
+            layout = loads_json(files.read("oci-layout", 4096), files, "oci-layout")
         except (ValueError, UnicodeDecodeError, ImageError):
-            self._warn(OCI_LAYOUT, "oci-layout is not valid JSON")
+            self.warn(OCI_LAYOUT, "oci-layout is not valid JSON")
             return
         if not isinstance(layout, dict) or "imageLayoutVersion" not in layout:
-            self._warn(OCI_LAYOUT, "oci-layout has no imageLayoutVersion")
+            self.warn(OCI_LAYOUT, "oci-layout has no imageLayoutVersion")
         elif layout["imageLayoutVersion"] not in LAYOUT_VERSIONS:
             version = repr(layout["imageLayoutVersion"])[:40]
-            self._warn(
+            self.warn(
                 OCI_LAYOUT,
                 f"oci-layout: unknown imageLayoutVersion {version} (this reader knows {', '.join(LAYOUT_VERSIONS)}); "
                 "read as 1.0.0",
             )
 
-    def _load_manifest(self, desc: dict[str, Any], what: str) -> dict[str, Any]:
+    def _load_manifest(self, desc: dict[str, Any], what: str, manifest: bool = True) -> dict[str, Any]:
+        """A manifest or index (``manifest``), else a JSON blob such as a config, checked against ``desc``."""
         digest = desc.get("digest")
         path = _blob_path(digest, self.files, what)
         assert isinstance(digest, str)
         self._visited += 1
         if self._visited > MAX_MANIFESTS:
             raise ImageError(f"{self.files.name}: index.json refers to over {MAX_MANIFESTS} manifests")
-        data = self.files.read(path, MAX_JSON)
+        data = self.files.read_manifest(path, MAX_JSON) if manifest else self.files.read(path, MAX_JSON)
         self._check_size(desc, len(data), what, path)
-        if not _digest_ok(data, digest):
-            self._warn(DIGEST_MISMATCH, f"{path}: {what} {digest[:19]}… does not match its digest")
-        obj = _loads(data, self.files, f"{what} {digest}")
+        if not digest_ok(data, digest):
+            self.warn(DIGEST_MISMATCH, f"{path}: {what} {digest[:19]}… does not match its digest")
+        obj = loads_json(data, self.files, f"{what} {digest}")
         if not isinstance(obj, dict):
             raise ImageError(f"{self.files.name}: {what} {digest} is not a JSON object")
         return obj
 
-    def _candidates(self) -> list[_Candidate]:
+    def _candidates(self) -> list[Candidate]:
         index = _json(self.files, "index.json", "index")
         if not isinstance(index, dict):
             raise ImageError(f"{self.files.name}: index.json is not a JSON object")
-        out: list[_Candidate] = []
-        self._walk(index, None, 0, set(), out)
+        out: list[Candidate] = []
+        self.walk_index(index, None, 0, set(), out)
         if not out:
             raise ImageError(f"{self.files.name}: index.json lists no image manifests")
         return out
 
-    def _walk(self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]) -> None:
+    def walk_index(
+        self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[Candidate]
+    ) -> None:
+        """Every image manifest an index leads to (nested indexes followed), appended to ``out``."""
         if depth > MAX_INDEX_DEPTH:
             raise ImageError(f"{self.files.name}: image indexes nested deeper than {MAX_INDEX_DEPTH}")
         manifests = index.get("manifests")
@@ -460,11 +470,11 @@ class ImageReader:
             obj = self._load_manifest(desc, f"manifest {i}")
             mt = mt or _str(obj.get("mediaType"))
             if mt in INDEX_TYPES or (mt is None and "manifests" in obj):
-                self._walk(obj, dref, depth + 1, seen | {str(digest)}, out)
+                self.walk_index(obj, dref, depth + 1, seen | {str(digest)}, out)
             else:
-                out.append(_Candidate(obj, str(digest), dref, pname, _annotations(desc)))
+                out.append(Candidate(obj, str(digest), dref, pname, _annotations(desc)))
 
-    def _choose(self, cands: list[_Candidate]) -> _Candidate:
+    def choose(self, cands: list[Candidate]) -> Candidate:
         names = self.files.name
         if self.want_ref:
             matching = [c for c in cands if c.ref and _ref_matches(self.want_ref, c.ref)]
@@ -491,30 +501,26 @@ class ImageReader:
                 raise SelectionError(f"{names}: several platforms ({plats}); choose one with --platform")
             cands = matching
         if len(refs) > 1 and not self.want_ref:
-            self._warn(
+            self.warn(
                 SELECTION,
                 f"archive holds {len(refs)} images ({', '.join(refs)}); showing {cands[0].ref or 'the first'}, "
                 "choose with --image REF",
             )
         elif len(cands) > 1:
-            self._warn(SELECTION, f"{len(cands)} manifests match; showing the first")
+            self.warn(SELECTION, f"{len(cands)} manifests match; showing the first")
         return cands[0]
 
-    def _platform_of(self, cand: _Candidate) -> str | None:
+    def _platform_of(self, cand: Candidate) -> str | None:
         cfg = cand.manifest.get("config")
         if not isinstance(cfg, dict):
             return None
         try:
-            raw = self._load_manifest(cfg, "config")
+            raw = self._load_manifest(cfg, "config", manifest=False)
         except ImageError:
             return None
         return _platform_name(raw)
 
     # -- shared -----------------------------------------------------------
-    def _blob_size(self, name: str, declared: int | None) -> int:
-        """The size of a layer blob as stored (a registry source trusts the descriptor until it streams)."""
-        return self.files.size(name)
-
     def _layer(
         self, i: int, name: str, digest: str | None, media_type: str | None, diff_id: str | None, declared: int | None
     ) -> Layer:
@@ -522,23 +528,28 @@ class ImageReader:
         error = None
         size = 0
         try:
-            size = self._blob_size(name, declared)
+            size = files.layer_size(name, declared)
         except ImageError as exc:
             error = str(exc).removeprefix(f"{files.name}: ")
         except KeyError:
             error = f"{name} is missing"
         if declared is not None and error is None and declared != size:
-            self._warn(DESCRIPTOR_SIZE, f"{name}: layer {i} descriptor says {declared} bytes but the blob has {size}")
+            self.warn(DESCRIPTOR_SIZE, f"{name}: layer {i} descriptor says {declared} bytes but the blob has {size}")
 
-        def open_blob(name: str = name) -> Any:
-            return files.open(name)
+        def size_differs(actual: int) -> None:
+            """A blob that is measured only as it streams (a registry's) is not its descriptor's size."""
+            layer.compressed_bytes = actual
+            message = f"{name}: layer {i} descriptor says {declared} bytes but the blob has {actual}"
+            if message not in layer.warnings:
+                layer.warnings.append(message)
+                layer.issues.append(LoadWarning(DESCRIPTOR_SIZE, message, i))
 
         layer = Layer(
             index=i,
             digest=digest,
             media_type=media_type,
             compressed_bytes=size,
-            open_blob=open_blob,
+            open_blob=files.layer_opener(name, i, declared, size_differs),
             diff_id=diff_id,
             source_name=name,
         )
@@ -556,7 +567,7 @@ class ImageReader:
         layers: list[Layer],
         annotations: dict[str, str] | None = None,
     ) -> Image:
-        history = _map_history(raw, layers, self._warn)
+        history = _map_history(raw, layers, self.warn)
         plat = _platform_name({"os": config.os, "architecture": config.architecture, "variant": config.variant})
         return Image(
             source=self.path,

@@ -6,9 +6,11 @@ handed to the engine as the HTTP response itself, read as it arrives. The
 engine hashes what it reads, so every blob's digest is verified as it is for
 files; a few layers stream at once while the ones already arriving are scanned.
 
-Everything that is not HTTP is shared with archives: ``RegistryReader`` is an
-``ImageReader`` whose file source is the registry, so indexes, platforms,
-descriptors and their checks behave the same for both.
+Everything that is not HTTP is shared with archives: the registry is a
+``BlobStore`` (``RegistrySource``: manifests, blobs, layer openers) read by
+the same ``ImageReader``, so indexes, platforms, descriptors and their checks
+behave the same for both; only finding the first manifest (by tag or digest)
+is this module's own (``_describe``).
 
 Policy, so that a bad server gets one clear line instead of a hang:
 
@@ -53,10 +55,10 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 
 from ..errors import ImageError, SelectionError
-from ..model import DESCRIPTOR_SIZE, DIGEST_MISMATCH, Image, Layer, LoadWarning
+from ..model import DIGEST_MISMATCH, Image, LoadWarning
 from .auth import AuthFileError, Challenge, Credentials, auth_files, find_credentials, parse_challenges
 from .cache import BlobCache, CacheConfigError, CacheWriter
-from .image import DIGEST_RE, INDEX_TYPES, MANIFEST_TYPES, ImageReader, _Candidate, _digest_ok, _loads
+from .image import DIGEST_RE, INDEX_TYPES, MANIFEST_TYPES, Candidate, ImageReader, digest_ok, loads_json
 
 SCHEME = "registry://"
 FORMAT = "registry"  # Image.format of an image read from a registry
@@ -642,7 +644,6 @@ class RegistrySource:
         self.cache = cache
         self.warnings: list[str] = []
         self.issues: list[LoadWarning] = []
-        self.manifests: set[str] = set()
         self.received: dict[int, int] = {}  # layer index -> compressed bytes received
         self._small: dict[str, bytes] = {}
 
@@ -658,21 +659,34 @@ class RegistrySource:
     def size(self, path: str) -> int:
         return self.client.blob_size(_digest_of(path))
 
+    def read_manifest(self, path: str, limit: int) -> bytes:
+        """A manifest or index named by an index: served under ``/manifests/``, not ``/blobs/``."""
+        digest = _digest_of(path)
+        if digest not in self._small:
+            self._small[digest] = self.client.manifest(digest)[0]  # bounded by the client (MAX_MANIFEST)
+        return self._small[digest]
+
+    def layer_size(self, path: str, declared: int | None) -> int:
+        # The descriptor's size until the blob streams (the stream checks it): no request per layer.
+        return declared if declared is not None else self.size(path)
+
+    def layer_opener(
+        self, path: str, index: int, declared: int | None, on_size: Callable[[int], None]
+    ) -> Callable[[], BinaryIO]:
+        return lambda: self.open_blob(path, index, declared, on_size)
+
     def read(self, path: str, limit: int) -> bytes:
         digest = _digest_of(path)
         if digest in self._small:
             return self._small[digest]
-        if digest in self.manifests:
-            data, _, _ = self.client.manifest(digest)
+        cached = self.cache.read(digest, limit) if self.cache is not None else None
+        if cached is not None:
+            data = cached
         else:
-            cached = self.cache.read(digest, limit) if self.cache is not None else None
-            if cached is not None:
-                data = cached
-            else:
-                what = f"{self.ref.spec}: blob {digest}"
-                data = _read_limited(self.client.blob(digest), limit, what)
-                if self.cache is not None and _digest_ok(data, digest):
-                    self.cache.put(digest, data)
+            what = f"{self.ref.spec}: blob {digest}"
+            data = _read_limited(self.client.blob(digest), limit, what)
+            if self.cache is not None and digest_ok(data, digest):
+                self.cache.put(digest, data)
         self._small[digest] = data
         return data
 
@@ -711,71 +725,33 @@ class RegistrySource:
         return cast(BinaryIO, stream)
 
 
-class RegistryReader(ImageReader):
-    """An ``ImageReader`` over a registry: the manifest by tag or digest, then as for archives."""
-
-    source: RegistrySource
-
-    def __init__(self, source: RegistrySource, platform: str | None = None) -> None:
-        super().__init__(source.ref.spec, platform, None, files=source)
-        self.source = source
-
-    def _read(self) -> Image:
-        ref = self.source.ref
-        data, media_type, header_digest = self.source.client.manifest(ref.reference)
-        digest = ref.digest or "sha256:" + hashlib.sha256(data).hexdigest()
-        if ref.digest and not _digest_ok(data, ref.digest):
-            self._warn(DIGEST_MISMATCH, f"{ref.spec}: the manifest served does not match the digest asked for")
-        elif header_digest and DIGEST_RE.match(header_digest) and not _digest_ok(data, header_digest):
-            self._warn(DIGEST_MISMATCH, f"{ref.spec}: the manifest does not match its Docker-Content-Digest")
-        obj = _loads(data, self.files, f"manifest {ref.reference}")
-        if not isinstance(obj, dict):
-            raise RegistryError(f"{ref.spec}: the manifest is not a JSON object")
-        mt = media_type if media_type and media_type != "application/json" else obj.get("mediaType")
-        if mt in SCHEMA1_TYPES or obj.get("schemaVersion") == 1:
-            raise RegistryError(f"{ref.spec}: a Docker schema 1 manifest (deprecated); not supported")
-        if mt in INDEX_TYPES or (mt not in MANIFEST_TYPES and isinstance(obj.get("manifests"), list)):
-            cands: list[_Candidate] = []
-            # depth 1: a registry's index is not an index.json, its descriptors cannot rename the image
-            self._walk(obj, ref.name, 1, {digest}, cands)
-            if not cands:
-                raise RegistryError(f"{ref.spec}: the image index lists no image manifests")
-        elif mt in MANIFEST_TYPES or "layers" in obj or "config" in obj:
-            cands = [_Candidate(obj, digest, ref.name, None)]
-        else:
-            raise RegistryError(f"{ref.spec}: answered a {str(mt)[:80]} document, not an image manifest or index")
-        return self._from_manifest(self._choose(cands), FORMAT)
-
-    def _walk(self, index: dict[str, Any], ref: str | None, depth: int, seen: set[str], out: list[_Candidate]) -> None:
-        manifests = index.get("manifests")
-        if isinstance(manifests, list):
-            for desc in manifests:
-                if isinstance(desc, dict) and isinstance(desc.get("digest"), str):
-                    self.source.manifests.add(desc["digest"])
-        super()._walk(index, ref, depth, seen, out)
-
-    def _blob_size(self, name: str, declared: int | None) -> int:
-        # The descriptor's size until the blob streams (the stream checks it): no request per layer.
-        return declared if declared is not None else self.source.size(name)
-
-    def _layer(
-        self, i: int, name: str, digest: str | None, media_type: str | None, diff_id: str | None, declared: int | None
-    ) -> Layer:
-        layer = super()._layer(i, name, digest, media_type, diff_id, declared)
-        source = self.source
-
-        def size_differs(actual: int) -> None:
-            layer.compressed_bytes = actual  # as a file source measures it
-            message = f"{name}: layer {i} descriptor says {declared} bytes but the blob has {actual}"
-            if message not in layer.warnings:
-                layer.warnings.append(message)
-                layer.issues.append(LoadWarning(DESCRIPTOR_SIZE, message, i))
-
-        def open_blob() -> BinaryIO:
-            return source.open_blob(name, i, declared, size_differs)
-
-        layer.open_blob = open_blob
-        return layer
+def _describe(reader: ImageReader, source: RegistrySource) -> Image:
+    """The image a registry reference names: its manifest by tag or digest,
+    then indexes, platforms and layers as for an archive (the shared reader)."""
+    ref = source.ref
+    data, media_type, header_digest = source.client.manifest(ref.reference)
+    digest = ref.digest or "sha256:" + hashlib.sha256(data).hexdigest()
+    if ref.digest and not digest_ok(data, ref.digest):
+        reader.warn(DIGEST_MISMATCH, f"{ref.spec}: the manifest served does not match the digest asked for")
+    elif header_digest and DIGEST_RE.match(header_digest) and not digest_ok(data, header_digest):
+        reader.warn(DIGEST_MISMATCH, f"{ref.spec}: the manifest does not match its Docker-Content-Digest")
+    obj = loads_json(data, source, f"manifest {ref.reference}")
+    if not isinstance(obj, dict):
+        raise RegistryError(f"{ref.spec}: the manifest is not a JSON object")
+    mt = media_type if media_type and media_type != "application/json" else obj.get("mediaType")
+    if mt in SCHEMA1_TYPES or obj.get("schemaVersion") == 1:
+        raise RegistryError(f"{ref.spec}: a Docker schema 1 manifest (deprecated); not supported")
+    if mt in INDEX_TYPES or (mt not in MANIFEST_TYPES and isinstance(obj.get("manifests"), list)):
+        cands: list[Candidate] = []
+        # depth 1: a registry's index is not an index.json, its descriptors cannot rename the image
+        reader.walk_index(obj, ref.name, 1, {digest}, cands)
+        if not cands:
+            raise RegistryError(f"{ref.spec}: the image index lists no image manifests")
+    elif mt in MANIFEST_TYPES or "layers" in obj or "config" in obj:
+        cands = [Candidate(obj, digest, ref.name, None)]
+    else:
+        raise RegistryError(f"{ref.spec}: answered a {str(mt)[:80]} document, not an image manifest or index")
+    return reader.from_manifest(reader.choose(cands), FORMAT)
 
 
 def open_registry_image(spec: str, platform: str | None = None, image_ref: str | None = None) -> Image:
@@ -789,4 +765,5 @@ def open_registry_image(spec: str, platform: str | None = None, image_ref: str |
     except CacheConfigError as exc:
         raise RegistryError(str(exc)) from None
     client.ping()
-    return RegistryReader(RegistrySource(ref, client, cache), platform).read()
+    source = RegistrySource(ref, client, cache)
+    return ImageReader(ref.spec, platform, None, files=source).read(lambda reader: _describe(reader, source))
