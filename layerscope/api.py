@@ -1,4 +1,8 @@
-"""One call from a path to a merged image: the entry point views build on."""
+"""One call from a path to a merged image: the entry point views build on.
+
+``open_source`` (re-exported from ``sources``) describes the image,
+``read_layers`` reads it through the core, ``merge`` makes the model.
+"""
 
 from __future__ import annotations
 
@@ -7,46 +11,12 @@ import threading
 import time
 
 from .errors import LayerscopeError
-from .loader import ProgressFn, open_image, read_layers
+from .loader import ProgressFn, read_layers
 from .merge import Merged, merge
 from .model import Image
+from .sources import open_source
 
-
-def open_source(
-    path: str, platform: str | None = None, image_ref: str | None = None, upper: str | None = None
-) -> Image:
-    """Open an image file/dir, ``docker://REF`` / ``podman://REF`` through the
-    engine, ``container://NAME`` (its image plus its writable layer), or
-    ``registry://HOST/REPO[:TAG|@DIGEST]`` straight from a registry.
-
-    ``upper``: an overlay upper directory to put on top of the image as a
-    container's writable layer (``--upper DIR``).
-    """
-    from .containers import is_container_ref, open_container
-
-    if is_container_ref(path):
-        if upper is not None:
-            raise LayerscopeError(f"--upper {upper}: {path} already has its writable layer")
-        return open_container(path, platform, image_ref)
-    if upper is not None:
-        from .containers import with_upper
-
-        source = with_upper(upper)  # a bad directory fails before the image is opened
-        return source(_open_image(path, platform, image_ref))
-    return _open_image(path, platform, image_ref)
-
-
-def _open_image(path: str, platform: str | None, image_ref: str | None) -> Image:
-    """An image (not a container) from a file, a directory, an engine or a registry."""
-    from .engines import is_engine_ref, open_engine_image
-
-    if is_engine_ref(path):
-        return open_engine_image(path, platform, image_ref)
-    if path.startswith("registry://"):
-        from .sources.registry import open_registry_image
-
-        return open_registry_image(path, platform, image_ref)
-    return open_image(path, platform, image_ref)
+__all__ = ["BackgroundLoad", "base_value", "load", "open_source"]
 
 
 def load(

@@ -18,7 +18,6 @@ from . import _core
 from .errors import ImageError, LayerscopeError
 from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Image, Layer, LoadWarning
 from .sources.files import window_of
-from .sources.image import ImageReader
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
 MAX_LAYER_MEMBERS = 2_000_000  # tar members read from one layer; the rest is reported, not read
@@ -181,8 +180,3 @@ def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> _co
 def _name(layer: Layer) -> str:
     """How messages name a layer: ``layer 3 (blobs/sha256/…)``."""
     return f"layer {layer.index} ({layer.source_name})"
-
-
-def open_image(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
-    """Locate the image (manifest, config, layer list) without reading layers."""
-    return ImageReader(path, platform, image_ref).read()

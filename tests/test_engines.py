@@ -22,7 +22,7 @@ from layerscope.analysis import analyze
 from layerscope.api import load
 from layerscope.cli import main
 from layerscope.content import lookup, read_content
-from layerscope.engines import EngineError, parse_ref
+from layerscope.sources.engine import EngineError, parse_ref
 
 
 def _fake_engine(tmp_path: Path, body: str) -> str:

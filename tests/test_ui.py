@@ -404,9 +404,9 @@ async def test_status_bar_says_how_long_reading_took_with_a_preload() -> None:
     is up the load is done, so the status bar must show the load's own
     clock (reading and merging), not the ~0 s the UI waited."""
     from layerscope.api import BackgroundLoad
-    from layerscope.loader import open_image
+    from layerscope.sources import open_source
 
-    pre = BackgroundLoad(open_image(str(SAMPLES / "sample-docker.tar")))
+    pre = BackgroundLoad(open_source(str(SAMPLES / "sample-docker.tar")))
     pre.result()
     assert pre.seconds is not None and pre.seconds > 0
     app = LayerscopeApp(pre.image, preload=pre)

@@ -51,6 +51,11 @@ REF_ANNOTATIONS = ("io.containerd.image.name", "org.opencontainers.image.ref.nam
 LAYOUT_VERSIONS = ("1.0.0",)  # imageLayoutVersion values of the OCI image spec
 
 
+def open_archive(path: str, platform: str | None = None, image_ref: str | None = None) -> Image:
+    """An image in a file or directory: ``docker save``/OCI archives and OCI layouts (layers not read yet)."""
+    return ImageReader(path, platform, image_ref).read()
+
+
 def host_platform_name() -> str:
     machine = host_platform.machine().lower()
     arch = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}.get(machine, machine)

@@ -19,8 +19,9 @@ import shutil
 import subprocess
 import tempfile
 
-from .errors import ImageError, LayerscopeError
-from .model import Image
+from ..errors import ImageError, LayerscopeError
+from ..model import Image
+from .image import open_archive
 
 SCHEMES = {"docker://": "docker", "podman://": "podman"}
 
@@ -38,10 +39,6 @@ def parse_ref(spec: str) -> tuple[str, str] | None:
                 raise EngineError(f"{spec}: missing image reference after {prefix}")
             return engine, ref
     return None
-
-
-def is_engine_ref(spec: str) -> bool:
-    return any(spec.startswith(p) for p in SCHEMES)
 
 
 def engine_command(engine: str, spec: str = "") -> list[str]:
@@ -78,8 +75,6 @@ def save(engine: str, ref: str, dest_dir: str) -> str:
 
 def open_engine_image(spec: str, platform: str | None = None, image_ref: str | None = None) -> Image:
     """Save the image from the engine and open it (layers not read yet)."""
-    from .loader import open_image
-
     parsed = parse_ref(spec)
     if parsed is None:
         raise EngineError(f"{spec}: not a docker:// or podman:// reference")
@@ -88,7 +83,7 @@ def open_engine_image(spec: str, platform: str | None = None, image_ref: str | N
     try:
         path = save(engine, ref, tmp)
         try:
-            image = open_image(path, platform, image_ref)
+            image = open_archive(path, platform, image_ref)
         except ImageError as exc:
             raise EngineError(f"{spec}: {engine} save produced an unreadable archive ({exc})") from None
     finally:

@@ -28,11 +28,11 @@ import tempfile
 from collections.abc import Callable
 from typing import Any
 
-from .engines import EngineError, engine_command, open_engine_image
-from .errors import LayerscopeError
-from .model import CONTAINER_LAYER, CONTAINER_NOTE, ContainerInfo, Image, Layer, LoadWarning
-from .sources.exported import ExportError, engine_diff, rebuild
-from .sources.overlay import UpperDir, UpperDirError, upper_layer
+from ..errors import LayerscopeError
+from ..model import CONTAINER_LAYER, CONTAINER_NOTE, ContainerInfo, Image, Layer, LoadWarning
+from .engine import EngineError, engine_command, open_engine_image
+from .exported import ExportError, engine_diff, rebuild
+from .overlay import UpperDir, UpperDirError, upper_layer
 
 SCHEMES = {"container://": None, "podman-container://": "podman", "docker-container://": "docker"}
 ENGINES = ("podman", "docker")
@@ -49,10 +49,6 @@ def parse_container_ref(spec: str) -> tuple[str | None, str] | None:
                 raise EngineError(f"{spec}: missing container name or id after {prefix}")
             return engine, name
     return None
-
-
-def is_container_ref(spec: str) -> bool:
-    return any(spec.startswith(p) for p in SCHEMES)
 
 
 def _inspect(cmd: list[str], name: str) -> dict[str, Any] | str:
