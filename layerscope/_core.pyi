@@ -4,8 +4,6 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any, TypedDict
 
-CHUNK: int
-
 # One layer entry as the scan read it (LayerRows.entries):
 # (path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset)
 EntryRow = tuple[str, str, int, int, int, int, int, str | None, bytes | None, dict[str, bytes] | None, int]
@@ -96,7 +94,6 @@ class Tree:
         self, rules: Sequence[tuple[str, int, list[str], bool, bool, bool, list[str]]], causes: Sequence[object]
     ) -> tuple[list[tuple[int, str, int, Any, int, int, str, str | None]], list[list[tuple[int, int | None]]]]: ...
 
-def detect_compression(head: bytes) -> str: ...
 def header_fields(hdr: bytes) -> tuple[bool, int | None]: ...
 def pax_records(data: bytes) -> dict[str, bytes]: ...
 def open_reader(raw: Any, window: Window | None, name: str) -> Reader: ...

@@ -823,10 +823,6 @@ def analyze(
 #     that layer (in sorted order) and leaves a size of -1 in the efficiency sum.
 
 
-def _enc(path: str) -> bytes:
-    return path.encode("utf-8", "surrogateescape")
-
-
 def _in_thread(work: Callable[[], DiveFigures]) -> Callable[[], DiveFigures]:
     """Start ``work`` on a thread; the returned function waits for its result
     (and raises what it raised)."""

@@ -11,14 +11,13 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyString};
 
 use crate::blob::Source;
-use crate::decode::{detect, Decoded, CHUNK};
+use crate::decode::{Decoded, CHUNK};
 use crate::layer::{scan, LayerScan, Limits};
 use crate::pytree::LayerRows;
 use crate::tree::Rows;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(scan_layers, m)?)?;
-    m.add_function(wrap_pyfunction!(detect_compression, m)?)?;
     m.add_function(wrap_pyfunction!(open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(header_fields, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
@@ -26,14 +25,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<crate::pytree::Tree>()?;
     m.add_class::<crate::pytree::LayerRows>()?;
     m.add_function(wrap_pyfunction!(crate::pytree::merge_layers, m)?)?;
-    m.add("CHUNK", CHUNK)?;
     Ok(())
-}
-
-/// Name the compression of a blob from its first bytes.
-#[pyfunction]
-fn detect_compression(head: &[u8]) -> &'static str {
-    detect(head).name()
 }
 
 /// The checksum verdict and the size field of one 512-byte tar header
