@@ -32,6 +32,7 @@ from ..palette import COUNT_COLUMNS, count_style
 
 MIN_COMMAND = 10  # below this many cells a command column says nothing: show it below instead
 WIDE_COMMAND = 40  # the count columns show only when they leave the command this many cells
+LONG_WORD = 24  # a word this long (a digest, a long path) is cut at a line's end rather than moved below
 INDENT = 4  # the wrapped command of the highlighted layer starts here
 BASE_MARK = "b"
 
@@ -175,7 +176,12 @@ class LayerRow:
             if not self.expanded and cell_len(command) > room:
                 head.append(chop_cells(command, room - 1)[0] + "…")
                 return out
-            first, rest = take_line(command, room)  # the rest has wide lines below
+            # the rest has wide lines below: break at a space, unless the word
+            # after it is a long token (a digest: cut, it still reads as one)
+            first, rest = take_line(command, room, min_cut=0)
+            if cell_len(rest.split(" ", 1)[0]) > LONG_WORD:
+                first = chop_cells(command, room)[0]
+                rest = command[len(first) :]
             head.append(first)
         elif not self.expanded and room >= 2:
             head.append(chop_cells(command, room - 1)[0] + "…")  # what fits: never nothing
