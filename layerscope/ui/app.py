@@ -230,10 +230,7 @@ class LayerscopeApp(App[int]):
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
             literal.notify(
-                self,
-                f"{len(self.image.warnings)} warning(s) while loading — see Details",
-                severity="warning",
-                timeout=8,
+                self, f"{len(self.image.warnings)} warning(s) while loading — see Details", severity="warning"
             )
         # damaged layers are marked on their rows and named in the status bar
         self.audit(merged)
