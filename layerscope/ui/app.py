@@ -26,7 +26,7 @@ from ..errors import LayerscopeError
 from ..export import content_problem, last_version
 from ..loader import read_layers
 from ..merge import Merged, merge
-from ..model import Entry, Image
+from ..model import CONTENT_DAMAGE_KINDS, Entry, Image
 from ..sizes import Sizes
 from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with_ancestors
 from ..textsafe import safe
@@ -124,6 +124,8 @@ class LayerscopeApp(App[int]):
         early = self._early_base()
         if early is not None:
             stack.set_base(early)  # before the first paint: the rows never shift when the audit tells it
+        else:
+            stack.reserve_base_mark()  # --base IMAGE: known once the audit has read it
         stack.show_image(self.image, loaded=False)
         self.query_one(DetailsPane).show_image(Drawn(image_details(self.image)))
         self._show_layer_details()
@@ -214,7 +216,8 @@ class LayerscopeApp(App[int]):
         self.sizes = Sizes(merged)
         self._damage = self.image.layer_damage()  # the layers ``ci`` refuses: named in the status bar
         self._problems = {}
-        for w in self.image.unverified():
+        # a layer's worst problem first: what makes it DAMAGED rather than UNVERIFIED
+        for w in sorted(self.image.unverified(), key=lambda w: w.kind not in CONTENT_DAMAGE_KINDS):
             if w.layer is not None:
                 self._problems.setdefault(w.layer, []).append(w.message)
         # With a preload the layers were read while the UI started: its own

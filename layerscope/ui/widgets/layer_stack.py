@@ -11,6 +11,8 @@ known once the layers are read) says so on its row.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
@@ -40,6 +42,7 @@ class LayerStack(SteadyScroll, OptionList):
         self._max_lines = 4
         self._cols = Columns(2, 5, (), False)
         self._damage: dict[int, str] = {}
+        self._reserve_mark = False  # keep the base-mark column before the base is known
 
     def show_image(self, image: Image, loaded: bool) -> None:
         keep = self.highlighted_layer
@@ -57,11 +60,18 @@ class LayerStack(SteadyScroll, OptionList):
             self._rebuild(self.highlighted_layer)
         self.base = base
 
+    def reserve_base_mark(self) -> None:
+        """Keep the base mark's column from the start (``--base IMAGE``: the
+        audit tells the base later), so the rows do not move when it does."""
+        self._reserve_mark = True
+
     def _rebuild(self, target: int | None) -> None:
         image = self.image
         assert image is not None
         nbase = self.base.layers
         cols = columns_for(image, self.loaded, nbase)
+        if self._reserve_mark and not cols.gutter:
+            cols = replace(cols, gutter=True)
         options: list[Option] = []
         mapped: set[int] = set()
         rule_done = nbase == 0 or nbase >= len(image.layers)
