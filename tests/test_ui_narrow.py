@@ -313,3 +313,19 @@ async def test_a_one_layer_base_rule_reads_sensibly(tmp_path: Path) -> None:
         text = "\n".join(pane_lines(app, "#layers"))
         assert "L0–L0" not in text
         assert "base image: L0 " in text, text
+
+
+def test_a_layer_read_but_not_all_checked_is_unverified(tmp_path: Path) -> None:
+    """A sparse file (its content digest is not computed): ci refuses the layer, but it is not damaged."""
+    from imagegen import docker_archive_blobs, member, pax_member, raw_tar
+
+    pax = pax_member(
+        {"GNU.sparse.major": "1", "GNU.sparse.minor": "0", "GNU.sparse.realsize": "4096", "GNU.sparse.name": "s.img"}
+    )
+    data = b"1\n0\n512\n".ljust(512, b"\0") + b"x" * 512
+    blob = raw_tar(pax, member("GNUSparseFile.0/s.img", data), member("after", "1"))
+    path = docker_archive_blobs(tmp_path / "sparse.tar", [layer_tar([file("a", "1")]), blob])
+    code, out, _err = run_cli("ci", path, "--no-config", "--json")
+    assert code == 2 and {d["kind"] for d in json.loads(out)["unverified"]} == {"sparse"}
+    code, out, _err = run_cli("report", path, "--json")
+    assert [la["damage"] for la in json.loads(out)["layers"]] == [None, "UNVERIFIED"]
