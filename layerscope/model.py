@@ -213,6 +213,10 @@ UNVERIFIED_KINDS = frozenset(
         OVERLAY_REDIRECT,
     }
 )
+# Of those, the kinds that say a layer's bytes are not (all) the declared ones.
+CONTENT_DAMAGE_KINDS = frozenset({DAMAGED, DIGEST_MISMATCH, DIFF_ID_MISMATCH})
+LAYER_DAMAGED = "DAMAGED"  # ``Image.layer_damage``: the layer's content is cut short or not the declared one
+LAYER_UNVERIFIED = "UNVERIFIED"  # read, but part of it not checked
 # ... and these are worth seeing but leave nothing unread or unchecked.
 DUPLICATE = "duplicate"  # a path or archive member stored more than once: the last wins
 ABSOLUTE_NAMES = "absolute-names"  # /etc/x read as etc/x
@@ -414,6 +418,26 @@ class Image:
         out += [w for w in self.issues if w.unverified]
         for la in self.layers:
             out += [w for w in la.issues if w.unverified]
+        return out
+
+    def layer_damage(self) -> dict[int, str]:
+        """What is wrong with each layer that ``ci`` refuses, by layer index.
+
+        ``DAMAGED`` (``LAYER_DAMAGED``): the layer could not be read fully, or its
+        bytes are not the ones its digest or diff_id declare (a tar cut at a
+        member boundary reads without error: only the diff_id tells). ``UNVERIFIED``
+        (``LAYER_UNVERIFIED``): read, but part of it was not checked (a sparse
+        file, members left out…). The rule is :meth:`unverified`'s, the gate's:
+        every view that lists layers marks the same ones.
+        """
+        out: dict[int, str] = {}
+        for w in self.unverified():
+            if w.layer is None or not 0 <= w.layer < len(self.layers):
+                continue
+            if w.kind in CONTENT_DAMAGE_KINDS:
+                out[w.layer] = LAYER_DAMAGED
+            else:
+                out.setdefault(w.layer, LAYER_UNVERIFIED)
         return out
 
     def split_warnings(self) -> tuple[list[str], list[str]]:

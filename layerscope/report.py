@@ -244,8 +244,10 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["findings"] = a.findings_by_severity()
     img["findings_base"] = a.findings_by_severity(base_only=True)
     layers = []
+    damage = image.layer_damage()
     for la, lw in zip(image.layers, a.layers):
         obj = layer_obj(la)
+        obj["damage"] = damage.get(la.index)  # "DAMAGED"/"UNVERIFIED": what ci refuses (null: neither)
         obj["base"] = lw.base
         obj["waste"] = lw.to_dict()
         layers.append(obj)
@@ -511,6 +513,7 @@ def write_text(
         Column("Waste", "right"),
         Column("Command", shrink=1, minimum=12, optional=True),
     ]
+    damage = image.layer_damage()  # the layers ci refuses, marked as the TUI marks them
     for la in image.layers:
         c = la.counts
         mark = "▶" if la.index == k else ("b" if a.layers[la.index].base else "")
@@ -518,6 +521,8 @@ def write_text(
         cmd = short_command(la.command) or "-"
         if la.error:
             cmd = f"[DAMAGED: {safe(la.error)}] " + cmd
+        elif la.index in damage:
+            cmd = f"[{damage[la.index]}] " + cmd
         shipped = a.layers[la.index].shipped.total
         values = (
             f"{mark}{la.index}",

@@ -35,3 +35,36 @@ def need_tools(*tools: str) -> None:
 @pytest.fixture(scope="session")
 def sample_dir() -> Path:
     return SAMPLES
+
+
+@pytest.fixture(scope="session")
+def debian_image() -> Path:
+    """A real Debian bookworm image with long RUN/COPY commands (tests/fixtures/debian_image.py).
+
+    Built once per recipe and cached under ``$XDG_CACHE_HOME/layerscope-tests``;
+    the first build needs debootstrap, podman, root and the network (minutes).
+    Skipped without them, except in CI (``CI=true``), where a skip would hide
+    what the tests are for.
+    """
+    import shutil
+    import subprocess
+
+    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+    import debian_image as recipe
+
+    archive = recipe.cache_dir() / recipe.ARCHIVE
+    if not archive.is_file():
+        missing = [tool for tool in ("debootstrap", "podman") if shutil.which(tool) is None]
+        if os.geteuid() != 0 and not os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"):
+            missing.append("root")
+        if missing:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"the Debian test image needs {', '.join(missing)} (see tests/fixtures/debian_image.py)")
+            pytest.skip(f"the Debian test image needs {', '.join(missing)}")
+        try:
+            archive = recipe.debian_image()
+        except (subprocess.CalledProcessError, SystemExit) as exc:
+            if os.environ.get("CI") == "true":
+                raise
+            pytest.skip(f"could not build the Debian test image: {exc}")
+    return archive

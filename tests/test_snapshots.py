@@ -7,15 +7,21 @@ to the repository, because the details pane shows it.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 from conftest import ROOT
-from snapshots import assert_snapshot, assert_snapshot_settled, settle
+from snapshots import SNAPSHOTS, UPDATE, assert_snapshot, assert_snapshot_settled, settle
 
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.screens import save
 from layerscope.ui.widgets.file_tree import FileTree
 from layerscope.ui.widgets.layer_stack import LayerStack
 from layerscope.ui.widgets.versions import VersionsPane
+
+sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
+from debian_image import debian_version  # tests/fixtures is not a package: on the path above
 
 SIZES = [(80, 24), (160, 45)]
 SAMPLE = "sample_images/sample-docker.tar"
@@ -118,3 +124,30 @@ async def test_search_160x45() -> None:
         await pilot.press("down")
         await settle(app, pilot)
         assert_snapshot(app, "search-160x45")
+
+
+async def test_debian_main_screen_80x24(debian_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real Debian image with long apt-get/useradd commands at 80×24 (tests/fixtures/debian_image.py).
+
+    Its packages come from the Debian mirror at build time: a new Debian point
+    release changes sizes and commands on screen. The Debian version the
+    snapshot was made with is recorded beside it, so such a change is told
+    apart from a regression.
+    """
+    recorded = SNAPSHOTS / "debian-main-80x24.debian_version"
+    built = debian_version(debian_image)
+    (tmp_path / debian_image.name).symlink_to(debian_image)
+    monkeypatch.chdir(tmp_path)  # the image's path as shown: its file name, wherever the cache is
+    app = make_app(debian_image.name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        if UPDATE:
+            recorded.write_text(built + "\n")
+        elif recorded.exists() and recorded.read_text().strip() != built:
+            pytest.fail(
+                f"the Debian test image was built from Debian {built}, the snapshot from "
+                f"{recorded.read_text().strip()}: a new Debian point release, not a regression (if the "
+                "rest of the suite passes). Look at the new screen, then accept it with "
+                "LAYERSCOPE_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots.py -k debian"
+            )
+        assert_snapshot(app, "debian-main-80x24")

@@ -68,14 +68,22 @@ def screen_lines(app: LayerscopeApp) -> list[str]:
 
 
 async def test_layer_pane_at_80_columns_keeps_every_count_and_the_command() -> None:
-    """At 80×24 the deleted counts of L5 (8) and L6 (3) once disappeared, and every command."""
+    """At 80×24 the deleted counts of L5 (8) and L6 (3) once disappeared, and every command.
+    The rows give the counts' room to their commands (issue 20): the highlighted
+    layer shows its counts below its command, as the Details pane does."""
     app = sample_app()
     async with app.run_test(size=SMALL) as pilot:
         await loaded(app, pilot)
         lines = pane_lines(app, "#layers")
-        row = {line.strip("│ ").split()[0]: line for line in lines if line.strip("│ ").startswith("L")}
-        assert "-8" in row["L5"] and "+1" in row["L5"]
-        assert "-3" in row["L6"] and "~2" in row["L6"] and "+1" in row["L6"]
+        text = " ".join(line.strip("│ ▂▃▄▅▆▇█") for line in lines)
+        assert "-3" in text and "~2" in text and "+1" in text  # L6, highlighted
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        text = " ".join(line.strip("│ ▂▃▄▅▆▇█") for line in pane_lines(app, "#layers"))
+        assert "-8" in text and "+1" in text
+        app.query_one(LayerStack).select_layer(6)
+        await pilot.pause()
+        lines = pane_lines(app, "#layers")
         # the highlighted layer's whole command is on screen, wrapped below its row
         text = " ".join(line.strip("│ ▂▃▄▅▆▇█") for line in lines)
         assert "RUN rm /var/lib/thing" in text
@@ -84,7 +92,8 @@ async def test_layer_pane_at_80_columns_keeps_every_count_and_the_command() -> N
         lines = pane_lines(app, "#layers")
         text = " ".join(" ".join(line.strip("│ ▂▃▄▅▆▇█").split()) for line in lines)
         assert "RUN printf '# sample config, version 2" in text
-        assert "RUN rm /var/lib/thing" not in text  # only the highlighted layer expands
+        assert "RUN rm /var/lib/thing" in text  # every row shows the start of its command...
+        assert L6_TAIL not in text  # ...only the highlighted layer all of it
 
 
 @pytest.mark.parametrize("size,room", [(MEDIUM, 30), (LARGE, 60)])
@@ -110,7 +119,7 @@ async def test_base_layers_are_marked_in_the_stack() -> None:
         marked = [line.split()[1] for line in lines if line.startswith("b L")]
         assert marked == ["L0", "L1", "L2", "L3", "L4"]
         assert any(line.startswith("L5 ") for line in lines) and any(line.startswith("L6 ") for line in lines)
-        rule = [i for i, line in enumerate(lines) if "base image ends" in line]
+        rule = [i for i, line in enumerate(lines) if "base image:" in line]
         first_user = [i for i, line in enumerate(lines) if line.startswith("L5 ")]
         assert len(rule) == 1 and "localhost/layerscope/base:1" in lines[rule[0]] and rule[0] < first_user[0]
         stack = app.query_one(LayerStack)

@@ -17,16 +17,16 @@ from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.reactive import var
-from textual.widgets import Header, ProgressBar, Static
+from textual.widgets import Header, ProgressBar
 
-from ..analysis import Analysis
+from ..analysis import Analysis, BaseInfo
 from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
 from ..loader import read_layers
 from ..merge import Merged, merge
-from ..model import Entry, Image
+from ..model import CONTENT_DAMAGE_KINDS, Entry, Image
 from ..sizes import Sizes
 from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with_ancestors
 from ..textsafe import safe
@@ -47,6 +47,7 @@ from .widgets.details import DetailsPane, image_details, layer_details
 from .widgets.file_tree import FileTree
 from .widgets.key_bar import KeyBar
 from .widgets.layer_stack import LayerStack
+from .widgets.status import Part, StatusLine
 from .widgets.versions import VersionsPane
 
 
@@ -57,6 +58,7 @@ class LayerscopeApp(App[int]):
     TITLE = "layerscope"
     BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App expects
     COMMANDS = App.COMMANDS | {KeyCommands}
+    NOTIFICATION_TIMEOUT = 3  # a toast is a passing word: what stays true is in the status bar
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (180, "-wide")]
 
     k: var[int] = var(0, init=False)  # a layer change repaints what it changes, not the whole screen
@@ -87,6 +89,8 @@ class LayerscopeApp(App[int]):
         self.load_seconds: float | None = None
         self.search_query: str | None = None
         self._collector = IdleCollector()
+        self._damage: dict[int, str] = {}  # Image.layer_damage, once the layers are read
+        self._problems: dict[int, list[str]] = {}  # each damaged layer's problems, first the worst
         self.set_reactive(LayerscopeApp.k, max(0, len(image.layers) - 1))
         # the Header shows sub_title as literal Content (never markup): only control characters need escaping
         self.sub_title = safe(image.ref or image.source)
@@ -110,12 +114,18 @@ class LayerscopeApp(App[int]):
                 versions.border_title = "Versions"
                 yield versions
         with Horizontal(id="statusbar"):
-            yield Static(id="status")
+            yield StatusLine(id="status")
             yield ProgressBar(id="progress", show_eta=False)
-        yield KeyBar()
+        # what a first look needs stays longest on a narrow terminal
+        yield KeyBar(keep=("quit", "search", "audit", "toggle_view", "content"))
 
     def on_mount(self) -> None:
         stack = self.query_one(LayerStack)
+        early = self._early_base()
+        if early is not None:
+            stack.set_base(early)  # before the first paint: the rows never shift when the audit tells it
+        else:
+            stack.reserve_base_mark()  # --base IMAGE: known once the audit has read it
         stack.show_image(self.image, loaded=False)
         self.query_one(DetailsPane).show_image(Drawn(image_details(self.image)))
         self._show_layer_details()
@@ -127,6 +137,22 @@ class LayerscopeApp(App[int]):
         self._progress_timer = self.set_interval(0.1, self._update_progress)
         self.load_layers()
         self._update_status()
+
+    def _early_base(self) -> BaseInfo | None:
+        """The base image's layers when the config tells them (history,
+        annotations, ``--base N``): cheap, so known before the first paint.
+        None for ``--base IMAGE``, which the audit reads."""
+        from ..analysis import resolve_base
+        from ..api import base_value
+
+        spec = self.base_spec
+        if spec is not None and spec not in ("auto", "none") and not spec.isdigit():
+            return None
+        try:
+            base, ref = base_value(spec, None)
+        except LayerscopeError:
+            return None  # the audit says what is wrong with it
+        return resolve_base(self.image, base, ref)
 
     # -- loading ------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, name="load")
@@ -160,7 +186,7 @@ class LayerscopeApp(App[int]):
         done = sum(1 for la in self.image.layers if la.uncompressed_bytes or la.error)
         read = sum(self._progress.values())
         self.query_one(ProgressBar).update(progress=done)
-        self.query_one("#status", Static).update(
+        self.query_one(StatusLine).show_text(
             Text(f"Reading layers: {done}/{len(self.image.layers)} done, {human_size(read)} read", style="yellow")
         )
 
@@ -180,7 +206,7 @@ class LayerscopeApp(App[int]):
     def _load_failed(self, msg: str) -> None:
         self._progress_timer.stop()
         self.query_one(ProgressBar).display = False
-        self.query_one("#status", Static).update(literal.text(f"Error: {msg}", style="bold red"))
+        self.query_one(StatusLine).show_text(literal.text(f"Error: {msg}", style="bold red"))
         literal.notify(self, msg, title="Could not load the image", severity="error", timeout=30)
 
     def _loaded(self, merged: Merged) -> None:
@@ -188,6 +214,12 @@ class LayerscopeApp(App[int]):
         self._collector.start()
         self.set_interval(0.25, self._collector.tick, name="collector")
         self.sizes = Sizes(merged)
+        self._damage = self.image.layer_damage()  # the layers ``ci`` refuses: named in the status bar
+        self._problems = {}
+        # a layer's worst problem first: what makes it DAMAGED rather than UNVERIFIED
+        for w in sorted(self.image.unverified(), key=lambda w: w.kind not in CONTENT_DAMAGE_KINDS):
+            if w.layer is not None:
+                self._problems.setdefault(w.layer, []).append(w.message)
         # With a preload the layers were read while the UI started: its own
         # clock says how long reading and merging took (the UI's would say ~0).
         preloaded = self.preload.seconds if self.preload is not None else None
@@ -196,19 +228,14 @@ class LayerscopeApp(App[int]):
         self.query_one(ProgressBar).display = False
         self.query_one(LayerStack).show_image(self.image, loaded=True)
         self.query_one(DetailsPane).show_image(Drawn(image_details(self.image)))
+        self._show_layer_details()
         self._reroot(keep_path=None)
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
             literal.notify(
-                self,
-                f"{len(self.image.warnings)} warning(s) while loading — see Details",
-                severity="warning",
-                timeout=8,
+                self, f"{len(self.image.warnings)} warning(s) while loading — see Details", severity="warning"
             )
-        damaged = [la.index for la in self.image.layers if la.error]
-        if damaged:
-            names = ", ".join(f"L{i}" for i in damaged)
-            literal.notify(self, f"Damaged layers: {names}", severity="error", timeout=15)
+        # damaged layers are marked on their rows and named in the status bar
         self.audit(merged)
 
     @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
@@ -238,9 +265,7 @@ class LayerscopeApp(App[int]):
         self.analysis = analysis
         self.query_one(LayerStack).set_base(analysis.base)
         self._show_layer_details()
-        sev = analysis.findings_by_severity()
-        if sev.get("high"):
-            literal.notify(self, f"{sev['high']} high-severity finding(s) — press w", severity="error", timeout=10)
+        self._update_status()  # it names the high-severity findings: a toast would hide the bars
 
     def _compared(self, comparison: Comparison) -> None:
         self.comparison = comparison
@@ -272,7 +297,9 @@ class LayerscopeApp(App[int]):
         if self.image.layers:
             layer = self.image.layers[self.k]
             waste = self.analysis.layers[self.k] if self.analysis is not None else None
-            details = layer_details(layer, self.merged is not None, waste)
+            damage = self._damage.get(self.k)
+            problem = (damage, self._problems[self.k][0]) if damage and self._problems.get(self.k) else None
+            details = layer_details(layer, self.merged is not None, waste, problem)
             self.query_one(DetailsPane).show_layer(Drawn(details))
 
     def _reroot(self, keep_path: str | None) -> None:
@@ -339,22 +366,38 @@ class LayerscopeApp(App[int]):
         self._open_content(event.entry)
 
     def _update_status(self) -> None:
+        """The status bar's parts, most important first to stay (``StatusLine`` fits them)."""
         tree = self.query_one(FileTree)
         opts = tree.opts
         n = len(self.image.layers)
-        parts = [f"{self.image.label_of(self.k)} of L0–{self.image.label_of(n - 1)}" if n else "no layers"]
-        parts.append("view: this layer's changes" if opts.layer_only else "view: aggregate")
+        parts = [Part(f"{self.image.label_of(self.k)} of L0–{self.image.label_of(n - 1)}" if n else "no layers", 100)]
+        damage = self._damage
+        if damage:
+            names = ",".join(self.image.label_of(i) for i in sorted(damage))
+            words = sorted(set(damage.values()))
+            parts.append(Part(f"{'/'.join(words)}: {names}", 95, f"! {names}", "bold red"))
+        if self.analysis is not None:
+            high = self.analysis.findings_by_severity().get("high", 0)
+            if high:
+                parts.append(
+                    Part(f"{high} high-severity {plural(high, 'finding')}: w", 90, f"{high} high: w", "bold red")
+                )
+        parts.append(
+            Part("view: this layer's changes", 70, "this layer")
+            if opts.layer_only
+            else Part("view: aggregate", 70, "aggregate")
+        )
         if not opts.ghosts:
-            parts.append("ghosts hidden")
+            parts.append(Part("ghosts hidden", 60, "no ghosts"))
         if opts.hidden:
-            parts.append("hiding: " + ", ".join(c for c in FILTER_CLASSES if c in opts.hidden))
-        parts.append("sort: size" if opts.sort_by_size else "sort: name")
+            hidden = [c for c in FILTER_CLASSES if c in opts.hidden]
+            parts.append(Part("hiding: " + ", ".join(hidden), 80, f"hiding {len(hidden)}"))
+        parts.append(Part("sort: size" if opts.sort_by_size else "sort: name", 50, None))
         if self.search_query is not None:
-            parts.append(f"filter: {self.search_query!r} (esc clears)")
+            parts.append(Part(f"filter: {self.search_query!r} (esc clears)", 85, f"filter: {self.search_query!r}"))
         if self.load_seconds is not None:
-            parts.append(f"loaded in {self.load_seconds:.2f}s")
-        # one line of fixed height: no need to re-lay out the screen (~35 ms at 500k)
-        self.query_one("#status", Static).update(literal.text("  •  ".join(parts)), layout=False)
+            parts.append(Part(f"loaded in {self.load_seconds:.2f}s", 10))
+        self.query_one(StatusLine).show_parts(parts)
 
     # -- actions ---------------------------------------------------------------------------
     def _current_entry(self) -> Entry | None:
@@ -589,6 +632,10 @@ class LayerscopeApp(App[int]):
             return
         self.copy_to_clipboard(text)
         literal.notify(self, f"Copied {text}" + (f" ({note})" if note else ""))
+
+
+def plural(n: int, word: str) -> str:
+    return word if n == 1 else word + "s"
 
 
 def make_app(

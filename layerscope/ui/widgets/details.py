@@ -43,10 +43,16 @@ def _kv() -> Table:
     return t
 
 
-def layer_details(layer: Layer, loaded: bool, waste: LayerWaste | None = None) -> RenderableType:
+def layer_details(
+    layer: Layer, loaded: bool, waste: LayerWaste | None = None, damage: tuple[str, str] | None = None
+) -> RenderableType:
+    """``damage``: (``DAMAGED`` or ``UNVERIFIED``, the first problem), from ``Image.layer_damage``."""
     t = _kv()
     t.add_row(Text(f"Layer {layer.label}", style="bold underline"), "")
-    if layer.error:
+    if damage is not None:
+        word, problem = damage
+        t.add_row(Text(word, style="bold red reverse"), literal.text(problem, style="bold red"))
+    elif layer.error:
         t.add_row("DAMAGED", literal.text(layer.error, style="bold red"))
     t.add_row("Command", literal.text(layer.command or "(no history)"))
     if layer.created:

@@ -41,8 +41,10 @@ class KeyBar(Static, can_focus=False):
     }
     """
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, id: str | None = None, keep: tuple[str, ...] = ()) -> None:
         super().__init__(id=id)
+        # actions that go last when the line is too narrow, the first last of all; help always stays
+        self._keep = ("help", *keep)
         # (first column, last column, key) of each key on the line, for clicks
         self._spans: list[tuple[int, int, str]] = []
         self._line = Text()
@@ -64,8 +66,7 @@ class KeyBar(Static, can_focus=False):
         key_style = self.get_component_rich_style("key-bar--key")
         desc_style = self.get_component_rich_style("key-bar--description")
         app = self.app
-        line = Text(no_wrap=True, overflow="crop")
-        spans: list[tuple[int, int, str]] = []
+        items: list[tuple[Text, str, str]] = []  # (the key's text, key, action)
         seen: set[str] = set()
         palette: tuple[str, str, str] | None = None  # (key, display, description)
         for _node, binding, enabled, _tooltip in self.screen.active_bindings.values():
@@ -75,22 +76,43 @@ class KeyBar(Static, can_focus=False):
             if not binding.show or binding.action in seen:
                 continue
             seen.add(binding.action)
-            start = len(line)
-            line.append(f" {app.get_key_display(binding)} ", key_style)
-            line.append(f"{binding.description} ", desc_style)
+            item = Text.assemble(
+                (f" {app.get_key_display(binding)} ", key_style), (f"{binding.description} ", desc_style)
+            )
             if not enabled:
-                line.stylize("dim", start)
-            spans.append((start, len(line), binding.key))
+                item.stylize("dim")
+            items.append((item, binding.key, binding.action))
         width = self.size.width
+        right = Text()
         if palette is not None and width:
             right = Text.assemble(("▏", self.get_component_rich_style("key-bar--palette")))
             right.append(f"{palette[1]} ", key_style)
             right.append(f"{palette[2]} ", desc_style)
-            keep = max(0, width - len(right))
-            if len(line) > keep:
-                line.truncate(keep)
-                spans = [s for s in spans if s[1] <= keep]
-            line.append(" " * (keep - len(line)))
+        if width:
+            # Whole keys only, never one cut mid-word: the keys not in ``keep``
+            # go first (the last first), then those of ``keep`` (the last first);
+            # help (?) stays, and if even it does not fit, the palette goes.
+            keep = width - right.cell_len
+
+            def rank(i: int) -> tuple[int, int]:
+                action = items[i][2]
+                return (self._keep.index(action) if action in self._keep else len(self._keep), i)
+
+            while sum(t.cell_len for t, _k, _a in items) > keep:
+                droppable = [i for i, (_t, _k, action) in enumerate(items) if action != "help"]
+                if not droppable:
+                    break
+                del items[max(droppable, key=rank)]
+            if sum(t.cell_len for t, _k, _a in items) > keep:
+                right, keep = Text(), width
+        line = Text(no_wrap=True, overflow="crop")
+        spans: list[tuple[int, int, str]] = []
+        for item, key, _action in items:
+            start = len(line)
+            line.append_text(item)
+            spans.append((start, len(line), key))
+        if right and palette is not None:
+            line.append(" " * max(0, width - right.cell_len - line.cell_len))
             spans.append((len(line), len(line) + len(right), palette[0]))
             line.append_text(right)
         self._spans = spans

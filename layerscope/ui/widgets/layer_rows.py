@@ -4,27 +4,35 @@ A row is a Rich renderable, not a fixed string: the option list renders it at
 its current width, so the same row reads well at 80 and at 200 columns.
 Columns (index, size, one per change class) are as wide as the widest value
 of the image and a class no layer has takes no room, so the command gets what
-is left. When too little is left (an 80-column terminal) the command column
-goes and only the highlighted layer shows its command, wrapped below its row;
-the highlighted layer always shows its whole command (up to ``max_lines``).
+is left. Every row shows its command, as dive does: what a layer *is* matters
+more than its counts, so when the counts would leave the command less than
+``WIDE_COMMAND`` cells (an 80- or 120-column terminal) they go (the Details
+pane has them, and the highlighted row, below its command) and the command
+gets their room. The highlighted layer shows
+its whole command (up to ``max_lines``), wrapped below its row.
+
+A layer ``ci`` refuses (``Image.layer_damage``) says so before its command,
+in words (``DAMAGED``), or ``!`` when the pane is very narrow.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.cells import cell_len, chop_cells
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 
 from ...fmt import human_size, short_command
-from ...model import Image, Layer, LayerCounts
+from ...model import LAYER_DAMAGED, Image, Layer, LayerCounts
 from ...textsafe import safe
 from ..format import short_count
 from ..palette import COUNT_COLUMNS, count_style
 
 MIN_COMMAND = 10  # below this many cells a command column says nothing: show it below instead
+WIDE_COMMAND = 40  # the count columns show only when they leave the command this many cells
+LONG_WORD = 24  # a word this long (a digest, a long path) is cut at a line's end rather than moved below
 INDENT = 4  # the wrapped command of the highlighted layer starts here
 BASE_MARK = "b"
 
@@ -55,6 +63,13 @@ class Columns:
         width = self.index + 1 + self.size + 1
         width += sum(w + 1 for _m, w in self.counts)
         return width + (2 if self.gutter else 0)
+
+    def fit(self, width: int) -> Columns:
+        """These columns in a row ``width`` cells wide: without the counts when
+        they would leave the command less than ``WIDE_COMMAND`` cells."""
+        if self.counts and width - self.fixed < WIDE_COMMAND:
+            return replace(self, counts=())
+        return self
 
 
 def columns_for(image: Image, loaded: bool, base: int = 0) -> Columns:
@@ -104,7 +119,7 @@ def wrap_cells(text: str, width: int, max_lines: int) -> list[str]:
 
 
 class LayerRow:
-    """One layer: gutter, index, size, change counts, command."""
+    """One layer: gutter, index, size, change counts, damage, command."""
 
     def __init__(
         self,
@@ -114,6 +129,7 @@ class LayerRow:
         base: bool = False,
         expanded: bool = False,
         max_lines: int = 4,
+        damage: str | None = None,
     ) -> None:
         self.layer = layer
         self.loaded = loaded
@@ -121,10 +137,11 @@ class LayerRow:
         self.base = base
         self.expanded = expanded
         self.max_lines = max_lines
+        self.damage = damage  # LAYER_DAMAGED, LAYER_UNVERIFIED or None (Image.layer_damage)
 
-    def head(self) -> Text:
-        """The fixed columns."""
-        la, cols = self.layer, self.cols
+    def head(self, width: int = 200) -> Text:
+        """The fixed columns, as they fit in ``width`` cells."""
+        la, cols = self.layer, self.cols.fit(width)
         t = Text(no_wrap=True, overflow="ellipsis")
         if cols.gutter:
             t.append(BASE_MARK if self.base else " ", style="dim")
@@ -136,17 +153,21 @@ class LayerRow:
         if not self.loaded:
             t.append("…", style="dim")
             t.append(" ")
-        for mark, width in cols.counts:
+        for mark, w in cols.counts:
             n = class_count(la.counts, mark)
-            t.append((f"{mark}{short_count(n)}" if n else "").ljust(width), style=count_style(mark))
+            t.append((f"{mark}{short_count(n)}" if n else "").ljust(w), style=count_style(mark))
             t.append(" ")
-        if la.error:
-            t.append("DAMAGED", style="bold red reverse")
+        if self.damage:
+            # a word while the command keeps MIN_COMMAND cells, else its first letter's alarm
+            room = width - cell_len(t.plain) - len(self.damage) - 1
+            word = self.damage if room >= MIN_COMMAND else "!"
+            style = "bold red reverse" if self.damage == LAYER_DAMAGED else "bold yellow reverse"
+            t.append(word, style=style)
             t.append(" ")
         return t
 
     def lines(self, width: int) -> list[Text]:
-        head = self.head()
+        head = self.head(width)
         command = short_command(self.layer.command) or "(no history)"
         room = width - cell_len(head.plain)
         out = [head]
@@ -155,13 +176,34 @@ class LayerRow:
             if not self.expanded and cell_len(command) > room:
                 head.append(chop_cells(command, room - 1)[0] + "…")
                 return out
-            first, rest = take_line(command, room, min_cut=0)  # the rest has wide lines below
+            # the rest has wide lines below: break at a space, unless the word
+            # after it is a long token (a digest: cut, it still reads as one)
+            first, rest = take_line(command, room, min_cut=0)
+            if cell_len(rest.split(" ", 1)[0]) > LONG_WORD:
+                first = chop_cells(command, room)[0]
+                rest = command[len(first) :]
             head.append(first)
+        elif not self.expanded and room >= 2:
+            head.append(chop_cells(command, room - 1)[0] + "…")  # what fits: never nothing
+            return out
         if self.expanded and rest:
             # the rest of the command, below the row (the details pane has it too)
             for line in wrap_cells(rest, width - INDENT, self.max_lines):
                 out.append(Text(" " * INDENT + line, no_wrap=True, overflow="ellipsis"))
+        if self.expanded and self.cols.counts and not self.cols.fit(width).counts:
+            out.append(self.counts_line())  # the counts the narrow rows leave out, for this layer
         return out
+
+    def counts_line(self) -> Text:
+        """``    +1 ~2 -3``: the highlighted layer's counts when the rows have no count columns."""
+        t = Text(" " * INDENT, no_wrap=True, overflow="ellipsis")
+        for mark, _w in self.cols.counts:
+            n = class_count(self.layer.counts, mark)
+            if n:
+                t.append(f"{mark}{short_count(n)}", style=count_style(mark))
+                t.append(" ")
+        t.rstrip()
+        return t
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         yield from _join(self.lines(options.max_width))
@@ -178,7 +220,7 @@ class StepRow:
         self.cols = cols
 
     def lines(self, width: int) -> list[Text]:
-        cols = self.cols
+        cols = self.cols.fit(width)
         lead = (2 if cols.gutter else 0) + cols.index
         t = Text(no_wrap=True, overflow="ellipsis")
         # under the layers' commands when they have a column, else right after the index
@@ -195,10 +237,12 @@ class StepRow:
 
 
 class BaseRule:
-    """The line between the base image's layers and the image's own."""
+    """The line between the base image's layers and the image's own:
+    ``── base image: L0–L4 name ──`` (``L0`` alone for one layer; ``base`` > 0)."""
 
     def __init__(self, base: int, ref: str | None) -> None:
-        self.text = f" base image ends: L0–L{base - 1}" + (f" {ref} " if ref else " ")
+        span = "L0" if base <= 1 else f"L0–L{base - 1}"
+        self.text = f" base image: {span}" + (f" {ref} " if ref else " ")
 
     def lines(self, width: int) -> list[Text]:
         label = safe(self.text)

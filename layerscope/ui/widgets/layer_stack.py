@@ -3,11 +3,15 @@
 Empty history entries (ENV, CMD, LABEL…) appear where they happened but are
 disabled options, so the cursor skips them: they belong to no layer. Rows are
 laid out for the pane's width (``layer_rows``); the highlighted layer also
-shows its whole command. Once the audit knows which layers belong to the base
-image, they are marked and a rule separates them from the image's own.
+shows its whole command. The layers of the base image (known from the
+config before the first paint, see ``set_base``) are marked and a rule
+separates them from the image's own; a damaged layer (``Image.layer_damage``,
+known once the layers are read) says so on its row.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from textual.message import Message
 from textual.widgets import OptionList
@@ -37,25 +41,37 @@ class LayerStack(SteadyScroll, OptionList):
         self._expanded: int | None = None  # option index whose row shows the whole command
         self._max_lines = 4
         self._cols = Columns(2, 5, (), False)
+        self._damage: dict[int, str] = {}
+        self._reserve_mark = False  # keep the base-mark column before the base is known
 
     def show_image(self, image: Image, loaded: bool) -> None:
         keep = self.highlighted_layer
         self.image = image
         self.loaded = loaded
+        self._damage = image.layer_damage() if loaded else {}
         self._rebuild(keep if keep is not None else len(image.layers) - 1)
 
     def set_base(self, base: BaseInfo) -> None:
-        """Mark the base image's layers (known once the audit has run)."""
+        """Mark the base image's layers. The app tells them before ``show_image``
+        when they come from the config (cheap), so the rows never shift; a
+        ``--base IMAGE`` is told when the audit has read it."""
         if base.layers != self.base.layers and self.image is not None:
             self.base = base
             self._rebuild(self.highlighted_layer)
         self.base = base
+
+    def reserve_base_mark(self) -> None:
+        """Keep the base mark's column from the start (``--base IMAGE``: the
+        audit tells the base later), so the rows do not move when it does."""
+        self._reserve_mark = True
 
     def _rebuild(self, target: int | None) -> None:
         image = self.image
         assert image is not None
         nbase = self.base.layers
         cols = columns_for(image, self.loaded, nbase)
+        if self._reserve_mark and not cols.gutter:
+            cols = replace(cols, gutter=True)
         options: list[Option] = []
         mapped: set[int] = set()
         rule_done = nbase == 0 or nbase >= len(image.layers)
@@ -86,7 +102,8 @@ class LayerStack(SteadyScroll, OptionList):
     def _row(self, index: int, cols: Columns, expanded: bool) -> LayerRow:
         assert self.image is not None
         layer = self.image.layers[index]
-        return LayerRow(layer, self.loaded, cols, index < self.base.layers, expanded, self._max_lines)
+        base = index < self.base.layers
+        return LayerRow(layer, self.loaded, cols, base, expanded, self._max_lines, self._damage.get(index))
 
     def _expand(self, position: int | None) -> None:
         """Show the whole command of the layer at ``position`` (and only there)."""
@@ -134,6 +151,14 @@ class LayerStack(SteadyScroll, OptionList):
             self._max_lines = lines
             pos, self._expanded = self._expanded, None
             self._expand(pos)
+        # Rows re-wrap at the new width (their heights change) and the pane may
+        # be shorter: the kept scroll offset can leave the cursor out of sight.
+        # Once the rows are measured again, bring it back.
+        self.call_after_refresh(self._keep_highlight_visible)
+
+    def _keep_highlight_visible(self) -> None:
+        if self.highlighted is not None and self.is_attached:
+            self.scroll_to_highlight(top=False)
 
     @property
     def highlighted_layer(self) -> int | None:
