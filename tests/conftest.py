@@ -46,7 +46,6 @@ def debian_image() -> Path:
     Skipped without them, except in CI (``CI=true``), where a skip would hide
     what the tests are for.
     """
-    import shutil
     import subprocess
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
@@ -58,13 +57,9 @@ def debian_image() -> Path:
         if os.geteuid() != 0 and not os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"):
             missing.append("root")
         if missing:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"the Debian test image needs {', '.join(missing)} (see tests/fixtures/debian_image.py)")
-            pytest.skip(f"the Debian test image needs {', '.join(missing)}")
+            skip_or_fail(f"the Debian test image needs {', '.join(missing)} (see tests/fixtures/debian_image.py)")
         try:
             archive = recipe.debian_image()
         except (subprocess.CalledProcessError, SystemExit) as exc:
-            if os.environ.get("CI") == "true":
-                raise
-            pytest.skip(f"could not build the Debian test image: {exc}")
+            skip_or_fail(f"could not build the Debian test image: {exc}")
     return archive
