@@ -24,6 +24,7 @@ from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
+from ..fmt import plural
 from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import Entry, Image
@@ -201,7 +202,7 @@ class LayerscopeApp(App[int]):
         if self.image.warnings:
             literal.notify(
                 self,
-                f"{len(self.image.warnings)} warning(s) while loading — see Details",
+                f"{plural(len(self.image.warnings), 'warning')} while loading — see Details",
                 severity="warning",
                 timeout=8,
             )
@@ -240,7 +241,9 @@ class LayerscopeApp(App[int]):
         self._show_layer_details()
         sev = analysis.findings_by_severity()
         if sev.get("high"):
-            literal.notify(self, f"{sev['high']} high-severity finding(s) — press w", severity="error", timeout=10)
+            literal.notify(
+                self, f"{plural(sev['high'], 'high-severity finding')} — press w", severity="error", timeout=10
+            )
 
     def _compared(self, comparison: Comparison) -> None:
         self.comparison = comparison
@@ -464,7 +467,7 @@ class LayerscopeApp(App[int]):
 
     @on(FileTree.Truncated)
     def _truncated(self, event: FileTree.Truncated) -> None:
-        literal.notify(self, f"Opened {event.rows} rows; press e on a directory to open more below it")
+        literal.notify(self, f"Opened {plural(event.rows, 'row')}; press e on a directory to open more below it")
 
     def action_toggle_attrs(self) -> None:
         tree = self.query_one(FileTree)
@@ -498,7 +501,8 @@ class LayerscopeApp(App[int]):
             self.search_query = result.query
             tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
             self._retree()
-            literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
+            n = len(result.filter_paths)
+            literal.notify(self, f"{plural(n, 'path')} match{'es' if n == 1 else ''} {result.query!r}")
         elif result.jump_to:
             tree.focus()
             if not tree.reveal(result.jump_to):
