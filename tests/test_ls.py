@@ -262,3 +262,23 @@ def test_ls_help_is_long_only() -> None:
     assert "--human-readable, -h" in r.stdout and "--long, -l" in r.stdout
     r = run("-h")  # not help: the image is missing
     assert r.returncode == 2 and "the following arguments are required: image" in r.stderr
+
+
+def test_fast_lines_are_the_folded_lines_joined() -> None:
+    """write_text builds a live row in one f-string; it must be what parts() joins (and folds)."""
+    import io
+
+    from layerscope import listing
+    from layerscope.api import load
+
+    m = load(DOCKER)
+    labels = [la.label for la in m.image.layers]
+    selections = [list(listing.rows(m, k)) for k in range(TOP + 1)]
+    selections += [list(listing.rows(m, TOP, deleted=True)), list(listing.rows(m, 5, changes=True))]
+    for rows in selections:
+        for long in (False, True):
+            for human in (False, True):
+                buf = io.StringIO()
+                assert listing.write_text(m, buf, rows, long=long, human=human, width=10_000) == len(rows)
+                want = [listing.line(r, long, 2, labels, human) for r in rows]
+                assert buf.getvalue().splitlines() == want
