@@ -128,7 +128,7 @@ def write_diff(out: TextIO, width: int, cmp: Comparison, a: Merged, b: Merged, l
             what = [Keep(f"  [{', '.join(p.what)}]")] if p.what else []
             put([f"{mark[kind]} ", Atom(safe(p.path)), Keep(f"  {typ}"), Keep(f"  {size}"), *what])
         if len(shown) < len(items):
-            put([f"{mark[kind]} ... {len(items) - len(shown)} more {kind} paths (--limit 0 for all)"])
+            put([f"{mark[kind]} ... {plural(len(items) - len(shown), f'more {kind} path')} (--limit 0 for all)"])
 
 
 def write_which(out: TextIO, width: int, found: PathStack | WhichResult, labels: Sequence[str]) -> None:
