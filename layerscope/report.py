@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .fmt import human_size, plural, short_command
-from .layout import Atom, TrimmedWriter, digest_to_fit, fold, keep_head, keep_tail, output_width
+from .layout import Atom, Part, TrimmedWriter, digest_to_fit, fold, keep_head, keep_tail, output_width
 from .merge import Merged
 from .model import CONTAINER_LAYER, Deletion, Entry, Image, Layer
 from .textsafe import safe
@@ -430,13 +430,13 @@ def write_text(
     trimmed = TrimmedWriter(out)  # Rich pads each cell to its column: no line may end in spaces
     console = Console(file=trimmed, force_terminal=color, highlight=False, width=w)  # type: ignore[arg-type]
     cfg = image.config
-    rows: list[tuple[str, str]] = [
-        ("Image", safe(image.source)),
+    rows: list[tuple[str, str | list[Part]]] = [
+        ("Image", [Atom(safe(image.source))]),
         ("Format", image.format),
         ("Ref", safe(image.ref or "-")),
     ]
     if image.container is not None:
-        rows.append(("Container", safe(_container_line(image))))
+        rows.append(("Container", _container_line(image)))
     rows.append(("Platform", image.platform or "-"))
     rows.append(("Config", image.config_digest or "-"))
     rows.append(("Layers", layers_text(image)))
@@ -451,9 +451,12 @@ def write_text(
     head.add_column(style="bold", no_wrap=True)
     head.add_column(overflow="fold")
     for label, value in rows:
-        if label == "Config":
-            value = digest_to_fit(value, room)  # a digest is whole or short, never broken
-        head.add_row(label, Text(value))
+        if isinstance(value, str):
+            # a digest is whole or short, never broken
+            text = digest_to_fit(value, room) if label == "Config" else value
+        else:  # a path moves whole to its own line (Rich folds only one longer than the column)
+            text = "\n".join(fold(value, room, 0))
+        head.add_row(label, Text(text))
     console.print(head)
 
     cols = [
@@ -548,14 +551,17 @@ def _prose(console: Console, parts: Sequence[str], style: str = "", indent: int 
         console.print(Text(line, style=style), soft_wrap=True)
 
 
-def _container_line(image: Image) -> str:
-    """``web (4558a5630b3a, running, podman); writable layer C7 read from /var/lib/…/diff``."""
+def _container_line(image: Image) -> list[Part]:
+    """``web (4558a5630b3a, running, podman); writable layer C7 read from /var/lib/…/diff``,
+    in parts for :func:`~layerscope.layout.fold` (the directory whole)."""
     c = image.container
     assert c is not None
     top = image.label_of(len(image.layers) - 1)
     who = f"{c.name or '-'} ({', '.join(x for x in (c.id[:12], c.state, c.engine) if x)})" if c.engine else "-"
-    where = f"read from {c.upper_dir}" if c.read_via == "upper-dir" else f"read through {c.engine} diff + export"
-    return f"{who}; writable layer {top} {where}"
+    head = safe(f"{who}; writable layer {top} ")
+    if c.read_via == "upper-dir":
+        return [head, "read from ", Atom(safe(c.upper_dir or ""))]
+    return [head, safe(f"read through {c.engine} diff + export")]
 
 
 def _shell_word(s: str) -> str:

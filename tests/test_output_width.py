@@ -258,3 +258,17 @@ def test_fold_rules() -> None:
     assert fold(["a ", Atom("文文文")], 8) == ["a 文文文"]
     assert fold(["ab ", Atom("文文文")], 8) == ["ab", "    文文文"]
     assert short_digest("sha256:2c7110722b50e0ce4e7cb08aaaa712ab") == "2c7110722b50"
+
+
+def test_report_puts_a_long_directory_on_its_own_line(tmp_path: Path) -> None:
+    """The Container row names the upper directory whole on a line of its own, not split after 'read from'."""
+    upper = tmp_path / ("upper-" + "x" * 40) / "diff"
+    (upper / "app").mkdir(parents=True)
+    (upper / "app" / "x").write_text("hi")
+    out = _piped(["report", SAMPLE, "--upper", str(upper)], 80)
+    check_fits(out, 80)
+    lines = out.splitlines()
+    i = next(i for i, ln in enumerate(lines) if ln.startswith("Container"))
+    assert lines[i].endswith(" read from")
+    rest = "".join(ln.strip() for ln in lines[i + 1 : i + 3] if ln.startswith(" " * 11))
+    assert rest.startswith(str(upper))
