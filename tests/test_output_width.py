@@ -272,3 +272,20 @@ def test_report_puts_a_long_directory_on_its_own_line(tmp_path: Path) -> None:
     assert lines[i].endswith(" read from")
     rest = "".join(ln.strip() for ln in lines[i + 1 : i + 3] if ln.startswith(" " * 11))
     assert rest.startswith(str(upper))
+
+
+@pytest.mark.parametrize("width", [60, 80])
+def test_damaged_image_warnings_and_problems_fit(tmp_path: Path, width: int) -> None:
+    """report's Warnings (✗ lines) and ci's problem lines fold like the rest, indented."""
+    from test_gate_strict import gzip_truncated, with_layer1
+
+    image = with_layer1(tmp_path, gzip_truncated())
+    report = _piped(["report", image], width)
+    check_fits(report, width)
+    lines = report.splitlines()
+    i = lines.index("Warnings (1):")
+    assert lines[i + 1].startswith("  ✗ ") and lines[i + 2].startswith("    ")  # a continuation, indented
+    ci = _piped(["ci", image, "--no-config"], width, 2)
+    check_fits(ci, width)
+    assert "DAMAGED: layer 1 (" in " ".join(ci.split()) and ci.rstrip().endswith("was read)")
+    assert words(ci) == words(_piped(["ci", image, "--no-config"], 400, 2))
