@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 from .fmt import human_size, plural, short_command
-from .layout import Atom, Part, TrimmedWriter, digest_to_fit, fold, keep_head, keep_tail, output_width
+from .layout import Atom, Part, TrimmedWriter, digest_to_fit, fold, joined, keep_head, keep_tail, output_width
 from .merge import Merged
 from .model import CONTAINER_LAYER, Deletion, Entry, Image, Layer
 from .textsafe import safe
@@ -282,8 +282,19 @@ def percent(fraction: float, digits: int = 2) -> str:
 def dive_text(d: DiveFigures) -> str:
     """dive's own figures, spelt the way ``dive --ci`` prints them (its
     efficiency and userWastedPercent are fractions in the JSON)."""
+    return joined(dive_parts(d))
+
+
+def dive_parts(d: DiveFigures) -> list[Part]:
+    """:func:`dive_text` for :func:`~layerscope.layout.fold`: each name stays with its figure."""
     uwp = "n/a" if d.user_wasted_percent is None else percent(d.user_wasted_percent, 4)
-    return f"efficiency {percent(d.efficiency, 4)}, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}"
+    return [
+        Atom(f"efficiency {percent(d.efficiency, 4)}"),
+        ", ",
+        Atom(f"wastedBytes {d.wasted_bytes}"),
+        ", ",
+        Atom(f"userWastedPercent {uwp}"),
+    ]
 
 
 @dataclass
@@ -612,7 +623,7 @@ def _write_audit(
             human_size(a.user_waste.total),
             f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
         ),
-        ("dive", human_size(d.wasted_bytes), f"dive 0.13.1's figures: {dive_text(d)}"),
+        ("dive", human_size(d.wasted_bytes), ["dive 0.13.1's figures: ", *dive_parts(d)]),
     ]
     # The sentences are folded here, not by Rich, so that a size keeps its unit.
     room = max(12, console.width - max(len(r[0]) for r in rows) - max(len(r[1]) for r in rows) - 4)
@@ -621,7 +632,7 @@ def _write_audit(
     grid.add_column(justify="right", no_wrap=True)
     grid.add_column(no_wrap=True, overflow="ignore")
     for label, size, text in rows:
-        grid.add_row(label, size, Text("\n".join(fold([text], room, 2))))
+        grid.add_row(label, size, Text("\n".join(fold([text] if isinstance(text, str) else text, room, 2))))
     console.print(grid)
     if a.top and top:
         console.print()

@@ -31,7 +31,7 @@ NOTES_SHOWN = 20
 def write_ci(out: TextIO, width: int, result: GateResult, merged: Merged, a: Analysis, th: Thresholds) -> None:
     """``layerscope ci``'s summary: the figures, each check, what failed, the result."""
     from .gate import VERIFIED_CHECK, problem_line
-    from .report import dive_text, percent
+    from .report import dive_parts, percent
 
     def put(parts: Sequence[Part], indent: int = 4) -> None:
         write_folded(out, parts, width, indent)
@@ -45,7 +45,7 @@ def write_ci(out: TextIO, width: int, result: GateResult, merged: Merged, a: Ana
             f"({a.user_wasted_percent:.2f} %)"
         ]
     )
-    put([f"  dive 0.13.1's figures: {dive_text(a.dive)}"])
+    put(["  dive 0.13.1's figures: ", *dive_parts(a.dive)])
     for c in result.checks:
         put([f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: ", safe(c.sentence)], 8)
         if c.name == VERIFIED_CHECK:

@@ -196,8 +196,9 @@ def test_report_config_digest_and_list_hint(width: int) -> None:
     hint = [lines[i]] + [ln for ln in lines[i + 1 : i + 3] if ln.startswith("    ")]
     assert " ".join(" ".join(hint).split()) == f"list them: layerscope ls {SAMPLE} [--deleted | --changes]"
     assert all(ln.startswith("    ") for ln in hint[1:])  # continuations indented, never at column 0
-    # a size never loses its unit to the next line
+    # a size never loses its unit to the next line, nor one of dive's names its figure
     assert not [ln for ln in lines if re.match(r"^\s*(B|kB|MB|%)\b", ln)], lines
+    assert not [ln for ln in lines if ln.endswith(("wastedBytes", "userWastedPercent"))], lines
 
 
 def test_report_piped_has_no_trailing_spaces_at_any_width() -> None:
