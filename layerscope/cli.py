@@ -15,22 +15,27 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from .errors import LayerscopeError
-from .model import Deletion, Entry
 from .textsafe import safe
 
 if TYPE_CHECKING:
     from .analysis import Analysis
     from .merge import Merged
-    from .stacks import PathStack
 
 SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
 EXIT_ERROR = 2
+EXIT_DIFFER = 1  # diff: the images differ (as diff(1) and cmp)
 
 
 IMAGE_HELP = (
     "docker-save tar(.gz), OCI archive, OCI layout directory, docker://REF, podman://REF, "
     "registry://HOST[:PORT]/REPO[:TAG|@DIGEST], or container://NAME "
     "(a container: its image plus its writable layer; podman-container:// or docker-container:// for one engine)"
+)
+
+
+UI_USAGE = (  # argparse prints a given usage as it is: folded here for 80 columns
+    "layerscope [ui] IMAGE [--platform P] [--image REF] [--upper DIR]\n"
+    "                  [--base BASE] [--compare OTHER] [--insecure] [--no-cache]"
 )
 
 
@@ -111,7 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    ui = sub.add_parser("ui", help="open the terminal UI (the default: layerscope IMAGE)")
+    ui = sub.add_parser(
+        "ui",
+        help="open the terminal UI (the default: layerscope IMAGE)",
+        prog="layerscope",  # its errors read "layerscope: error: …", as typed without "ui"
+        usage=UI_USAGE,
+    )
     _source_args(ui)
     _base_args(ui)
     ui.add_argument("--compare", metavar="OTHER", help="another image to compare with (key C in the UI)")
@@ -137,16 +147,21 @@ def build_parser() -> argparse.ArgumentParser:
         "ls",
         help="list the merged tree as of a layer, one path a line (like tar -tv)",
         description="Each line: the layer that supplies the path, its change class and the path; "
-        "--long adds mode, owner and size. Deleted paths that still ship show class 'deleted', "
-        "the layer that deleted them and the layers they still ship in. "
+        "--long adds mode, owner and size in bytes (-h: 1.0 kB). Deleted paths that still ship show class "
+        "'deleted', the layer that deleted them and the layers they still ship in. "
         "Globs: * and ? stay inside a path segment, ** crosses '/', a pattern without '/' matches the file name.",
+        add_help=False,  # -h is --human-readable, as in ls(1); --help stays
     )
+    ls.add_argument("--help", action="help", help="show this help message and exit")
     _source_args(ls)
     ls.add_argument("glob", nargs="?", metavar="PATH-GLOB", help="only paths matching this glob")
     ls.add_argument("--layer", type=int, metavar="K", help="as of layer K (default: top; negative counts from the top)")
     ls.add_argument("--changes", action="store_true", help="only layer K's own changes, its deletions included")
     ls.add_argument("--deleted", action="store_true", help="only deleted paths whose bytes still ship in lower layers")
-    ls.add_argument("--long", "-l", action="store_true", help="mode, owner and size too")
+    ls.add_argument("--long", "-l", action="store_true", help="mode, owner and size (in bytes) too")
+    ls.add_argument(
+        "--human-readable", "-h", dest="human", action="store_true", help="with --long: sizes as 1.0 kB (as ls -lh)"
+    )
     ls.add_argument("--json", action="store_true", help="write layerscope.ls/1 JSON (report --json's files/hidden)")
 
     ci = sub.add_parser(
@@ -207,8 +222,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--forbid",
         dest="forbid_findings",
         action=_Append,
-        metavar="RULE|SEVERITY",
-        help="fail on findings of this rule or severity (repeatable; 'all' for any)",
+        metavar="RULE|SEVERITY|all",
+        help="fail on findings of this rule or severity, or 'all' for any finding (repeatable)",
     )
     ci.add_argument(
         "--forbid-path",
@@ -225,7 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore findings and forbidden paths matching GLOB (repeatable)",
     )
 
-    diff = sub.add_parser("diff", help="compare two images: shared layers and changed paths")
+    diff = sub.add_parser(
+        "diff",
+        help="compare two images: shared layers and changed paths; exit 0 same, 1 different, 2 error",
+        description="Exit status, as diff(1) and cmp: 0 when both images have the same layers and the same "
+        "merged tree, 1 when they differ, 2 on an error.",
+    )
     diff.add_argument("image_a", help=IMAGE_HELP)
     diff.add_argument("image_b", help=IMAGE_HELP)
     diff.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform index (both images)")
@@ -246,6 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("path", help="path inside the image, or a glob (see 'Path patterns' in the README)")
     which.add_argument("--json", action="store_true", help="write the stack as JSON")
     which.add_argument("--limit", type=int, metavar="N", help="stacks a glob shows (default 50; 0: all)")
+    return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``command`` (``parser`` itself for none)."""
+    for action in parser._actions:  # argparse keeps its subparsers here; no public accessor
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            found: argparse.ArgumentParser = action.choices[command]
+            return found
     return parser
 
 
@@ -315,7 +344,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.json:
         listing.write_json(merged, sys.stdout, rows, k, changes=args.changes, deleted=args.deleted, pattern=args.glob)
     else:
-        listing.write_text(merged, sys.stdout, rows, long=args.long)
+        listing.write_text(merged, sys.stdout, rows, long=args.long, human=args.human)
     if args.glob is not None and not rows:
         # like grep: 1 says "nothing matched", distinct from an error (2)
         print(f"layerscope: no path matches {safe(args.glob)!r} as of layer {k}", file=sys.stderr)
@@ -339,9 +368,10 @@ CI_FLAGS = (
 
 
 def cmd_ci(args: argparse.Namespace) -> int:
-    from .fmt import human_size
-    from .gate import VERIFIED_CHECK, ci_document, evaluate, problem_line, thresholds
-    from .report import dive_text, dump_json, percent
+    from .gate import ci_document, evaluate, thresholds
+    from .layout import output_width
+    from .report import dump_json
+    from .views import write_ci
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
     typed = getattr(args, "typed_options", None) or {}
@@ -353,55 +383,19 @@ def cmd_ci(args: argparse.Namespace) -> int:
     if args.json:
         dump_json(ci_document(result, merged, analysis), sys.stdout)
     else:
-        out = sys.stdout
-        a = analysis
-        out.write(f"layerscope ci: {safe(merged.image.source)}  (thresholds: {safe(th.source)})\n")
-        out.write(
-            f"  wasted {human_size(a.waste.total)} ({a.wasted_percent:.2f} %), efficiency "
-            f"{percent(a.efficiency)}, user wasted {human_size(a.user_waste.total)} "
-            f"({a.user_wasted_percent:.2f} %)\n"
-        )
-        out.write(f"  dive 0.13.1's figures: {dive_text(a.dive)}\n")
-        for c in result.checks:
-            out.write(f"  {'PASS' if c.passed else 'FAIL'}  {c.name}: {safe(c.message)}\n")
-            if c.name == VERIFIED_CHECK:
-                for w in result.problems[:50]:
-                    out.write(f"        {safe(problem_line(w))}\n")
-                if len(result.problems) > 50:
-                    out.write(f"        ... {len(result.problems) - 50} more (--json lists all)\n")
-        for f in result.failed_findings[:50]:
-            where = merged.image.label_of(f.layer) + (" (base)" if f.base else "")
-            out.write(
-                f"        {f.severity} {f.rule} {where} {safe(f.path)} "
-                f"({human_size(f.size)}){' ' + safe(f.detail) if f.detail else ''}\n"
-            )
-        if len(result.failed_findings) > 50:
-            out.write(f"        ... {len(result.failed_findings) - 50} more\n")
-        for p, k in result.forbidden_paths[:50]:
-            out.write(f"        {merged.image.label_of(k)} {safe(p)}\n")
-        notes = result.notes
-        if notes:
-            out.write(f"  {len(notes)} other load warning(s):\n")
-            for note in notes[:20]:
-                out.write(f"        ! {safe(note)}\n")
-            if len(notes) > 20:
-                out.write(f"        ... {len(notes) - 20} more (layerscope report lists all)\n")
-        if result.unverifiable:
-            out.write(
-                f"Result: NOT VERIFIED ({len(result.problems)} problem(s) above; --allow-damaged gates on what "
-                "was read)\n"
-            )
-        else:
-            out.write(f"Result: {'PASS' if result.passed else 'FAIL'}\n")
+        write_ci(sys.stdout, output_width(sys.stdout), result, merged, analysis, th)
     if result.unverifiable:
         return EXIT_ERROR
     return 0 if result.passed else 1
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from .compare import ADDED, CHANGED, REMOVED, compare
-    from .fmt import human_size
+    """Exit 0 when the images are the same (layers and trees), 1 when they differ, 2 on trouble:
+    as diff(1), cmp and ``git diff --exit-code``, whether the output is text or JSON."""
+    from .compare import compare
+    from .layout import output_width
     from .report import dump_json
+    from .views import write_diff
 
     a = _load(args.image_a, args.platform, args.image_ref)
     b = _load(
@@ -412,37 +406,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     cmp = compare(a, b)
     if args.json:
         dump_json(cmp.to_dict(), sys.stdout)
-        return 0
-    out = sys.stdout
-    t = cmp.totals()
-    out.write(f"A: {safe(cmp.a_source)} ({len(a.image.layers)} layers)\n")
-    out.write(f"B: {safe(cmp.b_source)} ({len(b.image.layers)} layers)\n")
-    out.write(
-        f"Shared layers: {len(cmp.shared)} ({cmp.shared_prefix} leading); only in A: "
-        f"{len(cmp.only_a)}; only in B: {len(cmp.only_b)}\n"
-    )
-    for m in cmp.shared:
-        out.write(f"  A L{m.a} = B L{m.b}  {m.diff_id}\n")
-    out.write(
-        f"Paths: {t['added']} added ({human_size(t['added_bytes'])}), {t['removed']} removed "
-        f"({human_size(t['removed_bytes'])}), {t['changed']} changed "
-        f"({'+' if t['changed_bytes_delta'] >= 0 else ''}{human_size(t['changed_bytes_delta'])})\n"
-    )
-    mark = {ADDED: "+", REMOVED: "-", CHANGED: "~"}
-    for kind in (ADDED, REMOVED, CHANGED):
-        items = cmp.of_kind(kind)
-        shown = items if args.limit <= 0 else items[: args.limit]
-        for p in shown:
-            e = p.b if p.b is not None else p.a
-            assert e is not None
-            size = human_size(p.size_b if kind != REMOVED else p.size_a)
-            extra = f"  [{', '.join(p.what)}]" if p.what else ""
-            if kind == CHANGED:
-                size = f"{human_size(p.size_a)} -> {human_size(p.size_b)}"
-            out.write(f"{mark[kind]} {safe(p.path)}  {e.type}  {size}{extra}\n")
-        if len(shown) < len(items):
-            out.write(f"{mark[kind]} ... {len(items) - len(shown)} more {kind} paths (--limit 0 for all)\n")
-    return 0
+    else:
+        write_diff(sys.stdout, output_width(sys.stdout), cmp, a, b, args.limit)
+    return EXIT_DIFFER if cmp.differ else 0
 
 
 def cmd_cat(args: argparse.Namespace) -> int:
@@ -459,58 +425,18 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
 
 def cmd_which(args: argparse.Namespace) -> int:
+    from .layout import output_width
     from .report import dump_json
-    from .stacks import PathStack, which
+    from .stacks import which
+    from .views import write_which
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     found = which(merged, args.path, args.limit)
     if args.json:
         dump_json(found.to_dict(), sys.stdout)
         return 0
-    labels = [la.label for la in merged.image.layers]
-    if isinstance(found, PathStack):
-        _print_stack(found, labels)
-        return 0
-    shown = len(found.stacks)
-    more = f"; the first {shown} shown (--limit 0 for all)" if shown < found.matched else ""
-    sys.stdout.write(f"{found.matched} paths match {safe(found.pattern)}{more}\n")
-    for st in found.stacks:
-        sys.stdout.write("\n")
-        _print_stack(st, labels)
+    write_which(sys.stdout, output_width(sys.stdout), found, [la.label for la in merged.image.layers])
     return 0
-
-
-def _print_stack(st: PathStack, labels: Sequence[str] = ()) -> None:
-    """``labels`` names the layers (``C7`` for a container's writable layer)."""
-    from .fmt import human_size, mode_string, short_command
-
-    def name(n: int) -> str:
-        return labels[n] if 0 <= n < len(labels) else f"L{n}"
-
-    out = sys.stdout
-    where = "visible" if st.visible_at_top else "deleted"
-    out.write(f"{safe(st.path)}  ({len(st.rows)} events; {where} at the top)\n")
-    for r in st.rows:
-        ev = r.event
-        if type(ev) is Deletion:
-            line = f"  {name(ev.layer):<4} {'deleted':<12} by {ev.how} ({safe(ev.cause)})"
-        else:
-            assert type(ev) is Entry
-            line = (
-                f"{'*' if r.visible else ' '} {name(ev.layer):<4} {ev.change:<12} {ev.type:<8} "
-                f"{mode_string(ev.type, ev.mode)} {ev.uid}:{ev.gid} {human_size(ev.size):>8}"
-            )
-            if ev.digest is not None:
-                line += f" {ev.digest.hex()[:12]}"
-            if ev.link:
-                line += f" -> {safe(ev.link)}"
-            if ev.implicit:
-                line += " (implicit parent)"
-            if r.wasted:
-                line += f"  [wasted: {r.wasted.cause} by {name(r.wasted.by_layer)}]"
-        out.write(line + "\n")
-        if r.command:
-            out.write(f"         {short_command(r.command, 100)}\n")
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
@@ -533,7 +459,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # argparse fills an optional positional at its first chance: `ls IMAGE --deleted GLOB`
         args.glob, extra = extra[0], []
     if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        # the usage of the command the user typed (the UI's for `layerscope IMAGE --bogus`), not the top level's
+        _subparser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command is None:
         parser.print_help()
         return EXIT_ERROR

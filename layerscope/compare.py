@@ -91,6 +91,11 @@ class Comparison:
     only_b: list[int]
     paths: list[PathDiff]  # sorted by path
 
+    @property
+    def differ(self) -> bool:
+        """The images differ: a path added, removed or changed, or a layer not in both at the same place."""
+        return bool(self.paths or self.only_a or self.only_b) or self.shared_prefix != len(self.shared)
+
     def of_kind(self, kind: str) -> list[PathDiff]:
         return [p for p in self.paths if p.kind == kind]
 

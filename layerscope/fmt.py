@@ -24,6 +24,14 @@ def human_size(n: float) -> str:
     return f"{n:.1f} TB"
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """``1 layer``, ``2 layers``, ``0 layers``: the count with the word it takes.
+
+    ``words`` is the plural when it is not ``word + "s"`` (``1 entry``, ``2 entries``).
+    """
+    return f"{n} {word if n == 1 else (words if words is not None else word + 's')}"
+
+
 def short_command(cmd: str, width: int = 0) -> str:
     """``/bin/sh -c #(nop) ENV A=b`` -> ``ENV A=b``; ``/bin/sh -c x`` -> ``RUN x``."""
     c = cmd.strip()

@@ -41,7 +41,7 @@ from typing import Any
 
 from .analysis import RULE_IDS, SEVERITIES, Analysis, Finding
 from .errors import LayerscopeError
-from .fmt import human_size
+from .fmt import human_size, plural
 from .globs import GlobError, compile_glob, compile_globs
 from .merge import Merged
 from .model import DAMAGED, Entry, Image, LoadWarning
@@ -149,6 +149,8 @@ class Thresholds:
         return all(getattr(self, n) in (None, []) for n in self.__dataclass_fields__ if n not in ("source", "base"))
 
 
+FORBID_ALL = "all"  # --forbid all: any finding fails the gate
+
 DEFAULTS = {"min-efficiency": 0.9, "forbid-findings": ["high"]}
 
 _ALIASES = {
@@ -187,10 +189,10 @@ def apply(th: Thresholds, raw: dict[str, Any], where: str, names: dict[str, str]
                 raise GateConfigError(f"{what}: expected a list of strings")
             if key == "forbid_findings":
                 for x in items:
-                    if x not in RULE_IDS and x not in SEVERITIES and x != "all":
+                    if x not in RULE_IDS and x not in SEVERITIES and x != FORBID_ALL:
                         raise GateConfigError(
                             f"{what}: unknown rule or severity {x!r} (rules: {', '.join(RULE_IDS)}; "
-                            f"severities: {', '.join(SEVERITIES)})"
+                            f"severities: {', '.join(SEVERITIES)}; or '{FORBID_ALL}' for any finding)"
                         )
             else:
                 for x in items:
@@ -276,8 +278,14 @@ class Check:
     passed: bool
     value: Any
     limit: Any
-    message: str
+    message: str  # as layerscope.ci/1 has always worded it ("1 forbidden finding(s)")
     fatal: bool = True  # False: reported, but the result does not depend on it (--allow-damaged)
+    text: str = ""  # the sentence for people, when it reads better than ``message`` ("1 forbidden finding")
+
+    @property
+    def sentence(self) -> str:
+        """What the text output prints: ``text``, else ``message``."""
+        return self.text or self.message
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -346,13 +354,19 @@ def verified_check(image: Image, allow_damaged: bool) -> tuple[Check | None, lis
     if not problems:
         return None, problems
     damaged = sum(1 for w in problems if w.kind == DAMAGED)
-    parts = [f"{damaged} damaged layer(s)"] if damaged else []
-    if len(problems) > damaged:
-        parts.append(f"{len(problems) - damaged} other problem(s)")
-    msg = f"{', '.join(parts)}: part of the image was not read or not checked"
-    if allow_damaged:
-        msg += " (not fatal: --allow-damaged)"
-    return Check(VERIFIED_CHECK, False, len(problems), 0, msg, fatal=not allow_damaged), problems
+    others = len(problems) - damaged
+
+    def sentence(legacy: bool) -> str:
+        parts = []
+        if damaged:
+            parts.append(f"{damaged} damaged layer(s)" if legacy else plural(damaged, "damaged layer"))
+        if others:
+            parts.append(f"{others} other problem(s)" if legacy else plural(others, "other problem"))
+        msg = f"{', '.join(parts)}: part of the image was not read or not checked"
+        return msg + (" (not fatal: --allow-damaged)" if allow_damaged else "")
+
+    check = Check(VERIFIED_CHECK, False, len(problems), 0, sentence(True), not allow_damaged, sentence(False))
+    return check, problems
 
 
 CI_SCHEMA = "layerscope.ci/1"
@@ -400,8 +414,8 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
     a = analysis
     dive = a.dive
 
-    def check(name: str, ok: bool, value: Any, limit: Any, msg: str) -> None:
-        checks.append(Check(name, ok, value, limit, msg))
+    def check(name: str, ok: bool, value: Any, limit: Any, msg: str, text: str = "") -> None:
+        checks.append(Check(name, ok, value, limit, msg, text=text))
 
     if th.min_efficiency is not None:
         check(
@@ -477,7 +491,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
         for f in a.findings:
             if ignored(f.path):
                 continue
-            if "all" in forbid or f.rule in forbid or f.severity in forbid:
+            if FORBID_ALL in forbid or f.rule in forbid or f.severity in forbid:
                 failed.append(f)
         check(
             "forbid-findings",
@@ -487,6 +501,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
             f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})"
             if failed
             else f"no forbidden findings ({', '.join(sorted(forbid))})",
+            f"{plural(len(failed), 'forbidden finding')} ({', '.join(sorted(forbid))})" if failed else "",
         )
 
     hits: list[tuple[str, int]] = []
@@ -505,6 +520,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
             len(hits),
             th.forbid_paths,
             f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
+            f"{plural(len(hits), 'forbidden path version')} ship{'s' if len(hits) == 1 else ''}" if hits else "",
         )
     image = merged.image
     notes = image.split_warnings()[1]

@@ -7,12 +7,12 @@ only ever added, never renamed or dropped.
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
-from .fmt import human_size, short_command
+from .fmt import human_size, plural, short_command
+from .layout import Atom, Part, TrimmedWriter, digest_to_fit, fold, joined, keep_head, keep_tail, output_width
 from .merge import Merged
 from .model import CONTAINER_LAYER, Deletion, Entry, Image, Layer
 from .textsafe import safe
@@ -273,27 +273,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
 
 # -- text layout ------------------------------------------------------------------
 
-PIPE_WIDTH = 160
-"""Width of text written to a pipe or file when ``COLUMNS`` is not set: wide
-enough that every number column and most commands fit, fixed so that the
-output does not depend on the terminal the command happened to run from."""
-
 _SEP = 3  # " │ " between two columns of a table without edges
-
-
-def output_width(out: TextIO, environ: Mapping[str, str] | None = None) -> int:
-    """The width to lay text out for: ``COLUMNS`` if set, else the terminal's
-    width, else (a pipe or a file) :data:`PIPE_WIDTH`."""
-    env = os.environ if environ is None else environ
-    cols = env.get("COLUMNS", "").strip()
-    if cols.isdigit() and int(cols) > 0:
-        return int(cols)
-    try:
-        if out.isatty():
-            return os.get_terminal_size(out.fileno()).columns or PIPE_WIDTH
-    except (AttributeError, OSError, ValueError):
-        pass
-    return PIPE_WIDTH
 
 
 def percent(fraction: float, digits: int = 2) -> str:
@@ -304,39 +284,19 @@ def percent(fraction: float, digits: int = 2) -> str:
 def dive_text(d: DiveFigures) -> str:
     """dive's own figures, spelt the way ``dive --ci`` prints them (its
     efficiency and userWastedPercent are fractions in the JSON)."""
+    return joined(dive_parts(d))
+
+
+def dive_parts(d: DiveFigures) -> list[Part]:
+    """:func:`dive_text` for :func:`~layerscope.layout.fold`: each name stays with its figure."""
     uwp = "n/a" if d.user_wasted_percent is None else percent(d.user_wasted_percent, 4)
-    return f"efficiency {percent(d.efficiency, 4)}, wastedBytes {d.wasted_bytes}, userWastedPercent {uwp}"
-
-
-def keep_tail(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` cells from the left: for paths, whose end
-    (the file name) says more than their start."""
-    from rich.cells import cell_len
-
-    if cell_len(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    kept: list[str] = []
-    used = 1
-    for ch in reversed(text):
-        w = cell_len(ch)
-        if used + w > width:
-            break
-        kept.append(ch)
-        used += w
-    return "…" + "".join(reversed(kept))
-
-
-def keep_head(text: str, width: int) -> str:
-    """Cut ``text`` to ``width`` cells from the right: for commands and prose."""
-    from rich.cells import cell_len, set_cell_size
-
-    if cell_len(text) <= width:
-        return text
-    if width <= 1:
-        return "…"[:width]
-    return set_cell_size(text, width - 1) + "…"
+    return [
+        Atom(f"efficiency {percent(d.efficiency, 4)}"),
+        ", ",
+        Atom(f"wastedBytes {d.wasted_bytes}"),
+        ", ",
+        Atom(f"userWastedPercent {uwp}"),
+    ]
 
 
 @dataclass
@@ -480,26 +440,36 @@ def write_text(
     image = merged.image
     k = merged.top if layer is None else layer
     w = width if width is not None else output_width(out)
-    console = Console(file=out, force_terminal=color, highlight=False, width=w)
+    trimmed = TrimmedWriter(out)  # Rich pads each cell to its column: no line may end in spaces
+    console = Console(file=trimmed, force_terminal=color, highlight=False, width=w)  # type: ignore[arg-type]
     cfg = image.config
+    rows: list[tuple[str, str | list[Part]]] = [
+        ("Image", [Atom(safe(image.source))]),
+        ("Format", image.format),
+        ("Ref", safe(image.ref or "-")),
+    ]
+    if image.container is not None:
+        rows.append(("Container", _container_line(image)))
+    rows.append(("Platform", image.platform or "-"))
+    rows.append(("Config", image.config_digest or "-"))
+    rows.append(("Layers", layers_text(image)))
+    rows.append(("Size", f"{human_size(image.size_bytes)} of file content"))
+    if cfg.entrypoint or cfg.cmd:
+        rows.append(("Run", safe(" ".join((cfg.entrypoint or []) + (cfg.cmd or [])))))
+    if cfg.user or cfg.workdir:
+        rows.append(("User/Dir", safe(f"{cfg.user or 'root'}  {cfg.workdir or '/'}")))
+    label_w = max(len(label) for label, _ in rows)
+    room = max(1, w - label_w - 2)
     head = Table.grid(padding=(0, 2))
     head.add_column(style="bold", no_wrap=True)
     head.add_column(overflow="fold")
-    head.add_row("Image", Text(safe(image.source)))
-    head.add_row("Format", Text(image.format))
-    head.add_row("Ref", Text(safe(image.ref or "-")))
-    if image.container is not None:
-        head.add_row("Container", Text(safe(_container_line(image))))
-    head.add_row("Platform", Text(image.platform or "-"))
-    head.add_row("Config", Text(image.config_digest or "-"))
-    head.add_row(
-        "Layers", Text(f"{len(image.layers)} ({sum(1 for h in image.history if h.empty_layer)} empty history entries)")
-    )
-    head.add_row("Size", Text(f"{human_size(image.size_bytes)} of file content"))
-    if cfg.entrypoint or cfg.cmd:
-        head.add_row("Run", Text(safe(" ".join((cfg.entrypoint or []) + (cfg.cmd or [])))))
-    if cfg.user or cfg.workdir:
-        head.add_row("User/Dir", Text(safe(f"{cfg.user or 'root'}  {cfg.workdir or '/'}")))
+    for label, value in rows:
+        if isinstance(value, str):
+            # a digest is whole or short, never broken
+            text = digest_to_fit(value, room) if label == "Config" else value
+        else:  # a path moves whole to its own line (Rich folds only one longer than the column)
+            text = "\n".join(fold(value, room, 0))
+        head.add_row(label, Text(text))
     console.print(head)
 
     cols = [
@@ -542,38 +512,72 @@ def write_text(
     hidden = sum(1 for _ in merged.hidden_at(k))
     live = sum(1 for _ in merged.files_at(k))
     console.print()
-    console.print(Text(f"As of layer {k}: {live} paths visible, {hidden} deleted paths still ship in lower layers"))
+    _prose(
+        console,
+        [
+            f"As of layer {k}: {plural(live, 'path')} visible, {plural(hidden, 'deleted path')} still ship"
+            f"{'s' if hidden == 1 else ''} in lower layers"
+        ],
+    )
     target = _shell_word(image_arg if image_arg is not None else image.source)
     layer_opt = "" if layer is None or k == merged.top else f" --layer {k}"
-    console.print(Text(f"  list them: layerscope ls {target}{layer_opt} [--deleted | --changes]", style="dim"))
+    _prose(
+        console,
+        ["  list them: layerscope ls ", Atom(target), layer_opt, " ", Atom("[--deleted | --changes]")],
+        style="dim",
+        indent=4,
+    )
     _write_audit(console, a, top, all_findings, image)
     if image.warnings:
         console.print()
-        console.print(Text(f"Warnings ({len(image.warnings)}):", style="bold yellow"))
+        _prose(console, [f"Warnings ({len(image.warnings)}):"], style="bold yellow")
         unverified = set(image.split_warnings()[0])
         for warning in image.warnings:
             if warning in unverified:  # some content was not read or not checked
-                console.print(Text("  ✗ " + safe(warning), style="bold red"))
+                _prose(console, ["  ✗ " + safe(warning)], style="bold red", indent=4)
             else:
-                console.print(Text("  ! " + safe(warning), style="yellow"))
+                _prose(console, ["  ! " + safe(warning)], style="yellow", indent=4)
         if unverified:
-            console.print(
-                Text(
+            _prose(
+                console,
+                [
                     f"Not verified: {len(unverified)} of these (✗) mean part of the image was not read or not "
-                    "checked; `layerscope ci` exits 2 on them",
-                    style="bold red",
-                )
+                    "checked; `layerscope ci` exits 2 on them"
+                ],
+                style="bold red",
             )
+    trimmed.close()
 
 
-def _container_line(image: Image) -> str:
-    """``web (4558a5630b3a, running, podman); writable layer C7 read from /var/lib/…/diff``."""
+def layers_text(image: Image) -> str:
+    """``7 (+7 empty steps)``: the layers, and the history steps that made none (ENV, CMD…).
+
+    The report's header and the UI's Details pane say it in these words.
+    """
+    empty = sum(1 for h in image.history if h.empty_layer)
+    return f"{len(image.layers)} (+{plural(empty, 'empty step')})" if empty else str(len(image.layers))
+
+
+def _prose(console: Console, parts: Sequence[str], style: str = "", indent: int = 2) -> None:
+    """Print a sentence folded to the console's width (:func:`layerscope.layout.fold`):
+    continuation lines indented, paths and sizes whole."""
+    from rich.text import Text
+
+    for line in fold(parts, console.width, indent):
+        console.print(Text(line, style=style), soft_wrap=True)
+
+
+def _container_line(image: Image) -> list[Part]:
+    """``web (4558a5630b3a, running, podman); writable layer C7 read from /var/lib/…/diff``,
+    in parts for :func:`~layerscope.layout.fold` (the directory whole)."""
     c = image.container
     assert c is not None
     top = image.label_of(len(image.layers) - 1)
     who = f"{c.name or '-'} ({', '.join(x for x in (c.id[:12], c.state, c.engine) if x)})" if c.engine else "-"
-    where = f"read from {c.upper_dir}" if c.read_via == "upper-dir" else f"read through {c.engine} diff + export"
-    return f"{who}; writable layer {top} {where}"
+    head = safe(f"{who}; writable layer {top} ")
+    if c.read_via == "upper-dir":
+        return [head, "read from ", Atom(safe(c.upper_dir or ""))]
+    return [head, safe(f"read through {c.engine} diff + export")]
 
 
 def _shell_word(s: str) -> str:
@@ -601,35 +605,39 @@ def _write_audit(
     w = a.waste
     console.print()
     console.print(Text("Waste", style="bold"))
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(justify="right", no_wrap=True)
-    grid.add_column()
-    grid.add_row(
-        "Wasted",
-        human_size(w.total),
-        f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
-        f"efficiency {percent(a.efficiency)}; {w.files} hidden file versions",
-    )
     labels = {
         "overwritten": "overwritten by a later layer",
         "metadata": "copied up for a mode/owner/xattr change",
         "identical": "rewritten with identical bytes",
         "deleted": "deleted (whiteout/opaque/replaced), still in a lower layer",
     }
-    for cause in CAUSES:
-        if w.by_cause[cause]:
-            grid.add_row(f"  {cause}", human_size(w.by_cause[cause]), labels[cause])
     base = a.base
     how = base.method + (f": {safe(base.ref)}" if base.ref else "")
-    base_txt = f"{base.layers} base layer(s) ({how})" if base.layers else "no base layers marked"
-    grid.add_row(
-        "User",
-        human_size(a.user_waste.total),
-        f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
-    )
+    base_txt = f"{plural(base.layers, 'base layer')} ({how})" if base.layers else "no base layers marked"
     d = a.dive
-    grid.add_row("dive", human_size(d.wasted_bytes), f"dive 0.13.1's figures: {dive_text(d)}")
+    rows = [
+        (
+            "Wasted",
+            human_size(w.total),
+            f"{a.wasted_percent:.2f} % of {human_size(a.size_bytes)}; "
+            f"efficiency {percent(a.efficiency)}; {plural(w.files, 'hidden file version')}",
+        ),
+        *((f"  {c}", human_size(w.by_cause[c]), labels[c]) for c in CAUSES if w.by_cause[c]),
+        (
+            "User",
+            human_size(a.user_waste.total),
+            f"{a.user_wasted_percent:.2f} % of {human_size(a.user_size_bytes)} in user layers; {base_txt}",
+        ),
+        ("dive", human_size(d.wasted_bytes), ["dive 0.13.1's figures: ", *dive_parts(d)]),
+    ]
+    # The sentences are folded here, not by Rich, so that a size keeps its unit.
+    room = max(12, console.width - max(len(r[0]) for r in rows) - max(len(r[1]) for r in rows) - 4)
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column(no_wrap=True, overflow="ignore")
+    for label, size, text in rows:
+        grid.add_row(label, size, Text("\n".join(fold([text] if isinstance(text, str) else text, room, 2))))
     console.print(grid)
     if a.top and top:
         console.print()
@@ -657,7 +665,7 @@ def _write_audit(
             )
             for col, v in zip(cols, values):
                 col.cells.append(Text(v))
-        console.print(Text(f"Top offenders (biggest hidden versions, {shown} shown)", style="bold"))
+        _prose(console, [f"Top offenders (biggest hidden versions, {shown} shown)"], style="bold")
         _print_table(console, cols)
     _write_findings(console, a, all_findings, image)
 
@@ -685,7 +693,7 @@ def _write_findings(console: Console, a: Analysis, all_findings: bool, image: Im
     if nbase:
         folded = any(isinstance(x, FindingGroup) for x in view)
         summary += f"; {nbase} in base layers" + (", grouped: --all-findings lists them" if folded else "")
-    console.print(Text(f"Findings ({summary})", style="bold"))
+    _prose(console, [f"Findings ({summary})"], style="bold")
     cols = [
         Column("Severity"),
         Column("Rule"),

@@ -945,8 +945,9 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
                 message(&[
                     name,
                     format!(
-                        ": {metacopy_resolved} metadata-only copy-up(s) (overlay metacopy): their bytes are the lower \
-                         layer's, shown as that version's content; they take no room in the upper directory"
+                        ": {metacopy_resolved} metadata-only copy-up{} (overlay metacopy): their bytes are the lower \
+                         layer's, shown as that version's content; they take no room in the upper directory",
+                        if metacopy_resolved == 1 { "" } else { "s" }
                     )
                     .as_bytes(),
                 ]),

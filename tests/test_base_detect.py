@@ -114,7 +114,7 @@ def test_report_text_groups_base_findings(capsys: pytest.CaptureFixture[str]) ->
     assert "14 in base layers, grouped: --all-findings lists them" in findings
     assert "/usr/local/bin/app-helper" in findings and "/root/.netrc" in findings
     assert not [p for p in SUID + SGID if p in findings]
-    assert "5 base layer(s) (annotations: localhost/layerscope/base:1)" in out
+    assert "5 base layers (annotations: localhost/layerscope/base:1)" in out
 
     for argv in (["--all-findings"], ["--base", "none"]):
         assert main(["report", OCI, *argv]) == 0

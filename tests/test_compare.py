@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
-from imagegen import build, d, file, hard, sym
+from imagegen import build, d, file, hard, run_cli, sym
 
 from layerscope.api import load
 from layerscope.cli import main
@@ -66,11 +66,51 @@ def test_identical_images(tmp_path: Path) -> None:
 
 def test_cli_diff(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a, b = _pair(tmp_path)
-    assert main(["diff", a, b]) == 0
+    assert main(["diff", a, b]) == 1  # they differ: 1, as diff(1) and cmp
     out = capsys.readouterr().out
     assert "Shared layers: 1 (1 leading)" in out
     assert "+ /app/new  file  20 B" in out and "- /app/gone" in out and "~ /app/x" in out
-    assert main(["diff", a, b, "--json"]) == 0
+    assert main(["diff", a, b, "--json"]) == 1
     doc = json.loads(capsys.readouterr().out)
     assert doc["schema"] == "layerscope.diff/1" and doc["totals"]["added"] == 2
     assert main(["diff", a, str(tmp_path / "nope")]) == 2
+
+
+@pytest.mark.parametrize("json_out", [False, True])
+def test_diff_exit_status_is_diffs(json_out: bool) -> None:
+    """0 same, 1 different, 2 trouble (diff(1), cmp, git diff --exit-code), text or JSON alike."""
+    extra = ["--json"] if json_out else []
+    docker, zstd = str(SAMPLES / "sample-docker.tar"), str(SAMPLES / "sample-oci-zstd.tar")
+    assert run_cli("diff", docker, zstd, *extra)[0] == 0  # the same layers, recompressed
+    assert run_cli("diff", docker, docker, *extra)[0] == 0
+    # the same merged tree, built from other layers (a multi-stage build and its flattened twin)
+    multi, flat = str(SAMPLES / "multistage-docker.tar"), str(SAMPLES / "multistage-flat-docker.tar")
+    code, out, _ = run_cli("diff", multi, flat, *extra)
+    assert code == 1
+    if not json_out:
+        assert "only in A: 2; only in B: 1" in out and "Paths: 0 added" in out
+    assert run_cli("diff", docker, str(SAMPLES / "multistage-docker.tar"), *extra)[0] == 1
+    code, _, err = run_cli("diff", docker, "/nonexistent.tar", *extra)
+    assert code == 2 and err.startswith("layerscope: error: ")
+
+
+def test_diff_shows_both_types_when_the_type_changed(tmp_path: Path) -> None:
+    """A's /bin/sh is a symlink, B's a file: `symlink -> file`, not a bare `file`."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    a = build(tmp_path / "a", [[d("bin"), file("bin/busybox", "bb"), sym("bin/sh", "busybox")]])
+    b = build(tmp_path / "b", [[d("bin"), file("bin/busybox", "bb"), file("bin/sh", b"#" * 42)]])
+    code, out, err = run_cli("diff", a, b)
+    assert code == 1, err
+    lines = [ln for ln in out.splitlines() if ln.startswith("~ ")]
+    assert lines == ["~ /bin/sh  symlink -> file  0 B -> 42 B  [type, mode]"], out
+    # and back: the file became a symlink
+    code, out, _ = run_cli("diff", b, a)
+    assert [ln for ln in out.splitlines() if ln.startswith("~ ")] == [
+        "~ /bin/sh  file -> symlink  42 B -> 0 B  [type, mode]"
+    ]
+    # an unchanged type is named once
+    (tmp_path / "a2").mkdir()
+    a2 = build(tmp_path / "a2", [[d("bin"), file("bin/busybox", "bb"), file("bin/sh", b"#" * 41)]])
+    code, out, _ = run_cli("diff", a2, b)
+    assert "~ /bin/sh  file  41 B -> 42 B  [content]" in out.splitlines()

@@ -141,7 +141,8 @@ def test_truncated_before_manifest_names_the_truncation(tmp_path: Path) -> None:
     src = good_docker(tmp_path)
     cut = tmp_path / "cut.tar"
     cut.write_bytes(Path(src).read_bytes()[:1500])
-    expect_error(cut, "not a container image", "truncated")
+    msg = expect_error(cut, "the archive is truncated: it ends inside member ")
+    assert "not a container image" not in msg  # the cut is the cause, not the image's shape
 
 
 def test_bad_header_checksum_first_member(tmp_path: Path) -> None:

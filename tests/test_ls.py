@@ -74,14 +74,14 @@ def test_long_lines_carry_umocis_mode_owner_and_size() -> None:
             perms = "-" + perms[1:]
         assert perms == stat.filemode(int(mode, 8) | _TYPE_BITS[typ]), ln
         assert owner == f"{uid}/{gid}"
-        if typ == "file" and int(size) < 1000:
-            assert rest.startswith(f"{size} B "), ln
-        elif typ != "file":
+        if typ == "file":
+            assert rest.startswith(f"{size} "), ln  # bytes, as tar -tv and ls -l print them
+        else:
             assert rest.startswith("- "), ln
         tail = f" {path} -> {link}" if typ == "symlink" else f" {path}"
         assert tail in ln
     assert hardlinks == 1  # /app/shared.txt
-    assert any(ln.endswith("/bin/busybox") and " 2.0 MB L0 added " in ln for ln in lines)
+    assert any(ln.endswith("/bin/busybox") and " 1982256 L0 added " in ln for ln in lines)
     assert any(ln.endswith("/usr/local/bin/hello -> /app/hello.py") for ln in lines)
 
 
@@ -120,7 +120,7 @@ def test_deleted_is_what_lower_trees_had_and_the_top_lacks() -> None:
     # --long shows the version that still ships
     long = ls(DOCKER, "--deleted", "--long", "/root/**")
     assert long == [
-        "-rw------- 0/0           90 B L5 deleted      /root/.aws/credentials  (whiteout; still ships in L3)"
+        "-rw------- 0/0              90 L5 deleted      /root/.aws/credentials  (whiteout; still ships in L3)"
     ]
 
 
@@ -221,9 +221,64 @@ def test_readme_ls_examples_are_real_output() -> None:
     section = readme.split("### `layerscope ls ", 1)[1].split("\n### ", 1)[0]
     examples = {
         "L4 modified     /app/config.txt": ls(DOCKER, "/app/config.txt"),
-        "-rw-r--r-- 0/0           53 B L4 modified     /app/config.txt": ls(DOCKER, "--long", "/app/config.txt"),
+        "-rw-r--r-- 0/0              53 L4 modified     /app/config.txt": ls(DOCKER, "--long", "/app/config.txt"),
+        "-rw-r--r-- 0/0           53 B L4 modified     /app/config.txt": ls(DOCKER, "-lh", "/app/config.txt"),
         "L5 deleted      /root/.aws/credentials  (whiteout; still ships in L3)": ls(DOCKER, "--deleted", "credentials"),
     }
     for line, out in examples.items():
         assert line in section
         assert out == [line]
+
+
+def test_long_sizes_are_bytes_and_h_makes_them_human() -> None:
+    """ls -l and tar -tv print bytes; -h / --human-readable (as ls -lh) prints 2.0 MB."""
+    # dive 0.13.1 and umoci agree: /bin/busybox is 1982256 bytes
+    assert ls(DOCKER, "--long", "/bin/busybox") == ["-rwxr-xr-x 0/0         1982256 L0 added        /bin/busybox"]
+    for flags in (["-l", "-h"], ["-lh"], ["--long", "--human-readable"]):
+        assert ls(DOCKER, *flags, "/bin/busybox") == ["-rwxr-xr-x 0/0         2.0 MB L0 added        /bin/busybox"]
+    want = expected(TOP)
+    for ln in ls(DOCKER, "--long"):
+        path = ln.split()[-1] if " -> " not in ln and " link to " not in ln else ln.split()[5]
+        typ, size = want[path][0], want[path][4]
+        assert ln.split()[2] == (size if typ == "file" else "-"), ln
+    # -h alone changes nothing (there are no sizes), as in ls(1); --json is not touched by it
+    assert ls(DOCKER, "-h", "/bin/*") == ls(DOCKER, "/bin/*")
+    assert ls(DOCKER, "--json", "-l", "-h", "/bin/busybox") == ls(DOCKER, "--json", "/bin/busybox")
+
+
+def test_ls_help_is_long_only() -> None:
+    """-h is taken by --human-readable (GNU ls), so help is --help alone."""
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        cmd = [sys.executable, "-m", "layerscope", "ls", *argv]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    r = run("--help")
+    assert r.returncode == 0 and r.stdout.startswith("usage: layerscope ls [--help]")
+    assert "--human-readable, -h" in r.stdout and "--long, -l" in r.stdout
+    r = run("-h")  # not help: the image is missing
+    assert r.returncode == 2 and "the following arguments are required: image" in r.stderr
+
+
+def test_fast_lines_are_the_folded_lines_joined() -> None:
+    """write_text builds a live row in one f-string; it must be what parts() joins (and folds)."""
+    import io
+
+    from layerscope import listing
+    from layerscope.api import load
+
+    m = load(DOCKER)
+    labels = [la.label for la in m.image.layers]
+    selections = [list(listing.rows(m, k)) for k in range(TOP + 1)]
+    selections += [list(listing.rows(m, TOP, deleted=True)), list(listing.rows(m, 5, changes=True))]
+    for rows in selections:
+        for long in (False, True):
+            for human in (False, True):
+                buf = io.StringIO()
+                assert listing.write_text(m, buf, rows, long=long, human=human, width=10_000) == len(rows)
+                want = [listing.line(r, long, 2, labels, human) for r in rows]
+                assert buf.getvalue().splitlines() == want

@@ -185,7 +185,7 @@ async def test_search_and_filter_find_ghosts() -> None:
         await pilot.pause()
         assert screen.matches == ["/root/.aws/credentials"]
         count = str(screen.query_one("#search-count").render())
-        assert "1 matching paths as of L6" in count and "1 deleted, still shipping" in count
+        assert "1 matching path as of L6" in count and "1 deleted, still shipping" in count
         await pilot.press("enter")
         await pilot.pause()
         tree = app.query_one(FileTree)

@@ -217,7 +217,11 @@ def _exported_layer(
         "xattrs are as the export writes them; opaque directories show as deleted and re-created",
     )
     if changes.unparsed:
-        _note(layer, f"{spec}: {changes.unparsed} line(s) of `{engine} diff` not understood; left out")
+        _note(
+            layer,
+            f"{spec}: {changes.unparsed} line{'' if changes.unparsed == 1 else 's'} of `{engine} diff` "
+            "not understood; left out",
+        )
     return layer
 
 

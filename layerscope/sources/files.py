@@ -51,6 +51,7 @@ class FileSource(Protocol):
     name: str
     warnings: list[str]  # damage found while indexing that did not stop it
     issues: list[LoadWarning]  # the same, classified
+    truncated: str | None  # why the source ends before its last member does (None: it does not)
 
     def exists(self, path: str) -> bool: ...
     def size(self, path: str) -> int: ...
@@ -154,6 +155,7 @@ class TarSource(_StoredBlobs):
         self._links: dict[str, str] = {}
         self.warnings: list[str] = []
         self.issues: list[LoadWarning] = []
+        self.truncated: str | None = None
         try:
             self._index()
         except BaseException:
@@ -212,8 +214,14 @@ class TarSource(_StoredBlobs):
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def _warn(self, msg: str, kind: str = ARCHIVE_DAMAGED) -> None:
-        """Damage to the outer archive: what sits in or past it may not be read as written."""
+    def _warn(self, msg: str, kind: str = ARCHIVE_DAMAGED, truncated: str | None = None) -> None:
+        """Damage to the outer archive: what sits in or past it may not be read as written.
+
+        ``truncated``: the file ends before the archive does, and where (the
+        first is kept: when no image can be found, the cut is the cause).
+        """
+        if truncated is not None and self.truncated is None:
+            self.truncated = truncated
         if len(self.warnings) < 20:
             self.warnings.append(f"{self.name}: {msg}")
             self.issues.append(LoadWarning(kind, self.warnings[-1]))
@@ -244,7 +252,10 @@ class TarSource(_StoredBlobs):
                 raise ImageError(f"{self.name}: read error at offset {off} ({exc.strerror})") from None
             if len(hdr) < BLOCK:
                 if hdr.strip(b"\0"):
-                    self._warn(f"truncated tar header at offset {off}; the archive ends early")
+                    self._warn(
+                        f"truncated tar header at offset {off}; the archive ends early",
+                        truncated=f"it ends inside the tar header at offset {off}",
+                    )
                 break  # no end-of-archive zeros: tolerated, like GNU tar
             if hdr == ZERO_BLOCK:
                 nxt = self._find_header(off + BLOCK, end)
@@ -278,7 +289,10 @@ class TarSource(_StoredBlobs):
                     break
                 data = os.pread(fd, size, data_off)
                 if len(data) < size:
-                    self._warn(f"truncated extension header at offset {off}")
+                    self._warn(
+                        f"truncated extension header at offset {off}",
+                        truncated=f"it ends inside the extension header at offset {off}",
+                    )
                     break
                 if flag == b"x":
                     pax.update(pax_records(data))
@@ -318,7 +332,11 @@ class TarSource(_StoredBlobs):
                 continue  # after damage, what was read before it is the better copy
             if flag in (b"0", b"\0", b"7"):
                 if data_off + size > end:
-                    self._warn(f"member {name!r} is truncated ({data_off + size - end} bytes missing)")
+                    missing = data_off + size - end
+                    self._warn(
+                        f"member {name!r} is truncated ({missing} bytes missing)",
+                        truncated=f"it ends inside member {name!r}, {missing} bytes short",
+                    )
                     size = max(0, end - data_off)
                 self._members[name] = (data_off, size)
                 self._links.pop(name, None)
@@ -403,6 +421,7 @@ class DirSource(_StoredBlobs):
         self.root = os.path.realpath(root)
         self.warnings: list[str] = []
         self.issues: list[LoadWarning] = []
+        self.truncated: str | None = None  # a directory has no end to be cut at
 
     def close(self) -> None:
         pass

@@ -266,6 +266,12 @@ class ImageReader:
             return self._docker()
         if self.files.exists("index.json"):
             return self._oci()
+        if self.files.truncated is not None:
+            # the cut is the cause: the image's metadata may well have been past it
+            raise ImageError(
+                f"{self.path}: the archive is truncated: {self.files.truncated}; "
+                "no manifest.json or index.json before the cut"
+            )
         damage = f"; {self.files.warnings[0].removeprefix(self.files.name + ': ')}" if self.files.warnings else ""
         raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json{damage})")
 

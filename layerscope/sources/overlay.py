@@ -484,7 +484,10 @@ class _Walk:
         if self.too_deep:
             self.warn(ENTRIES_LEFT_OUT, f"{self.too_deep} entries nested over {MAX_DEPTH} directories deep; left out")
         if self.sockets:
-            self.warn(CONTAINER_NOTE, f"{self.sockets} socket(s) left out (no layer can hold one)")
+            self.warn(
+                CONTAINER_NOTE,
+                f"{self.sockets} socket{'' if self.sockets == 1 else 's'} left out (no layer can hold one)",
+            )
         layer.entries = self.entries
         layer.whiteouts = self.whiteouts
         layer.opaque_dirs = self.opaque

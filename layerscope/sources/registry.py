@@ -644,6 +644,7 @@ class RegistrySource:
         self.cache = cache
         self.warnings: list[str] = []
         self.issues: list[LoadWarning] = []
+        self.truncated: str | None = None  # a registry serves whole blobs or none
         self.received: dict[int, int] = {}  # layer index -> compressed bytes received
         self._small: dict[str, bytes] = {}
 

@@ -24,6 +24,7 @@ from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
+from ..fmt import plural
 from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import CONTENT_DAMAGE_KINDS, Entry, Image
@@ -233,7 +234,7 @@ class LayerscopeApp(App[int]):
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
         if self.image.warnings:
             literal.notify(
-                self, f"{len(self.image.warnings)} warning(s) while loading — see Details", severity="warning"
+                self, f"{plural(len(self.image.warnings), 'warning')} while loading — see Details", severity="warning"
             )
         # damaged layers are marked on their rows and named in the status bar
         self.audit(merged)
@@ -379,9 +380,7 @@ class LayerscopeApp(App[int]):
         if self.analysis is not None:
             high = self.analysis.findings_by_severity().get("high", 0)
             if high:
-                parts.append(
-                    Part(f"{high} high-severity {plural(high, 'finding')}: w", 90, f"{high} high: w", "bold red")
-                )
+                parts.append(Part(f"{plural(high, 'high-severity finding')}: w", 90, f"{high} high: w", "bold red"))
         parts.append(
             Part("view: this layer's changes", 70, "this layer")
             if opts.layer_only
@@ -507,7 +506,7 @@ class LayerscopeApp(App[int]):
 
     @on(FileTree.Truncated)
     def _truncated(self, event: FileTree.Truncated) -> None:
-        literal.notify(self, f"Opened {event.rows} rows; press e on a directory to open more below it")
+        literal.notify(self, f"Opened {plural(event.rows, 'row')}; press e on a directory to open more below it")
 
     def action_toggle_attrs(self) -> None:
         tree = self.query_one(FileTree)
@@ -541,7 +540,8 @@ class LayerscopeApp(App[int]):
             self.search_query = result.query
             tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
             self._retree()
-            literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
+            n = len(result.filter_paths)
+            literal.notify(self, f"{plural(n, 'path')} match{'es' if n == 1 else ''} {result.query!r}")
         elif result.jump_to:
             tree.focus()
             if not tree.reveal(result.jump_to):
@@ -632,10 +632,6 @@ class LayerscopeApp(App[int]):
             return
         self.copy_to_clipboard(text)
         literal.notify(self, f"Copied {text}" + (f" ({note})" if note else ""))
-
-
-def plural(n: int, word: str) -> str:
-    return word if n == 1 else word + "s"
 
 
 def make_app(

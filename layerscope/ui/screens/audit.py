@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
+from ...fmt import plural
 from ...report import dive_text, percent
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
@@ -61,7 +62,10 @@ def summary(a: Analysis) -> Table:
     if a.base.layers:
         t.add_row(
             "  user layers",
-            Text(f"{human_size(a.user_waste.total)} ({a.user_wasted_percent:.2f} %) — base: {a.base.layers} layers"),
+            Text(
+                f"{human_size(a.user_waste.total)} ({a.user_wasted_percent:.2f} %) — "
+                f"base: {plural(a.base.layers, 'layer')}"
+            ),
         )
     t.add_row("dive's figures", Text(dive_text(a.dive), style="dim"))
     sev = a.findings_by_severity()

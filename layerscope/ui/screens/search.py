@@ -20,6 +20,7 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import Worker, get_current_worker
 
+from ...fmt import plural
 from ...merge import Merged
 from ...model import Deletion, Entry
 from ...snapshot import count_matches, search
@@ -140,7 +141,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
             return
         self.total = total
         more = f" (showing {shown})" if total > shown else ""
-        count = Text(f"{total} matching paths as of L{self.k}{more}", style="bold")
+        count = Text(f"{plural(total, 'matching path')} as of L{self.k}{more}", style="bold")
         if deleted:
             count.append(f"  {deleted} deleted, still shipping in lower layers", style="red")
         self.query_one("#search-count", Static).update(count, layout=False)

@@ -7,7 +7,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ...analysis import LayerWaste
+from ...fmt import plural
 from ...model import Image, Layer
+from ...report import layers_text
 from .. import literal
 from ..format import human_size
 from ..palette import CLASS_MARK, CLASS_STYLE
@@ -62,7 +64,7 @@ def layer_details(
     t.add_row("Blob", Text(f"{human_size(layer.compressed_bytes)} {layer.compression or ''}".strip()))
     if loaded:
         c = layer.counts
-        t.add_row("Content", Text(f"{human_size(layer.size_bytes)} in {c.entries} entries"))
+        t.add_row("Content", Text(f"{human_size(layer.size_bytes)} in {plural(c.entries, 'entry', 'entries')}"))
         counts = Text()
         for n, cls, label in (
             (c.added, "added", "added"),
@@ -78,7 +80,10 @@ def layer_details(
         counts.rstrip()
         t.add_row("Changes", counts)
         if layer.whiteouts or layer.opaque_dirs:
-            t.add_row("Markers", Text(f"{len(layer.whiteouts)} whiteouts, {len(layer.opaque_dirs)} opaque dirs"))
+            t.add_row(
+                "Markers",
+                Text(f"{plural(len(layer.whiteouts), 'whiteout')}, {plural(len(layer.opaque_dirs), 'opaque dir')}"),
+            )
     if waste is not None:
         t.add_row("Waste", Text(f"{human_size(waste.shipped.total)} of this layer's bytes are hidden above it"))
         t.add_row(
@@ -100,7 +105,7 @@ def image_details(image: Image) -> RenderableType:
     t.add_row("Ref", literal.text(image.ref or "-"))
     t.add_row("Platform", literal.text(image.platform or "-"))
     t.add_row("Config", literal.text(image.config_digest or "-"))
-    t.add_row("Layers", Text(f"{len(image.layers)} (+{sum(1 for h in image.history if h.empty_layer)} empty steps)"))
+    t.add_row("Layers", Text(layers_text(image)))  # the words of report's header
     blobs = sum(la.compressed_bytes for la in image.layers)
     t.add_row("Size", Text(f"{human_size(image.size_bytes)} content, {human_size(blobs)} blobs"))
     if cfg.created:
@@ -119,7 +124,7 @@ def image_details(image: Image) -> RenderableType:
         t.add_row("Volumes", literal.text(", ".join(cfg.volumes)))
     parts: list[RenderableType] = [t]
     if image.warnings:
-        w = Text(f"\n{len(image.warnings)} warning(s) while loading:\n", style="bold yellow")
+        w = Text(f"\n{plural(len(image.warnings), 'warning')} while loading:\n", style="bold yellow")
         for msg in image.warnings[:200]:
             w.append_text(literal.text(f"! {msg}", style="yellow"))
             w.append("\n")
