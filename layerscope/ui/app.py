@@ -55,7 +55,7 @@ class LayerscopeApp(App[int]):
 
     CSS_PATH = "layerscope.tcss"
     TITLE = "layerscope"
-    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App expects
+    BINDINGS = bindings()
     COMMANDS = App.COMMANDS | {KeyCommands}
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (180, "-wide")]
 

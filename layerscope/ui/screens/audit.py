@@ -16,7 +16,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -28,6 +27,7 @@ from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
 from ..drawn import Drawn
 from ..format import human_size, short_command
+from ..keys import AUDIT, bindings
 from ..widgets.key_bar import KeyBar
 from ..widgets.table import MeasuredTable
 
@@ -123,15 +123,7 @@ class TabBar(Static, can_focus=False):
 
 
 class AuditScreen(ModalScreen[Jump | None]):
-    BINDINGS = [
-        Binding("escape,q,w", "dismiss", "Close"),
-        Binding("1", "tab('files')", "Files"),
-        Binding("2", "tab('dirs')", "Directories"),
-        Binding("3", "tab('layers')", "Layers"),
-        Binding("4", "tab('findings')", "Findings"),
-        Binding("tab", "step_tab(1)", "Next tab", show=False),
-        Binding("shift+tab", "step_tab(-1)", "Previous tab", show=False),
-    ]
+    BINDINGS = bindings(AUDIT)
 
     def __init__(self, analysis: Analysis) -> None:
         super().__init__()

@@ -16,7 +16,6 @@ from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -25,6 +24,7 @@ from ...model import Entry
 from ...textsafe import safe
 from .. import literal
 from ..format import human_size
+from ..keys import CONTENT, bindings
 from ..widgets.key_bar import KeyBar
 
 VIEW_CAP = 256 * 1024  # bytes read for one view
@@ -129,11 +129,7 @@ def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
 class ContentScreen(ModalScreen[None]):
     """A full-screen viewer over the main view; Esc or q closes it."""
 
-    BINDINGS = [
-        Binding("escape,q", "dismiss", "Close"),
-        Binding("home,g", "top", "Top", show=False),
-        Binding("end,G", "bottom", "Bottom", show=False),
-    ]
+    BINDINGS = bindings(CONTENT)
 
     def __init__(self, title: str, make: Callable[[], RenderableType]) -> None:
         super().__init__()

@@ -23,7 +23,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -35,6 +35,7 @@ from ...model import DIR, Deletion, Entry
 from ...snapshot import Snapshot, ViewOptions
 from ...textsafe import safe
 from .. import columns
+from ..keys import TREE, bindings
 from .steady import SteadyScroll
 
 PAGE = 500
@@ -62,15 +63,7 @@ def depth(path: str) -> int:
 class FileTree(SteadyScroll, Tree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "collapse_or_parent", "Collapse / to parent", show=False),
-        Binding("right", "expand_or_versions", "Expand / versions of a file", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g,home", "scroll_home", "First row", show=False),
-        Binding("G,end", "scroll_end", "Last row", show=False),
-        Binding("shift+space", "toggle_expand_all", "Expand / collapse all below", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(TREE)
 
     class PathHighlighted(Message):
         def __init__(self, path: str | None) -> None:
