@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 from .globs import compile_glob, is_glob
 from .merge import ROOT, Merged, parent_of
-from .model import ADDED, DIR, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry, Event
+from .model import ADDED, DIR, FILE, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry, Event
 from .sizes import Sizes, changed_paths, file_bytes
 
 # Filter classes a person toggles; "unchanged" means supplied (or deleted) by a lower layer.
@@ -94,6 +94,8 @@ class Snapshot:
         self.k = k
         self.sizes = sizes if sizes is not None else Sizes(merged)
         self._changed: dict[str, None] | None = None
+        # (layer view, hidden classes, ghosts) -> directory -> shows something below it
+        self._below: dict[tuple[bool, frozenset[str], bool], dict[str, bool]] = {}
 
     # -- the changed set: paths layer k touched, and their ancestors --------
     @property
@@ -118,29 +120,15 @@ class Snapshot:
         return shipped(self.merged, path, self.k)
 
     def children(self, path: str, opts: ViewOptions) -> list[Entry | Deletion]:
-        """Children to show under a directory: live ones, those layer k deleted, and ghosts."""
-        k = self.k
-        merged = self.merged
-        state_at = merged.state_at
-        changed = self.changed if (opts.layer_only or UNCHANGED in opts.hidden) else None
-        ghosts = opts.ghosts
-        out: list[Entry | Deletion] = []
-        if changed is None:  # every child: the core hands their states over in one call
-            states: list[Event | None] = list(merged.children_at(path, k))
-        else:  # the few a layer changed: look only those up
-            states = [state_at(c, k) for c in merged.children_of(path) if c in changed]
-        for ev in states:
-            if ev is None:
-                continue
-            c = ev.path
-            if type(ev) is Deletion and ev.layer != k and not ghosts:
-                continue
-            if opts.hidden:
-                fc = filter_class(ev, k)
-                is_dir = type(ev) is Entry and ev.type == DIR
-                if fc in opts.hidden and not (is_dir and c in self.changed and fc != DELETED):
-                    continue
-            out.append(ev)
+        """Children to show under a directory: live ones, those layer k deleted, and ghosts.
+
+        A directory is shown for what it is when its class is shown. One whose
+        class is hidden, or in a layer's own view one the layer did not change
+        (it is there as the way to the layer's changes), is shown only if
+        something below it is shown: never as an empty, expanded row.
+        """
+        memo = self._memo(opts)
+        out = [ev for ev in self._candidates(path, opts) if self._shows(ev, opts, memo)]
         if opts.sort_by_size and self.sizes_ready(opts.layer_only):
             # Until the sizes are known (the UI computes them in a worker),
             # name order keeps this call cheap: it is on the UI's key path.
@@ -149,6 +137,42 @@ class Snapshot:
         else:
             out.sort(key=lambda n: n.path)
         return out
+
+    def _memo(self, opts: ViewOptions) -> dict[str, bool]:
+        """Which directories show something below them, for one set of options."""
+        key = (opts.layer_only, frozenset(opts.hidden), opts.ghosts)
+        memo = self._below.get(key)
+        if memo is None:
+            memo = self._below[key] = {}
+        return memo
+
+    def _candidates(self, path: str, opts: ViewOptions) -> list[Entry | Deletion]:
+        """The states of a directory's children that the view may show, before the filters."""
+        k = self.k
+        merged = self.merged
+        state_at = merged.state_at
+        changed = self.changed if (opts.layer_only or UNCHANGED in opts.hidden) else None
+        if changed is None:  # every child: the core hands their states over in one call
+            states: list[Event | None] = list(merged.children_at(path, k))
+        else:  # the few a layer changed: look only those up
+            states = [state_at(c, k) for c in merged.children_of(path) if c in changed]
+        ghosts = opts.ghosts
+        return [ev for ev in states if ev is not None and (type(ev) is Entry or ev.layer == k or ghosts)]
+
+    def _shows(self, ev: Entry | Deletion, opts: ViewOptions, memo: dict[str, bool]) -> bool:
+        """Is this child shown (see ``children``)?"""
+        k = self.k
+        is_dir = type(ev) is Entry and ev.type == DIR
+        fc = filter_class(ev, k)
+        if fc not in opts.hidden and not (is_dir and opts.layer_only and fc == UNCHANGED):
+            return True
+        if not is_dir or fc == DELETED:
+            return False
+        # a directory there only as the way to what is below it: is anything?
+        shown = memo.get(ev.path)
+        if shown is None:
+            shown = memo[ev.path] = any(self._shows(c, opts, memo) for c in self._candidates(ev.path, opts))
+        return shown
 
     def has_children(self, n: Entry | Deletion, ghosts: bool = True) -> bool:
         """May a node expand? A directory with children, or anything with ghosts under it.
@@ -330,6 +354,31 @@ def count_matches(
                 total += 1
                 deleted += type(ev) is Deletion
     return total, deleted
+
+
+def matched_bytes(snap: Snapshot, paths: Iterable[str], layer_only: bool = False) -> dict[str, int]:
+    """Bytes of the matching regular files under each directory: what a filtered tree shows.
+
+    A directory of a tree filtered to a search's matches holds only those,
+    so its size is theirs, not its whole subtree's: live regular files as of
+    layer k (as ``Sizes``: a hardlink or a symlink carries none), or in the
+    layer's own view those the layer ships. Linear in the matches: run it in
+    a worker.
+    """
+    out: dict[str, int] = {}
+    k = snap.k
+    state_at = snap.merged.state_at
+    for p in paths:
+        ev = state_at(p, k)
+        if type(ev) is not Entry or ev.type != FILE or (layer_only and ev.layer != k):
+            continue
+        q = parent_of(p)
+        while True:
+            out[q] = out.get(q, 0) + ev.size
+            if q == ROOT:
+                break
+            q = parent_of(q)
+    return out
 
 
 def with_ancestors(paths: Iterable[str]) -> set[str]:

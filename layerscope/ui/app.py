@@ -28,7 +28,7 @@ from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import Entry, Image
 from ..sizes import Sizes
-from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with_ancestors
+from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, matched_bytes, sorted_paths, with_ancestors
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
@@ -281,8 +281,30 @@ class LayerscopeApp(App[int]):
         snap = self.snapshot(self.k)
         tree = self.query_one(FileTree)
         tree.show(snap, keep_path)
+        self._count_matched_bytes()
         self._show_versions(tree.current_path)
         self._update_status()
+
+    def _count_matched_bytes(self) -> None:
+        """A filtered tree's directory sizes, for this layer and view, if not counted yet."""
+        tree = self.query_one(FileTree)
+        if tree.matched is None or self.merged is None:
+            return
+        key = (self.k, tree.opts.layer_only)
+        if key not in tree.matched_bytes:
+            self.count_matched_bytes(self.snapshot(self.k), tree.matched, key)
+
+    @work(thread=True, exclusive=True, group="matched-bytes", exit_on_error=False)
+    def count_matched_bytes(self, snap: Snapshot, paths: list[str], key: tuple[int, bool]) -> None:
+        """Off the UI thread: a filter can match every path of a big image."""
+        counted = matched_bytes(snap, paths, layer_only=key[1])
+        self.call_from_thread(self._matched_bytes_counted, paths, key, counted)
+
+    def _matched_bytes_counted(self, paths: list[str], key: tuple[int, bool], counted: dict[str, int]) -> None:
+        tree = self.query_one(FileTree)
+        if tree.matched is paths:  # still the same filter
+            tree.matched_bytes[key] = counted
+            tree.refresh_labels()
 
     @work(thread=True, exclusive=True, group="sizes", exit_on_error=False)
     def compute_sizes(self, sizes: Sizes, opts: ViewOptions) -> None:
@@ -435,6 +457,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if self.merged is not None:
             tree.show(self.snapshot(self.k))
+            self._count_matched_bytes()
         self._update_status()
 
     def action_toggle_view(self) -> None:
@@ -497,6 +520,7 @@ class LayerscopeApp(App[int]):
         if result.filter_paths is not None:
             self.search_query = result.query
             tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
+            tree.matched, tree.matched_bytes = result.filter_paths, {}
             self._retree()
             literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
         elif result.jump_to:
@@ -507,7 +531,8 @@ class LayerscopeApp(App[int]):
     def action_clear_search(self) -> None:
         if self.search_query is not None:
             self.search_query = None
-            self.query_one(FileTree).restrict = None
+            tree = self.query_one(FileTree)
+            tree.restrict, tree.matched, tree.matched_bytes = None, None, {}
             self._retree()
 
     async def action_focus(self, which: str) -> None:

@@ -60,6 +60,15 @@ def depth(path: str) -> int:
     return path.count("/")
 
 
+def _next_out(node: Node | None) -> Node | None:
+    """The row after ``node`` and everything under it: its next sibling, else its parent's…"""
+    while node is not None:
+        if node.next_sibling is not None:
+            return node.next_sibling
+        node = node.parent
+    return None
+
+
 class FileTree(SteadyScroll, Tree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
 
@@ -95,6 +104,9 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self.opts = ViewOptions()
         self.attrs = False
         self.restrict: set[str] | None = None  # search filter: paths + their ancestors
+        self.matched: list[str] | None = None  # the search filter's own paths
+        # (layer, layer view) -> directory -> bytes of the matches below it (``matched_bytes``)
+        self.matched_bytes: dict[tuple[int, bool], dict[str, int]] = {}
         self._loaded: set[int] = set()
         self._expanded: set[str] = set()  # directories the user opened: remembered across layers
         self._shown: dict[str, Entry | Deletion] = {}  # loaded rows' nodes, by path
@@ -182,6 +194,10 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         for n in page:
             shown[n.path] = n
             add(node, Text(safe(n.path.rsplit("/", 1)[-1])), n.path, snap.has_children(n, ghosts))
+        if not kids and node is not self.root:
+            # every child filtered out: a directory with nothing to open, not one open on nothing
+            node._allow_expand = False
+            node._expanded = False
         rest = len(kids) - offset - PAGE
         if rest > 0:
             more = Text(f"… {rest} more (Enter to show {min(rest, PAGE)})", style="dim")
@@ -205,7 +221,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         added = 0 if id(node) in self._loaded else self._populate(node)
         # Set the flag rather than call expand(): that posts NodeExpanded, which
         # is how a directory the user opened is told from one opened for them.
-        node._expanded = True
+        node._expanded = node.allow_expand  # not if it turned out to have nothing to show
         node._updates += 1
         return added
 
@@ -359,6 +375,10 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         layer_view = self.opts.layer_only
         shipped = n if type(n) is Entry else snap.shipped(path)
         size = snap.own_size(n) if layer_view else snap.size(n)
+        if self.restrict is not None and type(n) is Entry and n.type == DIR:
+            # a filtered tree: the bytes of what matched below, once counted (a worker does)
+            counted = self.matched_bytes.get((snap.k, layer_view))
+            size = None if counted is None else counted.get(path, 0)
         below = snap.deleted_under(path) if layer_view and type(n) is Entry and n.type == DIR else 0
         return columns.cells(n, snap.k, shipped, size, below, snap.merged.image.label_of)
 
@@ -467,6 +487,31 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self.move_cursor(node.children[0])
         elif not node.allow_expand:
             self.post_message(self.VersionsWanted(node.data))
+
+    def action_cursor_parent_next_sibling(self) -> None:
+        """Shift+→: out of the directory, forward, to the row after it (the parent's next sibling).
+
+        When the parent is the last of its own, the next row out is further up;
+        Textual's own took the cursor off every row there.
+        """
+        node = self.cursor_node
+        target = _next_out(node.parent) if node is not None else None
+        if target is not None:
+            self.move_cursor(target, animate=False)
+
+    def action_cursor_next_sibling(self) -> None:
+        """Shift+↓: the next sibling, over an open directory's rows (the last one: the next row out)."""
+        node = self.cursor_node
+        target = _next_out(node) if node is not None else None
+        if target is not None:
+            self.move_cursor(target, animate=False)
+
+    def action_cursor_previous_sibling(self) -> None:
+        """Shift+↑: the previous sibling (the first one: its parent)."""
+        node = self.cursor_node
+        target = None if node is None else node.previous_sibling or node.parent
+        if target is not None:
+            self.move_cursor(target, animate=False)
 
     def action_toggle_expand_all(self) -> None:
         """Shift+Space: Textual's version expands every sibling unbounded; this one is bounded."""
