@@ -211,6 +211,7 @@ async def test_waste_enter_goes_where_each_tab_says() -> None:
         await pilot.press("w", "4")
         screen = app.screen
         assert isinstance(screen, AuditScreen)
+        assert "at the layer that ships it" in str(screen.query_one("#audit-box").border_title)
         findings = [j.path for j in screen.jumps["findings"]]
         await pilot.press(*["down"] * findings.index(secret), "enter")
         await pilot.pause()
@@ -220,6 +221,7 @@ async def test_waste_enter_goes_where_each_tab_says() -> None:
         await pilot.press("w", "1")
         screen = app.screen
         assert isinstance(screen, AuditScreen)
+        assert "at the layer that hid it" in str(screen.query_one("#audit-box").border_title)
         hidden = [j.path for j in screen.jumps["waste"]]
         await pilot.press(*["down"] * hidden.index(secret), "enter")
         await pilot.pause()

@@ -35,6 +35,14 @@ MAX_ROWS = 500
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 TABS = ("files", "dirs", "layers", "findings")  # tab ids; tables are "#waste", "#waste-dirs"…
 TABLE_OF = {"files": "waste", "dirs": "waste-dirs", "layers": "waste-layers", "findings": "findings"}
+# Where Enter goes from each tab, for the box's title: the help's "Enter on 1"… rows, in
+# fewer words (the title fits 80 columns).
+ENTER_ON = {
+    "files": "the path, at the layer that hid it",
+    "dirs": "the layer that hid its biggest",
+    "layers": "that layer, its biggest path",
+    "findings": "the path, at the layer that ships it",
+}
 
 
 @dataclass(frozen=True)
@@ -148,12 +156,17 @@ class AuditScreen(ModalScreen[Jump | None]):
             "findings": f"4 Findings ({len(a.findings)})",
         }
         with Vertical(id="audit-box") as box:
-            box.border_title = "Waste and findings (Enter: go to the path)"
+            box.border_title = self._title(self.active)
             yield Static(Drawn(summary(a)), id="audit-summary")
             yield TabBar(titles, self.active, id="audit-tab-bar")
             # only the shown tab's table: the others are made when first shown
             yield self._new_table(self.active)
         yield KeyBar()
+
+    @staticmethod
+    def _title(tab: str) -> str:
+        """The box's title says where Enter goes from the shown tab: each tab goes elsewhere."""
+        return f"Waste and findings · Enter: {ENTER_ON[tab]}"
 
     def _new_table(self, tab: str) -> MeasuredTable[Text]:
         return MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
@@ -259,6 +272,7 @@ class AuditScreen(ModalScreen[Jump | None]):
             self._table(tab).display = True
             self.active = tab
             self.query_one(TabBar).show(tab)
+            self.query_one("#audit-box").border_title = self._title(tab)
             self._fill(tab)
         self._table(tab).focus()
 
