@@ -9,8 +9,10 @@ read off the screen at 80 columns, and the widgets' own bindings are asked.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from conftest import ROOT, SAMPLES
+from imagegen import docker_archive, file, layer_tar
 from rich.cells import cell_len
 from textual.app import App
 from textual.command import CommandPalette
@@ -148,3 +150,31 @@ async def test_palette_writes_keys_as_keys_and_fits_80_columns() -> None:
             if k.action:  # every command on one line, its key first
                 row = f"{k.display:<4} {k.description}"
                 assert cell_len(row) <= width, (row, width)
+
+
+async def test_content_and_diff_scroll_sideways_as_the_help_says(tmp_path: Path) -> None:
+    """← → in the content view: a long line's end comes into view (it was cut at the screen's edge)."""
+    long = "".join(f"line {i}: " + "x" * 150 + " END\n" for i in range(40))
+    path = docker_archive(
+        tmp_path / "long.tar",
+        [layer_tar([file("a/long.txt", long)]), layer_tar([file("a/long.txt", long.replace("END", "FIN"))])],
+    )
+    app = make_app(path)
+    async with app.run_test(size=SMALL) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/a/long.txt")
+        for key, end in (("c", "FIN"), ("d", "END")):  # the diff: "-line 0: x… END" first
+            await pilot.press(key)
+            assert isinstance(app.screen, ContentScreen)
+            await app.screen.workers.wait_for_complete()
+            await pilot.pause()
+            shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert end not in shown
+            await pilot.press(*["right"] * 120)
+            await pilot.pause()
+            shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+            assert f"x {end}" in shown, key
+            await pilot.press("escape")
