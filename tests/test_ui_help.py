@@ -129,6 +129,11 @@ async def test_search_hint_names_ctrl_f_within_80_columns() -> None:
         shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert "Ctrl+F filters the tree" in shown
         assert "re:REGEX" in shown  # the whole hint, not cut
+        await pilot.press(*"conf")  # the hint goes as one types: the key bar still names Ctrl+F
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Ctrl+F filters" not in shown and "Ctrl+F Filter the tree" in shown
 
 
 async def test_palette_writes_keys_as_keys_and_fits_80_columns() -> None:

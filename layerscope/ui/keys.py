@@ -121,7 +121,7 @@ SEARCH: list[Key] = [
         "filter",
         "Filter the tree to every match (Esc on the main screen clears it)",
         True,
-        "Filter",
+        "Filter the tree",
     ),
     Key("escape", "Esc", "cancel", "Close the search", True, "Close"),
 ]

@@ -25,6 +25,7 @@ from ...snapshot import count_matches, search
 from .. import literal
 from ..format import node_label
 from ..keys import SEARCH, bindings
+from ..widgets.key_bar import KeyBar
 from ..widgets.steady import SteadyScroll
 
 # Rows listed: an OptionList lays out every option when they are added (~0.2 ms
@@ -80,6 +81,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
             )
             yield Static("", id="search-count")
             yield Results(id="search-results")
+        yield KeyBar()  # the hint goes as the user types: Ctrl+F stays named here
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()
