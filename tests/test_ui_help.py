@@ -183,3 +183,18 @@ async def test_content_and_diff_scroll_sideways_as_the_help_says(tmp_path: Path)
             shown = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
             assert f"x {end}" in shown, key
             await pilot.press("escape")
+
+
+async def test_content_key_on_a_directory_says_so_instead_of_an_empty_screen() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=SMALL) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/etc")
+        main = app.screen
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is main
+        assert any("/etc is a directory" in str(n.message) for n in app._notifications)

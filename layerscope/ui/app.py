@@ -26,7 +26,7 @@ from ..errors import LayerscopeError
 from ..export import content_problem, last_version
 from ..loader import read_layers
 from ..merge import Merged, merge
-from ..model import Entry, Image
+from ..model import DIR, Entry, Image
 from ..sizes import Sizes
 from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, matched_bytes, sorted_paths, with_ancestors
 from ..textsafe import safe
@@ -403,6 +403,9 @@ class LayerscopeApp(App[int]):
         entry = self._current_entry()
         if entry is None:
             literal.notify(self, "Select a file (in the tree or the versions pane) first")
+            return
+        if entry.type == DIR:  # a screen saying "no content" is one more Esc for nothing
+            literal.notify(self, f"{entry.path} is a directory: Enter or → opens it, d diffs its metadata")
             return
         self._open_content(entry)
 
