@@ -98,7 +98,9 @@ async def test_every_key_in_every_pane() -> None:
                 assert app.screen is main, (key, pane)
                 assert app._exception is None, (key, pane)
                 assert app.is_running
-        assert opened >= {"HelpScreen", "SearchScreen", "ContentScreen", "AuditScreen", "CompareScreen"}
+        # (c meets only directories here, with every class hidden or a layer's own view:
+        # it says so in a toast; the content screen's keys are tested in test_ui_help)
+        assert opened >= {"HelpScreen", "SearchScreen", "AuditScreen", "CompareScreen"}
         await pilot.press("q")
     assert app.return_code == 0 and app._exception is None
 
