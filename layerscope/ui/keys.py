@@ -97,7 +97,12 @@ TREE: list[Key] = [
     ),
     Key("shift+up", "Shift+↑", "cursor_previous_sibling", "To the previous sibling (the first one: to the parent)"),
     Key("shift+down", "Shift+↓", "cursor_next_sibling", "To the next sibling, over an open directory's rows"),
-    Key("shift+space", "Shift+Space", "toggle_expand_all", "Expand or collapse everything below the cursor (as e / E)"),
+    Key(
+        "shift+space",
+        "Shift+Space",
+        "toggle_expand_all",
+        "Expand or collapse everything below the cursor, as e / E (in a terminal that tells it from Space)",
+    ),
 ]
 
 VERSIONS: list[Key] = [
