@@ -8,7 +8,10 @@ read off the screen at 80 columns, and the widgets' own bindings are asked.
 
 from __future__ import annotations
 
+import io
+import json
 import re
+import tarfile
 from pathlib import Path
 
 from conftest import ROOT, SAMPLES
@@ -198,3 +201,31 @@ async def test_content_key_on_a_directory_says_so_instead_of_an_empty_screen() -
         await pilot.pause()
         assert app.screen is main
         assert any("/etc is a directory" in str(n.message) for n in app._notifications)
+
+
+async def test_compare_enter_on_a_path_only_b_has_says_so() -> None:
+    """Not "hidden by the current view or filters": the path is not in this image at all."""
+    with tarfile.open(SAMPLES / "multistage-docker.tar") as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        b_names = set()
+        for name in manifest[0]["Layers"]:
+            blob = outer.extractfile(name)
+            assert blob is not None
+            with tarfile.open(fileobj=io.BytesIO(blob.read())) as layer:
+                b_names |= {"/" + m.name.strip("./") for m in layer.getmembers()}
+    app = make_app(str(SAMPLES / "sample-docker.tar"), compare=str(SAMPLES / "multistage-docker.tar"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert app.comparison is not None
+        await pilot.press("C")
+        screen = app.screen
+        assert isinstance(screen, CompareScreen)
+        only_b = next(p for p in screen.paths if p == "/app/app.conf")
+        assert only_b in b_names
+        await pilot.press(*["down"] * screen.paths.index(only_b), "enter")
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("/app/app.conf is only in B" in m for m in messages), messages
+        assert not any("hidden by the current view" in m for m in messages)

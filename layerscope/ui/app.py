@@ -569,8 +569,13 @@ class LayerscopeApp(App[int]):
             literal.notify(self, "That path is hidden by the current view or filters")
 
     def _jump_path(self, path: str | None) -> None:
-        if path is not None:
-            self._jump(Jump(path, self.k))
+        if path is None:
+            return
+        if self.merged is not None and self.merged.state_at(path, self.k) is None:
+            # a path only B has: not "hidden by the view", there is none here
+            literal.notify(self, f"{path} is only in B (the --compare image): not in this one")
+            return
+        self._jump(Jump(path, self.k))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
