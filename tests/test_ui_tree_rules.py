@@ -227,3 +227,16 @@ async def test_waste_enter_goes_where_each_tab_says() -> None:
         await pilot.pause()
         assert app.query_one(FileTree).current_path == secret
         assert app.k == whiteout_in[secret]  # the layer that hid it
+
+
+def test_a_directory_too_big_to_look_through_on_a_keystroke_is_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The rule is exact within a budget of paths; past it a directory stays, as it did before."""
+    from layerscope.api import load
+    from layerscope.snapshot import FILTER_CLASSES, Snapshot, ViewOptions
+
+    merged = load(str(SAMPLE))
+    every = ViewOptions(hidden=set(FILTER_CLASSES))
+    assert Snapshot(merged, 6).children("/", every) == []
+    monkeypatch.setattr("layerscope.snapshot.LOOK_BELOW", 1)
+    kept = [n.path for n in Snapshot(merged, 6).children("/", every)]
+    assert kept and all(p.count("/") == 1 for p in kept)
