@@ -51,7 +51,7 @@ KEYS: list[Key] = [
     Key("S", "S", "save", "Save the version under the cursor (even a deleted one) to a file"),
     Key("y", "y", "yank('path')", "Copy the path to the clipboard"),
     Key("Y", "Y", "yank('digest')", "Copy the version's content digest (sha256:…) to the clipboard"),
-    Key("i", "i", "toggle_attrs", "Show/hide attributes (mode, uid:gid, size)"),
+    Key("i", "i", "toggle_attrs", "Show/hide attributes: mode and owner (uid:gid)"),
     Key("s", "s", "toggle_sort", "Sort by name / by size"),
     Key("a", "a", "toggle_filter('added')", "Show/hide added"),
     Key("m", "m", "toggle_filter('modified')", "Show/hide modified (content or type)"),
