@@ -105,6 +105,7 @@ async def test_hiding_every_class_leaves_no_directory_open_on_nothing() -> None:
             app.query_one("#status").render()
         )
         assert list(row_paths(tree)) == []  # nothing is left to show, not a row of empty directories
+        assert "L6: all hidden, a m p r x u" in str(tree.root.label)
         # in L6's own view with added hidden: L6 adds /var/lib/thing/inside.txt where a file was
         await pilot.press("u", "m", "p", "r", "x")
         await pilot.press("v")

@@ -35,10 +35,16 @@ from ...model import DIR, Deletion, Entry
 from ...snapshot import Snapshot, ViewOptions
 from ...textsafe import safe
 from .. import columns
-from ..keys import TREE, bindings
+from ..keys import KEYS, TREE, bindings
 from .steady import SteadyScroll
 
 PAGE = 500
+# The key that shows each change class again, from the keys' table: an empty tree's hint.
+FILTER_KEYS = tuple(
+    (k.action.removeprefix("toggle_filter('").removesuffix("')"), k.display)
+    for k in KEYS
+    if k.action.startswith("toggle_filter(")
+)
 AUTO_ROWS = 250  # rows a layer's own view opens to, and remembered directories re-open to
 EXPAND_ROWS = 1000  # rows one expand-all below the cursor may add
 
@@ -131,6 +137,11 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self.root.data = ROOT
         self.root.set_label(self._root_label())
         self._populate(self.root)
+        if not self.root.children and self.opts.hidden:
+            # an empty tree is no bug: say which keys brought it there
+            keys = " ".join(key for cls, key in FILTER_KEYS if cls in self.opts.hidden)
+            # the keys that show them again, short enough for the pane at 80 columns
+            self.root.set_label(Text(f"/  (L{snapshot.k}: all hidden, {keys})"))
         self.root.expand()
         remembered = {p for p in self._expanded if self._wanted(p)}
         filtered = self.restrict is not None
