@@ -241,3 +241,25 @@ def test_a_directory_too_big_to_look_through_on_a_keystroke_is_kept(monkeypatch)
     monkeypatch.setattr("layerscope.snapshot.LOOK_BELOW", 1)
     kept = [n.path for n in Snapshot(merged, 6).children("/", every)]
     assert kept and all(p.count("/") == 1 for p in kept)
+
+
+async def test_filtered_tree_sorted_by_size_ranks_by_what_matched() -> None:
+    files = merged_files(6)
+    matched = {p: m for p, m in files.items() if "config" in p.lower()}
+    tops = {p.split("/")[1] for p in matched}
+    by_bytes = sorted(
+        tops, key=lambda t: (-sum(m.size for p, m in matched.items() if p.startswith(f"/{t}/") and m.isreg()), t)
+    )
+    assert by_bytes[0] == "app"  # /bin is the biggest directory, but only its symlinks match
+    app = make_app(str(SAMPLE))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("s", "slash", *"config")
+        await app.screen.workers.wait_for_complete()
+        await pilot.press("ctrl+f")
+        for _ in range(3):
+            await app.screen.workers.wait_for_complete()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        tree = app.query_one(FileTree)
+        assert [str(c.data) for c in tree.root.children] == [f"/{t}" for t in by_bytes]

@@ -304,7 +304,10 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if tree.matched is paths:  # still the same filter
             tree.matched_bytes[key] = counted
-            tree.refresh_labels()
+            if tree.opts.sort_by_size:
+                self._retree()  # ranked by these sizes now
+            else:
+                tree.refresh_labels()
 
     @work(thread=True, exclusive=True, group="sizes", exit_on_error=False)
     def compute_sizes(self, sizes: Sizes, opts: ViewOptions) -> None:

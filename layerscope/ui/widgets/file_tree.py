@@ -188,8 +188,22 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             kids = self.snapshot.children(path, self.opts)
             if self.restrict is not None:
                 kids = [c for c in kids if c.path in self.restrict]
+                counted = self.matched_bytes.get((self.snapshot.k, self.opts.layer_only))
+                if self.opts.sort_by_size and counted is not None:
+                    kids = self._by_matched_size(kids, counted)
             self._kids[path] = kids
         return kids
+
+    def _by_matched_size(self, kids: list[Entry | Deletion], counted: dict[str, int]) -> list[Entry | Deletion]:
+        """A filtered tree sorted by size ranks its directories by the bytes that matched below them."""
+        assert self.snapshot is not None
+        size = self.snapshot.own_size if self.opts.layer_only else self.snapshot.size
+
+        def key(n: Entry | Deletion) -> tuple[int, str]:
+            shown = counted.get(n.path, 0) if type(n) is Entry and n.type == DIR else size(n)
+            return -(shown or 0), n.path
+
+        return sorted(kids, key=key)
 
     def _populate(self, node: Node, offset: int = 0) -> int:
         """Add a page of a directory's children; returns the rows added."""
