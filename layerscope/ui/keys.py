@@ -74,7 +74,7 @@ KEYS: list[Key] = [
 LAYERS: list[Key] = [
     Key("up,down", "↑ / ↓", "", "Previous / next layer: re-roots the tree and versions at it"),
     Key("pageup,pagedown", "PgUp / PgDn", "", "A page of layers up / down"),
-    Key("home,end", "Home / End", "", "First / last row"),
+    Key("home,end", "Home / End", "", "First / last layer"),
 ]
 
 TREE: list[Key] = [
