@@ -198,8 +198,8 @@ def bindings(keys: list[Key] = KEYS) -> list[BindingType]:
     for k in keys:
         if not k.action:
             continue
-        names, actions = k.key.split(","), k.action.split(",") if "(" not in k.action else [k.action]
-        pairs = zip(names, actions, strict=True) if len(actions) > 1 else [(",".join(names), k.action)]
+        actions = [k.action] if "(" in k.action else k.action.split(",")  # "tab('files')" is one
+        pairs = [(k.key, k.action)] if len(actions) == 1 else list(zip(k.key.split(","), actions, strict=True))
         for name, action in pairs:
             label = k.label or k.description
             first = k.display.split(" / ")[0]  # the key bar names one key of ``Esc / q``
