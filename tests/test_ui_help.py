@@ -229,3 +229,22 @@ async def test_compare_enter_on_a_path_only_b_has_says_so() -> None:
         messages = [str(n.message) for n in app._notifications]
         assert any("/app/app.conf is only in B" in m for m in messages), messages
         assert not any("hidden by the current view" in m for m in messages)
+
+
+async def test_versions_pane_scrolls_sideways_as_the_help_says() -> None:
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=SMALL) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/app/config.txt")
+        await pilot.press("3")
+        versions = app.query_one(VersionsPane)
+        assert versions.has_focus and versions.max_scroll_x > 0  # the digest and command are off screen
+        await pilot.press("right", "right", "right")
+        assert versions.scroll_x > 0
+        await pilot.press("end")
+        assert versions.scroll_x == versions.max_scroll_x
+        await pilot.press("home")
+        assert versions.scroll_x == 0
