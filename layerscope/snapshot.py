@@ -101,8 +101,8 @@ class Snapshot:
         self.k = k
         self.sizes = sizes if sizes is not None else Sizes(merged)
         self._changed: dict[str, None] | None = None
-        # (layer view, hidden classes, ghosts) -> directory -> shows something below it
-        self._below: dict[tuple[bool, frozenset[str], bool], dict[str, bool]] = {}
+        # (layer view, hidden classes, ghosts) -> (filter, directory -> shows something below it)
+        self._below: dict[tuple[bool, frozenset[str], bool], tuple[Within | None, dict[str, bool]]] = {}
 
     # -- the changed set: paths layer k touched, and their ancestors --------
     @property
@@ -126,17 +126,19 @@ class Snapshot:
     def shipped(self, path: str) -> Entry | None:
         return shipped(self.merged, path, self.k)
 
-    def children(self, path: str, opts: ViewOptions) -> list[Entry | Deletion]:
+    def children(self, path: str, opts: ViewOptions, within: Within | None = None) -> list[Entry | Deletion]:
         """Children to show under a directory: live ones, those layer k deleted, and ghosts.
 
+        ``within``: a search filter; only its matches and their ancestors.
         A directory is shown for what it is when its class is shown. One whose
-        class is hidden, or in a layer's own view one the layer did not change
-        (it is there as the way to the layer's changes), is shown only if
+        class is hidden, in a layer's own view one the layer did not change
+        (it is there as the way to the layer's changes), or in a filtered tree
+        one that did not match (the way to matches), is shown only if
         something below it is shown: never as an empty, expanded row.
         """
-        memo = self._memo(opts)
+        memo = self._memo(opts, within)
         budget = [LOOK_BELOW]
-        out = [ev for ev in self._candidates(path, opts) if self._shows(ev, opts, memo, budget)]
+        out = [ev for ev in self._candidates(path, opts, within) if self._shows(ev, opts, within, memo, budget)]
         if opts.sort_by_size and self.sizes_ready(opts.layer_only):
             # Until the sizes are known (the UI computes them in a worker),
             # name order keeps this call cheap: it is on the UI's key path.
@@ -146,15 +148,17 @@ class Snapshot:
             out.sort(key=lambda n: n.path)
         return out
 
-    def _memo(self, opts: ViewOptions) -> dict[str, bool]:
-        """Which directories show something below them, for one set of options."""
+    def _memo(self, opts: ViewOptions, within: Within | None) -> dict[str, bool]:
+        """Which directories show something below them, for one set of options and filter."""
         key = (opts.layer_only, frozenset(opts.hidden), opts.ghosts)
-        memo = self._below.get(key)
-        if memo is None:
-            memo = self._below[key] = {}
-        return memo
+        kept = self._below.get(key)
+        if kept is None or kept[0] is not within:
+            kept = self._below[key] = (within, {})
+        return kept[1]
 
-    def _candidates(self, path: str, opts: ViewOptions, cost: list[int] | None = None) -> list[Entry | Deletion]:
+    def _candidates(
+        self, path: str, opts: ViewOptions, within: Within | None, cost: list[int] | None = None
+    ) -> list[Entry | Deletion]:
         """The states of a directory's children that the view may show, before the filters.
 
         ``cost``: less the children looked at (all of them, even to keep a few).
@@ -174,9 +178,16 @@ class Snapshot:
         if cost is not None:
             cost[0] -= looked
         ghosts = opts.ghosts
-        return [ev for ev in states if ev is not None and (type(ev) is Entry or ev.layer == k or ghosts)]
+        keep = within.paths if within is not None else None
+        return [
+            ev
+            for ev in states
+            if ev is not None and (type(ev) is Entry or ev.layer == k or ghosts) and (keep is None or ev.path in keep)
+        ]
 
-    def _shows(self, ev: Entry | Deletion, opts: ViewOptions, memo: dict[str, bool], budget: list[int]) -> bool:
+    def _shows(
+        self, ev: Entry | Deletion, opts: ViewOptions, within: Within | None, memo: dict[str, bool], budget: list[int]
+    ) -> bool:
         """Is this child shown (see ``children``)?
 
         ``budget``: paths left to look at below (this is on the key path): a
@@ -186,19 +197,22 @@ class Snapshot:
         k = self.k
         is_dir = type(ev) is Entry and ev.type == DIR
         fc = filter_class(ev, k)
-        if fc not in opts.hidden and not (is_dir and opts.layer_only and fc == UNCHANGED):
+        way = is_dir and (
+            (opts.layer_only and fc == UNCHANGED) or (within is not None and ev.path not in within.matched)
+        )
+        if fc not in opts.hidden and not way:
             return True
         if not is_dir or fc == DELETED:
             return False
-        if not opts.hidden:
+        if not opts.hidden and within is None:
             return True  # a layer's own view lists a directory only above a change, shown here
         # a directory there only as the way to what is below it: is anything?
         shown = memo.get(ev.path)
         if shown is None:
             if budget[0] <= 0:
                 return True  # not known in time: kept, not remembered
-            below = self._candidates(ev.path, opts, budget)
-            shown = any(self._shows(c, opts, memo, budget) for c in below)
+            below = self._candidates(ev.path, opts, within, budget)
+            shown = any(self._shows(c, opts, within, memo, budget) for c in below)
             if shown or budget[0] > 0:  # a "no" found after the budget ran out may be a guess
                 memo[ev.path] = shown
         return shown
@@ -408,6 +422,19 @@ def matched_bytes(snap: Snapshot, paths: Iterable[str], layer_only: bool = False
                 break
             q = parent_of(q)
     return out
+
+
+@dataclass(frozen=True, eq=False)
+class Within:
+    """A tree filtered to a search's matches: the matches, and with their ancestors."""
+
+    matched: frozenset[str]
+    paths: frozenset[str]
+
+    @classmethod
+    def of(cls, matches: Iterable[str]) -> Within:
+        matched = frozenset(matches)
+        return cls(matched, frozenset(with_ancestors(matched)))
 
 
 def with_ancestors(paths: Iterable[str]) -> set[str]:

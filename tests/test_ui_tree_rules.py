@@ -145,7 +145,7 @@ async def test_filtered_tree_sizes_are_the_bytes_of_what_matched() -> None:
             await app.workers.wait_for_complete()
             await pilot.pause()
         tree = app.query_one(FileTree)
-        assert tree.restrict is not None
+        assert tree.within is not None
         cells = tree.row_cells("/app")
         assert cells is not None
         assert cells.size == human_size(expect_app), (cells.size, expect_app, whole_app)
@@ -263,3 +263,28 @@ async def test_filtered_tree_sorted_by_size_ranks_by_what_matched() -> None:
             await pilot.pause()
         tree = app.query_one(FileTree)
         assert [str(c.data) for c in tree.root.children] == [f"/{t}" for t in by_bytes]
+
+
+async def test_filtered_layer_view_leaves_out_directories_with_no_match_in_the_layer() -> None:
+    """Ctrl+F on "app", then L4's own view: /etc leads to /etc/app-config (L3), not in L4's changes."""
+    l4 = {"/" + m.name.strip("./").rstrip("/") for m in layer_members()[4]}
+    in_l4 = {p for p in l4 if "app" in p and not posixpath.basename(p).startswith(".wh.")}
+    assert any(p.startswith("/etc/") for p in l4) and not any(p.startswith("/etc/") for p in in_l4)
+    app = make_app(str(SAMPLE))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("slash", *"app")
+        await app.screen.workers.wait_for_complete()
+        await pilot.press("ctrl+f")
+        for _ in range(3):
+            await app.screen.workers.wait_for_complete()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        tree = app.query_one(FileTree)
+        assert "/etc" in [str(c.data) for c in tree.root.children]  # /etc/app-config matched, as of L6
+        await pilot.press("v", "left_square_bracket", "left_square_bracket")
+        await pilot.pause()
+        assert app.k == 4 and tree.opts.layer_only
+        shown = {p for p, _open, _n in row_paths(tree)}
+        assert "/etc" not in shown
+        assert {p for p in in_l4 if p.count("/") <= 2} <= shown

@@ -28,7 +28,7 @@ from ..loader import read_layers
 from ..merge import Merged, merge
 from ..model import DIR, Entry, Image
 from ..sizes import Sizes
-from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, matched_bytes, sorted_paths, with_ancestors
+from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, Within, matched_bytes, sorted_paths
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
@@ -525,7 +525,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if result.filter_paths is not None:
             self.search_query = result.query
-            tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
+            tree.within = Within.of(result.filter_paths)  # opened up to a budget of rows
             tree.matched, tree.matched_bytes = result.filter_paths, {}
             self._retree()
             literal.notify(self, f"{len(result.filter_paths)} paths match {result.query!r}")
@@ -538,7 +538,7 @@ class LayerscopeApp(App[int]):
         if self.search_query is not None:
             self.search_query = None
             tree = self.query_one(FileTree)
-            tree.restrict, tree.matched, tree.matched_bytes = None, None, {}
+            tree.within, tree.matched, tree.matched_bytes = None, None, {}
             self._retree()
 
     async def action_focus(self, which: str) -> None:

@@ -32,7 +32,7 @@ from textual.widgets.tree import TreeNode
 
 from ...merge import ROOT
 from ...model import DIR, Deletion, Entry
-from ...snapshot import Snapshot, ViewOptions
+from ...snapshot import Snapshot, ViewOptions, Within
 from ...textsafe import safe
 from .. import columns
 from ..keys import KEYS, TREE, bindings
@@ -109,7 +109,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self.snapshot: Snapshot | None = None
         self.opts = ViewOptions()
         self.attrs = False
-        self.restrict: set[str] | None = None  # search filter: paths + their ancestors
+        self.within: Within | None = None  # a search filter: its matches and their ancestors
         self.matched: list[str] | None = None  # the search filter's own paths
         # (layer, layer view) -> directory -> bytes of the matches below it (``matched_bytes``)
         self.matched_bytes: dict[tuple[int, bool], dict[str, int]] = {}
@@ -144,7 +144,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self.root.set_label(Text(f"/  (L{snapshot.k}: all hidden, {keys})"))
         self.root.expand()
         remembered = {p for p in self._expanded if self._wanted(p)}
-        filtered = self.restrict is not None
+        filtered = self.within is not None
         if remembered or self.opts.layer_only or filtered:
             # a layer's own view opens to its changes; a search filter to every match
             self._open_below(self.root, AUTO_ROWS, remembered, self.opts.layer_only or filtered, deleted=filtered)
@@ -154,7 +154,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self._move_to(self.root)
 
     def _wanted(self, path: str) -> bool:
-        return self.restrict is None or path in self.restrict
+        return self.within is None or path in self.within.paths
 
     def _root_label(self) -> Text:
         if self.snapshot is None:
@@ -185,9 +185,8 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         kids = self._kids.get(path)
         if kids is None:
             assert self.snapshot is not None
-            kids = self.snapshot.children(path, self.opts)
-            if self.restrict is not None:
-                kids = [c for c in kids if c.path in self.restrict]
+            kids = self.snapshot.children(path, self.opts, self.within)
+            if self.within is not None:
                 counted = self.matched_bytes.get((self.snapshot.k, self.opts.layer_only))
                 if self.opts.sort_by_size and counted is not None:
                     kids = self._by_matched_size(kids, counted)
@@ -400,7 +399,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         layer_view = self.opts.layer_only
         shipped = n if type(n) is Entry else snap.shipped(path)
         size = snap.own_size(n) if layer_view else snap.size(n)
-        if self.restrict is not None and type(n) is Entry and n.type == DIR:
+        if self.within is not None and type(n) is Entry and n.type == DIR:
             # a filtered tree: the bytes of what matched below, once counted (a worker does)
             counted = self.matched_bytes.get((snap.k, layer_view))
             size = None if counted is None else counted.get(path, 0)
