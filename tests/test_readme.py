@@ -13,8 +13,8 @@ README = (ROOT / "README.md").read_text()
 
 def test_every_key_is_documented() -> None:
     section = README.split("### Keys", 1)[1].split("\n## ", 1)[0]
-    for _key, disp, _action, _desc, _show in KEYS:
-        assert f"`{disp}`" in section, f"key {disp!r} missing from README"
+    for k in KEYS:
+        assert f"`{k.display}`" in section, f"key {k.display!r} missing from README"
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -16,7 +16,7 @@ from layerscope.sizes import Sizes
 from layerscope.snapshot import Snapshot, ViewOptions, search
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.format import short_count
-from layerscope.ui.keys import KEYS
+from layerscope.ui.keys import GROUPS
 from layerscope.ui.screens.help import HelpScreen
 from layerscope.ui.screens.search import SearchScreen
 from layerscope.ui.widgets.file_tree import FileTree
@@ -267,8 +267,10 @@ async def test_help_lists_every_key() -> None:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         text = " ".join(app.screen.query_one(LinesPane).text.split())  # long ones wrap in the box
-        for _key, _disp, _action, desc, _show in KEYS:
-            assert " ".join(desc.split()) in text
+        for title, keys in GROUPS:
+            assert title in text
+            for k in keys:
+                assert " ".join(k.description.split()) in text
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
 
@@ -435,7 +437,7 @@ async def test_key_bar_shows_each_screens_keys_and_a_click_presses_one() -> None
         await pilot.press("w")
         await pilot.pause()
         assert isinstance(app.screen, AuditScreen)
-        assert str(app.screen.query_one(KeyBar).render()).startswith(" esc Close  1 Files  2 Directories ")
+        assert str(app.screen.query_one(KeyBar).render()).startswith(" Esc Close  1 Files  2 Directories ")
         await pilot.press("escape")
         await pilot.pause()
         help_at = line.index("? Help") + 1  # a column inside " ? Help "

@@ -54,8 +54,9 @@ async def test_palette_lists_every_key_literally_and_runs_them() -> None:
         await pilot.pause(0.2)
         shown = rendered(app)
         # the entries whose key is markup-like show as written
-        for title in ("Search paths (fragment, glob, re:regex) [/]", "Previous layer [[]", "Next layer []]"):
+        for title in ("/    Search paths: a fragment", "[    Previous layer", "]    Next layer"):
             assert title in shown, title
+        assert "[[]" not in shown
         await pilot.press("escape")
         assert not isinstance(app.screen, CommandPalette)
         # run a toggle from the palette: its visible effect is the status line
@@ -82,8 +83,8 @@ async def test_every_key_in_every_pane() -> None:
         app.query_one(FileTree).reveal("/app/config.txt")  # a file with two versions: content and diff open
         opened: set[str] = set()
         for pane_key, pane in PANES.items():
-            for key, _disp, action, _desc, _show in KEYS:
-                if action == "quit":
+            for key, _disp, action, _desc, _show, _label in KEYS:
+                if action in ("quit", ""):  # "": bound by Textual (Tab, Ctrl+P)
                     continue
                 if app.focused is None or app.focused.id != pane:  # the last key may have moved the focus
                     await pilot.press(pane_key)
@@ -97,7 +98,9 @@ async def test_every_key_in_every_pane() -> None:
                 assert app.screen is main, (key, pane)
                 assert app._exception is None, (key, pane)
                 assert app.is_running
-        assert opened >= {"HelpScreen", "SearchScreen", "ContentScreen", "AuditScreen", "CompareScreen"}
+        # (c meets only directories here, with every class hidden or a layer's own view:
+        # it says so in a toast; the content screen's keys are tested in test_ui_help)
+        assert opened >= {"HelpScreen", "SearchScreen", "AuditScreen", "CompareScreen"}
         await pilot.press("q")
     assert app.return_code == 0 and app._exception is None
 

@@ -27,9 +27,9 @@ from ..export import content_problem, last_version
 from ..fmt import plural
 from ..loader import read_layers
 from ..merge import Merged, merge
-from ..model import CONTENT_DAMAGE_KINDS, Entry, Image
+from ..model import CONTENT_DAMAGE_KINDS, DIR, Entry, Image
 from ..sizes import Sizes
-from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, sorted_paths, with_ancestors
+from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, Within, matched_bytes, sorted_paths
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
@@ -57,7 +57,7 @@ class LayerscopeApp(App[int]):
 
     CSS_PATH = "layerscope.tcss"
     TITLE = "layerscope"
-    BINDINGS = bindings()  # type: ignore[assignment]  # a list of Binding is what App expects
+    BINDINGS = bindings()
     COMMANDS = App.COMMANDS | {KeyCommands}
     NOTIFICATION_TIMEOUT = 3  # a toast is a passing word: what stays true is in the status bar
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-normal"), (180, "-wide")]
@@ -309,8 +309,33 @@ class LayerscopeApp(App[int]):
         snap = self.snapshot(self.k)
         tree = self.query_one(FileTree)
         tree.show(snap, keep_path)
+        self._count_matched_bytes()
         self._show_versions(tree.current_path)
         self._update_status()
+
+    def _count_matched_bytes(self) -> None:
+        """A filtered tree's directory sizes, for this layer and view, if not counted yet."""
+        tree = self.query_one(FileTree)
+        if tree.matched is None or self.merged is None:
+            return
+        key = (self.k, tree.opts.layer_only)
+        if key not in tree.matched_bytes:
+            self.count_matched_bytes(self.snapshot(self.k), tree.matched, key)
+
+    @work(thread=True, exclusive=True, group="matched-bytes", exit_on_error=False)
+    def count_matched_bytes(self, snap: Snapshot, paths: list[str], key: tuple[int, bool]) -> None:
+        """Off the UI thread: a filter can match every path of a big image."""
+        counted = matched_bytes(snap, paths, layer_only=key[1])
+        self.call_from_thread(self._matched_bytes_counted, paths, key, counted)
+
+    def _matched_bytes_counted(self, paths: list[str], key: tuple[int, bool], counted: dict[str, int]) -> None:
+        tree = self.query_one(FileTree)
+        if tree.matched is paths:  # still the same filter
+            tree.matched_bytes[key] = counted
+            if tree.opts.sort_by_size:
+                self._retree()  # ranked by these sizes now
+            else:
+                tree.refresh_labels()
 
     @work(thread=True, exclusive=True, group="sizes", exit_on_error=False)
     def compute_sizes(self, sizes: Sizes, opts: ViewOptions) -> None:
@@ -424,6 +449,9 @@ class LayerscopeApp(App[int]):
         if entry is None:
             literal.notify(self, "Select a file (in the tree or the versions pane) first")
             return
+        if entry.type == DIR:  # a screen saying "no content" is one more Esc for nothing
+            literal.notify(self, f"{entry.path} is a directory: Enter or → opens it, d diffs its metadata")
+            return
         self._open_content(entry)
 
     def action_diff(self) -> None:
@@ -477,6 +505,7 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if self.merged is not None:
             tree.show(self.snapshot(self.k))
+            self._count_matched_bytes()
         self._update_status()
 
     def action_toggle_view(self) -> None:
@@ -538,7 +567,8 @@ class LayerscopeApp(App[int]):
         tree = self.query_one(FileTree)
         if result.filter_paths is not None:
             self.search_query = result.query
-            tree.restrict = with_ancestors(result.filter_paths)  # opened up to a budget of rows
+            tree.within = Within.of(result.filter_paths)  # opened up to a budget of rows
+            tree.matched, tree.matched_bytes = result.filter_paths, {}
             self._retree()
             n = len(result.filter_paths)
             literal.notify(self, f"{plural(n, 'path')} match{'es' if n == 1 else ''} {result.query!r}")
@@ -550,7 +580,8 @@ class LayerscopeApp(App[int]):
     def action_clear_search(self) -> None:
         if self.search_query is not None:
             self.search_query = None
-            self.query_one(FileTree).restrict = None
+            tree = self.query_one(FileTree)
+            tree.within, tree.matched, tree.matched_bytes = None, None, {}
             self._retree()
 
     async def action_focus(self, which: str) -> None:
@@ -584,8 +615,13 @@ class LayerscopeApp(App[int]):
             literal.notify(self, "That path is hidden by the current view or filters")
 
     def _jump_path(self, path: str | None) -> None:
-        if path is not None:
-            self._jump(Jump(path, self.k))
+        if path is None:
+            return
+        if self.merged is not None and self.merged.state_at(path, self.k) is None:
+            # a path only B has: not "hidden by the view", there is none here
+            literal.notify(self, f"{path} is only in B (the --compare image): not in this one")
+            return
+        self._jump(Jump(path, self.k))
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

@@ -19,15 +19,28 @@ from textual.screen import ModalScreen
 from . import literal
 from .keys import KEYS
 
+KEY_STYLE = "bold"
+KEY_WIDTH = 4  # the widest key of the main screen is "Esc"
+
 
 def command_title(desc: str, display: str) -> str:
-    """What the palette shows and matches for one key: ``Next layer [ ] ]``."""
-    return f"{desc} [{display}]"
+    """What the palette shows and matches for one key: ``[    Previous layer``.
+
+    The key first, in a column, as the help lists it: after the description,
+    in brackets, ``[`` read ``[[]`` (markup gone wrong), and a long
+    description pushed its key to a line of its own at 80 columns.
+    """
+    return f"{display:<{KEY_WIDTH}} {desc}"
+
+
+def shown_title(title: str) -> Content:
+    """The title as literal content, the key in bold."""
+    return literal.content(title).stylize(KEY_STYLE, 0, KEY_WIDTH)
 
 
 def highlight(matcher: Matcher, title: str) -> Content:
     """The title as literal content, with the characters the query matched highlighted."""
-    shown = literal.content(title)
+    shown = shown_title(title)
     _score, offsets = matcher.fuzzy_search.match(matcher.query, title)
     for offset in offsets:
         if offset < len(shown.plain) and not title[offset].isspace():
@@ -42,12 +55,12 @@ class KeyCommands(Provider):
         if isinstance(self.screen, ModalScreen):
             return []
         return [
-            (command_title(desc, disp), partial(self.app.run_action, action)) for _k, disp, action, desc, _s in KEYS
+            (command_title(k.description, k.display), partial(self.app.run_action, k.action)) for k in KEYS if k.action
         ]
 
     async def discover(self) -> Hits:
         for title, run in self._commands():
-            yield DiscoveryHit(literal.content(title), run, text=title)
+            yield DiscoveryHit(shown_title(title), run, text=title)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -16,7 +16,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import events, on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -29,6 +28,7 @@ from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from .. import literal
 from ..drawn import Drawn
 from ..format import human_size, short_command
+from ..keys import AUDIT, bindings
 from ..widgets.key_bar import KeyBar
 from ..widgets.table import MeasuredTable
 
@@ -36,6 +36,14 @@ MAX_ROWS = 500
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
 TABS = ("files", "dirs", "layers", "findings")  # tab ids; tables are "#waste", "#waste-dirs"…
 TABLE_OF = {"files": "waste", "dirs": "waste-dirs", "layers": "waste-layers", "findings": "findings"}
+# Where Enter goes from each tab, for the box's title: the help's "Enter on 1"… rows, in
+# fewer words (the title fits 80 columns).
+ENTER_ON = {
+    "files": "the path, at the layer that hid it",
+    "dirs": "the layer that hid its biggest",
+    "layers": "that layer, its biggest path",
+    "findings": "the path, at the layer that ships it",
+}
 
 
 @dataclass(frozen=True)
@@ -127,15 +135,7 @@ class TabBar(Static, can_focus=False):
 
 
 class AuditScreen(ModalScreen[Jump | None]):
-    BINDINGS = [
-        Binding("escape,q,w", "dismiss", "Close"),
-        Binding("1", "tab('files')", "Files"),
-        Binding("2", "tab('dirs')", "Directories"),
-        Binding("3", "tab('layers')", "Layers"),
-        Binding("4", "tab('findings')", "Findings"),
-        Binding("tab", "step_tab(1)", "Next tab", show=False),
-        Binding("shift+tab", "step_tab(-1)", "Previous tab", show=False),
-    ]
+    BINDINGS = bindings(AUDIT)
 
     def __init__(self, analysis: Analysis) -> None:
         super().__init__()
@@ -160,12 +160,17 @@ class AuditScreen(ModalScreen[Jump | None]):
             "findings": f"4 Findings ({len(a.findings)})",
         }
         with Vertical(id="audit-box") as box:
-            box.border_title = "Waste and findings (Enter: go to the path)"
+            box.border_title = self._title(self.active)
             yield Static(Drawn(summary(a)), id="audit-summary")
             yield TabBar(titles, self.active, id="audit-tab-bar")
             # only the shown tab's table: the others are made when first shown
             yield self._new_table(self.active)
         yield KeyBar()
+
+    @staticmethod
+    def _title(tab: str) -> str:
+        """The box's title says where Enter goes from the shown tab: each tab goes elsewhere."""
+        return f"Waste and findings · Enter: {ENTER_ON[tab]}"
 
     def _new_table(self, tab: str) -> MeasuredTable[Text]:
         return MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
@@ -271,6 +276,7 @@ class AuditScreen(ModalScreen[Jump | None]):
             self._table(tab).display = True
             self.active = tab
             self.query_one(TabBar).show(tab)
+            self.query_one("#audit-box").border_title = self._title(tab)
             self._fill(tab)
         self._table(tab).focus()
 

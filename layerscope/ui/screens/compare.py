@@ -6,7 +6,6 @@ from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
@@ -14,6 +13,7 @@ from textual.widgets import DataTable, Static
 from ...compare import Comparison
 from .. import literal
 from ..format import human_size
+from ..keys import COMPARE, bindings
 from ..palette import GREEN, VERMILLION, YELLOW
 from ..widgets.key_bar import KeyBar
 
@@ -49,7 +49,7 @@ def comparison_summary(c: Comparison) -> Table:
 class CompareScreen(ModalScreen[str | None]):
     """Enter on a path jumps to it in this image's tree (if it exists here)."""
 
-    BINDINGS = [Binding("escape,q", "dismiss", "Close")]
+    BINDINGS = bindings(COMPARE)
 
     def __init__(self, comparison: Comparison) -> None:
         super().__init__()

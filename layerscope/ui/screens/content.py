@@ -11,12 +11,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.measure import Measurement
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -25,6 +25,7 @@ from ...model import Entry
 from ...textsafe import safe
 from .. import literal
 from ..format import human_size
+from ..keys import CONTENT, bindings
 from ..widgets.key_bar import KeyBar
 
 VIEW_CAP = 256 * 1024  # bytes read for one view
@@ -42,6 +43,21 @@ def is_binary(data: bytes) -> bool:
     except UnicodeDecodeError as exc:
         return exc.start < len(data[:8192]) - 4  # a cut multi-byte char at the end is fine
     return False
+
+
+class Wide(Group):
+    """A ``Group`` as wide as its widest line, not as the screen.
+
+    The body is sized to its content (``width: auto``), so that long lines
+    scroll sideways (← →, as ``less -S``) instead of being cut: Rich's
+    ``Group`` measures its parts clamped to the console's width, and a diff
+    or a capped file (a note above the text) came out exactly as wide as the
+    screen.
+    """
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        wide = options.update_width(1 << 20)
+        return Measurement.get(console, wide, Group(*self.renderables))
 
 
 def hex_view(data: bytes) -> Text:
@@ -98,7 +114,7 @@ def render_version(e: Entry, read: Reader) -> RenderableType:
         lexer = Syntax.guess_lexer(e.path, code=text[:4096])
         body = Syntax(text, lexer, line_numbers=True, word_wrap=False, theme="ansi_dark")
     if notes:
-        return Group(Text("(" + "; ".join(notes) + ")", style="yellow"), body)
+        return Wide(Text("(" + "; ".join(notes) + ")", style="yellow"), body)
     return body
 
 
@@ -113,9 +129,9 @@ def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
         if (old.uid, old.gid) != (new.uid, new.gid):
             meta.append(f"owner {old.uid}:{old.gid} → {new.uid}:{new.gid}")
         what = "; ".join(meta) or "identical content and metadata (a rewrite)"
-        return Group(head, Text(f"Content identical. {what}", style="cyan"))
+        return Wide(head, Text(f"Content identical. {what}", style="cyan"))
     if is_binary(a) or is_binary(b):
-        return Group(head, Text(f"Binary content differs ({human_size(old.size)} → {human_size(new.size)})"))
+        return Wide(head, Text(f"Binary content differs ({human_size(old.size)} → {human_size(new.size)})"))
     lines = difflib.unified_diff(
         decode_text(a).splitlines(), decode_text(b).splitlines(), f"L{old.layer}", f"L{new.layer}", lineterm="", n=3
     )
@@ -123,17 +139,13 @@ def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
     notes = Text()
     if old.size > len(a) or new.size > len(b):
         notes = Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)\n", style="yellow")
-    return Group(head, notes, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
+    return Wide(head, notes, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
 
 
 class ContentScreen(ModalScreen[None]):
     """A full-screen viewer over the main view; Esc or q closes it."""
 
-    BINDINGS = [
-        Binding("escape,q", "dismiss", "Close"),
-        Binding("home,g", "top", "Top", show=False),
-        Binding("end,G", "bottom", "Bottom", show=False),
-    ]
+    BINDINGS = bindings(CONTENT)
 
     def __init__(self, title: str, make: Callable[[], RenderableType]) -> None:
         super().__init__()

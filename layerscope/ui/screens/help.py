@@ -1,4 +1,4 @@
-"""The `?` screen: every key, generated from the same table as the bindings."""
+"""The `?` screen: every key of every screen, from the same tables as the bindings (``keys``)."""
 
 from __future__ import annotations
 
@@ -7,22 +7,24 @@ from functools import cache
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.screen import ModalScreen
 
 from .. import literal
 from ..drawn import Drawn
-from ..keys import KEYS, NAV_KEYS
+from ..keys import GROUPS, HELP, Key, bindings
 from ..palette import CLASS_MARK, CLASS_STYLE, LEGEND
 from ..widgets.lines import LinesPane
 
 
-def help_table() -> Table:
-    t = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
+def help_table(title: str, keys: list[Key]) -> Table:
+    """One screen's (or pane's) keys, under its title, as README's keys table lists them."""
+    t = Table(show_header=False, box=None, padding=(0, 2, 0, 0), title=title)
+    t.title_justify = "left"
+    t.title_style = "bold"
     t.add_column("Key", style="bold cyan", no_wrap=True)
     t.add_column("Action")
-    for disp, desc in [(disp, desc) for _key, disp, _action, desc, _show in KEYS] + NAV_KEYS:
-        t.add_row(literal.text(disp), literal.text(desc))  # `[` and `]` are keys, not markup
+    for k in keys:
+        t.add_row(literal.text(k.display), literal.text(k.description))  # `[` and `]` are keys, not markup
     return t
 
 
@@ -51,13 +53,13 @@ def legend() -> Table:
 
 
 @cache
-def _drawn() -> tuple[Drawn, Drawn]:
-    """The help's two tables, drawn once per width for the whole session."""
-    return Drawn(help_table()), Drawn(legend())
+def _drawn() -> tuple[Drawn, ...]:
+    """The help's tables, drawn once per width for the whole session."""
+    return (*(Drawn(help_table(title, keys)) for title, keys in GROUPS), Drawn(legend()))
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark", "dismiss", "Close")]
+    BINDINGS = bindings(HELP)
 
     def compose(self) -> ComposeResult:
         # one pane drawing its own lines: as two Statics in a scrolling

@@ -13,7 +13,6 @@ import os
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
@@ -24,6 +23,7 @@ from ...merge import Merged
 from ...model import Deletion, Entry, Image
 from .. import literal
 from ..format import human_size
+from ..keys import SAVE, bindings
 
 
 def current_directory() -> str:
@@ -34,7 +34,7 @@ def current_directory() -> str:
 class SaveScreen(ModalScreen[str | None]):
     """Dismissed with the path written, or None when cancelled."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    BINDINGS = bindings(SAVE)
 
     def __init__(self, image: Image, entry: Entry, what: str, directory: str | None = None) -> None:
         super().__init__()

@@ -13,7 +13,6 @@ from functools import partial
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
@@ -26,6 +25,8 @@ from ...model import Deletion, Entry
 from ...snapshot import count_matches, search
 from .. import literal
 from ..format import node_label
+from ..keys import SEARCH, bindings
+from ..widgets.key_bar import KeyBar
 from ..widgets.steady import SteadyScroll
 
 # Rows listed: an OptionList lays out every option when they are added (~0.2 ms
@@ -33,6 +34,9 @@ from ..widgets.steady import SteadyScroll
 # screens of them. The count line says how many there are; Ctrl+F filters the
 # tree to every match.
 SHOW = 100
+
+# Fits the box at 80 columns (64 cells): the key a user cannot guess first.
+PLACEHOLDER = "Ctrl+F filters the tree · Enter jumps · text, *.pem, re:REGEX"
 
 
 def _stop(worker: Worker[None]) -> bool:
@@ -58,11 +62,7 @@ class SearchResult:
 
 
 class SearchScreen(ModalScreen[SearchResult | None]):
-    BINDINGS = [
-        Binding("escape", "cancel", "Close"),
-        Binding("ctrl+f", "filter", "Filter tree to matches"),
-        Binding("down", "focus_results", "Results", show=False),
-    ]
+    BINDINGS = bindings(SEARCH)
 
     def __init__(self, merged: Merged, k: int, query: str = "", ghosts: bool = True) -> None:
         super().__init__()
@@ -77,11 +77,12 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         with Vertical(id="search-box"):
             yield Input(
                 value=self.query_text,
-                placeholder="path fragment, glob (*.pem, /etc/*), or re:REGEX — Enter jumps, Ctrl+F filters",
+                placeholder=PLACEHOLDER,
                 id="search-input",
             )
             yield Static("", id="search-count")
             yield Results(id="search-results")
+        yield KeyBar()  # the hint goes as the user types: Ctrl+F stays named here
 
     def on_mount(self) -> None:
         self.query_one(Input).focus()

@@ -23,7 +23,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.binding import Binding, BindingType
+from textual.binding import BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
@@ -32,12 +32,19 @@ from textual.widgets.tree import TreeNode
 
 from ...merge import ROOT
 from ...model import DIR, Deletion, Entry
-from ...snapshot import Snapshot, ViewOptions
+from ...snapshot import Snapshot, ViewOptions, Within
 from ...textsafe import safe
 from .. import columns
+from ..keys import KEYS, TREE, bindings
 from .steady import SteadyScroll
 
 PAGE = 500
+# The key that shows each change class again, from the keys' table: an empty tree's hint.
+FILTER_KEYS = tuple(
+    (k.action.removeprefix("toggle_filter('").removesuffix("')"), k.display)
+    for k in KEYS
+    if k.action.startswith("toggle_filter(")
+)
 AUTO_ROWS = 250  # rows a layer's own view opens to, and remembered directories re-open to
 EXPAND_ROWS = 1000  # rows one expand-all below the cursor may add
 
@@ -59,18 +66,19 @@ def depth(path: str) -> int:
     return path.count("/")
 
 
+def _next_out(node: Node | None) -> Node | None:
+    """The row after ``node`` and everything under it: its next sibling, else its parent's…"""
+    while node is not None:
+        if node.next_sibling is not None:
+            return node.next_sibling
+        node = node.parent
+    return None
+
+
 class FileTree(SteadyScroll, Tree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("left,h", "collapse_or_parent", "Collapse / to parent", show=False),
-        Binding("right", "expand_or_versions", "Expand / versions of a file", show=False),
-        Binding("j", "cursor_down", "Down", show=False),
-        Binding("k", "cursor_up", "Up", show=False),
-        Binding("g,home", "scroll_home", "First row", show=False),
-        Binding("G,end", "scroll_end", "Last row", show=False),
-        Binding("shift+space", "toggle_expand_all", "Expand / collapse all below", show=False),
-    ]
+    BINDINGS: ClassVar[list[BindingType]] = bindings(TREE)
 
     class PathHighlighted(Message):
         def __init__(self, path: str | None) -> None:
@@ -101,7 +109,10 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self.snapshot: Snapshot | None = None
         self.opts = ViewOptions()
         self.attrs = False
-        self.restrict: set[str] | None = None  # search filter: paths + their ancestors
+        self.within: Within | None = None  # a search filter: its matches and their ancestors
+        self.matched: list[str] | None = None  # the search filter's own paths
+        # (layer, layer view) -> directory -> bytes of the matches below it (``matched_bytes``)
+        self.matched_bytes: dict[tuple[int, bool], dict[str, int]] = {}
         self._loaded: set[int] = set()
         self._expanded: set[str] = set()  # directories the user opened: remembered across layers
         self._shown: dict[str, Entry | Deletion] = {}  # loaded rows' nodes, by path
@@ -126,9 +137,14 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self.root.data = ROOT
         self.root.set_label(self._root_label())
         self._populate(self.root)
+        if not self.root.children and self.opts.hidden:
+            # an empty tree is no bug: say which keys brought it there
+            keys = " ".join(key for cls, key in FILTER_KEYS if cls in self.opts.hidden)
+            # the keys that show them again, short enough for the pane at 80 columns
+            self.root.set_label(Text(f"/  (L{snapshot.k}: all hidden, {keys})"))
         self.root.expand()
         remembered = {p for p in self._expanded if self._wanted(p)}
-        filtered = self.restrict is not None
+        filtered = self.within is not None
         if remembered or self.opts.layer_only or filtered:
             # a layer's own view opens to its changes; a search filter to every match
             self._open_below(self.root, AUTO_ROWS, remembered, self.opts.layer_only or filtered, deleted=filtered)
@@ -138,7 +154,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self._move_to(self.root)
 
     def _wanted(self, path: str) -> bool:
-        return self.restrict is None or path in self.restrict
+        return self.within is None or path in self.within.paths
 
     def _root_label(self) -> Text:
         if self.snapshot is None:
@@ -169,11 +185,24 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         kids = self._kids.get(path)
         if kids is None:
             assert self.snapshot is not None
-            kids = self.snapshot.children(path, self.opts)
-            if self.restrict is not None:
-                kids = [c for c in kids if c.path in self.restrict]
+            kids = self.snapshot.children(path, self.opts, self.within)
+            if self.within is not None:
+                counted = self.matched_bytes.get((self.snapshot.k, self.opts.layer_only))
+                if self.opts.sort_by_size and counted is not None:
+                    kids = self._by_matched_size(kids, counted)
             self._kids[path] = kids
         return kids
+
+    def _by_matched_size(self, kids: list[Entry | Deletion], counted: dict[str, int]) -> list[Entry | Deletion]:
+        """A filtered tree sorted by size ranks its directories by the bytes that matched below them."""
+        assert self.snapshot is not None
+        size = self.snapshot.own_size if self.opts.layer_only else self.snapshot.size
+
+        def key(n: Entry | Deletion) -> tuple[int, str]:
+            shown = counted.get(n.path, 0) if type(n) is Entry and n.type == DIR else size(n)
+            return -(shown or 0), n.path
+
+        return sorted(kids, key=key)
 
     def _populate(self, node: Node, offset: int = 0) -> int:
         """Add a page of a directory's children; returns the rows added."""
@@ -189,6 +218,10 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         for n in page:
             shown[n.path] = n
             add(node, Text(safe(n.path.rsplit("/", 1)[-1])), n.path, snap.has_children(n, ghosts))
+        if not kids and node is not self.root:
+            # every child filtered out: a directory with nothing to open, not one open on nothing
+            node._allow_expand = False
+            node._expanded = False
         rest = len(kids) - offset - PAGE
         if rest > 0:
             more = Text(f"… {rest} more (Enter to show {min(rest, PAGE)})", style="dim")
@@ -212,7 +245,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         added = 0 if id(node) in self._loaded else self._populate(node)
         # Set the flag rather than call expand(): that posts NodeExpanded, which
         # is how a directory the user opened is told from one opened for them.
-        node._expanded = True
+        node._expanded = node.allow_expand  # not if it turned out to have nothing to show
         node._updates += 1
         return added
 
@@ -366,6 +399,10 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         layer_view = self.opts.layer_only
         shipped = n if type(n) is Entry else snap.shipped(path)
         size = snap.own_size(n) if layer_view else snap.size(n)
+        if self.within is not None and type(n) is Entry and n.type == DIR:
+            # a filtered tree: the bytes of what matched below, once counted (a worker does)
+            counted = self.matched_bytes.get((snap.k, layer_view))
+            size = None if counted is None else counted.get(path, 0)
         below = snap.deleted_under(path) if layer_view and type(n) is Entry and n.type == DIR else 0
         return columns.cells(n, snap.k, shipped, size, below, snap.merged.image.label_of)
 
@@ -474,6 +511,31 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self.move_cursor(node.children[0])
         elif not node.allow_expand:
             self.post_message(self.VersionsWanted(node.data))
+
+    def action_cursor_parent_next_sibling(self) -> None:
+        """Shift+→: out of the directory, forward, to the row after it (the parent's next sibling).
+
+        When the parent is the last of its own, the next row out is further up;
+        Textual's own took the cursor off every row there.
+        """
+        node = self.cursor_node
+        target = _next_out(node.parent) if node is not None else None
+        if target is not None:
+            self.move_cursor(target, animate=False)
+
+    def action_cursor_next_sibling(self) -> None:
+        """Shift+↓: the next sibling, over an open directory's rows (the last one: the next row out)."""
+        node = self.cursor_node
+        target = _next_out(node) if node is not None else None
+        if target is not None:
+            self.move_cursor(target, animate=False)
+
+    def action_cursor_previous_sibling(self) -> None:
+        """Shift+↑: the previous sibling (the first one: its parent)."""
+        node = self.cursor_node
+        target = None if node is None else node.previous_sibling or node.parent
+        if target is not None:
+            self.move_cursor(target, animate=False)
 
     def action_toggle_expand_all(self) -> None:
         """Shift+Space: Textual's version expands every sibling unbounded; this one is bounded."""
