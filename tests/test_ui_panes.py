@@ -1,0 +1,144 @@
+"""The panes fit their width (issue 20): numbers are never cut, every column holds
+what its header says, nothing wraps, and a wide terminal's room is used.
+
+Expectations come from outside the code under test: the umoci listings of the
+sample (``*.expected.txt``), the sample's tar members read with ``tarfile``,
+and the bytes of ``/bin/busybox`` hashed here.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import SAMPLES
+
+from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.widgets.file_tree import FileTree
+
+SMALL = (80, 24)
+MEDIUM = (120, 40)
+LARGE = (200, 60)
+SIZES = [SMALL, LARGE]
+
+
+def tag(size: tuple[int, int]) -> str:
+    return f"{size[0]}x{size[1]}"
+
+
+def listing(k: int | None = None) -> dict[str, list[str]]:
+    """The umoci listing of the sample as of layer ``k`` (top without it): path -> fields."""
+    name = "sample-docker.expected.txt" if k is None else f"sample-docker.L{k}.expected.txt"
+    out: dict[str, list[str]] = {}
+    for line in (SAMPLES / name).read_text().splitlines():
+        fields = line.split("\t")
+        out[fields[0]] = fields
+    return out
+
+
+def bytes_text(n: int) -> str:
+    """How a figure under 1000 bytes reads (``90 B``): the sample's are all that small."""
+    assert n < 1000
+    return f"{n} B"
+
+
+def sample_app(name: str = "sample-docker.tar") -> LayerscopeApp:
+    return make_app(str(SAMPLES / name))
+
+
+async def loaded(app: LayerscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+    assert app.merged is not None
+
+
+def screen_lines(app: LayerscopeApp) -> list[str]:
+    return [s.text for s in app.screen._compositor.render_strips()]
+
+
+def pane_lines(app: LayerscopeApp, selector: str) -> list[str]:
+    """The lines inside a pane's border, scrollbar excluded: what the user can read of it."""
+    widget = app.query_one(selector)
+    region = widget.region
+    inner = widget.scrollable_content_region
+    strips = screen_lines(app)
+    return [strips[y][inner.x : inner.right] for y in range(inner.y, inner.bottom) if region.y <= y < region.bottom]
+
+
+# -- 1. the Files pane: numbers are never cut ----------------------------------------------
+
+
+def deleted_under(top: str, below: int, at: int) -> int:
+    """Bytes of the files under ``top`` that ship as of ``below`` and are gone as of ``at``."""
+    before, after = listing(below), listing(at)
+    return sum(int(f[5]) for p, f in before.items() if p.startswith(top + "/") and f[1] == "file" and p not in after)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_layer_view_deleted_bytes_are_whole_beside_the_scrollbar(size: tuple[int, int]) -> None:
+    """`[` then `v` on L5: ``root/`` and ``opt/`` showed ``-9`` and ``-1`` for 90 B and 18 B
+    at 80×24, the number cut by the scrollbar."""
+    app = sample_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("left_square_bracket", "v")
+        await loaded(app, pilot)
+        assert app.k == 5
+        rows = pane_lines(app, "#tree")
+        for top in ("/root", "/opt"):
+            gone = bytes_text(deleted_under(top, 4, 5))
+            name = top.rsplit("/", 1)[-1] + "/"
+            row = next(r for r in rows if f" {name} " in r)
+            # the figure whole: "-90 B" (narrow) or "90 B deleted below" (wide), at the row's end
+            assert re.search(rf"(-{gone}|{gone} deleted below)\s*$", row), (top, gone, row)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_tree_rows_show_whole_sizes_and_cut_only_names(size: tuple[int, int]) -> None:
+    """Every file row of the layer view ends with its whole size (the umoci listing's); a name
+    that does not fit ends in an ellipsis instead."""
+    app = sample_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("left_square_bracket", "v")
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        before = listing(4)
+        checked = 0
+        rows = pane_lines(app, "#tree")
+        for y, line in enumerate(tree._tree_lines[: len(rows)]):
+            path = line.node.data
+            if not isinstance(path, str) or path not in before or before[path][1] != "file":
+                continue
+            row = rows[y - tree.scroll_offset.y]
+            assert row.rstrip().endswith(" " + bytes_text(int(before[path][5]))), (path, row)
+            base = path.rsplit("/", 1)[-1]
+            if base not in row:
+                cut = row.split("…")[0].split()[-1]
+                assert "…" in row and base.startswith(cut), (path, row)
+            checked += 1
+        assert checked >= 3
+        assert tree.virtual_size.width <= tree.scrollable_content_region.width
+
+
+async def test_tree_uses_a_wide_pane() -> None:
+    """At 200×60 the tree's rows ended ~35 cells into its 98: the name column takes
+    the room, the figures sit at the pane's edge, and no name is cut."""
+    app = sample_app()
+    async with app.run_test(size=LARGE) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        await pilot.press("home", "down", "e")  # /app opened: its hardlink row is the widest
+        await loaded(app, pilot)
+        rows = pane_lines(app, "#tree")
+        width = tree.scrollable_content_region.width
+        top = listing()
+        sized = [r for r in rows[1:] if re.search(r"\d B$", r.rstrip())]
+        assert len(sized) >= 8, rows
+        assert all(len(r.rstrip()) == width for r in sized), (width, sized)
+        assert not any("…" in r for r in rows), rows
+        for path in ("/app/shared.txt", "/app/owned-by-app.txt"):
+            row = next(r for r in rows if f" {path.rsplit('/', 1)[-1]} " in r)
+            assert row.rstrip().endswith(" " + bytes_text(int(top[path][5]))), row
