@@ -8,12 +8,15 @@ and the bytes of ``/bin/busybox`` hashed here.
 
 from __future__ import annotations
 
+import json
 import re
+import tarfile
 
 import pytest
 from conftest import SAMPLES
 
 from layerscope.ui.app import LayerscopeApp, make_app
+from layerscope.ui.screens.content import ContentScreen
 from layerscope.ui.widgets.file_tree import FileTree
 
 SMALL = (80, 24)
@@ -59,7 +62,7 @@ def screen_lines(app: LayerscopeApp) -> list[str]:
 
 def pane_lines(app: LayerscopeApp, selector: str) -> list[str]:
     """The lines inside a pane's border, scrollbar excluded: what the user can read of it."""
-    widget = app.query_one(selector)
+    widget = app.screen.query_one(selector)
     region = widget.region
     inner = widget.scrollable_content_region
     strips = screen_lines(app)
@@ -142,3 +145,67 @@ async def test_tree_uses_a_wide_pane() -> None:
         for path in ("/app/shared.txt", "/app/owned-by-app.txt"):
             row = next(r for r in rows if f" {path.rsplit('/', 1)[-1]} " in r)
             assert row.rstrip().endswith(" " + bytes_text(int(top[path][5]))), row
+
+
+# -- 2. the hex view fits the width ----------------------------------------------------------
+
+
+def member_bytes(path: str) -> bytes:
+    """A file's bytes as the sample's layer tars hold them (the topmost layer that has it)."""
+    with tarfile.open(SAMPLES / "sample-docker.tar") as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for layer in reversed(manifest[0]["Layers"]):
+            with tarfile.open(fileobj=outer.extractfile(layer)) as inner:
+                try:
+                    member = inner.getmember(path.lstrip("/"))
+                except KeyError:
+                    continue
+                if member.isfile():
+                    return inner.extractfile(member).read()  # type: ignore[union-attr]
+    raise KeyError(path)
+
+
+HEX_OFFSET = re.compile(r"^([0-9a-f]{4,8})  ")
+
+
+def hex_row(row: str, per_row: int) -> tuple[int, bytes, str]:
+    """(offset, bytes, ASCII) of a hex row ``offset  hh hh …  ascii``; raises on anything else."""
+    m = HEX_OFFSET.match(row)
+    assert m, row
+    rest = row[m.end() :]
+    field = 3 * per_row - 1
+    data = bytes.fromhex(rest[:field])
+    assert rest[field : field + 2] == "  ", row
+    return int(m.group(1), 16), data, rest[field + 2 : field + 2 + len(data)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_hex_view_rows_fit_and_hold_the_files_bytes(size: tuple[int, int]) -> None:
+    """`c` on /bin/busybox: at 80×24 every 16-byte row (82 cells) wrapped; now each row
+    fits, holds 8 or more bytes (16 or more at 200 columns) and they are the file's."""
+    data = member_bytes("/bin/busybox")
+    app = sample_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/bin/busybox")
+        await pilot.press("c")
+        assert isinstance(app.screen, ContentScreen)
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.pause()
+        lines = pane_lines(app, "#content-scroll")
+        assert lines[0].startswith("(showing the first")
+        rows = [line for line in lines[1:] if line.strip()]
+        assert len(rows) >= 10
+        per_row = len(rows[0][HEX_OFFSET.match(rows[0]).end() :].split("  ")[0].split())  # type: ignore[union-attr]
+        offsets = []
+        for row in rows:
+            assert len(row) <= app.screen.query_one("#content-scroll").scrollable_content_region.width
+            off, chunk, asc = hex_row(row, per_row)  # a wrapped row's second half would not read as one
+            assert chunk == data[off : off + len(chunk)], row
+            assert asc == "".join(chr(b) if 32 <= b < 127 else "." for b in chunk), row
+            offsets.append((off, len(chunk)))
+        assert per_row >= (16 if size[0] >= 200 else 8)
+        assert all(off == i * per_row and n == per_row for i, (off, n) in enumerate(offsets)), offsets

@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
@@ -30,6 +31,7 @@ from ..widgets.key_bar import KeyBar
 VIEW_CAP = 256 * 1024  # bytes read for one view
 LINE_CAP = 5000  # lines rendered
 HEX_CAP = 16 * 1024
+HEX_ROWS = (32, 16, 8, 4)  # bytes a hex row holds, the most that fit
 
 Reader = Callable[[Entry, int], bytes]  # (entry, limit) -> first ``limit`` bytes
 
@@ -44,16 +46,48 @@ def is_binary(data: bytes) -> bool:
     return False
 
 
-def hex_view(data: bytes) -> Text:
-    out = Text()
-    for off in range(0, min(len(data), HEX_CAP), 16):
-        chunk = data[off : off + 16]
-        hexpart = " ".join(f"{b:02x}" for b in chunk)
-        asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        out.append(f"{off:08x}  ", style="dim")
-        out.append(f"{hexpart:<48}  ")
-        out.append(asc + "\n", style="cyan")
-    return out
+class HexView:
+    """Offset, hex bytes and their ASCII, as many bytes a row as the width holds.
+
+    Drawn for the width it is given (the content pane's, its scrollbar left
+    out), so a row never wraps: 32 bytes a row on a wide terminal, 16 (as
+    ``xxd`` and ``hexdump -C``) where that fits, else 8 or 4. Offsets have as
+    many hex digits as the last one needs (at least 4): with 16 kB shown, a
+    16-byte row fits in an 80-column terminal.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data[:HEX_CAP]
+        self.digits = max(4, len(f"{max(len(self.data) - 1, 0):x}"))
+
+    def row_width(self, per_row: int) -> int:
+        return self.digits + 2 + 3 * per_row - 1 + 2 + per_row
+
+    def per_row(self, width: int) -> int:
+        for n in HEX_ROWS:
+            if self.row_width(n) <= width:
+                return n
+        return HEX_ROWS[-1]
+
+    def render(self, width: int) -> Text:
+        out = Text(no_wrap=True, overflow="crop")
+        n = self.per_row(width)
+        data = self.data
+        for off in range(0, len(data), n):
+            chunk = data[off : off + n]
+            hexpart = " ".join(f"{b:02x}" for b in chunk)
+            asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+            out.append(f"{off:0{self.digits}x}  ", style="dim")
+            out.append(f"{hexpart:<{3 * n - 1}}  ")
+            out.append(asc + "\n", style="cyan")
+        out.rstrip()
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.render(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.row_width(HEX_ROWS[-1]), self.row_width(self.per_row(options.max_width)))
 
 
 def decode_text(data: bytes) -> str:
@@ -90,7 +124,7 @@ def render_version(e: Entry, read: Reader) -> RenderableType:
     if is_binary(data):
         if len(data) > HEX_CAP:
             notes.append(f"hex view of the first {human_size(HEX_CAP)}")
-        body: RenderableType = hex_view(data)
+        body: RenderableType = HexView(data)
     else:
         text = decode_text(data)
         if text.count("\n") >= LINE_CAP - 1:
