@@ -18,6 +18,8 @@ from conftest import SAMPLES
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.screens.content import ContentScreen
 from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_stack import LayerStack
+from layerscope.ui.widgets.versions import VersionsPane
 
 SMALL = (80, 24)
 MEDIUM = (120, 40)
@@ -209,3 +211,75 @@ async def test_hex_view_rows_fit_and_hold_the_files_bytes(size: tuple[int, int])
             offsets.append((off, len(chunk)))
         assert per_row >= (16 if size[0] >= 200 else 8)
         assert all(off == i * per_row and n == per_row for i, (off, n) in enumerate(offsets)), offsets
+
+
+# -- 3. the Versions pane: each column holds what its header says ----------------------------
+
+
+async def versions_columns(app: LayerscopeApp, pilot, first: str) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+    """The Versions pane's rows as the screen shows them, cut at its header's words,
+    scrolled sideways (as far as it goes) to column ``first`` and the ones right of it."""
+    table = app.query_one(VersionsPane)
+    cols = list(table.columns.values())
+    keys = [str(c.label) for c in cols]
+    x = sum(c.get_render_width(table) for c in cols[: keys.index(first)])
+    table.scroll_to(x=x, animate=False)
+    await pilot.pause()
+    lines = pane_lines(app, "#versions")
+    header = lines[0]
+    starts = [(m.start(), m.group()) for m in re.finditer(r"\S+", header)]
+    names = [name for _, name in starts]
+    assert first in names, header
+    starts = starts[names.index(first) :]
+    rows = []
+    for line in lines[1:]:
+        if not line.strip():
+            continue
+        cells = {}
+        for i, (start, name) in enumerate(starts):
+            end = starts[i + 1][0] if i + 1 < len(starts) else len(line)
+            cells[name] = line[start:end].strip()
+        rows.append(cells)
+    return rows
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_whiteout_row_has_no_digest_and_the_older_version_its_own(size: tuple[int, int]) -> None:
+    """L5, /root/.aws/credentials: the whiteout row put the path in the Digest column."""
+    secret = "/root/.aws/credentials"
+    digest = listing(3)[secret][6].removeprefix("sha256:")
+    app = sample_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal(secret)
+        await loaded(app, pilot)
+        rows = await versions_columns(app, pilot, "Layer")
+        assert [r["Layer"] for r in rows] == ["L5", "L3"], rows
+        assert rows[0]["Change"].endswith("deleted (whiteout)"), rows
+        assert rows[0]["Fate"] == "absent", rows
+        rows = await versions_columns(app, pilot, "Size")
+        assert [r["Size"] for r in rows] == ["-", bytes_text(int(listing(3)[secret][5]))], rows
+        assert [r["Digest"] for r in rows] == ["-", digest[:12]], rows
+        assert all(secret not in v for r in rows for k, v in r.items() if k != "Command"), rows
+
+
+@pytest.mark.parametrize("size", SIZES, ids=tag)
+async def test_symlink_target_is_not_in_the_digest_column(size: tuple[int, int]) -> None:
+    """A symlink has no digest: its target showed under Digest; it follows the change, as in the tree."""
+    fields = listing()["/bin/sh"]
+    assert fields[1] == "symlink"
+    app = sample_app()
+    async with app.run_test(size=size) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/bin/sh")
+        await loaded(app, pilot)
+        rows = await versions_columns(app, pilot, "Layer")
+        assert rows[0]["Change"].endswith(f"→ {fields[7]}"), rows
+        rows = await versions_columns(app, pilot, "Digest")
+        assert rows[0]["Digest"] == "-", rows

@@ -86,23 +86,36 @@ class VersionsPane(MeasuredTable[Text]):
         layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
         cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
         if type(ev) is Deletion:
+            # A deletion has no content: no digest. What did it, when it is not the
+            # path's own whiteout (an opaque directory, a file replacing a directory
+            # above it), is part of how it was deleted.
+            change = Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how}", style=VERMILLION)
+            if ev.cause and ev.cause != ev.path:
+                change.append(" at ")
+                change.append_text(literal.text(ev.cause))
+            change.append(")")
             return [
                 Text(merged.image.label_of(ev.layer), style=f"bold {VERMILLION}"),
-                Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how})", style=VERMILLION),
+                change,
                 fate(newer) if newer is not None else Text("absent", style=VERMILLION),
                 Text("-"),
                 Text("-"),
-                Text("-"),
-                literal.text(ev.cause, style="dim"),
+                Text("-", justify="right"),
+                Text("-", style="dim"),
                 cmd,
             ]
         assert type(ev) is Entry
         style = CHANGE_STYLE.get(ev.change, "")
-        digest = ev.digest.hex()[:12] if ev.digest else (ev.link[:24] if ev.link else "-")
+        digest = ev.digest.hex()[:12] if ev.digest else "-"
         implicit = " (implicit)" if ev.implicit else ""
+        change = Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style)
+        if ev.link is not None and ev.type in ("symlink", "hardlink"):
+            # where a link points is not a digest: it follows the change, as the tree shows it
+            change.append(" → " if ev.type == "symlink" else " ⇒ ", style="dim")
+            change.append_text(literal.text(ev.link, style="dim"))
         return [
             Text(merged.image.label_of(ev.layer), style="bold"),
-            Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style),
+            change,
             fate(newer),
             Text(mode_string(ev.type, ev.mode)),
             Text(f"{ev.uid}:{ev.gid}"),
