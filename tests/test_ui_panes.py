@@ -14,6 +14,7 @@ import tarfile
 
 import pytest
 from conftest import SAMPLES
+from textual.widgets import DataTable
 
 from layerscope.ui.app import LayerscopeApp, make_app
 from layerscope.ui.screens.content import ContentScreen
@@ -283,3 +284,114 @@ async def test_symlink_target_is_not_in_the_digest_column(size: tuple[int, int])
         assert rows[0]["Change"].endswith(f"→ {fields[7]}"), rows
         rows = await versions_columns(app, pilot, "Digest")
         assert rows[0]["Digest"] == "-", rows
+
+
+# -- 4. a wide terminal's room is used ----------------------------------------------------------
+
+
+def layer_commands() -> list[str]:
+    """The sample's layer commands as its config's history records them (whitespace collapsed)."""
+    with tarfile.open(SAMPLES / "sample-docker.tar") as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        config = json.load(outer.extractfile(manifest[0]["Config"]))  # type: ignore[arg-type]
+    return [" ".join(h["created_by"].split()) for h in config["history"] if not h.get("empty_layer")]
+
+
+def table_cells(app: LayerscopeApp, selector: str) -> tuple[list[str], list[dict[str, str]]]:
+    """A table's header and rows as the screen shows them, cut where its header's labels start."""
+    table = app.screen.query_one(selector, DataTable)
+    lines = pane_lines(app, selector)
+    starts, x = [], 0
+    for column in table.ordered_columns:  # labels may hold spaces: place them by the columns' widths
+        starts.append((x + table.cell_padding, str(column.label)))
+        x += column.get_render_width(table)
+    header = lines[0]
+    assert all(header[s : s + len(name)] == name for s, name in starts if s + len(name) <= len(header)), header
+    rows = []
+    for line in lines[1:]:
+        if line.strip():
+            rows.append(
+                {
+                    name: line[s : starts[i + 1][0] if i + 1 < len(starts) else len(line)].strip()
+                    for i, (s, name) in enumerate(starts)
+                }
+            )
+    return [name for _, name in starts], rows
+
+
+async def open_waste(app: LayerscopeApp, pilot, tab: str) -> None:  # type: ignore[no-untyped-def]
+    await pilot.press("w")
+    await pilot.pause()
+    await pilot.press(tab)
+    for _ in range(3):
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+
+
+WASTE_TABS = {"1": "#waste", "2": "#waste-dirs", "3": "#waste-layers", "4": "#findings"}
+
+
+@pytest.mark.parametrize("tab", ["1", "2", "3", "4"])
+async def test_waste_tables_fill_a_wide_screen_and_cut_nothing(tab: str) -> None:
+    """At 200×60 the Command column stopped at ~50 characters and the findings' What
+    was cut beside 100 empty columns: the tables span their width, nothing ends in '…'."""
+    commands = layer_commands()
+    app = sample_app()
+    async with app.run_test(size=LARGE) as pilot:
+        await loaded(app, pilot)
+        await open_waste(app, pilot, tab)
+        table = app.screen.query_one(WASTE_TABS[tab], DataTable)
+        assert table.virtual_size.width == table.scrollable_content_region.width
+        names, rows = table_cells(app, WASTE_TABS[tab])
+        assert rows
+        widths = {str(c.label): c.get_render_width(table) - 2 * table.cell_padding for c in table.ordered_columns}
+        for row in rows:
+            # only a command longer than the room left is cut, and then it fills its column
+            assert not any(v.endswith("…") for k, v in row.items() if k != "Command"), row
+        if "Command" in names:
+            for row in rows:
+                cmd = row["Command"]
+                assert cmd.startswith("RUN "), row
+                if cmd.endswith("…"):
+                    assert len(cmd) == widths["Command"], (widths, row)
+                    cmd = cmd[:-1]
+                assert any(cmd.removeprefix("RUN ") in c for c in commands), row
+            assert min(len(r["Command"]) for r in rows) > 60
+
+
+@pytest.mark.parametrize("tab", ["1", "2", "4"])
+async def test_waste_tables_fit_80_columns(tab: str) -> None:
+    """At 80×24 the tables fit the screen (no sideways scrolling): text columns give way, with
+    an ellipsis, and every figure is whole."""
+    app = sample_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(app, pilot)
+        await open_waste(app, pilot, tab)
+        table = app.screen.query_one(WASTE_TABS[tab], DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        _, rows = table_cells(app, WASTE_TABS[tab])
+        for row in rows:
+            for name in ("Size", "Hidden"):
+                if name in row:
+                    assert re.fullmatch(r"\d+ B", row[name]), row
+
+
+async def test_versions_command_is_whole() -> None:
+    """The Versions pane cut commands at 60 characters; it scrolls sideways to all of a command."""
+    commands = layer_commands()
+    app = sample_app()
+    async with app.run_test(size=LARGE) as pilot:
+        await loaded(app, pilot)
+        app.query_one(LayerStack).select_layer(5)
+        await pilot.pause()
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/root/.aws/credentials")
+        await loaded(app, pilot)
+        table = app.query_one(VersionsPane)
+        shown = [str(table.get_row_at(i)[7]) for i in range(table.row_count)]
+        assert len(commands[5]) > 60
+        assert [commands[5].endswith(c.removeprefix("RUN ")) for c in shown] == [True, False], shown
+        assert commands[3].endswith(shown[1].removeprefix("RUN ")), shown
+        rows = await versions_columns(app, pilot, "Command")
+        assert rows[0]["Command"].startswith("RUN rm /root/.aws/credentials"), rows

@@ -19,6 +19,10 @@ from ..format import CHANGE_MARK, CHANGE_STYLE, human_size, mode_string, short_c
 from ..palette import VERMILLION
 from .table import MeasuredTable
 
+# Characters of a command kept for a row: the pane scrolls sideways to all of it (the
+# Command column is the last: nothing hides behind it). It was cut at 60.
+COMMAND_CAP = 2000
+
 
 def fate(newer: Event | None) -> Text:
     """What happened to a version, from the event right above it."""
@@ -84,7 +88,7 @@ class VersionsPane(MeasuredTable[Text]):
 
     def _cells(self, merged: Merged, ev: Event, newer: Event | None) -> list[Text]:
         layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
-        cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
+        cmd = Text(short_command(layer.command, COMMAND_CAP) if layer else "", style="dim")
         if type(ev) is Deletion:
             # A deletion has no content: no digest. What did it, when it is not the
             # path's own whiteout (an opaque directory, a file replacing a directory
