@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
+from imagegen import docker_archive, file, layer_tar
 from textual.widgets import DataTable
 
 from layerscope.ui.app import LayerscopeApp, make_app
@@ -395,3 +397,32 @@ async def test_versions_command_is_whole() -> None:
         assert commands[3].endswith(shown[1].removeprefix("RUN ")), shown
         rows = await versions_columns(app, pilot, "Command")
         assert rows[0]["Command"].startswith("RUN rm /root/.aws/credentials"), rows
+
+
+# -- 5. what else: the content view's long lines ---------------------------------------------
+
+
+LONG_LINE = "key = " + "".join(f"v{i:03d}," for i in range(60)) + "END"  # 306 characters
+
+
+async def test_text_view_scrolls_sideways_to_the_end_of_a_long_line(tmp_path: Path) -> None:
+    """A text line wider than the view was cut at the view's edge, its end out of reach."""
+    image = docker_archive(tmp_path / "long.tar", [layer_tar([file("etc/long.conf", LONG_LINE + "\nshort = 1\n")])])
+    app = make_app(image)
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/etc/long.conf")
+        await pilot.press("c")
+        assert isinstance(app.screen, ContentScreen)
+        await app.screen.workers.wait_for_complete()
+        await pilot.pause()
+        first = pane_lines(app, "#content-scroll")[0]
+        assert "key = v000," in first and "END" not in first
+        await pilot.press("end")  # the view's end: its last line and the right edge of the longest
+        scroll = app.screen.query_one("#content-scroll")
+        scroll.scroll_to(x=scroll.max_scroll_x, animate=False)
+        await pilot.pause()
+        lines = pane_lines(app, "#content-scroll")
+        assert any(line.rstrip().endswith("v059,END") for line in lines), lines

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -154,10 +154,10 @@ def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
         decode_text(a).splitlines(), decode_text(b).splitlines(), f"L{old.layer}", f"L{new.layer}", lineterm="", n=3
     )
     diff = "\n".join(lines)
-    notes = Text()
+    parts: list[RenderableType] = [head]
     if old.size > len(a) or new.size > len(b):
-        notes = Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)\n", style="yellow")
-    return Group(head, notes, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
+        parts.append(Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)", style="yellow"))
+    return Group(*parts, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
 
 
 class ContentScreen(ModalScreen[None]):
@@ -175,7 +175,9 @@ class ContentScreen(ModalScreen[None]):
         self._make = make
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="content-scroll") as vs:
+        # scrolls both ways: a text line wider than the view is not cut, its end
+        # is a sideways scroll away (the body is as wide as its longest line)
+        with ScrollableContainer(id="content-scroll") as vs:
             vs.border_title = literal.text(self.title_text)
             yield Static(Text("loading…", style="dim"), id="content-body")
         yield KeyBar()
@@ -198,7 +200,7 @@ class ContentScreen(ModalScreen[None]):
         self.dismiss(result)
 
     def action_top(self) -> None:
-        self.query_one(VerticalScroll).scroll_home(animate=False)
+        self.query_one(ScrollableContainer).scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.query_one(VerticalScroll).scroll_end(animate=False)
+        self.query_one(ScrollableContainer).scroll_end(animate=False)
