@@ -426,3 +426,28 @@ async def test_text_view_scrolls_sideways_to_the_end_of_a_long_line(tmp_path: Pa
         await pilot.pause()
         lines = pane_lines(app, "#content-scroll")
         assert any(line.rstrip().endswith("v059,END") for line in lines), lines
+
+
+async def test_attributes_in_a_narrow_pane_leave_the_sizes_whole() -> None:
+    """`i` at 80×24: the attributes do not fit beside the names; the sizes read ``786`` and
+    ``2.0 M`` at the pane's edge. They stay whole there, the attributes a sideways scroll away."""
+    app = sample_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        await pilot.press("home", "down", "e", "i")
+        await loaded(app, pilot)
+        top = listing()
+        rows = pane_lines(app, "#tree")
+        checked = 0
+        for y, line in enumerate(tree._tree_lines[: len(rows)]):
+            path = line.node.data
+            if isinstance(path, str) and path in top and top[path][1] == "file":
+                assert rows[y].rstrip().endswith(" " + bytes_text(int(top[path][5]))), (path, rows[y])
+                checked += 1
+        assert checked >= 5
+        tree.scroll_to(x=tree.max_scroll_x, animate=False)
+        await pilot.pause()
+        rows = pane_lines(app, "#tree")
+        assert any(re.search(r"-rw-r--r-- 1000:1000\s*$", r) for r in rows), rows

@@ -12,7 +12,7 @@ still ships), struck through.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 
@@ -144,9 +144,10 @@ def layout(
     it. The change column shrinks to its mark and the deleted-below note to a
     figure before names get shorter than MIN_NAME; then names are cut, and a
     row nested too deep to keep MIN_CUT cells of its name runs past the edge.
-    Only when the columns leave a top-level name less than MIN_NAME cells
-    (the attributes in a narrow pane) do names keep MIN_NAME and the pane
-    scroll sideways to the columns.
+    When the columns leave a top-level name less than MIN_NAME cells (the
+    attributes in a narrow pane), the figures still end at the edge and the
+    pane scrolls sideways to the attributes; only a pane too narrow even for
+    that keeps names MIN_NAME wide and scrolls sideways to the figures.
     """
     layer_w = len(f"L{max(layers - 1, 0)}")
     note = len(human_size(below)) if below else 0
@@ -157,6 +158,10 @@ def layout(
     fit = width - lay.columns
     if fit >= TOP + MIN_NAME:
         return lay, fit
+    if attrs and width - replace(lay, attrs=False, note_w=0).columns >= TOP + MIN_NAME:
+        # the attributes do not fit beside the names: the figures end at the
+        # edge, whole, and the attributes are a sideways scroll away
+        return lay, width - replace(lay, attrs=False, note_w=0).columns
     return lay, max(fit, min(longest, deepest + MIN_NAME))
 
 
