@@ -451,3 +451,34 @@ async def test_attributes_in_a_narrow_pane_leave_the_sizes_whole() -> None:
         await pilot.pause()
         rows = pane_lines(app, "#tree")
         assert any(re.search(r"-rw-r--r-- 1000:1000\s*$", r) for r in rows), rows
+
+
+async def test_tree_width_follows_a_resize_and_the_attributes() -> None:
+    """The tree's scrollable width is its rows' after a resize and after `i`, both ways:
+    no sideways scroll is left over once the rows fit again."""
+    app = sample_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await loaded(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        await pilot.press("home", "down", "e")
+        await loaded(app, pilot)
+        fits = tree.scrollable_content_region.width
+        assert tree.virtual_size.width == fits
+        await pilot.press("i")  # the attributes do not fit at 80 columns: the tree scrolls sideways
+        await pilot.pause()
+        await pilot.pause()
+        assert tree.virtual_size.width > tree.scrollable_content_region.width
+        await pilot.press("i")
+        await pilot.pause()
+        await pilot.pause()
+        assert tree.virtual_size.width == tree.scrollable_content_region.width
+        await pilot.resize_terminal(*LARGE)
+        await pilot.pause()
+        await pilot.pause()
+        assert tree.scrollable_content_region.width > fits
+        assert tree.virtual_size.width == tree.scrollable_content_region.width
+        await pilot.resize_terminal(*SMALL)
+        await pilot.pause()
+        await pilot.pause()
+        assert tree.virtual_size.width == tree.scrollable_content_region.width == fits
