@@ -90,17 +90,12 @@ class VersionsPane(MeasuredTable[Text]):
         layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
         cmd = Text(short_command(layer.command, COMMAND_CAP) if layer else "", style="dim")
         if type(ev) is Deletion:
-            # A deletion has no content: no digest. What did it, when it is not the
-            # path's own whiteout (an opaque directory, a file replacing a directory
-            # above it), is part of how it was deleted.
-            change = Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how}", style=VERMILLION)
-            if ev.cause and ev.cause != ev.path:
-                change.append(" at ")
-                change.append_text(literal.text(ev.cause))
-            change.append(")")
+            # A deletion has no content: no digest (its cause, the whiteout's path,
+            # is the path itself or, for an opaque directory or a file replacing a
+            # directory, the ancestor one row up in the tree)
             return [
                 Text(merged.image.label_of(ev.layer), style=f"bold {VERMILLION}"),
-                change,
+                Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how})", style=VERMILLION),
                 fate(newer) if newer is not None else Text("absent", style=VERMILLION),
                 Text("-"),
                 Text("-"),
