@@ -151,3 +151,26 @@ async def test_debian_main_screen_80x24(debian_image: Path, tmp_path: Path, monk
                 "LAYERSCOPE_UPDATE_SNAPSHOTS=1 python -m pytest tests/test_snapshots.py -k debian"
             )
         assert_snapshot(app, "debian-main-80x24")
+
+
+async def test_main_screen_200x60() -> None:
+    """A wide terminal: the tree's figures at its pane's edge, the versions of the secret."""
+    app = make_app(SAMPLE)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await at_secret(app, pilot)
+        assert_snapshot(app, "main-200x60")
+
+
+async def test_waste_200x60() -> None:
+    """A wide terminal: the waste screen's tables span it, commands and findings whole where they fit."""
+    app = make_app(SAMPLE)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("w")
+        await settle(app, pilot)
+        await pilot.press("home")
+        await settle(app, pilot)
+        await assert_snapshot_settled(app, pilot, "waste-200x60")
+        await pilot.press("4")
+        await settle(app, pilot)
+        assert_snapshot(app, "waste-findings-200x60")

@@ -1,15 +1,18 @@
-"""Tree rows as aligned columns, like ``ls -l``: name, layer, change, size, mode, owner.
+"""Tree rows as aligned columns: name, layer, change, size, mode, owner.
 
-A row is laid out when it is drawn (only visible rows are), so the name
-column can end where the longest shown name ends and every other column
-lines up under it whatever the depth. A deleted path shows what it had (the
-type, mode, owner and bytes of the version that still ships), struck through.
+The columns are laid out for the width the pane has (its scrollbar left
+out): the name column takes what the others leave, so on a wide terminal the
+figures sit at the pane's right edge, as in mc or ranger, and every column
+lines up whatever the depth. When room is short the name is cut (with an
+ellipsis), never a figure: a cut number reads as another number. A deleted
+path shows what it had (the type, mode, owner and bytes of the version that
+still ships), struck through.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rich.text import Text
 
@@ -20,7 +23,9 @@ from .format import CHANGE_MARK, CHANGE_STYLE, entry_style, human_size, mode_str
 CHANGE_W = len("type-changed")
 SIZE_W = 8  # "999.9 kB"
 MODE_W = 10  # "drwxr-xr-x"
-MIN_NAME = 12  # names are never cut shorter: a narrow pane scrolls sideways instead
+MIN_NAME = 12  # names shorter than this: the change column shrinks to its mark first
+TOP = 4  # where a top-level row's name starts: after its guide and its icon
+MIN_CUT = 3  # a name is never cut shorter ("ab…"); only a row nested deeper than that overflows
 NOTE = " deleted below"
 GHOST_STYLE = "dim strike"
 DELETED_STYLE = CHANGE_STYLE["deleted"]
@@ -39,6 +44,14 @@ class Cells:
     mode: str
     owner: str
     deleted_below: int = 0
+
+
+def change_of(n: Entry | Deletion, k: int) -> str:
+    """The change column's text: the class of a change the row's path made at layer ``k``, or ""."""
+    if type(n) is Deletion:
+        return "deleted"
+    assert type(n) is Entry
+    return n.change if n.layer == k and not (n.type == DIR and n.change == "rewritten") else ""
 
 
 def cells(
@@ -78,9 +91,9 @@ def cells(
             name.append(" → " + safe(n.link or ""), style="dim")
         elif n.type == HARDLINK:
             name.append(" ⇒ " + safe(n.link or ""), style="dim")
-        own = n.layer == k and not (n.type == DIR and n.change == "rewritten")
         layer = Text(name_of(n.layer), style=(style or "dim") if n.layer == k else "dim")
-        change, change_style = (n.change, style) if own else ("", "")
+        change = change_of(n, k)
+        change_style = style if change else ""
     size_s = human_size(size) if size is not None and shown is not None and shown.type in SIZED else ""
     mode = mode_string(shown.type, shown.mode) if shown is not None else ""
     owner = f"{shown.uid}:{shown.gid}" if shown is not None else ""
@@ -89,13 +102,15 @@ def cells(
 
 @dataclass(frozen=True, slots=True)
 class Layout:
-    """Column widths for one pane: ``change_w`` 1 shows the change as its mark (``+ ~ m = -``)."""
+    """Column widths for one pane; a ``compact`` one shows the change as its mark (``+ ~ m = -``)
+    and the deleted-below note as a figure (``-90 B``)."""
 
     layer_w: int
-    change_w: int
+    change_w: int  # 0: no row shown has a change of its own at this layer
     attrs: bool
     owner_w: int = 3
     note_w: int = 0  # the layer's own view: bytes its deletions left under a directory
+    compact: bool = False
 
     @property
     def columns(self) -> int:
@@ -109,40 +124,60 @@ class Layout:
 
 
 def layout(
-    width: int, longest: int, deepest: int, layers: int, attrs: bool, owner_w: int = 3, below: int = 0
+    width: int,
+    longest: int,
+    deepest: int,
+    layers: int,
+    attrs: bool,
+    owner_w: int = 3,
+    below: int = 0,
+    change_w: int = CHANGE_W,
 ) -> tuple[Layout, int]:
     """The layout of a pane ``width`` cells wide; returns it and where names end.
 
     ``longest`` is where the longest row's name ends, ``deepest`` where the
     deepest row's name starts (both from the row start); ``below`` the
-    biggest deleted-below figure of a layer's own view. Names end right
-    after the longest one when it fits (``ls -l``), else as far as the
-    columns leave room for; the change column shrinks to its mark and the
-    deleted-below note to a figure before names get shorter than MIN_NAME.
+    widest deleted-below figure of a layer's own view, ``change_w`` the
+    widest change class shown (the class names are the widest text of the
+    columns: an aggregate view shows few of them). Names end where the
+    columns begin, which end at the pane's edge: the columns never run past
+    it. The change column shrinks to its mark and the deleted-below note to a
+    figure before names get shorter than MIN_NAME; then names are cut, and a
+    row nested too deep to keep MIN_CUT cells of its name runs past the edge.
+    When the columns leave a top-level name less than MIN_NAME cells (the
+    attributes in a narrow pane), the figures still end at the edge and the
+    pane scrolls sideways to the attributes; only a pane too narrow even for
+    that keeps names MIN_NAME wide and scrolls sideways to the figures.
     """
     layer_w = len(f"L{max(layers - 1, 0)}")
-    floor = deepest + MIN_NAME
     note = len(human_size(below)) if below else 0
-    full = Layout(layer_w, CHANGE_W, attrs, owner_w, note + len(NOTE) if note else 0)
-    if width - full.columns >= min(longest, floor + 12):
-        return full, max(min(longest, width - full.columns), min(longest, floor))
-    # a layer's own view names its layer in the title: its column gives way to the note
-    compact = Layout(0 if note else layer_w, 1, attrs, owner_w, note + 1 if note else 0)
-    return compact, max(min(longest, width - compact.columns), min(longest, floor - 2))
+    lay = Layout(layer_w, change_w, attrs, owner_w, note + len(NOTE) if note else 0)
+    if width - lay.columns < min(longest, deepest + MIN_NAME):
+        # a layer's own view names its layer in the title: its column gives way to the note
+        lay = Layout(0 if note else layer_w, min(change_w, 1), attrs, owner_w, note + 1 if note else 0, True)
+    fit = width - lay.columns
+    if fit >= TOP + MIN_NAME:
+        return lay, fit
+    if attrs and width - replace(lay, attrs=False, note_w=0).columns >= TOP + MIN_NAME:
+        # the attributes do not fit beside the names: the figures end at the
+        # edge, whole, and the attributes are a sideways scroll away
+        return lay, width - replace(lay, attrs=False, note_w=0).columns
+    return lay, max(fit, min(longest, deepest + MIN_NAME))
 
 
 def render(c: Cells, lay: Layout, name_w: int) -> Text:
-    """One row: the name cut or padded to ``name_w`` cells, then the columns."""
+    """One row: the name cut (never below MIN_CUT cells) or padded to ``name_w``, then the columns."""
+    name_w = max(name_w, MIN_CUT)
     out = c.name.copy()
     if out.cell_len > name_w:
-        out.truncate(max(name_w, 1), overflow="ellipsis")
+        out.truncate(name_w, overflow="ellipsis")
     out.pad_right(name_w - out.cell_len)
     out.append("  ")
     if lay.layer_w:
         out.append_text(c.layer)
         out.pad_right(lay.layer_w - c.layer.cell_len)
         out.append(" ")
-    change = CHANGE_MARK.get(c.change, "") if lay.change_w == 1 else c.change
+    change = CHANGE_MARK.get(c.change, "") if lay.compact else c.change
     out.append(change.ljust(lay.change_w), style=c.change_style)
     out.append(" ")
     out.append(c.size.rjust(SIZE_W), style="dim" if not c.change else "")
@@ -153,7 +188,7 @@ def render(c: Cells, lay: Layout, name_w: int) -> Text:
         out.append(c.owner.ljust(lay.owner_w), style="dim")
     if c.deleted_below and lay.note_w:
         size = human_size(c.deleted_below)
-        note = f"-{size}" if lay.change_w == 1 else size + NOTE
+        note = f"-{size}" if lay.compact else size + NOTE
         out.append("  ")
         out.append(note, style="dim red")
     return out

@@ -44,6 +44,13 @@ ENTER_ON = {
     "layers": "that layer, its biggest path",
     "findings": "the path, at the layer that ships it",
 }
+STRETCH = {
+    "files": ("Path", "Command"),
+    "dirs": ("Directory (subtree)", "Hidden by"),
+    "layers": ("Biggest", "Command"),
+    "findings": ("Path", "What"),
+}
+COMMAND_CAP = 500  # characters of a command kept for a row: wider than any terminal's table
 
 
 @dataclass(frozen=True)
@@ -173,7 +180,8 @@ class AuditScreen(ModalScreen[Jump | None]):
         return f"Waste and findings · Enter: {ENTER_ON[tab]}"
 
     def _new_table(self, tab: str) -> MeasuredTable[Text]:
-        return MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True)
+        # the columns of free text take the width the others leave
+        return MeasuredTable(id=TABLE_OF[tab], cursor_type="row", zebra_stripes=True, stretch=STRETCH[tab])
 
     def on_mount(self) -> None:
         self._fill(self.active)
@@ -205,7 +213,7 @@ class AuditScreen(ModalScreen[Jump | None]):
                 literal.text(item.path),
                 Text(f"L{item.layer}"),
                 Text(f"L{item.by_layer} ({item.how})"),
-                Text(short_command(item.command, 50), style="dim"),
+                Text(short_command(item.command, COMMAND_CAP), style="dim"),
             )
 
     def _fill_findings(self, table: DataTable[Text]) -> None:
@@ -244,7 +252,7 @@ class AuditScreen(ModalScreen[Jump | None]):
                     for cause in CAUSES
                 ],
                 literal.text(r.biggest.path if r.biggest is not None else ""),
-                Text(short_command(r.command, 60), style="dim"),
+                Text(short_command(r.command, COMMAND_CAP), style="dim"),
             )
 
     @work(thread=True, exit_on_error=False, group="rollup")

@@ -11,13 +11,13 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 
-from rich.console import Console, ConsoleOptions, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.measure import Measurement
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import VerticalScroll
+from textual.containers import ScrollableContainer
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
@@ -31,6 +31,7 @@ from ..widgets.key_bar import KeyBar
 VIEW_CAP = 256 * 1024  # bytes read for one view
 LINE_CAP = 5000  # lines rendered
 HEX_CAP = 16 * 1024
+HEX_ROWS = (32, 16, 8, 4)  # bytes a hex row holds, the most that fit
 
 Reader = Callable[[Entry, int], bytes]  # (entry, limit) -> first ``limit`` bytes
 
@@ -56,20 +57,54 @@ class Wide(Group):
     """
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        # a hex view is drawn for the width it is given, so it is measured at the real one
         wide = options.update_width(1 << 20)
-        return Measurement.get(console, wide, Group(*self.renderables))
+        parts = [Measurement.get(console, options if isinstance(r, HexView) else wide, r) for r in self.renderables]
+        return Measurement(max(p.minimum for p in parts), max(p.maximum for p in parts))
 
 
-def hex_view(data: bytes) -> Text:
-    out = Text()
-    for off in range(0, min(len(data), HEX_CAP), 16):
-        chunk = data[off : off + 16]
-        hexpart = " ".join(f"{b:02x}" for b in chunk)
-        asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        out.append(f"{off:08x}  ", style="dim")
-        out.append(f"{hexpart:<48}  ")
-        out.append(asc + "\n", style="cyan")
-    return out
+class HexView:
+    """Offset, hex bytes and their ASCII, as many bytes a row as the width holds.
+
+    Drawn for the width it is given (the content pane's, its scrollbar left
+    out), so a row never wraps: 32 bytes a row on a wide terminal, 16 (as
+    ``xxd`` and ``hexdump -C``) where that fits, else 8 or 4. Offsets have as
+    many hex digits as the last one needs (at least 4): with 16 kB shown, a
+    16-byte row fits in an 80-column terminal.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data[:HEX_CAP]
+        self.digits = max(4, len(f"{max(len(self.data) - 1, 0):x}"))
+
+    def row_width(self, per_row: int) -> int:
+        return self.digits + 2 + 3 * per_row - 1 + 2 + per_row
+
+    def per_row(self, width: int) -> int:
+        for n in HEX_ROWS:
+            if self.row_width(n) <= width:
+                return n
+        return HEX_ROWS[-1]
+
+    def render(self, width: int) -> Text:
+        out = Text(no_wrap=True, overflow="crop")
+        n = self.per_row(width)
+        data = self.data
+        for off in range(0, len(data), n):
+            chunk = data[off : off + n]
+            hexpart = " ".join(f"{b:02x}" for b in chunk)
+            asc = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
+            out.append(f"{off:0{self.digits}x}  ", style="dim")
+            out.append(f"{hexpart:<{3 * n - 1}}  ")
+            out.append(asc + "\n", style="cyan")
+        out.rstrip()
+        return out
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        yield self.render(options.max_width)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.row_width(HEX_ROWS[-1]), self.row_width(self.per_row(options.max_width)))
 
 
 def decode_text(data: bytes) -> str:
@@ -106,7 +141,7 @@ def render_version(e: Entry, read: Reader) -> RenderableType:
     if is_binary(data):
         if len(data) > HEX_CAP:
             notes.append(f"hex view of the first {human_size(HEX_CAP)}")
-        body: RenderableType = hex_view(data)
+        body: RenderableType = HexView(data)
     else:
         text = decode_text(data)
         if text.count("\n") >= LINE_CAP - 1:
@@ -136,10 +171,10 @@ def render_diff(old: Entry, new: Entry, read: Reader) -> RenderableType:
         decode_text(a).splitlines(), decode_text(b).splitlines(), f"L{old.layer}", f"L{new.layer}", lineterm="", n=3
     )
     diff = "\n".join(lines)
-    notes = Text()
+    parts: list[RenderableType] = [head]
     if old.size > len(a) or new.size > len(b):
-        notes = Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)\n", style="yellow")
-    return Wide(head, notes, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
+        parts.append(Text(f"(diff of the first {human_size(VIEW_CAP)} of each version)", style="yellow"))
+    return Wide(*parts, Syntax(diff, "diff", theme="ansi_dark", word_wrap=False))
 
 
 class ContentScreen(ModalScreen[None]):
@@ -153,7 +188,9 @@ class ContentScreen(ModalScreen[None]):
         self._make = make
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll(id="content-scroll") as vs:
+        # scrolls both ways: a text line wider than the view is not cut, its end
+        # is a sideways scroll away (the body is as wide as its longest line)
+        with ScrollableContainer(id="content-scroll") as vs:
             vs.border_title = literal.text(self.title_text)
             yield Static(Text("loading…", style="dim"), id="content-body")
         yield KeyBar()
@@ -176,7 +213,7 @@ class ContentScreen(ModalScreen[None]):
         self.dismiss(result)
 
     def action_top(self) -> None:
-        self.query_one(VerticalScroll).scroll_home(animate=False)
+        self.query_one(ScrollableContainer).scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.query_one(VerticalScroll).scroll_end(animate=False)
+        self.query_one(ScrollableContainer).scroll_end(animate=False)

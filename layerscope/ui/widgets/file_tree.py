@@ -35,6 +35,7 @@ from ...model import DIR, Deletion, Entry
 from ...snapshot import Snapshot, ViewOptions, Within
 from ...textsafe import safe
 from .. import columns
+from ..format import human_size
 from ..keys import KEYS, TREE, bindings
 from .steady import SteadyScroll
 
@@ -117,8 +118,9 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self._expanded: set[str] = set()  # directories the user opened: remembered across layers
         self._shown: dict[str, Entry | Deletion] = {}  # loaded rows' nodes, by path
         self._kids: dict[str, list[Entry | Deletion]] = {}
-        self._measured: tuple[object, tuple[int, int, int, int]] = (None, (0, 0, 3, 0))  # (tree lines, extents)
+        self._measured: tuple[object, tuple[int, int, int, int, int]] = (None, (0, 0, 3, 0, 0))  # (lines, extents)
         self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
+        self._lay_for: object = None  # the tree lines they were measured for
         self._pane_w = 0
         self.guide_depth = 2
         self.auto_expand = True
@@ -338,15 +340,17 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         """Labels are never markup (a path may read ``[/]``) and never split."""
         return label if isinstance(label, Text) else Text(label)
 
-    def _extent(self) -> tuple[int, int, int, int]:
+    def _extent(self) -> tuple[int, int, int, int, int]:
         """Over the loaded rows: where the longest name ends, where the deepest starts
-        (guides and icon included), the widest owner and the biggest deleted-below figure."""
+        (guides and icon included), the widest owner, the widest deleted-below figure
+        and the widest change class of the layer's own."""
         lines = self._tree_lines
         seen, measured = self._measured
         if seen is not lines:
             gd = self.guide_depth
-            longest = deepest = below = 0
+            longest = deepest = below = change = 0
             owner = 3
+            k = self.snapshot.k if self.snapshot is not None else -1
             snap = self.snapshot if self.opts.layer_only else None
             for line in lines:
                 data = line.node.data
@@ -356,11 +360,18 @@ class FileTree(SteadyScroll, Tree[NodeData]):
                     extra = 1 if isinstance(n, Deletion) or (n is not None and n.type == DIR) else 0
                     longest = max(longest, start + line.node._label.cell_len + extra + self._link_len(n))
                     deepest = max(deepest, start)
-                    if type(n) is Entry:
+                    if type(n) is Deletion:
+                        change = max(change, len("deleted"))
+                    elif type(n) is Entry:
+                        if n.layer == k and not (n.type == DIR and n.change == "rewritten"):
+                            change = max(change, len(n.change))
                         owner = max(owner, len(str(n.uid)) + len(str(n.gid)) + 1)
                         if snap is not None and n.type == DIR:
-                            below = max(below, snap.deleted_under(data))
-            measured = (longest, deepest, owner, below)
+                            # the widest figure, not the biggest: "999.9 kB" is wider than "1.0 MB"
+                            gone = snap.deleted_under(data)
+                            if gone and (not below or len(human_size(gone)) > len(human_size(below))):
+                                below = gone
+            measured = (longest, deepest, owner, below, change)
             self._measured = (lines, measured)
         return measured
 
@@ -373,21 +384,30 @@ class FileTree(SteadyScroll, Tree[NodeData]):
     def _layout(self) -> tuple[columns.Layout, int]:
         """The columns for the current rows and width.
 
-        Measured once per frame (``render_lines``), not per row: the pane's
-        width is a costly property and ``get_label_width`` runs for every row.
+        Measured once per frame (``render_lines``) and when the rows change
+        (the tree's width is summed from them), not per row: the pane's width
+        is a costly property and ``get_label_width`` runs for every row.
         """
-        if self._lay is None:
-            self._lay = self._measure()
+        lines = self._tree_lines_cached
+        if self._lay is None or self._lay_for is not lines:
+            self._lay, self._lay_for = self._measure(), lines
         return self._lay
 
     def _measure(self) -> tuple[columns.Layout, int]:
         layers = len(self.snapshot.merged.image.layers) if self.snapshot is not None else 1
-        longest, deepest, owner, below = self._extent()
+        longest, deepest, owner, below, change = self._extent()
         self._pane_w = self.scrollable_content_region.width
-        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below)
+        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below, change)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        self._lay = self._measure()
+        _ = self._tree_lines  # built first: their widths are summed with the layout measured for them
+        if self._measure() != self._layout():
+            # the width or the columns changed since the rows' widths were summed
+            # (a resize, attributes toggled): sum them again, or the tree would
+            # scroll sideways by what it no longer needs
+            self._lay = None
+            self._tree_lines_cached = None
+            _ = self._tree_lines
         return super().render_lines(crop)
 
     def row_cells(self, path: str) -> columns.Cells | None:
@@ -413,7 +433,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             return super().render_label(node, base_style, style)
         assert isinstance(data, str)
         lay, name_end = self._layout()
-        row = columns.render(c, lay, max(name_end - depth(data) * self.guide_depth - 2, 4))
+        row = columns.render(c, lay, name_end - depth(data) * self.guide_depth - 2)
         row.stylize(style)
         icon = ""
         if node.allow_expand:
@@ -421,17 +441,18 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         return Text.assemble((icon or "  ", base_style + Style(dim=not icon)), row)
 
     def get_label_width(self, node: Node) -> int:
-        """Width without rendering the row: the columns' width plus the name as laid out.
+        """Width without rendering the row: the icon, the name as laid out and the columns.
 
-        Never less than the pane: rows that fit keep the tree's virtual width
-        the pane's, so toggling attributes or sizes does not re-lay out the screen.
+        Rows end at the pane's edge, so the tree's virtual width is the pane's
+        (no sideways scrolling) unless a row is nested too deep for its name to
+        keep MIN_CUT cells.
         """
         data = node.data
         if not isinstance(data, str) or data == ROOT or data not in self._shown:
             return super().get_label_width(node)
         lay, name_end = self._layout()
         indent = depth(data) * self.guide_depth
-        return max(max(name_end - indent, 6) + lay.columns, self._pane_w - indent)
+        return 2 + max(name_end - indent - 2, columns.MIN_CUT) + lay.columns
 
     # -- navigation -------------------------------------------------------------
     @property

@@ -1,4 +1,5 @@
-"""A DataTable whose rows never show the column widths of before they were measured.
+"""A DataTable whose rows never show the column widths of before they were measured,
+and whose text columns take the width the table has.
 
 Textual (8.2) measures the cells of new rows when the table is next idle, but
 drops the lines it has already drawn only for rows of automatic height. A
@@ -6,19 +7,64 @@ frame painted between ``add_row`` and that moment (the versions pane is
 refilled on every cursor move) stays cached, keyed by an update count that
 did not change: the pane then shows ``- dele`` and ``abse`` under columns as
 narrow as their headers until something else redraws it.
+
+Textual sizes every column to its widest cell: a table of short rows leaves
+the rest of a wide terminal empty, and one long command pushes the columns
+right of it out of view. The ``stretch`` columns (those holding free text:
+a command, a path, a description) share what the other columns leave of the
+table's width instead: they grow to fill it, and shrink (their cells ending
+in an ellipsis) only when there is not room for all of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from rich.text import Text
+from textual import events
+from textual.geometry import Size
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, RowKey
 
 from .steady import SteadyScroll
 
+MIN_STRETCH = 8  # a stretch column is never cut narrower (the table scrolls sideways instead)
+
+
+def share(natural: Sequence[int], room: int, least: int = MIN_STRETCH) -> list[int]:
+    """Widths for columns that want ``natural`` cells, to fill exactly ``room`` if they can.
+
+    The columns come in the order they matter (a path before a command):
+    with room to spare the last takes it; without, each in turn keeps as
+    much of its width as leaves the ones after it ``least`` cells (or their
+    natural width if that is less), so the last ones give way first.
+    """
+    widths = list(natural)
+    if sum(widths) <= room:
+        if widths:
+            widths[-1] += room - sum(widths)
+        return widths
+    left = room
+    for i, want in enumerate(natural):
+        after = sum(min(n, least) for n in natural[i + 1 :])
+        widths[i] = max(min(want, left - after), min(want, least))
+        left -= widths[i]
+    return widths
+
 
 class MeasuredTable(SteadyScroll, DataTable[CellType]):
+    # the width is fitted left of the scrollbar: it must not come and go
+    DEFAULT_CSS = """
+    MeasuredTable {
+        scrollbar-gutter: stable;
+    }
+    """
+
+    def __init__(self, *args: object, stretch: Sequence[str] = (), **kw: object) -> None:
+        super().__init__(*args, **kw)  # type: ignore[arg-type]
+        self.stretch = tuple(stretch)  # header labels of the columns that take the free width, first first
+        self._fitted: tuple[int, int, tuple[int, ...]] = (-1, -1, ())  # (width, fixed, natural) fitted for
+
     def measure_now(self) -> None:
         """Measure the rows just added now, as Textual would once the table is idle.
 
@@ -33,6 +79,47 @@ class MeasuredTable(SteadyScroll, DataTable[CellType]):
             self._new_rows.clear()
             self._update_dimensions(rows)
 
+    def add_row(self, *cells: CellType, **kw: object) -> RowKey:
+        """A stretch column's text, cut to its width, ends in an ellipsis, not mid-word silently."""
+        if self.stretch:
+            for column, cell in zip(self.ordered_columns, cells):
+                if isinstance(cell, Text) and cell.overflow is None and str(column.label) in self.stretch:
+                    cell.overflow = "ellipsis"
+        return super().add_row(*cells, **kw)  # type: ignore[arg-type]
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         super()._update_dimensions(new_rows)
+        self._fit_width()
         self._clear_caches()  # the widths may have changed: no line drawn before may stay
+
+    def _on_resize(self, event: events.Resize) -> None:
+        super()._on_resize(event)
+        if self._fit_width():
+            self._clear_caches()
+            self.refresh()
+
+    def _fit_width(self) -> bool:
+        """Give the stretch columns the width the others leave; True if a width changed."""
+        if not self.stretch:
+            return False
+        columns = self.ordered_columns
+        flex = sorted(
+            (c for c in columns if str(c.label) in self.stretch), key=lambda c: self.stretch.index(str(c.label))
+        )
+        width = self.scrollable_content_region.width
+        if not flex or width <= 0:
+            return False
+        pad = 2 * self.cell_padding
+        fixed = sum(c.get_render_width(self) for c in columns if c not in flex) + self._row_label_column_width
+        natural = tuple(c.content_width for c in flex)
+        if self._fitted == (width, fixed, natural) and not any(c.auto_width for c in flex):
+            return False
+        self._fitted = (width, fixed, natural)
+        changed = False
+        for column, w in zip(flex, share(natural, width - fixed - pad * len(flex))):
+            changed |= column.auto_width or column.width != w
+            column.width, column.auto_width = w, False
+        if changed:
+            total = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+            self.virtual_size = Size(total, self.virtual_size.height)
+        return changed

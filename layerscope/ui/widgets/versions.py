@@ -19,6 +19,10 @@ from ..format import CHANGE_MARK, CHANGE_STYLE, human_size, mode_string, short_c
 from ..palette import VERMILLION
 from .table import MeasuredTable
 
+# Characters of a command kept for a row: the pane scrolls sideways to all of it (the
+# Command column is the last: nothing hides behind it). It was cut at 60.
+COMMAND_CAP = 2000
+
 
 def fate(newer: Event | None) -> Text:
     """What happened to a version, from the event right above it."""
@@ -84,25 +88,33 @@ class VersionsPane(MeasuredTable[Text]):
 
     def _cells(self, merged: Merged, ev: Event, newer: Event | None) -> list[Text]:
         layer = merged.image.layers[ev.layer] if 0 <= ev.layer < len(merged.image.layers) else None
-        cmd = Text(short_command(layer.command, 60) if layer else "", style="dim")
+        cmd = Text(short_command(layer.command, COMMAND_CAP) if layer else "", style="dim")
         if type(ev) is Deletion:
+            # A deletion has no content: no digest (its cause, the whiteout's path,
+            # is the path itself or, for an opaque directory or a file replacing a
+            # directory, the ancestor one row up in the tree)
             return [
                 Text(merged.image.label_of(ev.layer), style=f"bold {VERMILLION}"),
                 Text(f"{CHANGE_MARK['deleted']} deleted ({ev.how})", style=VERMILLION),
                 fate(newer) if newer is not None else Text("absent", style=VERMILLION),
                 Text("-"),
                 Text("-"),
-                Text("-"),
-                literal.text(ev.cause, style="dim"),
+                Text("-", justify="right"),
+                Text("-", style="dim"),
                 cmd,
             ]
         assert type(ev) is Entry
         style = CHANGE_STYLE.get(ev.change, "")
-        digest = ev.digest.hex()[:12] if ev.digest else (ev.link[:24] if ev.link else "-")
+        digest = ev.digest.hex()[:12] if ev.digest else "-"
         implicit = " (implicit)" if ev.implicit else ""
+        change = Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style)
+        if ev.link is not None and ev.type in ("symlink", "hardlink"):
+            # where a link points is not a digest: it follows the change, as the tree shows it
+            change.append(" → " if ev.type == "symlink" else " ⇒ ", style="dim")
+            change.append_text(literal.text(ev.link, style="dim"))
         return [
             Text(merged.image.label_of(ev.layer), style="bold"),
-            Text(f"{CHANGE_MARK.get(ev.change, ' ')} {ev.change}{implicit}", style=style),
+            change,
             fate(newer),
             Text(mode_string(ev.type, ev.mode)),
             Text(f"{ev.uid}:{ev.gid}"),
