@@ -224,9 +224,9 @@ async def test_toasts_leave_the_status_and_key_bars_alone() -> None:
 
 @pytest.mark.parametrize("size", [(60, 20), (80, 24), (120, 40)], ids=tag)
 async def test_the_key_bar_shows_whole_keys_and_always_help(size: tuple[int, int]) -> None:
-    from layerscope.ui.keys import FOOTER_LABELS, KEYS
+    from layerscope.ui.keys import KEYS
 
-    labels = {disp: FOOTER_LABELS.get(action, desc) for _k, disp, action, desc, show in KEYS if show}
+    labels = {k.display: k.label or k.description for k in KEYS if k.show}
     app = make_app(SAMPLE)
     async with app.run_test(size=size) as pilot:
         await settled(app, pilot)
