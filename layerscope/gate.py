@@ -36,6 +36,7 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -398,130 +399,172 @@ def _pct(x: float) -> str:
     return f"{x:.2f} %"
 
 
+@dataclass(frozen=True)
+class Limit:
+    """One numeric threshold: the ``Thresholds`` field that sets it, the figure
+    it bounds, which way, and how a check of it reads (``ci``'s text and JSON).
+
+    ``reported`` is the figure the JSON shows when it is not the one compared
+    (dive's user-wasted fraction is None for an image with one layer, and is
+    compared as 0 or infinity).
+    """
+
+    name: str  # the check's name in layerscope.ci/1
+    field: str  # the Thresholds attribute
+    at_least: bool  # the figure must be >= the limit (else <=)
+    figure: Callable[[Analysis], float]
+    message: Callable[[float, Any], str]
+    reported: Callable[[Analysis], float | None] | None = None
+
+
+def _dive_user_wasted(a: Analysis) -> float:
+    uwp = a.dive.user_wasted_percent
+    return uwp if uwp is not None else (math.inf if a.dive.wasted_bytes else 0.0)
+
+
+# In the order ci prints them.
+LIMITS: tuple[Limit, ...] = (
+    Limit(
+        "min-efficiency",
+        "min_efficiency",
+        True,
+        lambda a: a.efficiency,
+        lambda v, t: f"efficiency {_pct(100 * v)} (minimum {_pct(100 * t)})",
+    ),
+    Limit(
+        "max-wasted-bytes",
+        "max_wasted_bytes",
+        False,
+        lambda a: a.waste.total,
+        lambda v, t: f"wasted {human_size(int(v))} (maximum {human_size(t)})",
+    ),
+    Limit(
+        "max-wasted-percent",
+        "max_wasted_percent",
+        False,
+        lambda a: a.wasted_percent,
+        lambda v, t: f"wasted {_pct(v)} of the image (maximum {_pct(t)})",
+    ),
+    Limit(
+        "max-user-wasted-bytes",
+        "max_user_wasted_bytes",
+        False,
+        lambda a: a.user_waste.total,
+        lambda v, t: f"user layers wasted {human_size(int(v))} (maximum {human_size(t)})",
+    ),
+    Limit(
+        "max-user-wasted-percent",
+        "max_user_wasted_percent",
+        False,
+        lambda a: a.user_wasted_percent,
+        lambda v, t: f"user layers wasted {_pct(v)} of their size (maximum {_pct(t)})",
+    ),
+    Limit(
+        "lowestEfficiency",
+        "dive_lowest_efficiency",
+        True,
+        lambda a: a.dive.efficiency,
+        lambda v, t: f"dive efficiency {v:.4f} (lowest allowed {t})",
+    ),
+    Limit(
+        "highestWastedBytes",
+        "dive_highest_wasted_bytes",
+        False,
+        lambda a: a.dive.wasted_bytes,
+        lambda v, t: f"dive wasted bytes {v} (highest allowed {t})",
+    ),
+    Limit(
+        "highestUserWastedPercent",
+        "dive_highest_user_wasted_percent",
+        False,
+        _dive_user_wasted,
+        lambda v, t: f"dive user wasted fraction {v:.4f} (highest allowed {t})",
+        reported=lambda a: a.dive.user_wasted_percent,
+    ),
+)
+
+
+def _limit_checks(a: Analysis, th: Thresholds) -> list[Check]:
+    """A check for each numeric threshold that is set, in ``LIMITS`` order."""
+    out = []
+    for lim in LIMITS:
+        limit = getattr(th, lim.field)
+        if limit is None:
+            continue
+        figure = lim.figure(a)
+        ok = figure >= limit if lim.at_least else figure <= limit
+        value = lim.reported(a) if lim.reported is not None else figure
+        out.append(Check(lim.name, ok, value, limit, lim.message(figure, limit)))
+    return out
+
+
+def _forbidden_findings(a: Analysis, th: Thresholds, ignored: Callable[[str], bool]) -> tuple[Check, list[Finding]]:
+    """``--forbid``: the findings of a forbidden rule or severity (or any, with ``all``)."""
+    forbid = set(th.forbid_findings)
+    failed = [
+        f
+        for f in a.findings
+        if not ignored(f.path) and (FORBID_ALL in forbid or f.rule in forbid or f.severity in forbid)
+    ]
+    names = ", ".join(sorted(forbid))
+    check = Check(
+        "forbid-findings",
+        not failed,
+        len(failed),
+        sorted(forbid),
+        f"{len(failed)} forbidden finding(s) ({names})" if failed else f"no forbidden findings ({names})",
+        text=f"{plural(len(failed), 'forbidden finding')} ({names})" if failed else "",
+    )
+    return check, failed
+
+
+def _forbidden_paths(
+    merged: Merged, th: Thresholds, ignored: Callable[[str], bool]
+) -> tuple[Check, list[tuple[str, int]]]:
+    """``--forbid-path``: every version of a forbidden path that ships, in any layer."""
+    forbidden = compile_globs(th.forbid_paths)
+    hits: list[tuple[str, int]] = []
+    for path in merged.paths():
+        if not forbidden(path) or ignored(path):
+            continue
+        for ev in merged.history(path):
+            if type(ev) is Entry and not ev.implicit:
+                hits.append((path, ev.layer))
+    hits.sort()
+    check = Check(
+        "forbid-paths",
+        not hits,
+        len(hits),
+        th.forbid_paths,
+        f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
+        text=f"{plural(len(hits), 'forbidden path version')} ship{'s' if len(hits) == 1 else ''}" if hits else "",
+    )
+    return check, hits
+
+
 def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: bool = False) -> GateResult:
     """Check the thresholds; first of all, that the whole image was seen.
 
     With problems and without ``allow_damaged`` the result fails whatever the
     thresholds say (the CLI exits 2 on it); with it, the ``verified`` check is
     reported as failed but does not decide the result. Path globs mean what
-    they mean everywhere (:mod:`layerscope.globs`).
+    they mean everywhere (:mod:`layerscope.globs`). The JSON's ``message``
+    keeps ci/1's wording (``finding(s)``); ``text`` is what the text view prints.
     """
     ignored = compile_globs(th.ignore_paths)
     checks: list[Check] = []
     seen, problems = verified_check(merged.image, allow_damaged)
     if seen is not None:
         checks.append(seen)
-    a = analysis
-    dive = a.dive
-
-    def check(name: str, ok: bool, value: Any, limit: Any, msg: str, text: str = "") -> None:
-        checks.append(Check(name, ok, value, limit, msg, text=text))
-
-    if th.min_efficiency is not None:
-        check(
-            "min-efficiency",
-            a.efficiency >= th.min_efficiency,
-            a.efficiency,
-            th.min_efficiency,
-            f"efficiency {_pct(100 * a.efficiency)} (minimum {_pct(100 * th.min_efficiency)})",
-        )
-    if th.max_wasted_bytes is not None:
-        check(
-            "max-wasted-bytes",
-            a.waste.total <= th.max_wasted_bytes,
-            a.waste.total,
-            th.max_wasted_bytes,
-            f"wasted {human_size(a.waste.total)} (maximum {human_size(th.max_wasted_bytes)})",
-        )
-    if th.max_wasted_percent is not None:
-        check(
-            "max-wasted-percent",
-            a.wasted_percent <= th.max_wasted_percent,
-            a.wasted_percent,
-            th.max_wasted_percent,
-            f"wasted {_pct(a.wasted_percent)} of the image (maximum {_pct(th.max_wasted_percent)})",
-        )
-    if th.max_user_wasted_bytes is not None:
-        check(
-            "max-user-wasted-bytes",
-            a.user_waste.total <= th.max_user_wasted_bytes,
-            a.user_waste.total,
-            th.max_user_wasted_bytes,
-            f"user layers wasted {human_size(a.user_waste.total)} (maximum {human_size(th.max_user_wasted_bytes)})",
-        )
-    if th.max_user_wasted_percent is not None:
-        check(
-            "max-user-wasted-percent",
-            a.user_wasted_percent <= th.max_user_wasted_percent,
-            a.user_wasted_percent,
-            th.max_user_wasted_percent,
-            f"user layers wasted {_pct(a.user_wasted_percent)} of their size "
-            f"(maximum {_pct(th.max_user_wasted_percent)})",
-        )
-    if th.dive_lowest_efficiency is not None:
-        check(
-            "lowestEfficiency",
-            dive.efficiency >= th.dive_lowest_efficiency,
-            dive.efficiency,
-            th.dive_lowest_efficiency,
-            f"dive efficiency {dive.efficiency:.4f} (lowest allowed {th.dive_lowest_efficiency})",
-        )
-    if th.dive_highest_wasted_bytes is not None:
-        check(
-            "highestWastedBytes",
-            dive.wasted_bytes <= th.dive_highest_wasted_bytes,
-            dive.wasted_bytes,
-            th.dive_highest_wasted_bytes,
-            f"dive wasted bytes {dive.wasted_bytes} (highest allowed {th.dive_highest_wasted_bytes})",
-        )
-    if th.dive_highest_user_wasted_percent is not None:
-        uwp = dive.user_wasted_percent
-        value = uwp if uwp is not None else (math.inf if dive.wasted_bytes else 0.0)
-        check(
-            "highestUserWastedPercent",
-            value <= th.dive_highest_user_wasted_percent,
-            uwp,
-            th.dive_highest_user_wasted_percent,
-            f"dive user wasted fraction {value:.4f} (highest allowed {th.dive_highest_user_wasted_percent})",
-        )
-
+    checks += _limit_checks(analysis, th)
     failed: list[Finding] = []
     if th.forbid_findings:
-        forbid = set(th.forbid_findings)
-        for f in a.findings:
-            if ignored(f.path):
-                continue
-            if FORBID_ALL in forbid or f.rule in forbid or f.severity in forbid:
-                failed.append(f)
-        check(
-            "forbid-findings",
-            not failed,
-            len(failed),
-            sorted(forbid),
-            f"{len(failed)} forbidden finding(s) ({', '.join(sorted(forbid))})"
-            if failed
-            else f"no forbidden findings ({', '.join(sorted(forbid))})",
-            f"{plural(len(failed), 'forbidden finding')} ({', '.join(sorted(forbid))})" if failed else "",
-        )
-
+        check, failed = _forbidden_findings(analysis, th, ignored)
+        checks.append(check)
     hits: list[tuple[str, int]] = []
     if th.forbid_paths:
-        forbidden = compile_globs(th.forbid_paths)
-        for path in merged.paths():
-            if not forbidden(path) or ignored(path):
-                continue
-            for ev in merged.history(path):
-                if type(ev) is Entry and not ev.implicit:
-                    hits.append((path, ev.layer))
-        hits.sort()
-        check(
-            "forbid-paths",
-            not hits,
-            len(hits),
-            th.forbid_paths,
-            f"{len(hits)} forbidden path version(s) ship" if hits else "no forbidden paths ship",
-            f"{plural(len(hits), 'forbidden path version')} ship{'s' if len(hits) == 1 else ''}" if hits else "",
-        )
+        check, hits = _forbidden_paths(merged, th, ignored)
+        checks.append(check)
     image = merged.image
     notes = image.split_warnings()[1]
     return GateResult(checks, failed, hits, th, problems, list(image.warnings), allow_damaged, notes)
