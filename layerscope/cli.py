@@ -108,7 +108,12 @@ def _base_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+# what add_subparsers returns (argparse names its class privately; typeshed types it so)
+_Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
 def build_parser() -> argparse.ArgumentParser:
+    """The whole command line: one function per command below, in ``--help``'s order."""
     parser = argparse.ArgumentParser(
         prog="layerscope",
         description="See inside container images: what each layer adds, changes, deletes and hides.",
@@ -116,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for add in (_ui_parser, _report_parser, _ls_parser, _ci_parser, _diff_parser, _cat_parser, _which_parser):
+        add(sub)
+    return parser
+
+
+def _ui_parser(sub: _Commands) -> None:
+    """``layerscope IMAGE`` (``ui`` is implied): the terminal UI."""
     ui = sub.add_parser(
         "ui",
         help="open the terminal UI (the default: layerscope IMAGE)",
@@ -125,6 +137,10 @@ def build_parser() -> argparse.ArgumentParser:
     _source_args(ui)
     _base_args(ui)
     ui.add_argument("--compare", metavar="OTHER", help="another image to compare with (key C in the UI)")
+
+
+def _report_parser(sub: _Commands) -> None:
+    """``report``: the summary, or the whole model as layerscope.report/1."""
     rep = sub.add_parser("report", help="print a summary, or the full model as JSON")
     _source_args(rep)
     rep.add_argument(
@@ -143,6 +159,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="list findings in base layers one by one (default: one line per rule; JSON always lists all)",
     )
 
+
+def _ls_parser(sub: _Commands) -> None:
+    """``ls``: the tree as of a layer, like ``tar -tv`` (``-h`` is ls(1)'s, so help is ``--help`` only)."""
     ls = sub.add_parser(
         "ls",
         help="list the merged tree as of a layer, one path a line (like tar -tv)",
@@ -164,6 +183,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ls.add_argument("--json", action="store_true", help="write layerscope.ls/1 JSON (report --json's files/hidden)")
 
+
+def _ci_parser(sub: _Commands) -> None:
+    """``ci``: the gate; its thresholds are ``_threshold_args``."""
     ci = sub.add_parser(
         "ci",
         help="check waste and findings against thresholds: exit 0 pass, 1 fail, 2 error or not fully read",
@@ -183,6 +205,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="gate on what could be read: report damaged layers and unverified content as a failed check "
         "that does not decide the exit code (default: exit 2)",
     )
+    _threshold_args(ci)
+
+
+def _threshold_args(ci: argparse.ArgumentParser) -> None:
+    """The gate's thresholds as flags (the same keys as the config file's, see ``gate.apply``)."""
     ci.add_argument("--min-efficiency", action=_Store, metavar="F", help="minimum efficiency, 0.95 or 95%%")
     ci.add_argument(
         "--max-wasted-bytes", action=_Store, metavar="SIZE", help="maximum wasted bytes, e.g. 20MB or 20MiB"
@@ -240,6 +267,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="ignore findings and forbidden paths matching GLOB (repeatable)",
     )
 
+
+def _diff_parser(sub: _Commands) -> None:
+    """``diff A B``: shared layers and changed paths; exit status as diff(1)."""
     diff = sub.add_parser(
         "diff",
         help="compare two images: shared layers and changed paths; exit 0 same, 1 different, 2 error",
@@ -256,17 +286,22 @@ def build_parser() -> argparse.ArgumentParser:
     _registry_args(diff)
     diff.add_argument("--limit", type=int, default=200, metavar="N", help="paths to list per kind (text; 0: all)")
 
+
+def _cat_parser(sub: _Commands) -> None:
+    """``cat``: one version of a file, raw, to stdout."""
     cat = sub.add_parser("cat", help="write one version of a file to stdout")
     _source_args(cat)
     cat.add_argument("path", help="path inside the image")
     cat.add_argument("--layer", type=int, metavar="K", help="the version visible as of layer K (default: top)")
 
+
+def _which_parser(sub: _Commands) -> None:
+    """``which``: the version stack of a path or of each path a glob matches."""
     which = sub.add_parser("which", help="print the version stack of a path, or of every path a glob matches")
     _source_args(which)
     which.add_argument("path", help="path inside the image, or a glob (see 'Path patterns' in the README)")
     which.add_argument("--json", action="store_true", help="write the stack as JSON")
     which.add_argument("--limit", type=int, metavar="N", help="stacks a glob shows (default 50; 0: all)")
-    return parser
 
 
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
