@@ -11,7 +11,7 @@ import gc
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from . import __version__
 from .errors import LayerscopeError
@@ -109,7 +109,7 @@ def _base_args(p: argparse.ArgumentParser) -> None:
 
 
 # what add_subparsers returns (argparse names its class privately; typeshed types it so)
-_Commands = argparse._SubParsersAction[argparse.ArgumentParser]
+_Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def build_parser() -> argparse.ArgumentParser:
