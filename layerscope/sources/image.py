@@ -544,11 +544,10 @@ class ImageReader:
             error = str(exc).removeprefix(f"{files.name}: ")
         except KeyError:
             error = f"{name} is missing"
-        if declared is not None and error is None and declared != size:
-            self.warn(DESCRIPTOR_SIZE, f"{name}: layer {i} descriptor says {declared} bytes but the blob has {size}")
 
         def size_differs(actual: int) -> None:
-            """A blob that is measured only as it streams (a registry's) is not its descriptor's size."""
+            """The layer's blob is not its descriptor's size: the layer's own warning
+            (its row is marked), whether measured now (a file) or as it streams (a registry)."""
             layer.compressed_bytes = actual
             message = f"{name}: layer {i} descriptor says {declared} bytes but the blob has {actual}"
             if message not in layer.warnings:
@@ -566,6 +565,8 @@ class ImageReader:
         )
         if error:
             layer.error = error
+        elif declared is not None and declared != size:
+            size_differs(size)
         return layer
 
     def _image(
