@@ -217,8 +217,8 @@ def test_hostile_names_are_escaped(tmp_path: object) -> None:
 def test_readme_ls_examples_are_real_output() -> None:
     from conftest import ROOT
 
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### `layerscope ls ", 1)[1].split("\n### ", 1)[0]
+    readme = (ROOT / "docs" / "commands.md").read_text()
+    section = readme.split("## `layerscope ls ", 1)[1].split("\n## ", 1)[0]
     examples = {
         "L4 modified     /app/config.txt": ls(DOCKER, "/app/config.txt"),
         "-rw-r--r-- 0/0              53 L4 modified     /app/config.txt": ls(DOCKER, "--long", "/app/config.txt"),
