@@ -322,6 +322,8 @@ pub struct Scanner<R> {
     pub saw_end_marker: bool,
     pub trailing_data: bool,
     held_meta: usize,
+    /// The header being read (a copy: `fill` may move the buffer under it).
+    hdr: [u8; BLOCK],
     pax_global: Vec<(Vec<u8>, Vec<u8>)>,
     global_size: i64,
 }
@@ -340,6 +342,7 @@ impl<R: Read> Scanner<R> {
             saw_end_marker: false,
             trailing_data: false,
             held_meta: 0,
+            hdr: [0; BLOCK],
             pax_global: Vec::new(),
             global_size: 0,
         }
@@ -475,28 +478,29 @@ impl<R: Read> Scanner<R> {
             size: self.global_size,
         };
         loop {
-            let Some((hdr_off, hdr)) = self.next_header()? else {
+            let Some(hdr_off) = self.next_header()? else {
                 return Ok(None);
             };
-            let mut draft = self.header_fields(&hdr, hdr_off)?;
+            let mut draft = self.header_fields(hdr_off)?;
             if matches!(draft.flag, b'x' | b'g' | b'L' | b'K') {
                 self.read_extension(draft.flag, draft.size, hdr_off, &mut pending)?;
                 continue;
             }
-            self.resolve_names(&hdr, &mut draft, &mut pending)?;
+            self.resolve_names(&mut draft, &mut pending)?;
             if draft.flag == b'S' {
-                self.read_gnu_sparse(&hdr, hdr_off, &mut draft)?;
+                self.read_gnu_sparse(hdr_off, &mut draft)?;
             }
             return self.pass_content(draft).map(Some);
         }
     }
 
-    /// The next 512-byte header and its offset; None at the end marker or at
-    /// a clean end of the stream (no end marker is tolerated, like GNU tar).
-    /// A header whose checksum fails stops the walk: nothing after it can be
-    /// trusted to be where the sizes say.
-    #[inline]
-    fn next_header(&mut self) -> Result<Option<(u64, [u8; BLOCK])>, ScanError> {
+    /// Reads the next 512-byte header into `self.hdr` (copied once from the
+    /// buffer, which a later `fill` may shift) and returns its offset; None
+    /// at the end marker or at a clean end of the stream (no end marker is
+    /// tolerated, like GNU tar). A header whose checksum fails stops the
+    /// walk: nothing after it can be trusted to be where the sizes say.
+    #[inline(always)]
+    fn next_header(&mut self) -> Result<Option<u64>, ScanError> {
         if !self.fill(BLOCK)? {
             if self.end > self.pos {
                 return Err(self.err(format!("truncated tar header at offset {}", self.offset())));
@@ -504,24 +508,25 @@ impl<R: Read> Scanner<R> {
             return Ok(None);
         }
         let hdr_off = self.offset();
-        let mut hdr = [0u8; BLOCK];
-        hdr.copy_from_slice(&self.buf[self.pos..self.pos + BLOCK]);
+        self.hdr
+            .copy_from_slice(&self.buf[self.pos..self.pos + BLOCK]);
         self.pos += BLOCK;
-        if hdr.iter().all(|&b| b == 0) {
+        if self.hdr.iter().all(|&b| b == 0) {
             self.saw_end_marker = true;
             return Ok(None);
         }
-        if !checksum_ok(&hdr) {
+        if !checksum_ok(&self.hdr) {
             return Err(self.err(format!("bad tar header checksum at offset {hdr_off}")));
         }
-        Ok(Some((hdr_off, hdr)))
+        Ok(Some(hdr_off))
     }
 
     /// The header's own numeric fields, in the order tarfile checks them (so
     /// the first bad field is the one named); names come later, once the
     /// header is known not to be an extension.
-    #[inline]
-    fn header_fields(&self, hdr: &[u8; BLOCK], hdr_off: u64) -> Result<Draft, ScanError> {
+    #[inline(always)]
+    fn header_fields(&self, hdr_off: u64) -> Result<Draft, ScanError> {
+        let hdr = &self.hdr;
         let mode = self.num(&hdr[100..108], "mode", hdr_off)?;
         let uid = self.num(&hdr[108..116], "uid", hdr_off)?;
         let gid = self.num(&hdr[116..124], "gid", hdr_off)?;
@@ -590,22 +595,17 @@ impl<R: Read> Scanner<R> {
     /// The member's name and link target: the ustar fields (prefix/name),
     /// replaced by GNU long names, then by pax records. Long names and
     /// targets count against the layer's MAX_HELD_META.
-    #[inline]
-    fn resolve_names(
-        &mut self,
-        hdr: &[u8; BLOCK],
-        draft: &mut Draft,
-        pending: &mut Pending,
-    ) -> Result<(), ScanError> {
+    #[inline(always)]
+    fn resolve_names(&mut self, draft: &mut Draft, pending: &mut Pending) -> Result<(), ScanError> {
         draft.name = match pending.long_name.take() {
             Some(n) => n,
-            None => ustar_name(hdr),
+            None => ustar_name(&self.hdr),
         };
         let had_long = pending.long_link.is_some();
         let had_long_name = draft.name.len() > 100;
         draft.link = match pending.long_link.take() {
             Some(l) => l,
-            None => cstr(&hdr[157..257]).to_vec(),
+            None => cstr(&self.hdr[157..257]).to_vec(),
         };
         let long = had_long || had_long_name;
         if !pending.pax.is_empty() || !self.pax_global.is_empty() {
@@ -705,18 +705,13 @@ impl<R: Read> Scanner<R> {
     /// An old GNU sparse header ('S'): its real size, and the extension
     /// blocks that list more sparse regions (skipped: the map is not kept,
     /// a sparse file's digest is not computed).
-    fn read_gnu_sparse(
-        &mut self,
-        hdr: &[u8; BLOCK],
-        hdr_off: u64,
-        draft: &mut Draft,
-    ) -> Result<(), ScanError> {
+    fn read_gnu_sparse(&mut self, hdr_off: u64, draft: &mut Draft) -> Result<(), ScanError> {
         draft.sparse = true;
-        draft.real_size = self.num(&hdr[483..495], "sparse real size", hdr_off)?;
+        draft.real_size = self.num(&self.hdr[483..495], "sparse real size", hdr_off)?;
         if draft.real_size < 0 {
             return Err(self.err(format!("negative sparse size for {}", quote(&draft.name))));
         }
-        let mut extended = hdr[482];
+        let mut extended = self.hdr[482];
         while extended != 0 {
             let ext_block = self.take(BLOCK, "sparse header")?;
             extended = ext_block[504];
@@ -727,7 +722,7 @@ impl<R: Read> Scanner<R> {
     /// Passes the member's content and padding, hashing a regular file's
     /// bytes as they go (straight from the buffer when the file fits, so a
     /// small file costs no copy), and builds the member.
-    #[inline]
+    #[inline(always)]
     fn pass_content(&mut self, d: Draft) -> Result<Member, ScanError> {
         let flag = d.flag;
         let offset = self.offset();

@@ -425,6 +425,9 @@ impl Names {
         self.seed.hash_one(path)
     }
 
+    /// Always inlined: in `Merge::intern` the path's hash is then computed
+    /// once for this lookup and the `add` after it.
+    #[inline(always)]
     fn get(&self, slots: &Slots, path: &[u8]) -> Option<u32> {
         let mut id = *self.index.get(&self.hash(path))?;
         loop {
@@ -488,6 +491,7 @@ impl Merge {
         }
     }
 
+    #[inline]
     fn lookup(&self, path: &[u8]) -> Option<u32> {
         self.names.get(&self.slots, path)
     }
