@@ -305,7 +305,7 @@ impl Walk {
     /// dead (the last occurrence wins, in its own tar position) and counted
     /// as a duplicate unless both are directories (tar lists those twice
     /// routinely).
-    #[inline]
+    #[inline(always)]
     fn insert(&mut self, entry: Entry) {
         let h = {
             use std::hash::BuildHasher;

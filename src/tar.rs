@@ -261,34 +261,15 @@ fn pax_time(v: &[u8]) -> Option<i64> {
     Some(f.trunc() as i64)
 }
 
-/// What the extension headers before one member said, kept until that
-/// member's own header arrives (they all describe the next real member).
-struct Pending {
-    /// This member's pax records (`x`); the global ones live in the scanner.
-    pax: Vec<(Vec<u8>, Vec<u8>)>,
-    long_name: Option<Vec<u8>>,
-    long_link: Option<Vec<u8>>,
-    /// Pax bytes read for this member so far (global ones included), against
-    /// MAX_PENDING_META.
-    size: i64,
-}
-
 /// One member while its header and extensions are applied: the header's
-/// fields first, then names, pax overrides and sparse sizes on top.
+/// fields first, then names, pax overrides and sparse sizes on top. The
+/// member itself is built in place (no field is moved twice per member).
 struct Draft {
-    name: Vec<u8>,
-    link: Vec<u8>,
-    flag: u8,
-    mode: i64,
-    uid: i64,
-    gid: i64,
+    /// `m.size` is the logical size here (sparse files differ); zeroed for
+    /// non-files once the content is passed.
+    m: Member,
     /// Bytes of content in the stream (what to pass and hash).
     size: i64,
-    /// The file's logical size (differs from `size` only when sparse).
-    real_size: i64,
-    mtime: i64,
-    xattrs: Option<Vec<(String, Vec<u8>)>>,
-    sparse: bool,
 }
 
 /// A ustar header's name: `prefix/name` when the ustar magic says the
@@ -326,6 +307,13 @@ pub struct Scanner<R> {
     hdr: [u8; BLOCK],
     pax_global: Vec<(Vec<u8>, Vec<u8>)>,
     global_size: i64,
+    /// What the extension headers before the member being read said (they
+    /// all describe the next real member): its pax records and GNU long
+    /// name and link. Kept here, not in a value of `next_member`, so the
+    /// reading steps share them with nothing to build or drop per member.
+    pax: Vec<(Vec<u8>, Vec<u8>)>,
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
 }
 
 impl<R: Read> Scanner<R> {
@@ -345,6 +333,9 @@ impl<R: Read> Scanner<R> {
             hdr: [0; BLOCK],
             pax_global: Vec::new(),
             global_size: 0,
+            pax: Vec::new(),
+            long_name: None,
+            long_link: None,
         }
     }
 
@@ -453,11 +444,11 @@ impl<R: Read> Scanner<R> {
         Ok(())
     }
 
-    fn parse_pax_into(&mut self, data: &[u8], global: bool, pax: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+    fn parse_pax_into(&mut self, data: &[u8], global: bool) {
         let problem = if global {
             parse_pax(data, &mut self.pax_global)
         } else {
-            parse_pax(data, pax)
+            parse_pax(data, &mut self.pax)
         };
         if let Some(p) = problem {
             self.warn(p.to_string());
@@ -466,28 +457,28 @@ impl<R: Read> Scanner<R> {
 
     /// The next member, or None at the end of the archive.
     ///
-    /// Extension headers (pax, GNU long names) are read and kept in
-    /// `Pending` until the header they describe arrives; that header is then
+    /// Extension headers (pax, GNU long names) are read and kept in the
+    /// scanner until the header they describe arrives; that header is then
     /// resolved into a `Draft` (names, then pax overrides, then GNU sparse)
     /// and its content passed (hashed when it is a regular file).
     pub fn next_member(&mut self) -> Result<Option<Member>, ScanError> {
-        let mut pending = Pending {
-            pax: Vec::new(),
-            long_name: None,
-            long_link: None,
-            size: self.global_size,
-        };
+        // Pax bytes before this member (global ones included), against MAX_PENDING_META.
+        let mut pending: i64 = self.global_size;
+        // Nothing left from a call that stopped on an error.
+        self.pax.clear();
+        self.long_name = None;
+        self.long_link = None;
         loop {
             let Some(hdr_off) = self.next_header()? else {
                 return Ok(None);
             };
             let mut draft = self.header_fields(hdr_off)?;
-            if matches!(draft.flag, b'x' | b'g' | b'L' | b'K') {
-                self.read_extension(draft.flag, draft.size, hdr_off, &mut pending)?;
+            if matches!(draft.m.flag, b'x' | b'g' | b'L' | b'K') {
+                self.read_extension(draft.m.flag, draft.size, hdr_off, &mut pending)?;
                 continue;
             }
-            self.resolve_names(&mut draft, &mut pending)?;
-            if draft.flag == b'S' {
+            self.resolve_names(&mut draft)?;
+            if draft.m.flag == b'S' {
                 self.read_gnu_sparse(hdr_off, &mut draft)?;
             }
             return self.pass_content(draft).map(Some);
@@ -536,22 +527,26 @@ impl<R: Read> Scanner<R> {
             return Err(self.err(format!("negative size in tar header at offset {hdr_off}")));
         }
         Ok(Draft {
-            name: Vec::new(),
-            link: Vec::new(),
-            flag: hdr[156],
-            mode,
-            uid,
-            gid,
+            m: Member {
+                name: Vec::new(),
+                flag: hdr[156],
+                mode: (mode & 0o7777) as u32,
+                uid,
+                gid,
+                size,
+                mtime,
+                link: Vec::new(),
+                xattrs: None,
+                digest: None,
+                offset: 0,
+                sparse: false,
+            },
             size,
-            real_size: size,
-            mtime,
-            xattrs: None,
-            sparse: false,
         })
     }
 
-    /// Reads one extension header's data into `pending` (pax records, a GNU
-    /// long name or link). Each is capped (MAX_META) and the pax data before
+    /// Reads one extension header's data into the scanner's pending pax
+    /// records, long name or long link (`pending`: pax bytes so far). Each is capped (MAX_META) and the pax data before
     /// one member too (MAX_PENDING_META), so a stream of extensions cannot
     /// grow memory without bound.
     fn read_extension(
@@ -559,7 +554,7 @@ impl<R: Read> Scanner<R> {
         flag: u8,
         size: i64,
         hdr_off: u64,
-        pending: &mut Pending,
+        pending: &mut i64,
     ) -> Result<(), ScanError> {
         if size > MAX_META {
             return Err(self.err(format!(
@@ -571,8 +566,8 @@ impl<R: Read> Scanner<R> {
         let pad = (BLOCK - size as usize % BLOCK) % BLOCK;
         self.consume(pad as u64, None, b"padding")?;
         if flag == b'x' || flag == b'g' {
-            pending.size += size;
-            if pending.size > MAX_PENDING_META {
+            *pending += size;
+            if *pending > MAX_PENDING_META {
                 return Err(self.err(format!(
                     "over {} MiB of pax headers before one member at offset {}",
                     MAX_PENDING_META >> 20,
@@ -581,13 +576,13 @@ impl<R: Read> Scanner<R> {
             }
         }
         match flag {
-            b'x' => self.parse_pax_into(&data, false, &mut pending.pax),
+            b'x' => self.parse_pax_into(&data, false),
             b'g' => {
-                self.parse_pax_into(&data, true, &mut pending.pax);
+                self.parse_pax_into(&data, true);
                 self.global_size += size;
             }
-            b'L' => pending.long_name = Some(cstr(&data).to_vec()),
-            _ => pending.long_link = Some(cstr(&data).to_vec()),
+            b'L' => self.long_name = Some(cstr(&data).to_vec()),
+            _ => self.long_link = Some(cstr(&data).to_vec()),
         }
         Ok(())
     }
@@ -596,25 +591,25 @@ impl<R: Read> Scanner<R> {
     /// replaced by GNU long names, then by pax records. Long names and
     /// targets count against the layer's MAX_HELD_META.
     #[inline(always)]
-    fn resolve_names(&mut self, draft: &mut Draft, pending: &mut Pending) -> Result<(), ScanError> {
-        draft.name = match pending.long_name.take() {
+    fn resolve_names(&mut self, draft: &mut Draft) -> Result<(), ScanError> {
+        draft.m.name = match self.long_name.take() {
             Some(n) => n,
             None => ustar_name(&self.hdr),
         };
-        let had_long = pending.long_link.is_some();
-        let had_long_name = draft.name.len() > 100;
-        draft.link = match pending.long_link.take() {
+        let had_long = self.long_link.is_some();
+        let had_long_name = draft.m.name.len() > 100;
+        draft.m.link = match self.long_link.take() {
             Some(l) => l,
             None => cstr(&self.hdr[157..257]).to_vec(),
         };
         let long = had_long || had_long_name;
-        if !pending.pax.is_empty() || !self.pax_global.is_empty() {
-            let renamed = self.apply_pax(&mut pending.pax, draft)?;
+        if !self.pax.is_empty() || !self.pax_global.is_empty() {
+            let renamed = self.apply_pax(draft)?;
             if renamed || long {
-                self.hold(draft.name.len() + draft.link.len(), &draft.name)?;
+                self.hold(draft.m.name.len() + draft.m.link.len(), &draft.m.name)?;
             }
         } else if long {
-            self.hold(draft.name.len() + draft.link.len(), &draft.name)?;
+            self.hold(draft.m.name.len() + draft.m.link.len(), &draft.m.name)?;
         }
         Ok(())
     }
@@ -622,13 +617,9 @@ impl<R: Read> Scanner<R> {
     /// Applies the global and this member's pax records (the member's win)
     /// over the header's fields; returns whether a record renamed the member
     /// or its link (their text then counts as held metadata).
-    fn apply_pax(
-        &mut self,
-        pax: &mut Vec<(Vec<u8>, Vec<u8>)>,
-        draft: &mut Draft,
-    ) -> Result<bool, ScanError> {
+    fn apply_pax(&mut self, draft: &mut Draft) -> Result<bool, ScanError> {
         let mut ext: Vec<(Vec<u8>, Vec<u8>)> = self.pax_global.clone();
-        for (k, v) in pax.drain(..) {
+        for (k, v) in self.pax.drain(..) {
             if let Some(slot) = ext.iter_mut().find(|(ek, _)| *ek == k) {
                 slot.1 = v;
             } else {
@@ -637,36 +628,41 @@ impl<R: Read> Scanner<R> {
         }
         let renamed = pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
         if let Some(p) = pax_get(&ext, b"path") {
-            draft.name = p.to_vec();
+            draft.m.name = p.to_vec();
         }
         if let Some(l) = pax_get(&ext, b"linkpath") {
-            draft.link = l.to_vec();
+            draft.m.link = l.to_vec();
         }
-        let bad = || self.err(format!("bad numeric pax record for {}", quote(&draft.name)));
+        let bad = || {
+            self.err(format!(
+                "bad numeric pax record for {}",
+                quote(&draft.m.name)
+            ))
+        };
         if let Some(v) = pax_get(&ext, b"size") {
             draft.size = pax_int(v).ok_or_else(bad)?;
-            draft.real_size = draft.size;
+            draft.m.size = draft.size;
         }
         if let Some(v) = pax_get(&ext, b"uid") {
-            draft.uid = pax_int(v).ok_or_else(bad)?;
+            draft.m.uid = pax_int(v).ok_or_else(bad)?;
         }
         if let Some(v) = pax_get(&ext, b"gid") {
-            draft.gid = pax_int(v).ok_or_else(bad)?;
+            draft.m.gid = pax_int(v).ok_or_else(bad)?;
         }
         if let Some(v) = pax_get(&ext, b"mtime") {
-            draft.mtime = pax_time(v).ok_or_else(bad)?;
+            draft.m.mtime = pax_time(v).ok_or_else(bad)?;
         }
         let sparse_size =
             pax_get(&ext, b"GNU.sparse.realsize").or_else(|| pax_get(&ext, b"GNU.sparse.size"));
         if let Some(v) = sparse_size {
-            draft.sparse = true;
-            draft.real_size = pax_int(v).ok_or_else(bad)?;
+            draft.m.sparse = true;
+            draft.m.size = pax_int(v).ok_or_else(bad)?;
             if let Some(n) = pax_get(&ext, b"GNU.sparse.name") {
-                draft.name = n.to_vec();
+                draft.m.name = n.to_vec();
             }
         }
-        if draft.size < 0 || draft.real_size < 0 {
-            return Err(self.err(format!("negative size for {}", quote(&draft.name))));
+        if draft.size < 0 || draft.m.size < 0 {
+            return Err(self.err(format!("negative size for {}", quote(&draft.m.name))));
         }
         self.collect_xattrs(&ext, draft)?;
         Ok(renamed)
@@ -686,14 +682,15 @@ impl<R: Read> Scanner<R> {
                     self.warn(format!(
                         "xattr {} of {} is {} bytes (over {} KiB); dropped",
                         quote(attr),
-                        quote(&draft.name),
+                        quote(&draft.m.name),
                         value.len(),
                         MAX_XATTR >> 10
                     ));
                     continue;
                 }
-                self.hold(key.len() + value.len(), &draft.name)?;
+                self.hold(key.len() + value.len(), &draft.m.name)?;
                 draft
+                    .m
                     .xattrs
                     .get_or_insert_with(Vec::new)
                     .push((attr_name, value.clone()));
@@ -706,10 +703,10 @@ impl<R: Read> Scanner<R> {
     /// blocks that list more sparse regions (skipped: the map is not kept,
     /// a sparse file's digest is not computed).
     fn read_gnu_sparse(&mut self, hdr_off: u64, draft: &mut Draft) -> Result<(), ScanError> {
-        draft.sparse = true;
-        draft.real_size = self.num(&self.hdr[483..495], "sparse real size", hdr_off)?;
-        if draft.real_size < 0 {
-            return Err(self.err(format!("negative sparse size for {}", quote(&draft.name))));
+        draft.m.sparse = true;
+        draft.m.size = self.num(&self.hdr[483..495], "sparse real size", hdr_off)?;
+        if draft.m.size < 0 {
+            return Err(self.err(format!("negative sparse size for {}", quote(&draft.m.name))));
         }
         let mut extended = self.hdr[482];
         while extended != 0 {
@@ -724,47 +721,33 @@ impl<R: Read> Scanner<R> {
     /// small file costs no copy), and builds the member.
     #[inline(always)]
     fn pass_content(&mut self, d: Draft) -> Result<Member, ScanError> {
-        let flag = d.flag;
-        let offset = self.offset();
+        let mut m = d.m;
+        let flag = m.flag;
+        m.offset = self.offset();
         let usize_size = d.size as u64;
         let pad = (BLOCK as u64 - usize_size % BLOCK as u64) % BLOCK as u64;
-        let mut digest = None;
-        if is_regular(flag) && !d.sparse && self.hash_files {
+        if is_regular(flag) && !m.sparse && self.hash_files {
             let mut h = Sha256::new();
             if usize_size <= CHUNK as u64 && self.fill((usize_size + pad) as usize)? {
                 let n = usize_size as usize;
                 h.update(&self.buf[self.pos..self.pos + n]);
                 self.pos += n + pad as usize;
             } else {
-                self.consume(usize_size, Some(&mut h), &d.name)?;
+                self.consume(usize_size, Some(&mut h), &m.name)?;
                 self.consume(pad, None, b"padding")?;
             }
-            digest = Some(h.finalize().into());
+            m.digest = Some(h.finalize().into());
         } else if d.size > 0
             && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag))
         {
             // Links, devices, dirs and fifos carry no data (as tarfile and GNU
             // tar read them), whatever their size field claims.
-            self.consume(usize_size + pad, None, &d.name)?;
+            self.consume(usize_size + pad, None, &m.name)?;
         }
-        Ok(Member {
-            name: d.name,
-            flag,
-            mode: (d.mode & 0o7777) as u32,
-            uid: d.uid,
-            gid: d.gid,
-            size: if is_regular(flag) || flag == b'S' {
-                d.real_size
-            } else {
-                0
-            },
-            mtime: d.mtime,
-            link: d.link,
-            xattrs: d.xattrs,
-            digest,
-            offset,
-            sparse: d.sparse,
-        })
+        if !(is_regular(flag) || flag == b'S') {
+            m.size = 0;
+        }
+        Ok(m)
     }
 
     /// Reads what follows the end marker (for the diff_id), up to `limit`.
