@@ -154,17 +154,22 @@ impl<'a> Tally<'a> {
     }
 }
 
-/// dive's figures over `n` layers, each made by `layer(k)` when its turn
-/// comes (its view is dropped after: only the paths it borrows stay).
-/// `need_tree`: does any layer have whiteouts (else dive's stacked tree,
-/// which only answers whiteout lookups, is skipped)?
-pub fn figures<'a>(n: usize, need_tree: bool, layer: impl Fn(usize) -> DiveView<'a>) -> DiveResult {
-    let mut tally = Tally::default();
-    let mut tree = Tree::default();
+/// One visit: a path, the size it is visited with, whether by a whiteout.
+type Visit<'a> = (&'a [u8], i64, bool);
 
-    for index in 0..n {
-        let layer = layer(index);
-        // This layer's tree: explicit members, empty implicit parents, whiteout leaves.
+/// One layer's own tree as dive builds it before stacking: the explicit
+/// members (a repeated path keeps its first place and its last payload),
+/// the whiteouts, the directories that are only parents, and the parents
+/// the layer does not list (implicit, empty).
+struct LayerTree<'a> {
+    explicit: Vec<(&'a [u8], (i64, bool))>,
+    whiteouts: Vec<&'a [u8]>,
+    parents: HashSet<&'a [u8]>,
+    implicit: Vec<&'a [u8]>,
+}
+
+impl<'a> LayerTree<'a> {
+    fn new(layer: &DiveView<'a>) -> LayerTree<'a> {
         let mut explicit: Vec<(&[u8], (i64, bool))> = Vec::with_capacity(layer.entries.len());
         let mut explicit_set: HashSet<&[u8]> = HashSet::with_capacity(layer.entries.len());
         for &(p, size, is_dir) in &layer.entries {
@@ -199,25 +204,32 @@ pub fn figures<'a>(n: usize, need_tree: bool, layer: impl Fn(usize) -> DiveView<
                 }
             }
         }
-        // The visits, against the stacked tree of the layers below.
-        let mut visits: Vec<(&[u8], i64, bool)> = Vec::new();
+        LayerTree {
+            explicit,
+            whiteouts,
+            parents,
+            implicit,
+        }
+    }
+
+    /// This layer's nodes set their payloads on `tree` (implicit parents
+    /// first, so an explicit entry's payload wins).
+    fn add_to(&self, tree: &mut Tree<'a>) {
+        for p in &self.implicit {
+            tree.add(p, (0, false));
+        }
+        for (p, payload) in &self.explicit {
+            tree.add(p, *payload);
+        }
+    }
+
+    /// dive's visits of this layer against `lookup`, the stacked tree below
+    /// it: each whiteout with its target's subtree size, then each leaf.
+    /// Whiteouts whose target is missing are returned apart.
+    fn visits(&self, lookup: &Tree<'a>) -> (Vec<Visit<'a>>, Vec<&'a [u8]>) {
+        let mut visits: Vec<Visit<'a>> = Vec::new();
         let mut failed: Vec<&[u8]> = Vec::new();
-        let own;
-        let lookup = if index == 0 && !whiteouts.is_empty() {
-            // dive stacks layer 0 onto a copy of itself
-            let mut t = Tree::default();
-            for p in &implicit {
-                t.add(p, (0, false));
-            }
-            for (p, payload) in &explicit {
-                t.add(p, *payload);
-            }
-            own = t;
-            &own
-        } else {
-            &tree
-        };
-        for w in &whiteouts {
+        for w in &self.whiteouts {
             match lookup.nodes.get(*w) {
                 None => failed.push(w),
                 Some(node) => {
@@ -226,55 +238,84 @@ pub fn figures<'a>(n: usize, need_tree: bool, layer: impl Fn(usize) -> DiveView<
                 }
             }
         }
-        for (p, payload) in &explicit {
-            if !parents.contains(p) {
+        for (p, payload) in &self.explicit {
+            if !self.parents.contains(p) {
                 visits.push((p, payload.0, false));
             }
         }
-        for p in &implicit {
-            if !parents.contains(p) {
+        for p in &self.implicit {
+            if !self.parents.contains(p) {
                 visits.push((p, 0, false));
             }
         }
-        if !failed.is_empty() {
-            // dive stops visiting this layer at the first missing whiteout target.
-            let (first_path, first) = failed
-                .iter()
-                .map(|w| (*w, order_key(w, true)))
-                .min_by(|a, b| a.1.cmp(&b.1))
-                .expect("failed is not empty");
-            visits.retain(|(p, _, wh)| order_key(p, *wh) < first);
-            tally.seen.entry(first_path).or_insert((0, 0, -1));
-        }
+        (visits, failed)
+    }
+}
+
+/// dive stops visiting a layer at its first missing whiteout target (in its
+/// visiting order): later visits are dropped and that target is tallied
+/// with a -1 minimum.
+fn stop_at_missing<'a>(visits: &mut Vec<Visit<'a>>, failed: &[&'a [u8]], tally: &mut Tally<'a>) {
+    let Some((first_path, first)) = failed
+        .iter()
+        .map(|w| (*w, order_key(w, true)))
+        .min_by(|a, b| a.1.cmp(&b.1))
+    else {
+        return;
+    };
+    visits.retain(|(p, _, wh)| order_key(p, *wh) < first);
+    tally.seen.entry(first_path).or_insert((0, 0, -1));
+}
+
+/// dive's figures over `n` layers, each made by `layer(k)` when its turn
+/// comes (its view is dropped after: only the paths it borrows stay).
+/// `need_tree`: does any layer have whiteouts (else dive's stacked tree,
+/// which only answers whiteout lookups, is skipped)?
+pub fn figures<'a>(n: usize, need_tree: bool, layer: impl Fn(usize) -> DiveView<'a>) -> DiveResult {
+    let mut tally = Tally::default();
+    let mut tree = Tree::default();
+    for index in 0..n {
+        let lt = LayerTree::new(&layer(index));
+        let (mut visits, failed) = if index == 0 && !lt.whiteouts.is_empty() {
+            // dive stacks layer 0 onto a copy of itself
+            let mut own = Tree::default();
+            lt.add_to(&mut own);
+            lt.visits(&own)
+        } else {
+            lt.visits(&tree)
+        };
+        stop_at_missing(&mut visits, &failed, &mut tally);
         for (p, s, _) in &visits {
             tally.visit(p, *s);
         }
         // Stack this layer: whiteouts remove, every node of the layer tree sets its payload.
-        if !need_tree {
-            continue;
-        }
-        for w in &whiteouts {
-            tree.remove(w);
-        }
-        for p in &implicit {
-            tree.add(p, (0, false));
-        }
-        for (p, payload) in &explicit {
-            tree.add(p, *payload);
+        if need_tree {
+            for w in &lt.whiteouts {
+                tree.remove(w);
+            }
+            lt.add_to(&mut tree);
         }
     }
-    let min_sum = tally.seen.values().map(|t| t.2).sum();
-    let disc_sum = tally.seen.values().map(|t| t.1).sum();
-    let mut refs: Vec<(Vec<u8>, i64, i64)> = tally
-        .seen
-        .iter()
-        .filter(|(_, t)| t.0 >= 2)
-        .map(|(p, t)| (p.to_vec(), t.0, t.1))
-        .collect();
-    refs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
-    DiveResult {
-        min_sum,
-        disc_sum,
-        refs,
+    tally.result()
+}
+
+impl Tally<'_> {
+    /// The sums over every tallied path, and the paths two or more layers
+    /// visited, biggest cumulative size first (ties by path).
+    fn result(&self) -> DiveResult {
+        let min_sum = self.seen.values().map(|t| t.2).sum();
+        let disc_sum = self.seen.values().map(|t| t.1).sum();
+        let mut refs: Vec<(Vec<u8>, i64, i64)> = self
+            .seen
+            .iter()
+            .filter(|(_, t)| t.0 >= 2)
+            .map(|(p, t)| (p.to_vec(), t.0, t.1))
+            .collect();
+        refs.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        DiveResult {
+            min_sum,
+            disc_sum,
+            refs,
+        }
     }
 }

@@ -170,6 +170,30 @@ struct Walk {
 }
 
 impl Walk {
+    /// An empty walk: no rows yet, warnings capped at `limits.max_warnings`.
+    fn new(limits: &Limits) -> Walk {
+        Walk {
+            rows: Rows::default(),
+            dead: Vec::new(),
+            index: HashMap::default(),
+            older: Vec::new(),
+            whiteouts: Vec::new(),
+            opaque: Vec::new(),
+            warnings: Vec::new(),
+            overflow: Vec::new(),
+            max_warnings: limits.max_warnings,
+            escaped: 0,
+            too_deep: 0,
+            absolute: 0,
+            dupes: 0,
+            unknown: Vec::new(),
+            size_bytes: 0,
+            members: 0,
+        }
+    }
+
+    /// One tar member becomes a row, a whiteout, an opaque marker, or is left
+    /// out (counted for one summary warning). Runs once per member.
     fn add(&mut self, m: Member, name: &str, limits: &Limits) {
         if m.name.first() == Some(&b'/') {
             self.absolute += 1;
@@ -182,39 +206,9 @@ impl Walk {
             self.too_deep += 1;
             return;
         }
-        let base_start = memchr::memrchr(b'/', &path).map_or(0, |i| i + 1);
-        let base = &path[base_start..];
-        if memchr::memmem::find(&path, b".wh.").is_some() {
-            let dir = &path[..base_start.saturating_sub(1)];
-            if memchr::memmem::find(dir, b"/.wh..wh.").is_some() {
-                return; // inside aufs bookkeeping dirs (.wh..wh.plnk/...)
-            }
-            if base.starts_with(b".wh.") {
-                let parent: Vec<u8> = if dir.is_empty() {
-                    b"/".to_vec()
-                } else {
-                    dir.to_vec()
-                };
-                if base == b".wh..wh..opq" {
-                    self.opaque.push(parent);
-                } else if base.starts_with(b".wh..wh.") {
-                    // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
-                } else if base == b".wh." || base == b".wh.." || base == b".wh..." {
-                    self.warn(
-                        kind::INVALID_WHITEOUT,
-                        format!(
-                            "{name}: ignored whiteout with an invalid name {}",
-                            quote(&m.name)
-                        ),
-                    );
-                } else {
-                    let mut target = if parent == b"/" { Vec::new() } else { parent };
-                    target.push(b'/');
-                    target.extend_from_slice(&base[4..]);
-                    self.whiteouts.push(target);
-                }
-                return;
-            }
+        // Cheap test first: a name without `.wh.` is never a whiteout.
+        if memchr::memmem::find(&path, b".wh.").is_some() && self.whiteout(&path, &m.name, name) {
+            return;
         }
         let Some(kind) = Kind::from_flag(m.flag) else {
             if !self.unknown.contains(&m.flag) {
@@ -253,7 +247,7 @@ impl Walk {
                 );
             }
         }
-        let entry = Entry {
+        self.insert(Entry {
             path,
             kind,
             mode: m.mode,
@@ -265,7 +259,54 @@ impl Walk {
             digest: m.digest,
             xattrs: m.xattrs,
             offset: m.offset,
+        });
+    }
+
+    /// Handles a path containing `.wh.`: true when it was whiteout
+    /// bookkeeping (an opaque marker, a whiteout, aufs' own files, an invalid
+    /// whiteout name) and so is no entry of the layer.
+    fn whiteout(&mut self, path: &[u8], raw_name: &[u8], name: &str) -> bool {
+        let base_start = memchr::memrchr(b'/', path).map_or(0, |i| i + 1);
+        let base = &path[base_start..];
+        let dir = &path[..base_start.saturating_sub(1)];
+        if memchr::memmem::find(dir, b"/.wh..wh.").is_some() {
+            return true; // inside aufs bookkeeping dirs (.wh..wh.plnk/...)
+        }
+        if !base.starts_with(b".wh.") {
+            return false;
+        }
+        let parent: Vec<u8> = if dir.is_empty() {
+            b"/".to_vec()
+        } else {
+            dir.to_vec()
         };
+        if base == b".wh..wh..opq" {
+            self.opaque.push(parent);
+        } else if base.starts_with(b".wh..wh.") {
+            // aufs bookkeeping (.wh..wh.plnk, .wh..wh.aufs): not a whiteout
+        } else if base == b".wh." || base == b".wh.." || base == b".wh..." {
+            self.warn(
+                kind::INVALID_WHITEOUT,
+                format!(
+                    "{name}: ignored whiteout with an invalid name {}",
+                    quote(raw_name)
+                ),
+            );
+        } else {
+            let mut target = if parent == b"/" { Vec::new() } else { parent };
+            target.push(b'/');
+            target.extend_from_slice(&base[4..]);
+            self.whiteouts.push(target);
+        }
+        true
+    }
+
+    /// Appends `entry` as a row; an earlier row of the same path is marked
+    /// dead (the last occurrence wins, in its own tar position) and counted
+    /// as a duplicate unless both are directories (tar lists those twice
+    /// routinely).
+    #[inline(always)]
+    fn insert(&mut self, entry: Entry) {
         let h = {
             use std::hash::BuildHasher;
             self.index.hasher().hash_one(&entry.path)
@@ -274,10 +315,11 @@ impl Walk {
         let chain = older;
         while older != NONE {
             if self.rows.paths.get(older) == entry.path.as_slice() {
-                // keep tar order of the last occurrence
                 if !self.dead[older as usize] {
                     self.dead[older as usize] = true;
-                    if !(self.rows.recs[older as usize].kind == Kind::Dir && kind == Kind::Dir) {
+                    if !(self.rows.recs[older as usize].kind == Kind::Dir
+                        && entry.kind == Kind::Dir)
+                    {
                         self.dupes += 1;
                     }
                 }
@@ -325,158 +367,199 @@ pub fn scan(
         compression: "none",
         ..LayerScan::default()
     };
-    let mut walk = Walk {
-        rows: Rows::default(),
-        dead: Vec::new(),
-        index: HashMap::default(),
-        older: Vec::new(),
-        whiteouts: Vec::new(),
-        opaque: Vec::new(),
-        warnings: Vec::new(),
-        overflow: Vec::new(),
-        max_warnings: limits.max_warnings,
-        escaped: 0,
-        too_deep: 0,
-        absolute: 0,
-        dupes: 0,
-        unknown: Vec::new(),
-        size_bytes: 0,
-        members: 0,
-    };
-    let mut trailing: i64 = 0;
-    let mut scanner_warnings: Vec<String> = Vec::new();
-    let result: Result<Option<(String, Option<String>, u64)>, ScanError> = (|| {
-        let decoded = Decoded::new(source, name, true)?;
-        out.compression = decoded.compression.name();
-        let mut scanner = Scanner::new(Tee::new(decoded, true), name, true);
-        let outcome = walk_members(&mut scanner, &mut walk, name, limits, progress);
-        scanner_warnings = std::mem::take(&mut scanner.warnings);
-        out.uncompressed_bytes = scanner.get_mut().count;
-        if let Err(e) = outcome {
-            return Err(root_cause(scanner.get_mut().get_mut(), e));
+    let mut walk = Walk::new(limits);
+    let mut tail = Tail::default();
+    match read_layer(
+        source, name, limits, progress, &mut walk, &mut out, &mut tail,
+    ) {
+        Ok(d) => {
+            out.digest = Some(d.raw.unwrap_or_else(|| d.diff_id.clone()));
+            out.diff_id = Some(d.diff_id);
+            out.uncompressed_bytes = d.count;
         }
-        let zstd = scanner.get_mut().get_mut().compression == Compression::Zstd;
-        if !scanner.saw_end_marker && zstd {
-            // zstd gives no error when its input stops mid-frame: the tar end tells.
-            return Err(ScanError::tar(format!(
-                "{name}: zstd stream ends before the end of the tar (truncated)"
-            )));
-        }
-        let drained = scanner.drain(limits.trailing).and_then(|t| {
-            scanner.get_mut().get_mut().drain_raw()?;
-            Ok(t)
-        });
-        match drained {
-            Ok(t) => {
-                trailing = t;
-                if t < 0 {
-                    walk.warn(
-                        kind::TRAILING_DATA,
-                        format!(
-                            "{name}: over {} MiB of data after the tar end; diff_id not verified",
-                            limits.trailing >> 20
-                        ),
-                    );
-                }
-            }
-            Err(e) if e.0.contains("checksum") => {
-                // The compressed stream's own checksum failed: the bytes handed
-                // out (the tar included) are not the ones that were compressed.
-                return Err(e);
-            }
-            Err(e) => {
-                // Every member was read: what follows the tar is damaged, not the layer.
-                trailing = -1;
-                walk.warn(
-                    kind::TRAILING_DATA,
-                    format!("{} (after the end of the tar; diff_id not verified)", e.0),
-                );
-            }
-        }
-        if scanner.trailing_data {
-            walk.warn(
-                kind::TRAILING_DATA,
-                format!("{name}: non-zero data after the tar end-of-archive marker was not read"),
-            );
-        }
-        let tee = scanner.get_mut();
-        let count = tee.count;
-        let diff_id = tee.digest().unwrap_or_default();
-        let decoded = tee.get_mut();
-        if decoded.trailing_garbage {
-            walk.warn(
-                kind::TRAILING_DATA,
-                format!("{name}: garbage after the end of the compressed stream"),
-            );
-        }
-        let raw_digest = decoded.raw_digest();
-        scanner_warnings.append(&mut scanner.warnings);
-        Ok(Some((diff_id, raw_digest, count)))
-    })();
-    match result {
-        Ok(Some((diff_id, raw_digest, count))) => {
-            out.digest = Some(raw_digest.unwrap_or_else(|| diff_id.clone()));
-            out.diff_id = Some(diff_id);
-            out.uncompressed_bytes = count;
-        }
-        Ok(None) => {}
         Err(e) => out.error = Some(e.0),
     }
-    out.diff_id_unverified = trailing < 0;
-    for w in scanner_warnings {
+    out.diff_id_unverified = tail.trailing < 0;
+    for w in tail.scanner_warnings {
         // malformed pax records, oversized xattrs
         walk.warn(kind::TAR_HEADER, w);
     }
-    if walk.escaped > 0 {
-        let msg = format!(
-            "{name}: {} entries with '..' in their names rejected (they would escape the root)",
-            walk.escaped
-        );
-        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
+    walk.summarise(name, limits);
+    walk.into_scan(out)
+}
+
+/// What a fully read layer stream proves: the digest of its uncompressed
+/// bytes (the diff_id), of its compressed bytes when compressed, and how
+/// many uncompressed bytes there were.
+struct Digests {
+    diff_id: String,
+    raw: Option<String>,
+    count: u64,
+}
+
+/// What `read_layer` leaves even when it fails: the bytes after the tar end
+/// (-1: not all read, so the diff_id is unverified) and the scanner's own
+/// warnings, which `scan` files after the walk's.
+#[derive(Default)]
+struct Tail {
+    trailing: i64,
+    scanner_warnings: Vec<String>,
+}
+
+/// Decompresses and walks the layer to its end, then reads what follows the
+/// tar so both digests cover the whole blob. An error keeps what was read
+/// before it (rows in `walk`, counts in `out`).
+fn read_layer(
+    source: Source,
+    name: &str,
+    limits: &Limits,
+    progress: Option<Progress<'_>>,
+    walk: &mut Walk,
+    out: &mut LayerScan,
+    tail: &mut Tail,
+) -> Result<Digests, ScanError> {
+    let decoded = Decoded::new(source, name, true)?;
+    out.compression = decoded.compression.name();
+    let mut scanner = Scanner::new(Tee::new(decoded, true), name, true);
+    let outcome = walk_members(&mut scanner, walk, name, limits, progress);
+    tail.scanner_warnings = std::mem::take(&mut scanner.warnings);
+    out.uncompressed_bytes = scanner.get_mut().count;
+    if let Err(e) = outcome {
+        return Err(root_cause(scanner.get_mut().get_mut(), e));
     }
-    if walk.too_deep > 0 {
-        let msg = format!(
-            "{name}: {} entries nested deeper than {} directories left out",
-            walk.too_deep, limits.max_depth
-        );
-        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
+    let zstd = scanner.get_mut().get_mut().compression == Compression::Zstd;
+    if !scanner.saw_end_marker && zstd {
+        // zstd gives no error when its input stops mid-frame: the tar end tells.
+        return Err(ScanError::tar(format!(
+            "{name}: zstd stream ends before the end of the tar (truncated)"
+        )));
     }
-    if walk.absolute > 0 {
-        let msg = format!(
-            "{name}: {} entries with absolute names read relative to the root",
-            walk.absolute
+    tail.trailing = read_trailing(&mut scanner, walk, name, limits)?;
+    if scanner.trailing_data {
+        walk.warn(
+            kind::TRAILING_DATA,
+            format!("{name}: non-zero data after the tar end-of-archive marker was not read"),
         );
-        walk.warn(kind::ABSOLUTE_NAMES, msg);
     }
-    if walk.dupes > 0 {
-        let msg = format!(
-            "{name}: {} paths appear more than once; the last entry wins",
-            walk.dupes
+    let tee = scanner.get_mut();
+    let count = tee.count;
+    let diff_id = tee.digest().unwrap_or_default();
+    let decoded = tee.get_mut();
+    if decoded.trailing_garbage {
+        walk.warn(
+            kind::TRAILING_DATA,
+            format!("{name}: garbage after the end of the compressed stream"),
         );
-        walk.warn(kind::DUPLICATE, msg);
     }
-    if !walk.unknown.is_empty() {
-        let mut flags: Vec<String> = walk.unknown.iter().map(|&f| flag_repr(f)).collect();
-        flags.sort();
-        let msg = format!(
-            "{name}: entries with unknown tar types {} ignored",
-            flags.join(", ")
-        );
-        walk.warn(kind::ENTRIES_LEFT_OUT, msg);
+    let raw = decoded.raw_digest();
+    tail.scanner_warnings.append(&mut scanner.warnings);
+    Ok(Digests {
+        diff_id,
+        raw,
+        count,
+    })
+}
+
+/// Reads the bytes after the tar end (up to `limits.trailing`) and the rest
+/// of the compressed stream. Returns the bytes read, or -1 when not all
+/// were (the diff_id cannot then be verified; warned). Only a failed
+/// checksum of the compressed stream is an error: then the tar itself was
+/// not the bytes that were compressed.
+fn read_trailing(
+    scanner: &mut Scanner<Tee<Decoded>>,
+    walk: &mut Walk,
+    name: &str,
+    limits: &Limits,
+) -> Result<i64, ScanError> {
+    let drained = scanner.drain(limits.trailing).and_then(|t| {
+        scanner.get_mut().get_mut().drain_raw()?;
+        Ok(t)
+    });
+    match drained {
+        Ok(t) => {
+            if t < 0 {
+                walk.warn(
+                    kind::TRAILING_DATA,
+                    format!(
+                        "{name}: over {} MiB of data after the tar end; diff_id not verified",
+                        limits.trailing >> 20
+                    ),
+                );
+            }
+            Ok(t)
+        }
+        Err(e) if e.0.contains("checksum") => Err(e),
+        Err(e) => {
+            // Every member was read: what follows the tar is damaged, not the layer.
+            walk.warn(
+                kind::TRAILING_DATA,
+                format!("{} (after the end of the tar; diff_id not verified)", e.0),
+            );
+            Ok(-1)
+        }
     }
-    out.warnings = std::mem::take(&mut walk.warnings);
-    out.overflow = std::mem::take(&mut walk.overflow);
-    out.rows = if walk.dead.contains(&true) {
-        walk.rows.retain(&walk.dead)
-    } else {
-        walk.rows
-    };
-    out.rows.shrink();
-    out.whiteouts = walk.whiteouts;
-    out.opaque_dirs = walk.opaque;
-    out.size_bytes = walk.size_bytes;
-    out.members = walk.members;
-    out
+}
+
+impl Walk {
+    /// One warning per kind of member left out or read differently, with
+    /// its count (a layer of a million such members warns once).
+    fn summarise(&mut self, name: &str, limits: &Limits) {
+        if self.escaped > 0 {
+            let msg = format!(
+                "{name}: {} entries with '..' in their names rejected (they would escape the root)",
+                self.escaped
+            );
+            self.warn(kind::ENTRIES_LEFT_OUT, msg);
+        }
+        if self.too_deep > 0 {
+            let msg = format!(
+                "{name}: {} entries nested deeper than {} directories left out",
+                self.too_deep, limits.max_depth
+            );
+            self.warn(kind::ENTRIES_LEFT_OUT, msg);
+        }
+        if self.absolute > 0 {
+            let msg = format!(
+                "{name}: {} entries with absolute names read relative to the root",
+                self.absolute
+            );
+            self.warn(kind::ABSOLUTE_NAMES, msg);
+        }
+        if self.dupes > 0 {
+            let msg = format!(
+                "{name}: {} paths appear more than once; the last entry wins",
+                self.dupes
+            );
+            self.warn(kind::DUPLICATE, msg);
+        }
+        if !self.unknown.is_empty() {
+            let mut flags: Vec<String> = self.unknown.iter().map(|&f| flag_repr(f)).collect();
+            flags.sort();
+            let msg = format!(
+                "{name}: entries with unknown tar types {} ignored",
+                flags.join(", ")
+            );
+            self.warn(kind::ENTRIES_LEFT_OUT, msg);
+        }
+    }
+
+    /// The walk's results moved into `out`: the rows without the dead
+    /// duplicates (copied only when there are some), shrunk to fit.
+    fn into_scan(self, mut out: LayerScan) -> LayerScan {
+        out.warnings = self.warnings;
+        out.overflow = self.overflow;
+        out.rows = if self.dead.contains(&true) {
+            self.rows.retain(&self.dead)
+        } else {
+            self.rows
+        };
+        out.rows.shrink();
+        out.whiteouts = self.whiteouts;
+        out.opaque_dirs = self.opaque;
+        out.size_bytes = self.size_bytes;
+        out.members = self.members;
+        out
+    }
 }
 
 /// A tar error in a compressed layer is often the first sign of corrupt

@@ -334,6 +334,87 @@ impl Tree {
     }
 }
 
+/// One audit rule as Python passes it: `(scope, mode_bits, prefixes,
+/// secret_names, deleted, all, types)`.
+type AuditRule<'py> = (
+    String,
+    u32,
+    Vec<Bound<'py, PyAny>>,
+    bool,
+    bool,
+    bool,
+    Vec<String>,
+);
+
+/// The rules as the audit pass reads them: scope names and type names
+/// checked here, so a bad rule is a ValueError before the pass starts.
+fn audit_spec(
+    rules: Vec<AuditRule<'_>>,
+) -> PyResult<Vec<(crate::audit::Scope, crate::audit::Hint)>> {
+    use crate::audit::{Hint, Scope};
+    let mut spec = Vec::with_capacity(rules.len());
+    for (scope, mode_bits, prefixes, secret_names, deleted, all, types) in rules {
+        let mut mask = 0u32;
+        for t in &types {
+            mask |= 1 << kind_of(t)? as u32;
+        }
+        let scope = match scope.as_str() {
+            "shipped" => Scope::Shipped,
+            "changed" => Scope::Changed,
+            "hidden" => Scope::Hidden,
+            "live" => Scope::Live,
+            _ => return Err(PyValueError::new_err(format!("unknown scope {scope:?}"))),
+        };
+        let prefixes = prefixes.iter().map(bytes_of).collect::<PyResult<_>>()?;
+        spec.push((
+            scope,
+            Hint {
+                mode_bits,
+                prefixes,
+                secret_names,
+                deleted,
+                all,
+                types: mask,
+            },
+        ));
+    }
+    Ok(spec)
+}
+
+/// The audit's waste as Python tuples `(entry id, path, size, cause, layer,
+/// by_layer, how, deleted_by)`, `cause` one of the four objects passed in.
+fn waste_rows(
+    py: Python<'_>,
+    inner: &tree::Tree,
+    waste: &[crate::audit::Waste],
+    causes: &[PyObject],
+) -> PyResult<Vec<PyObject>> {
+    let mut out = Vec::with_capacity(waste.len());
+    for w in waste {
+        let r = inner.rec(w.entry);
+        let deleted_by = if w.deleted_by == NONE {
+            py.None()
+        } else {
+            text(py, inner.path(w.deleted_by))?
+        };
+        let row = PyTuple::new(
+            py,
+            [
+                w.entry.into_pyobject(py)?.into_any().unbind(),
+                text(py, inner.path(r.path))?,
+                r.size.into_pyobject(py)?.into_any().unbind(),
+                causes[w.cause as usize].clone_ref(py),
+                r.layer.into_pyobject(py)?.into_any().unbind(),
+                w.by_layer.into_pyobject(py)?.into_any().unbind(),
+                PyString::new(py, w.how).into_any().unbind(),
+                deleted_by,
+            ],
+        )?;
+        out.push(row.into_any().unbind());
+    }
+    Ok(out)
+}
+
 #[pymethods]
 impl Tree {
     /// Paths in the tree, the root `/` (id 0) included.
@@ -517,47 +598,13 @@ impl Tree {
     fn audit(
         &self,
         py: Python<'_>,
-        rules: Vec<(
-            String,
-            u32,
-            Vec<Bound<'_, PyAny>>,
-            bool,
-            bool,
-            bool,
-            Vec<String>,
-        )>,
+        rules: Vec<AuditRule<'_>>,
         causes: Vec<PyObject>,
     ) -> PyResult<(Vec<PyObject>, Vec<Vec<(u32, Option<u32>)>>)> {
-        use crate::audit::{Hint, Scope};
         if causes.len() != 4 {
             return Err(PyValueError::new_err("four causes"));
         }
-        let mut spec = Vec::with_capacity(rules.len());
-        for (scope, mode_bits, prefixes, secret_names, deleted, all, types) in rules {
-            let mut mask = 0u32;
-            for t in &types {
-                mask |= 1 << kind_of(t)? as u32;
-            }
-            let scope = match scope.as_str() {
-                "shipped" => Scope::Shipped,
-                "changed" => Scope::Changed,
-                "hidden" => Scope::Hidden,
-                "live" => Scope::Live,
-                _ => return Err(PyValueError::new_err(format!("unknown scope {scope:?}"))),
-            };
-            let prefixes = prefixes.iter().map(bytes_of).collect::<PyResult<_>>()?;
-            spec.push((
-                scope,
-                Hint {
-                    mode_bits,
-                    prefixes,
-                    secret_names,
-                    deleted,
-                    all,
-                    types: mask,
-                },
-            ));
-        }
+        let spec = audit_spec(rules)?;
         let inner = &self.inner;
         let result = py
             .allow_threads(|| {
@@ -570,29 +617,7 @@ impl Tree {
                     "internal error in the audit pass (a bug: please report it)",
                 )
             })?;
-        let mut waste = Vec::with_capacity(result.waste.len());
-        for w in &result.waste {
-            let r = inner.rec(w.entry);
-            let deleted_by = if w.deleted_by == NONE {
-                py.None()
-            } else {
-                text(py, inner.path(w.deleted_by))?
-            };
-            let row = PyTuple::new(
-                py,
-                [
-                    w.entry.into_pyobject(py)?.into_any().unbind(),
-                    text(py, inner.path(r.path))?,
-                    r.size.into_pyobject(py)?.into_any().unbind(),
-                    causes[w.cause as usize].clone_ref(py),
-                    r.layer.into_pyobject(py)?.into_any().unbind(),
-                    w.by_layer.into_pyobject(py)?.into_any().unbind(),
-                    PyString::new(py, w.how).into_any().unbind(),
-                    deleted_by,
-                ],
-            )?;
-            waste.push(row.into_any().unbind());
-        }
+        let waste = waste_rows(py, inner, &result.waste, &causes)?;
         let hits = result
             .hits
             .into_iter()

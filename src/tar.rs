@@ -261,6 +261,35 @@ fn pax_time(v: &[u8]) -> Option<i64> {
     Some(f.trunc() as i64)
 }
 
+/// One member while its header and extensions are applied: the header's
+/// fields first, then names, pax overrides and sparse sizes on top. The
+/// member itself is built in place (no field is moved twice per member).
+struct Draft {
+    /// `m.size` is the logical size here (sparse files differ); zeroed for
+    /// non-files once the content is passed.
+    m: Member,
+    /// Bytes of content in the stream (what to pass and hash).
+    size: i64,
+}
+
+/// A ustar header's name: `prefix/name` when the ustar magic says the
+/// prefix field is one, else the plain 100-byte name field.
+#[inline]
+fn ustar_name(hdr: &[u8; BLOCK]) -> Vec<u8> {
+    let name = cstr(&hdr[0..100]);
+    if &hdr[257..263] == b"ustar\0" {
+        let prefix = cstr(&hdr[345..500]);
+        if !prefix.is_empty() {
+            let mut full = Vec::with_capacity(prefix.len() + 1 + name.len());
+            full.extend_from_slice(prefix);
+            full.push(b'/');
+            full.extend_from_slice(name);
+            return full;
+        }
+    }
+    name.to_vec()
+}
+
 /// Walks the members of a tar stream read from `R`.
 pub struct Scanner<R> {
     src: R,
@@ -274,8 +303,17 @@ pub struct Scanner<R> {
     pub saw_end_marker: bool,
     pub trailing_data: bool,
     held_meta: usize,
+    /// The header being read (a copy: `fill` may move the buffer under it).
+    hdr: [u8; BLOCK],
     pax_global: Vec<(Vec<u8>, Vec<u8>)>,
     global_size: i64,
+    /// What the extension headers before the member being read said (they
+    /// all describe the next real member): its pax records and GNU long
+    /// name and link. Kept here, not in a value of `next_member`, so the
+    /// reading steps share them with nothing to build or drop per member.
+    pax: Vec<(Vec<u8>, Vec<u8>)>,
+    long_name: Option<Vec<u8>>,
+    long_link: Option<Vec<u8>>,
 }
 
 impl<R: Read> Scanner<R> {
@@ -292,8 +330,12 @@ impl<R: Read> Scanner<R> {
             saw_end_marker: false,
             trailing_data: false,
             held_meta: 0,
+            hdr: [0; BLOCK],
             pax_global: Vec::new(),
             global_size: 0,
+            pax: Vec::new(),
+            long_name: None,
+            long_link: None,
         }
     }
 
@@ -402,11 +444,11 @@ impl<R: Read> Scanner<R> {
         Ok(())
     }
 
-    fn parse_pax_into(&mut self, data: &[u8], global: bool, pax: &mut Vec<(Vec<u8>, Vec<u8>)>) {
+    fn parse_pax_into(&mut self, data: &[u8], global: bool) {
         let problem = if global {
             parse_pax(data, &mut self.pax_global)
         } else {
-            parse_pax(data, pax)
+            parse_pax(data, &mut self.pax)
         };
         if let Some(p) = problem {
             self.warn(p.to_string());
@@ -414,220 +456,298 @@ impl<R: Read> Scanner<R> {
     }
 
     /// The next member, or None at the end of the archive.
+    ///
+    /// Extension headers (pax, GNU long names) are read and kept in the
+    /// scanner until the header they describe arrives; that header is then
+    /// resolved into a `Draft` (names, then pax overrides, then GNU sparse)
+    /// and its content passed (hashed when it is a regular file).
     pub fn next_member(&mut self) -> Result<Option<Member>, ScanError> {
-        let mut pax: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut long_name: Option<Vec<u8>> = None;
-        let mut long_link: Option<Vec<u8>> = None;
+        // Pax bytes before this member (global ones included), against MAX_PENDING_META.
         let mut pending: i64 = self.global_size;
+        // Nothing left from a call that stopped on an error.
+        self.pax.clear();
+        self.long_name = None;
+        self.long_link = None;
         loop {
-            if !self.fill(BLOCK)? {
-                if self.end > self.pos {
-                    return Err(
-                        self.err(format!("truncated tar header at offset {}", self.offset()))
-                    );
-                }
-                return Ok(None); // no end marker: tolerated, like GNU tar
-            }
-            let hdr_off = self.offset();
-            let hdr: [u8; BLOCK] = self.buf[self.pos..self.pos + BLOCK]
-                .try_into()
-                .expect("block");
-            self.pos += BLOCK;
-            if hdr.iter().all(|&b| b == 0) {
-                self.saw_end_marker = true;
+            let Some(hdr_off) = self.next_header()? else {
                 return Ok(None);
-            }
-            if !checksum_ok(&hdr) {
-                return Err(self.err(format!("bad tar header checksum at offset {hdr_off}")));
-            }
-            let mode = self.num(&hdr[100..108], "mode", hdr_off)?;
-            let mut uid = self.num(&hdr[108..116], "uid", hdr_off)?;
-            let mut gid = self.num(&hdr[116..124], "gid", hdr_off)?;
-            let mut size = self.num(&hdr[124..136], "size", hdr_off)?;
-            let mut mtime = self.num(&hdr[136..148], "mtime", hdr_off)?;
-            let flag = hdr[156];
-            if size < 0 {
-                return Err(self.err(format!("negative size in tar header at offset {hdr_off}")));
-            }
-            if matches!(flag, b'x' | b'g' | b'L' | b'K') {
-                if size > MAX_META {
-                    return Err(self.err(format!(
-                        "tar extension header of {size} bytes at offset {hdr_off} exceeds the {} MiB limit",
-                        MAX_META >> 20
-                    )));
-                }
-                let data = self.take(size as usize, "extension header")?;
-                let pad = (BLOCK - size as usize % BLOCK) % BLOCK;
-                self.consume(pad as u64, None, b"padding")?;
-                if flag == b'x' || flag == b'g' {
-                    pending += size;
-                    if pending > MAX_PENDING_META {
-                        return Err(self.err(format!(
-                            "over {} MiB of pax headers before one member at offset {}",
-                            MAX_PENDING_META >> 20,
-                            self.offset()
-                        )));
-                    }
-                }
-                match flag {
-                    b'x' => self.parse_pax_into(&data, false, &mut pax),
-                    b'g' => {
-                        self.parse_pax_into(&data, true, &mut pax);
-                        self.global_size += size;
-                    }
-                    b'L' => long_name = Some(cstr(&data).to_vec()),
-                    _ => long_link = Some(cstr(&data).to_vec()),
-                }
+            };
+            let mut draft = self.header_fields(hdr_off)?;
+            if matches!(draft.m.flag, b'x' | b'g' | b'L' | b'K') {
+                self.read_extension(draft.m.flag, draft.size, hdr_off, &mut pending)?;
                 continue;
             }
+            self.resolve_names(&mut draft)?;
+            if draft.m.flag == b'S' {
+                self.read_gnu_sparse(hdr_off, &mut draft)?;
+            }
+            return self.pass_content(draft).map(Some);
+        }
+    }
 
-            // Plain ustar/GNU fields, then extensions on top.
-            let mut raw_name = match long_name.take() {
-                Some(n) => n,
-                None => {
-                    let mut n = cstr(&hdr[0..100]).to_vec();
-                    if &hdr[257..263] == b"ustar\0" {
-                        let prefix = cstr(&hdr[345..500]);
-                        if !prefix.is_empty() {
-                            let mut full = prefix.to_vec();
-                            full.push(b'/');
-                            full.extend_from_slice(&n);
-                            n = full;
-                        }
-                    }
-                    n
-                }
-            };
-            let had_long = long_link.is_some();
-            let had_long_name = raw_name.len() > 100;
-            let mut raw_link = match long_link.take() {
-                Some(l) => l,
-                None => cstr(&hdr[157..257]).to_vec(),
-            };
-            let mut xattrs: Option<Vec<(String, Vec<u8>)>> = None;
-            let mut sparse = false;
-            let mut real_size = size;
-            if !pax.is_empty() || !self.pax_global.is_empty() {
-                let mut ext: Vec<(Vec<u8>, Vec<u8>)> = self.pax_global.clone();
-                for (k, v) in pax.drain(..) {
-                    if let Some(slot) = ext.iter_mut().find(|(ek, _)| *ek == k) {
-                        slot.1 = v;
-                    } else {
-                        ext.push((k, v));
-                    }
-                }
-                let renamed =
-                    pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
-                if let Some(p) = pax_get(&ext, b"path") {
-                    raw_name = p.to_vec();
-                }
-                if let Some(l) = pax_get(&ext, b"linkpath") {
-                    raw_link = l.to_vec();
-                }
-                let bad = || self.err(format!("bad numeric pax record for {}", quote(&raw_name)));
-                if let Some(v) = pax_get(&ext, b"size") {
-                    size = pax_int(v).ok_or_else(bad)?;
-                    real_size = size;
-                }
-                if let Some(v) = pax_get(&ext, b"uid") {
-                    uid = pax_int(v).ok_or_else(bad)?;
-                }
-                if let Some(v) = pax_get(&ext, b"gid") {
-                    gid = pax_int(v).ok_or_else(bad)?;
-                }
-                if let Some(v) = pax_get(&ext, b"mtime") {
-                    mtime = pax_time(v).ok_or_else(bad)?;
-                }
-                let sparse_size = pax_get(&ext, b"GNU.sparse.realsize")
-                    .or_else(|| pax_get(&ext, b"GNU.sparse.size"));
-                if let Some(v) = sparse_size {
-                    sparse = true;
-                    real_size = pax_int(v).ok_or_else(bad)?;
-                    if let Some(n) = pax_get(&ext, b"GNU.sparse.name") {
-                        raw_name = n.to_vec();
-                    }
-                }
-                if size < 0 || real_size < 0 {
-                    return Err(self.err(format!("negative size for {}", quote(&raw_name))));
-                }
-                for (key, value) in &ext {
-                    if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
-                        let attr_name = String::from_utf8_lossy(attr).into_owned();
-                        if value.len() > MAX_XATTR {
-                            self.warn(format!(
-                                "xattr {} of {} is {} bytes (over {} KiB); dropped",
-                                quote(attr),
-                                quote(&raw_name),
-                                value.len(),
-                                MAX_XATTR >> 10
-                            ));
-                            continue;
-                        }
-                        self.hold(key.len() + value.len(), &raw_name)?;
-                        xattrs
-                            .get_or_insert_with(Vec::new)
-                            .push((attr_name, value.clone()));
-                    }
-                }
-                if renamed || had_long || had_long_name {
-                    self.hold(raw_name.len() + raw_link.len(), &raw_name)?;
-                }
-            } else if had_long || had_long_name {
-                self.hold(raw_name.len() + raw_link.len(), &raw_name)?;
+    /// Reads the next 512-byte header into `self.hdr` (copied once from the
+    /// buffer, which a later `fill` may shift) and returns its offset; None
+    /// at the end marker or at a clean end of the stream (no end marker is
+    /// tolerated, like GNU tar). A header whose checksum fails stops the
+    /// walk: nothing after it can be trusted to be where the sizes say.
+    #[inline(always)]
+    fn next_header(&mut self) -> Result<Option<u64>, ScanError> {
+        if !self.fill(BLOCK)? {
+            if self.end > self.pos {
+                return Err(self.err(format!("truncated tar header at offset {}", self.offset())));
             }
-            if flag == b'S' {
-                sparse = true;
-                real_size = self.num(&hdr[483..495], "sparse real size", hdr_off)?;
-                if real_size < 0 {
-                    return Err(self.err(format!("negative sparse size for {}", quote(&raw_name))));
-                }
-                let mut extended = hdr[482];
-                while extended != 0 {
-                    let ext_block = self.take(BLOCK, "sparse header")?;
-                    extended = ext_block[504];
-                }
-            }
-            let offset = self.offset();
-            let usize_size = size as u64;
-            let pad = (BLOCK as u64 - usize_size % BLOCK as u64) % BLOCK as u64;
-            let mut digest = None;
-            if is_regular(flag) && !sparse && self.hash_files {
-                let mut h = Sha256::new();
-                if usize_size <= CHUNK as u64 && self.fill((usize_size + pad) as usize)? {
-                    let n = usize_size as usize;
-                    h.update(&self.buf[self.pos..self.pos + n]);
-                    self.pos += n + pad as usize;
-                } else {
-                    self.consume(usize_size, Some(&mut h), &raw_name)?;
-                    self.consume(pad, None, b"padding")?;
-                }
-                digest = Some(h.finalize().into());
-            } else if size > 0
-                && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag))
-            {
-                // Links, devices, dirs and fifos carry no data (as tarfile and GNU
-                // tar read them), whatever their size field claims.
-                self.consume(usize_size + pad, None, &raw_name)?;
-            }
-            return Ok(Some(Member {
-                name: raw_name,
-                flag,
+            return Ok(None);
+        }
+        let hdr_off = self.offset();
+        self.hdr
+            .copy_from_slice(&self.buf[self.pos..self.pos + BLOCK]);
+        self.pos += BLOCK;
+        if self.hdr.iter().all(|&b| b == 0) {
+            self.saw_end_marker = true;
+            return Ok(None);
+        }
+        if !checksum_ok(&self.hdr) {
+            return Err(self.err(format!("bad tar header checksum at offset {hdr_off}")));
+        }
+        Ok(Some(hdr_off))
+    }
+
+    /// The header's own numeric fields, in the order tarfile checks them (so
+    /// the first bad field is the one named); names come later, once the
+    /// header is known not to be an extension.
+    #[inline(always)]
+    fn header_fields(&self, hdr_off: u64) -> Result<Draft, ScanError> {
+        let hdr = &self.hdr;
+        let mode = self.num(&hdr[100..108], "mode", hdr_off)?;
+        let uid = self.num(&hdr[108..116], "uid", hdr_off)?;
+        let gid = self.num(&hdr[116..124], "gid", hdr_off)?;
+        let size = self.num(&hdr[124..136], "size", hdr_off)?;
+        let mtime = self.num(&hdr[136..148], "mtime", hdr_off)?;
+        if size < 0 {
+            return Err(self.err(format!("negative size in tar header at offset {hdr_off}")));
+        }
+        Ok(Draft {
+            m: Member {
+                name: Vec::new(),
+                flag: hdr[156],
                 mode: (mode & 0o7777) as u32,
                 uid,
                 gid,
-                size: if is_regular(flag) || flag == b'S' {
-                    real_size
-                } else {
-                    0
-                },
+                size,
                 mtime,
-                link: raw_link,
-                xattrs,
-                digest,
-                offset,
-                sparse,
-            }));
+                link: Vec::new(),
+                xattrs: None,
+                digest: None,
+                offset: 0,
+                sparse: false,
+            },
+            size,
+        })
+    }
+
+    /// Reads one extension header's data into the scanner's pending pax
+    /// records, long name or long link (`pending`: pax bytes so far). Each is capped (MAX_META) and the pax data before
+    /// one member too (MAX_PENDING_META), so a stream of extensions cannot
+    /// grow memory without bound.
+    fn read_extension(
+        &mut self,
+        flag: u8,
+        size: i64,
+        hdr_off: u64,
+        pending: &mut i64,
+    ) -> Result<(), ScanError> {
+        if size > MAX_META {
+            return Err(self.err(format!(
+                "tar extension header of {size} bytes at offset {hdr_off} exceeds the {} MiB limit",
+                MAX_META >> 20
+            )));
         }
+        let data = self.take(size as usize, "extension header")?;
+        let pad = (BLOCK - size as usize % BLOCK) % BLOCK;
+        self.consume(pad as u64, None, b"padding")?;
+        if flag == b'x' || flag == b'g' {
+            *pending += size;
+            if *pending > MAX_PENDING_META {
+                return Err(self.err(format!(
+                    "over {} MiB of pax headers before one member at offset {}",
+                    MAX_PENDING_META >> 20,
+                    self.offset()
+                )));
+            }
+        }
+        match flag {
+            b'x' => self.parse_pax_into(&data, false),
+            b'g' => {
+                self.parse_pax_into(&data, true);
+                self.global_size += size;
+            }
+            b'L' => self.long_name = Some(cstr(&data).to_vec()),
+            _ => self.long_link = Some(cstr(&data).to_vec()),
+        }
+        Ok(())
+    }
+
+    /// The member's name and link target: the ustar fields (prefix/name),
+    /// replaced by GNU long names, then by pax records. Long names and
+    /// targets count against the layer's MAX_HELD_META.
+    #[inline(always)]
+    fn resolve_names(&mut self, draft: &mut Draft) -> Result<(), ScanError> {
+        draft.m.name = match self.long_name.take() {
+            Some(n) => n,
+            None => ustar_name(&self.hdr),
+        };
+        let had_long = self.long_link.is_some();
+        let had_long_name = draft.m.name.len() > 100;
+        draft.m.link = match self.long_link.take() {
+            Some(l) => l,
+            None => cstr(&self.hdr[157..257]).to_vec(),
+        };
+        let long = had_long || had_long_name;
+        if !self.pax.is_empty() || !self.pax_global.is_empty() {
+            let renamed = self.apply_pax(draft)?;
+            if renamed || long {
+                self.hold(draft.m.name.len() + draft.m.link.len(), &draft.m.name)?;
+            }
+        } else if long {
+            self.hold(draft.m.name.len() + draft.m.link.len(), &draft.m.name)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the global and this member's pax records (the member's win)
+    /// over the header's fields; returns whether a record renamed the member
+    /// or its link (their text then counts as held metadata).
+    fn apply_pax(&mut self, draft: &mut Draft) -> Result<bool, ScanError> {
+        let mut ext: Vec<(Vec<u8>, Vec<u8>)> = self.pax_global.clone();
+        for (k, v) in self.pax.drain(..) {
+            if let Some(slot) = ext.iter_mut().find(|(ek, _)| *ek == k) {
+                slot.1 = v;
+            } else {
+                ext.push((k, v));
+            }
+        }
+        let renamed = pax_get(&ext, b"path").is_some() || pax_get(&ext, b"linkpath").is_some();
+        if let Some(p) = pax_get(&ext, b"path") {
+            draft.m.name = p.to_vec();
+        }
+        if let Some(l) = pax_get(&ext, b"linkpath") {
+            draft.m.link = l.to_vec();
+        }
+        let bad = || {
+            self.err(format!(
+                "bad numeric pax record for {}",
+                quote(&draft.m.name)
+            ))
+        };
+        if let Some(v) = pax_get(&ext, b"size") {
+            draft.size = pax_int(v).ok_or_else(bad)?;
+            draft.m.size = draft.size;
+        }
+        if let Some(v) = pax_get(&ext, b"uid") {
+            draft.m.uid = pax_int(v).ok_or_else(bad)?;
+        }
+        if let Some(v) = pax_get(&ext, b"gid") {
+            draft.m.gid = pax_int(v).ok_or_else(bad)?;
+        }
+        if let Some(v) = pax_get(&ext, b"mtime") {
+            draft.m.mtime = pax_time(v).ok_or_else(bad)?;
+        }
+        let sparse_size =
+            pax_get(&ext, b"GNU.sparse.realsize").or_else(|| pax_get(&ext, b"GNU.sparse.size"));
+        if let Some(v) = sparse_size {
+            draft.m.sparse = true;
+            draft.m.size = pax_int(v).ok_or_else(bad)?;
+            if let Some(n) = pax_get(&ext, b"GNU.sparse.name") {
+                draft.m.name = n.to_vec();
+            }
+        }
+        if draft.size < 0 || draft.m.size < 0 {
+            return Err(self.err(format!("negative size for {}", quote(&draft.m.name))));
+        }
+        self.collect_xattrs(&ext, draft)?;
+        Ok(renamed)
+    }
+
+    /// `SCHILY.xattr.*` records become the member's xattrs; one over
+    /// MAX_XATTR is dropped with a warning, the rest count as held metadata.
+    fn collect_xattrs(
+        &mut self,
+        ext: &[(Vec<u8>, Vec<u8>)],
+        draft: &mut Draft,
+    ) -> Result<(), ScanError> {
+        for (key, value) in ext {
+            if let Some(attr) = key.strip_prefix(b"SCHILY.xattr.") {
+                let attr_name = String::from_utf8_lossy(attr).into_owned();
+                if value.len() > MAX_XATTR {
+                    self.warn(format!(
+                        "xattr {} of {} is {} bytes (over {} KiB); dropped",
+                        quote(attr),
+                        quote(&draft.m.name),
+                        value.len(),
+                        MAX_XATTR >> 10
+                    ));
+                    continue;
+                }
+                self.hold(key.len() + value.len(), &draft.m.name)?;
+                draft
+                    .m
+                    .xattrs
+                    .get_or_insert_with(Vec::new)
+                    .push((attr_name, value.clone()));
+            }
+        }
+        Ok(())
+    }
+
+    /// An old GNU sparse header ('S'): its real size, and the extension
+    /// blocks that list more sparse regions (skipped: the map is not kept,
+    /// a sparse file's digest is not computed).
+    fn read_gnu_sparse(&mut self, hdr_off: u64, draft: &mut Draft) -> Result<(), ScanError> {
+        draft.m.sparse = true;
+        draft.m.size = self.num(&self.hdr[483..495], "sparse real size", hdr_off)?;
+        if draft.m.size < 0 {
+            return Err(self.err(format!("negative sparse size for {}", quote(&draft.m.name))));
+        }
+        let mut extended = self.hdr[482];
+        while extended != 0 {
+            let ext_block = self.take(BLOCK, "sparse header")?;
+            extended = ext_block[504];
+        }
+        Ok(())
+    }
+
+    /// Passes the member's content and padding, hashing a regular file's
+    /// bytes as they go (straight from the buffer when the file fits, so a
+    /// small file costs no copy), and builds the member.
+    #[inline(always)]
+    fn pass_content(&mut self, d: Draft) -> Result<Member, ScanError> {
+        let mut m = d.m;
+        let flag = m.flag;
+        m.offset = self.offset();
+        let usize_size = d.size as u64;
+        let pad = (BLOCK as u64 - usize_size % BLOCK as u64) % BLOCK as u64;
+        if is_regular(flag) && !m.sparse && self.hash_files {
+            let mut h = Sha256::new();
+            if usize_size <= CHUNK as u64 && self.fill((usize_size + pad) as usize)? {
+                let n = usize_size as usize;
+                h.update(&self.buf[self.pos..self.pos + n]);
+                self.pos += n + pad as usize;
+            } else {
+                self.consume(usize_size, Some(&mut h), &m.name)?;
+                self.consume(pad, None, b"padding")?;
+            }
+            m.digest = Some(h.finalize().into());
+        } else if d.size > 0
+            && (is_regular(flag) || flag == b'S' || flag == b'D' || !is_known(flag))
+        {
+            // Links, devices, dirs and fifos carry no data (as tarfile and GNU
+            // tar read them), whatever their size field claims.
+            self.consume(usize_size + pad, None, &m.name)?;
+        }
+        if !(is_regular(flag) || flag == b'S') {
+            m.size = 0;
+        }
+        Ok(m)
     }
 
     /// Reads what follows the end marker (for the diff_id), up to `limit`.

@@ -425,6 +425,9 @@ impl Names {
         self.seed.hash_one(path)
     }
 
+    /// Always inlined: in `Merge::intern` the path's hash is then computed
+    /// once for this lookup and the `add` after it.
+    #[inline(always)]
     fn get(&self, slots: &Slots, path: &[u8]) -> Option<u32> {
         let mut id = *self.index.get(&self.hash(path))?;
         loop {
@@ -488,6 +491,7 @@ impl Merge {
         }
     }
 
+    #[inline]
     fn lookup(&self, path: &[u8]) -> Option<u32> {
         self.names.get(&self.slots, path)
     }
@@ -770,6 +774,274 @@ impl Merge {
     }
 }
 
+/// What one layer's merge says about it, gathered while its rows are applied.
+#[derive(Default)]
+struct LayerLog {
+    /// Merge warnings (already worded).
+    warn: Vec<Vec<u8>>,
+    /// Deletions this layer made, by index in `Merge::dels`.
+    dels: Vec<u32>,
+    /// Metacopy entries whose lower file was not found: (path, target).
+    metacopy_missing: Vec<(Vec<u8>, Vec<u8>)>,
+    metacopy_resolved: u64,
+}
+
+/// Reused byte buffers: a row's path and link are copied out of the rows
+/// (which the merge mutates) into these, so no row allocates.
+#[derive(Default)]
+struct Scratch {
+    path: Vec<u8>,
+    link: Vec<u8>,
+}
+
+impl Merge {
+    /// An empty merge over `slots`, sized for every entry they hold, with
+    /// the root interned as path id 0.
+    fn new(slots: Slots) -> Merge {
+        let total = slots.len() as usize;
+        let mut m = Merge {
+            slots,
+            names: Names::with_capacity(total + 1),
+            parent: Vec::with_capacity(total + 1),
+            last: Vec::with_capacity(total + 1),
+            first_kid: Vec::with_capacity(total + 1),
+            next_sib: Vec::with_capacity(total + 1),
+            dels: Vec::new(),
+            rec_prev: vec![NONE; total],
+            del_prev: Vec::new(),
+            nevents: 0,
+            implicit: 0,
+        };
+        m.intern(ROOT, NONE);
+        m
+    }
+
+    /// Applies layer `idx` over the layers below: opaque dirs and whiteouts
+    /// first (they act on what lies below, never on the layer's own entries),
+    /// then its rows in tar order.
+    fn apply_layer(&mut self, idx: usize, scratch: &mut Scratch) -> LayerLog {
+        let mut log = LayerLog::default();
+        self.apply_opaque_dirs(idx, &mut log);
+        self.apply_whiteouts(idx, &mut log);
+        let sources: HashMap<u32, Vec<u8>> = std::mem::take(&mut self.slots.rows[idx].sources)
+            .into_iter()
+            .collect();
+        for row in 0..self.slots.rows[idx].len() {
+            self.apply_row(idx, row, &sources, scratch, &mut log);
+        }
+        log
+    }
+
+    /// An opaque directory hides every child the layers below gave it (the
+    /// root always counts as a live directory: it has no events of its own).
+    fn apply_opaque_dirs(&mut self, idx: usize, log: &mut LayerLog) {
+        let layer = idx as u16;
+        for d in std::mem::take(&mut self.slots.rows[idx].opaque_dirs).iter() {
+            if let Some(id) = self.lookup(d) {
+                if id == 0
+                    || self
+                        .current_entry(id)
+                        .is_some_and(|e| self.slots.rec(e).kind == Kind::Dir)
+                {
+                    for child in self.kids(id) {
+                        self.delete(child, layer, How::Opaque, id, &mut log.dels);
+                    }
+                }
+            }
+            self.slots.rows[idx].opaque_dirs.push(d.clone());
+        }
+    }
+
+    /// A whiteout deletes its target and everything under it; one of the
+    /// root is refused with a warning.
+    fn apply_whiteouts(&mut self, idx: usize, log: &mut LayerLog) {
+        let layer = idx as u16;
+        for w in std::mem::take(&mut self.slots.rows[idx].whiteouts).iter() {
+            if w.as_slice() == ROOT {
+                log.warn
+                    .push(format!("layer {idx}: whiteout of the root ignored").into_bytes());
+            } else if let Some(id) = self.lookup(w) {
+                self.delete(id, layer, How::Whiteout, id, &mut log.dels);
+            }
+            self.slots.rows[idx].whiteouts.push(w.clone());
+        }
+    }
+
+    /// One row of layer `idx` joins its path's timeline: parents made
+    /// directories, a directory replaced by a non-directory loses its
+    /// children, hardlinks and metacopies take their data entry's bytes, and
+    /// the change against the layer below is classified. The hot loop of the
+    /// merge: it runs once per entry of the image.
+    #[inline]
+    fn apply_row(
+        &mut self,
+        idx: usize,
+        row: usize,
+        sources: &HashMap<u32, Vec<u8>>,
+        scratch: &mut Scratch,
+        log: &mut LayerLog,
+    ) {
+        let layer = idx as u16;
+        let eid = self.slots.base[idx] + row as u32;
+        let mut rec = self.slots.rows[idx].recs[row];
+        rec.layer = layer;
+        scratch.path.clear();
+        scratch
+            .path
+            .extend_from_slice(self.slots.rows[idx].paths.get(row as u32));
+        let path = scratch.path.as_slice();
+        if path == ROOT {
+            rec.path = 0;
+            self.slots.rows[idx].recs[row] = rec;
+            return;
+        }
+        let id = self.intern(path, eid);
+        rec.path = id;
+        let replace_implicit = self.replace_dir(id, idx, &rec, path, log);
+        self.ensure_parents(path, layer, &mut log.warn);
+        if rec.kind == Kind::Hardlink {
+            scratch.link.clear();
+            if let Some(l) = self.slots.link(eid) {
+                scratch.link.extend_from_slice(l);
+            }
+            self.resolve_hardlink(&mut rec, path, &scratch.link, &mut log.warn);
+        }
+        if let Some(target) = sources.get(&(row as u32)) {
+            self.apply_metacopy(&mut rec, path, target, log);
+        }
+        let before = self.entry_at(id, i64::from(layer) - 1);
+        rec.change = self.classify(before, &rec, eid);
+        self.slots.rows[idx].recs[row] = rec;
+        if replace_implicit {
+            // The implicit directory gives way to the listed one: same place in the timeline.
+            let old = self.last[id as usize];
+            self.rec_prev[eid as usize] = self.rec_prev[old as usize];
+            self.last[id as usize] = eid;
+            self.slots.rec_mut(old).path = NONE; // orphaned
+        } else {
+            self.push(id, eid);
+        }
+    }
+
+    /// When path `id` is a directory now and `rec` is not one, its children
+    /// go (deleted as replaced). Returns whether the directory is an implicit
+    /// one this same layer made (for a parent of earlier entries): `rec` then
+    /// takes its place rather than following it, and the entries it held are
+    /// reported as removed.
+    #[inline]
+    fn replace_dir(
+        &mut self,
+        id: u32,
+        idx: usize,
+        rec: &Rec,
+        path: &[u8],
+        log: &mut LayerLog,
+    ) -> bool {
+        let layer = idx as u16;
+        let Some(c) = self.current_entry(id) else {
+            return false;
+        };
+        let cur = self.slots.rec(c);
+        let replace_implicit = cur.layer == layer && cur.implicit;
+        if cur.kind == Kind::Dir && rec.kind != Kind::Dir {
+            if replace_implicit {
+                log.warn.push(message(&[
+                    format!("layer {idx}: ").as_bytes(),
+                    path,
+                    format!(
+                        " is a {} listed after entries inside it; they are removed",
+                        rec.kind.name()
+                    )
+                    .as_bytes(),
+                ]));
+            }
+            for child in self.kids(id) {
+                self.delete(child, layer, How::Replaced, id, &mut log.dels);
+            }
+        }
+        replace_implicit
+    }
+
+    /// An overlay metacopy entry shows the bytes of the newest lower file at
+    /// `target`; when none exists its content stays unknown (warned).
+    fn apply_metacopy(&mut self, rec: &mut Rec, path: &[u8], target: &[u8], log: &mut LayerLog) {
+        match self.metacopy_source(target, rec.layer) {
+            Some(src) => {
+                rec.source = src;
+                rec.size = self.slots.rec(src).size;
+                log.metacopy_resolved += 1;
+            }
+            None => log.metacopy_missing.push((path.to_vec(), target.to_vec())),
+        }
+    }
+
+    /// The layer's counts by change, and its deletions that still stand at
+    /// the top of their path's timeline (a later event of the same layer
+    /// may have brought the path back).
+    fn layer_counts(&self, idx: usize, dels: &[u32]) -> Counts {
+        let recs = &self.slots.rows[idx].recs;
+        let mut c = Counts {
+            entries: recs.len() as u64,
+            ..Counts::default()
+        };
+        for r in recs {
+            match r.change {
+                Change::Added => c.added += 1,
+                Change::Modified => c.modified += 1,
+                Change::Metadata => c.metadata += 1,
+                Change::Rewritten if r.kind == Kind::Dir => c.dirs_rewritten += 1,
+                Change::Rewritten => c.rewritten += 1,
+                Change::TypeChanged => c.type_changed += 1,
+            }
+        }
+        c.deleted = dels
+            .iter()
+            .filter(|&&d| self.last[self.dels[d as usize].path as usize] == d | DEL)
+            .count() as u64;
+        c
+    }
+}
+
+/// A layer's warnings with their kinds: the merge's own, then metacopy
+/// entries whose content is unknown, then one line for those resolved.
+fn layer_warnings(
+    name: &str,
+    warn: Vec<Vec<u8>>,
+    metacopy_missing: Vec<(Vec<u8>, Vec<u8>)>,
+    metacopy_resolved: u64,
+) -> Vec<(&'static str, Vec<u8>)> {
+    let mut out: Vec<(&'static str, Vec<u8>)> = warn.into_iter().map(|w| (WARN_MERGE, w)).collect();
+    let name = name.as_bytes();
+    for (path, target) in metacopy_missing {
+        out.push((
+            WARN_SPARSE,
+            message(&[
+                name,
+                b": ",
+                &path,
+                b" is a metadata-only copy-up (overlay metacopy) of ",
+                &target,
+                b", which no lower layer holds as a file; its content is unknown",
+            ]),
+        ));
+    }
+    if metacopy_resolved > 0 {
+        out.push((
+            WARN_CONTAINER,
+            message(&[
+                name,
+                format!(
+                    ": {metacopy_resolved} metadata-only copy-up{} (overlay metacopy): their bytes are the lower \
+                     layer's, shown as that version's content; they take no room in the upper directory",
+                    if metacopy_resolved == 1 { "" } else { "s" }
+                )
+                .as_bytes(),
+            ]),
+        ));
+    }
+    out
+}
+
 fn message(parts: &[&[u8]]) -> Vec<u8> {
     parts.concat()
 }
@@ -785,176 +1057,21 @@ pub fn merge(inputs: Vec<LayerInput>, nlayers: usize) -> Tree {
             rows[input.index] = input.rows;
         }
     }
-    let slots = Slots::new(rows);
-    let total = slots.len() as usize;
-    let mut m = Merge {
-        slots,
-        names: Names::with_capacity(total + 1),
-        parent: Vec::with_capacity(total + 1),
-        last: Vec::with_capacity(total + 1),
-        first_kid: Vec::with_capacity(total + 1),
-        next_sib: Vec::with_capacity(total + 1),
-        dels: Vec::new(),
-        rec_prev: vec![NONE; total],
-        del_prev: Vec::new(),
-        nevents: 0,
-        implicit: 0,
-    };
-    m.intern(ROOT, NONE);
-    let mut layer_dels: Vec<Vec<u32>> = vec![Vec::new(); nlayers];
-    let mut counts = vec![Counts::default(); nlayers];
-    let mut warnings: Vec<Vec<(&'static str, Vec<u8>)>> = vec![Vec::new(); nlayers];
-    let mut buf: Vec<u8> = Vec::new();
-    let mut link_buf: Vec<u8> = Vec::new();
+    let mut m = Merge::new(Slots::new(rows));
+    let mut layer_dels: Vec<Vec<u32>> = Vec::with_capacity(nlayers);
+    let mut counts = Vec::with_capacity(nlayers);
+    let mut warnings: Vec<Vec<(&'static str, Vec<u8>)>> = Vec::with_capacity(nlayers);
+    let mut scratch = Scratch::default();
     for (idx, name) in names.iter().enumerate() {
-        let layer = idx as u16;
-        let mut warn: Vec<Vec<u8>> = Vec::new();
-        let mut dels: Vec<u32> = Vec::new();
-        for d in std::mem::take(&mut m.slots.rows[idx].opaque_dirs).iter() {
-            if let Some(id) = m.lookup(d) {
-                // The root is always a live directory (it has no events of its own).
-                if id == 0
-                    || m.current_entry(id)
-                        .is_some_and(|e| m.slots.rec(e).kind == Kind::Dir)
-                {
-                    for child in m.kids(id) {
-                        m.delete(child, layer, How::Opaque, id, &mut dels);
-                    }
-                }
-            }
-            m.slots.rows[idx].opaque_dirs.push(d.clone());
-        }
-        for w in std::mem::take(&mut m.slots.rows[idx].whiteouts).iter() {
-            if w.as_slice() == ROOT {
-                warn.push(format!("layer {idx}: whiteout of the root ignored").into_bytes());
-            } else if let Some(id) = m.lookup(w) {
-                m.delete(id, layer, How::Whiteout, id, &mut dels);
-            }
-            m.slots.rows[idx].whiteouts.push(w.clone());
-        }
-        let sources: HashMap<u32, Vec<u8>> = std::mem::take(&mut m.slots.rows[idx].sources)
-            .into_iter()
-            .collect();
-        let mut metacopy_missing: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut metacopy_resolved = 0u64;
-        let first = m.slots.base[idx];
-        let n = m.slots.rows[idx].len();
-        for row in 0..n {
-            let eid = first + row as u32;
-            let mut rec = m.slots.rows[idx].recs[row];
-            rec.layer = layer;
-            buf.clear();
-            buf.extend_from_slice(m.slots.rows[idx].paths.get(row as u32));
-            let path = buf.as_slice();
-            if path == ROOT {
-                rec.path = 0;
-                m.slots.rows[idx].recs[row] = rec;
-                continue;
-            }
-            let id = m.intern(path, eid);
-            rec.path = id;
-            let cur = m.current_entry(id);
-            let replace_implicit = cur.is_some_and(|c| {
-                let c = m.slots.rec(c);
-                c.layer == layer && c.implicit
-            });
-            if let Some(c) = cur {
-                if m.slots.rec(c).kind == Kind::Dir && rec.kind != Kind::Dir {
-                    if replace_implicit {
-                        warn.push(message(&[
-                            format!("layer {idx}: ").as_bytes(),
-                            path,
-                            format!(
-                                " is a {} listed after entries inside it; they are removed",
-                                rec.kind.name()
-                            )
-                            .as_bytes(),
-                        ]));
-                    }
-                    for child in m.kids(id) {
-                        m.delete(child, layer, How::Replaced, id, &mut dels);
-                    }
-                }
-            }
-            m.ensure_parents(path, layer, &mut warn);
-            if rec.kind == Kind::Hardlink {
-                link_buf.clear();
-                if let Some(l) = m.slots.link(eid) {
-                    link_buf.extend_from_slice(l);
-                }
-                m.resolve_hardlink(&mut rec, path, &link_buf, &mut warn);
-            }
-            if let Some(target) = sources.get(&(row as u32)) {
-                match m.metacopy_source(target, layer) {
-                    Some(src) => {
-                        rec.source = src;
-                        rec.size = m.slots.rec(src).size;
-                        metacopy_resolved += 1;
-                    }
-                    None => metacopy_missing.push((path.to_vec(), target.clone())),
-                }
-            }
-            let before = m.entry_at(id, i64::from(layer) - 1);
-            rec.change = m.classify(before, &rec, eid);
-            m.slots.rows[idx].recs[row] = rec;
-            if replace_implicit {
-                // The implicit directory gives way to the listed one: same place in the timeline.
-                let old = m.last[id as usize];
-                m.rec_prev[eid as usize] = m.rec_prev[old as usize];
-                m.last[id as usize] = eid;
-                m.slots.rec_mut(old).path = NONE; // orphaned
-            } else {
-                m.push(id, eid);
-            }
-        }
-        let c = &mut counts[idx];
-        c.entries = n as u64;
-        for r in &m.slots.rows[idx].recs {
-            match r.change {
-                Change::Added => c.added += 1,
-                Change::Modified => c.modified += 1,
-                Change::Metadata => c.metadata += 1,
-                Change::Rewritten if r.kind == Kind::Dir => c.dirs_rewritten += 1,
-                Change::Rewritten => c.rewritten += 1,
-                Change::TypeChanged => c.type_changed += 1,
-            }
-        }
-        c.deleted = dels
-            .iter()
-            .filter(|&&d| m.last[m.dels[d as usize].path as usize] == d | DEL)
-            .count() as u64;
-        let mut out: Vec<(&'static str, Vec<u8>)> =
-            warn.into_iter().map(|w| (WARN_MERGE, w)).collect();
-        let name = name.as_bytes();
-        for (path, target) in metacopy_missing {
-            out.push((
-                WARN_SPARSE,
-                message(&[
-                    name,
-                    b": ",
-                    &path,
-                    b" is a metadata-only copy-up (overlay metacopy) of ",
-                    &target,
-                    b", which no lower layer holds as a file; its content is unknown",
-                ]),
-            ));
-        }
-        if metacopy_resolved > 0 {
-            out.push((
-                WARN_CONTAINER,
-                message(&[
-                    name,
-                    format!(
-                        ": {metacopy_resolved} metadata-only copy-up{} (overlay metacopy): their bytes are the lower \
-                         layer's, shown as that version's content; they take no room in the upper directory",
-                        if metacopy_resolved == 1 { "" } else { "s" }
-                    )
-                    .as_bytes(),
-                ]),
-            ));
-        }
-        layer_dels[idx] = dels;
-        warnings[idx] = out;
+        let log = m.apply_layer(idx, &mut scratch);
+        counts.push(m.layer_counts(idx, &log.dels));
+        warnings.push(layer_warnings(
+            name,
+            log.warn,
+            log.metacopy_missing,
+            log.metacopy_resolved,
+        ));
+        layer_dels.push(log.dels);
     }
     finish(m, layer_dels, counts, warnings)
 }
@@ -969,29 +1086,76 @@ fn finish(
     // The hash index is done with: free it before the sort's own memory.
     m.names.index = HashMap::default();
     m.names.chain = Vec::new();
-    let n = m.names.len();
-    // Only paths with events (and the root) are part of the tree.
-    let order: Vec<u32> = {
-        let slots = &m.slots;
-        let loc = &m.names.loc;
-        let mut keyed: Vec<(&[u8], u32)> = (0..n as u32)
-            .filter(|&i| i == 0 || m.last[i as usize] != NONE)
-            .map(|i| (slots.text(loc[i as usize]), i))
-            .collect();
-        keyed.sort_unstable();
-        keyed.into_iter().map(|(_, i)| i).collect()
-    };
-    let mut new_id = vec![NONE; n];
+    let order = path_order(&m);
+    let mut new_id = vec![NONE; m.names.len()];
     for (i, &old) in order.iter().enumerate() {
         new_id[old as usize] = i as u32;
     }
+    let flat = flat_timelines(&m, &order, &new_id);
+    drop(order);
+    let (kid_start, kids) = child_lists(&flat.parent);
+    let mut slots = m.slots;
+    for rows in &mut slots.rows {
+        for r in &mut rows.recs {
+            if r.path != NONE {
+                r.path = new_id[r.path as usize];
+            }
+        }
+    }
+    let mut dels = m.dels;
+    for d in &mut dels {
+        d.path = new_id[d.path as usize];
+        d.cause = new_id[d.cause as usize];
+    }
+    Tree {
+        slots,
+        loc: flat.loc,
+        parent: flat.parent,
+        ev_start: flat.ev_start,
+        events: flat.events,
+        kid_start,
+        kids,
+        dels,
+        layer_dels,
+        counts,
+        warnings,
+    }
+}
+
+/// The merge's path ids (first-seen order) sorted by their text: the tree's
+/// ids are ranks in byte order. Only paths with events (and the root) are
+/// part of the tree; an interned path that got none (an orphaned implicit
+/// parent) is left out.
+fn path_order(m: &Merge) -> Vec<u32> {
+    let slots = &m.slots;
+    let loc = &m.names.loc;
+    let mut keyed: Vec<(&[u8], u32)> = (0..m.names.len() as u32)
+        .filter(|&i| i == 0 || m.last[i as usize] != NONE)
+        .map(|i| (slots.text(loc[i as usize]), i))
+        .collect();
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, i)| i).collect()
+}
+
+/// Per path (in tree order): its text's entry, its parent, its events.
+struct Flat {
+    loc: Vec<u32>,
+    parent: Vec<u32>,
+    ev_start: Vec<u32>,
+    events: Vec<u32>,
+}
+
+/// Lays each path's timeline (a linked list, newest first, during the merge)
+/// out oldest first in one flat array, paths in tree order, with parents
+/// renumbered to tree ids.
+fn flat_timelines(m: &Merge, order: &[u32], new_id: &[u32]) -> Flat {
     let count = order.len();
     let mut loc = Vec::with_capacity(count);
     let mut parent = Vec::with_capacity(count);
     let mut ev_start = Vec::with_capacity(count + 1);
     let mut events = Vec::with_capacity(m.nevents);
     let mut scratch = Vec::new();
-    for &old in &order {
+    for &old in order {
         loc.push(m.names.loc[old as usize]);
         let p = m.parent[old as usize];
         parent.push(if p == NONE { NONE } else { new_id[p as usize] });
@@ -1005,8 +1169,19 @@ fn finish(
         events.extend(scratch.iter().rev());
     }
     ev_start.push(events.len() as u32);
-    drop(order);
-    // Children: ids are in byte order, so appending in id order sorts them.
+    Flat {
+        loc,
+        parent,
+        ev_start,
+        events,
+    }
+}
+
+/// Children as one flat array with per-path starts (`kids[kid_start[p]..
+/// kid_start[p+1]]`). Ids are in byte order, so appending in id order sorts
+/// each path's children.
+fn child_lists(parent: &[u32]) -> (Vec<u32>, Vec<u32>) {
+    let count = parent.len();
     let mut nkids = vec![0u32; count + 1];
     for &p in parent.iter().skip(1) {
         if p != NONE {
@@ -1028,32 +1203,7 @@ fn finish(
             fill[p as usize] += 1;
         }
     }
-    let mut slots = m.slots;
-    for rows in &mut slots.rows {
-        for r in &mut rows.recs {
-            if r.path != NONE {
-                r.path = new_id[r.path as usize];
-            }
-        }
-    }
-    let mut dels = m.dels;
-    for d in &mut dels {
-        d.path = new_id[d.path as usize];
-        d.cause = new_id[d.cause as usize];
-    }
-    Tree {
-        slots,
-        loc,
-        parent,
-        ev_start,
-        events,
-        kid_start,
-        kids,
-        dels,
-        layer_dels,
-        counts,
-        warnings,
-    }
+    (kid_start, kids)
 }
 
 impl Tree {
