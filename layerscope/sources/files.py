@@ -36,6 +36,7 @@ MIN_FREE = 1 << 30  # stop inflating a compressed archive when the temp disk get
 SPACE_CHECK = 256 << 20  # check free space every this many bytes written
 RESYNC_CHUNK = 1 << 20
 DATALESS_FLAGS = (b"1", b"2", b"3", b"4", b"5", b"6")
+EXTENSION_FLAGS = (b"x", b"g", b"L", b"K")
 
 
 class FileSource(Protocol):
@@ -138,6 +139,51 @@ class _Section(io.RawIOBase):
         return data
 
 
+class _IndexWalk:
+    """What the walk of an outer archive's headers carries from one header to
+    the next: extension records waiting for their member, the members seen,
+    names stored twice, and whether damage was skipped (after which an earlier
+    copy of a member wins)."""
+
+    def __init__(self) -> None:
+        self.pax: dict[str, bytes] = {}
+        self.gpax: dict[str, bytes] = {}
+        self.long_name: bytes | None = None
+        self.long_link: bytes | None = None
+        self.dupes: dict[str, int] = {}
+        self.members = 0
+        self.resynced = False
+
+    def keep_extension(self, flag: bytes, data: bytes) -> None:
+        if flag == b"x":
+            self.pax.update(pax_records(data))
+        elif flag == b"g":
+            self.gpax.update(pax_records(data))
+        elif flag == b"L":
+            self.long_name = data.split(b"\0", 1)[0]
+        else:
+            self.long_link = data.split(b"\0", 1)[0]
+
+    def take_names(self, hdr: bytes, size: int) -> tuple[bytes, bytes, int]:
+        """A member's name, link target and size, with the pending extensions
+        applied (and used up: a global pax header stays)."""
+        raw_name = self.long_name if self.long_name is not None else hdr[0:100].split(b"\0", 1)[0]
+        if self.long_name is None and hdr[257:263] == b"ustar\x00":
+            prefix = hdr[345:500].split(b"\0", 1)[0]
+            if prefix:
+                raw_name = prefix + b"/" + raw_name
+        raw_link = self.long_link if self.long_link is not None else hdr[157:257].split(b"\0", 1)[0]
+        if self.pax or self.gpax:
+            ext = {**self.gpax, **self.pax}
+            raw_name = ext.get("path", raw_name)
+            raw_link = ext.get("linkpath", raw_link)
+            if ext.get("size", b"").isdigit():
+                size = int(ext["size"])
+            self.pax = {}
+        self.long_name = self.long_link = None
+        return raw_name, raw_link, size
+
+
 class TarSource(_StoredBlobs):
     """An (uncompressed) tar archive indexed once: name -> (offset, size)."""
 
@@ -232,129 +278,123 @@ class TarSource(_StoredBlobs):
         Damage after the first member is a warning (what was indexed stays
         usable); an archive whose first header is bad is not a tar archive.
         """
-        fd = self._fd
         try:
-            end = os.fstat(fd).st_size
+            end = os.fstat(self._fd).st_size
         except OSError as exc:
             raise ImageError(f"{self.name}: cannot read ({exc.strerror})") from None
-        off = 0
-        pax: dict[str, bytes] = {}
-        gpax: dict[str, bytes] = {}
-        long_name: bytes | None = None
-        long_link: bytes | None = None
-        dupes: dict[str, int] = {}
-        members = 0
-        resynced = False
-        while True:
-            try:
-                hdr = os.pread(fd, BLOCK, off) if off < end else b""
-            except OSError as exc:
-                raise ImageError(f"{self.name}: read error at offset {off} ({exc.strerror})") from None
-            if len(hdr) < BLOCK:
-                if hdr.strip(b"\0"):
-                    self._warn(
-                        f"truncated tar header at offset {off}; the archive ends early",
-                        truncated=f"it ends inside the tar header at offset {off}",
-                    )
-                break  # no end-of-archive zeros: tolerated, like GNU tar
-            if hdr == ZERO_BLOCK:
-                nxt = self._find_header(off + BLOCK, end)
-                if nxt is None:
-                    break  # the end-of-archive marker, then only zeros (or nothing)
-                self._warn(f"tar members after the end-of-archive marker at offset {off}; read as well")
-                resynced = True
-                off = nxt
-                continue
-            ok, size = header_fields(hdr)
-            if not ok or size is None or size < 0:
-                if off == 0:
-                    raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
-                nxt = self._find_header(off + 1, end)
-                if nxt is None:
-                    self._warn(f"bad tar header at offset {off}; the rest of the archive is ignored")
-                    break
-                self._warn(f"bad tar header at offset {off}; skipped to the next header at offset {nxt}")
-                resynced = True
-                off = nxt
-                continue
-            members += 1
-            if members > MAX_ARCHIVE_MEMBERS:
-                self._warn(f"over {MAX_ARCHIVE_MEMBERS} members; the rest of the archive is ignored")
-                break
-            flag = hdr[156:157]
-            data_off = off + BLOCK
-            if flag in (b"x", b"g", b"L", b"K"):
-                if size > MAX_ARCHIVE_META:
-                    self._warn(f"extension header of {size} bytes at offset {off}; the rest of the archive is ignored")
-                    break
-                data = os.pread(fd, size, data_off)
-                if len(data) < size:
-                    self._warn(
-                        f"truncated extension header at offset {off}",
-                        truncated=f"it ends inside the extension header at offset {off}",
-                    )
-                    break
-                if flag == b"x":
-                    pax.update(pax_records(data))
-                elif flag == b"g":
-                    gpax.update(pax_records(data))
-                elif flag == b"L":
-                    long_name = data.split(b"\0", 1)[0]
-                else:
-                    long_link = data.split(b"\0", 1)[0]
-                off = data_off + size + (-size % BLOCK)
-                continue
-            raw_name = long_name if long_name is not None else hdr[0:100].split(b"\0", 1)[0]
-            if long_name is None and hdr[257:263] == b"ustar\x00":
-                prefix = hdr[345:500].split(b"\0", 1)[0]
-                if prefix:
-                    raw_name = prefix + b"/" + raw_name
-            raw_link = long_link if long_link is not None else hdr[157:257].split(b"\0", 1)[0]
-            if pax or gpax:
-                ext = {**gpax, **pax}
-                raw_name = ext.get("path", raw_name)
-                raw_link = ext.get("linkpath", raw_link)
-                if ext.get("size", b"").isdigit():
-                    size = int(ext["size"])
-                pax = {}
-            long_name = long_link = None
-            name = _clean(raw_name.decode("utf-8", "surrogateescape"))
-            linkname = raw_link.decode("utf-8", "surrogateescape")
-            if name and (name in self._members or name in self._links):
-                dupes[name] = dupes.get(name, 1) + 1
-            if flag in DATALESS_FLAGS:
-                off = data_off
-            else:
-                off = data_off + size + (-size % BLOCK)
-            if not name:
-                continue
-            if resynced and (name in self._members or name in self._links):
-                continue  # after damage, what was read before it is the better copy
-            if flag in (b"0", b"\0", b"7"):
-                if data_off + size > end:
-                    missing = data_off + size - end
-                    self._warn(
-                        f"member {name!r} is truncated ({missing} bytes missing)",
-                        truncated=f"it ends inside member {name!r}, {missing} bytes short",
-                    )
-                    size = max(0, end - data_off)
-                self._members[name] = (data_off, size)
-                self._links.pop(name, None)
-            elif flag == b"2":
-                self._links[name] = posixpath.join(posixpath.dirname(name), linkname)
-                self._members.pop(name, None)
-            elif flag == b"1":
-                self._links[name] = linkname
-                self._members.pop(name, None)
-            else:
-                self._members.pop(name, None)
-                self._links.pop(name, None)
-        if dupes:
-            listed = ", ".join(f"{n!r} ({c}x)" for n, c in sorted(dupes.items())[:5])
-            more = f" and {len(dupes) - 5} more" if len(dupes) > 5 else ""
+        walk = _IndexWalk()
+        off: int | None = 0
+        while off is not None:
+            off = self._index_one(off, end, walk)
+        if walk.dupes:
+            listed = ", ".join(f"{n!r} ({c}x)" for n, c in sorted(walk.dupes.items())[:5])
+            more = f" and {len(walk.dupes) - 5} more" if len(walk.dupes) > 5 else ""
             self._warn(f"members stored more than once: {listed}{more}; the last copy is used", DUPLICATE)
         if not self._members and not self._links:
             raise ImageError(f"{self.name}: empty archive or not a tar archive")
+
+    def _index_one(self, off: int, end: int, walk: _IndexWalk) -> int | None:
+        """Index the header at ``off``: the offset of the next one, or None at the end."""
+        hdr = self._header_at(off, end)
+        if hdr is None:
+            return None
+        if hdr == ZERO_BLOCK:
+            return self._past_end_marker(off, end, walk)
+        ok, size = header_fields(hdr)
+        if not ok or size is None or size < 0:
+            return self._past_bad_header(off, end, walk)
+        walk.members += 1
+        if walk.members > MAX_ARCHIVE_MEMBERS:
+            self._warn(f"over {MAX_ARCHIVE_MEMBERS} members; the rest of the archive is ignored")
+            return None
+        flag = hdr[156:157]
+        data_off = off + BLOCK
+        if flag in EXTENSION_FLAGS:
+            return self._extension(flag, off, size, walk)
+        raw_name, raw_link, size = walk.take_names(hdr, size)
+        name = _clean(raw_name.decode("utf-8", "surrogateescape"))
+        known = name in self._members or name in self._links
+        if name and known:
+            walk.dupes[name] = walk.dupes.get(name, 1) + 1
+        nxt = data_off if flag in DATALESS_FLAGS else data_off + size + (-size % BLOCK)
+        # After damage, what was read before it is the better copy.
+        if name and not (walk.resynced and known):
+            self._record(name, raw_link.decode("utf-8", "surrogateescape"), flag, data_off, size, end)
+        return nxt
+
+    def _header_at(self, off: int, end: int) -> bytes | None:
+        """The 512-byte header at ``off``, or None where the file ends (warned if mid-header)."""
+        try:
+            hdr = os.pread(self._fd, BLOCK, off) if off < end else b""
+        except OSError as exc:
+            raise ImageError(f"{self.name}: read error at offset {off} ({exc.strerror})") from None
+        if len(hdr) == BLOCK:
+            return hdr
+        if hdr.strip(b"\0"):
+            self._warn(
+                f"truncated tar header at offset {off}; the archive ends early",
+                truncated=f"it ends inside the tar header at offset {off}",
+            )
+        return None  # no end-of-archive zeros: tolerated, like GNU tar
+
+    def _past_end_marker(self, off: int, end: int, walk: _IndexWalk) -> int | None:
+        """A zero block: the end, unless members follow it (then they are read too)."""
+        nxt = self._find_header(off + BLOCK, end)
+        if nxt is None:
+            return None  # the end-of-archive marker, then only zeros (or nothing)
+        self._warn(f"tar members after the end-of-archive marker at offset {off}; read as well")
+        walk.resynced = True
+        return nxt
+
+    def _past_bad_header(self, off: int, end: int, walk: _IndexWalk) -> int | None:
+        """A header that does not parse: fatal at offset 0, else skip to the next good one."""
+        if off == 0:
+            raise ImageError(f"{self.name}: not a tar archive (bad header at offset 0)")
+        nxt = self._find_header(off + 1, end)
+        if nxt is None:
+            self._warn(f"bad tar header at offset {off}; the rest of the archive is ignored")
+            return None
+        self._warn(f"bad tar header at offset {off}; skipped to the next header at offset {nxt}")
+        walk.resynced = True
+        return nxt
+
+    def _extension(self, flag: bytes, off: int, size: int, walk: _IndexWalk) -> int | None:
+        """A pax or GNU long-name header: kept for the member it precedes."""
+        if size > MAX_ARCHIVE_META:
+            self._warn(f"extension header of {size} bytes at offset {off}; the rest of the archive is ignored")
+            return None
+        data_off = off + BLOCK
+        data = os.pread(self._fd, size, data_off)
+        if len(data) < size:
+            self._warn(
+                f"truncated extension header at offset {off}",
+                truncated=f"it ends inside the extension header at offset {off}",
+            )
+            return None
+        walk.keep_extension(flag, data)
+        return data_off + size + (-size % BLOCK)
+
+    def _record(self, name: str, linkname: str, flag: bytes, data_off: int, size: int, end: int) -> None:
+        """Index one member: a file's place, a link's target; any other type replaces either."""
+        if flag in (b"0", b"\0", b"7"):
+            if data_off + size > end:
+                missing = data_off + size - end
+                self._warn(
+                    f"member {name!r} is truncated ({missing} bytes missing)",
+                    truncated=f"it ends inside member {name!r}, {missing} bytes short",
+                )
+                size = max(0, end - data_off)
+            self._members[name] = (data_off, size)
+            self._links.pop(name, None)
+        elif flag == b"2":
+            self._links[name] = posixpath.join(posixpath.dirname(name), linkname)
+            self._members.pop(name, None)
+        elif flag == b"1":
+            self._links[name] = linkname
+            self._members.pop(name, None)
+        else:
+            self._members.pop(name, None)
+            self._links.pop(name, None)
 
     def _find_header(self, start: int, end: int) -> int | None:
         """The next offset >= start holding a valid ustar header (damage recovery, rare)."""
