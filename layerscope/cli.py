@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .analysis import Analysis
     from .merge import Merged
 
-SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which")
+SUBCOMMANDS = ("report", "ls", "ci", "diff", "cat", "which", "packages")
 EXIT_ERROR = 2
 EXIT_DIFFER = 1  # diff: the images differ (as diff(1) and cmp)
 
@@ -121,7 +121,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for add in (_ui_parser, _report_parser, _ls_parser, _ci_parser, _diff_parser, _cat_parser, _which_parser):
+    for add in (
+        _ui_parser,
+        _report_parser,
+        _ls_parser,
+        _ci_parser,
+        _diff_parser,
+        _cat_parser,
+        _which_parser,
+        _packages_parser,
+    ):
         add(sub)
     return parser
 
@@ -304,6 +313,19 @@ def _which_parser(sub: _Commands) -> None:
     which.add_argument("--limit", type=int, metavar="N", help="stacks a glob shows (default 50; 0: all)")
 
 
+def _packages_parser(sub: _Commands) -> None:
+    """``packages``: what each layer installs, and the files no package owns."""
+    pk = sub.add_parser("packages", help="list the packages (dpkg, apk, Python) as of a layer, or each layer's changes")
+    _source_args(pk)
+    pk.add_argument("--layer", type=int, metavar="K", help="as of layer K (default: top; negative counts from the top)")
+    pk.add_argument(
+        "--changes",
+        action="store_true",
+        help="what each layer (or layer K) added, removed, upgraded; its unmanaged files; packaged files changed later",
+    )
+    pk.add_argument("--json", action="store_true", help="write the layerscope.packages/1 JSON document")
+
+
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
     """The parser of subcommand ``command`` (``parser`` itself for none)."""
     for action in parser._actions:  # argparse keeps its subparsers here; no public accessor
@@ -474,6 +496,23 @@ def cmd_which(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_packages(args: argparse.Namespace) -> int:
+    from .layout import output_width
+    from .packages.document import document, write_text
+    from .packages.index import build
+    from .report import dump_json
+
+    merged = _load(args.image, args.platform, args.image_ref, args.upper)
+    only = _layer_index(args.layer, len(merged.image.layers))
+    k = merged.top if only is None else only
+    ix = build(merged)
+    if args.json:
+        dump_json(document(merged, ix, k, only), sys.stdout)
+    else:
+        write_text(sys.stdout, output_width(sys.stdout), merged, ix, k, args.changes, only)
+    return 0
+
+
 def cmd_ui(args: argparse.Namespace) -> int:
     from .api import BackgroundLoad, open_source
 
@@ -531,6 +570,7 @@ def _run(args: argparse.Namespace) -> int:
         "diff": cmd_diff,
         "cat": cmd_cat,
         "which": cmd_which,
+        "packages": cmd_packages,
     }[args.command]
     try:
         _configure_registry(args)

@@ -1,0 +1,107 @@
+"""What the package databases say about a layer's files: which came from no
+package (the ``COPY``, ``curl | tar`` and build outputs someone must vouch
+for), and which packaged files a later layer replaced, chmod-ed or deleted.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass
+
+from ..merge import Merged
+from ..model import DIR, Change, Deletion, Entry
+from . import apk, dpkg
+from .index import PackageIndex
+from .records import Package
+
+# Paths that are a package manager's or the system's own moving state: a
+# layer writing there is the manager at work, not an unmanaged file.
+_STATE_PREFIXES = (
+    "/var/lib/dpkg/",
+    "/var/lib/apt/",
+    "/var/cache/",
+    "/var/log/",
+    "/var/lib/rpm/",
+    "/usr/lib/sysimage/rpm/",
+    "/lib/apk/db/",
+    "/etc/apk/",
+    "/tmp/",
+    "/run/",
+)
+
+
+def is_state(path: str) -> bool:
+    return dpkg.is_state(path) or apk.is_state(path) or path.startswith(_STATE_PREFIXES) or "__pycache__/" in path
+
+
+@dataclass(frozen=True, slots=True)
+class UnmanagedDir:
+    directory: str
+    files: int
+    bytes: int
+
+
+@dataclass(frozen=True, slots=True)
+class LaterChange:
+    """A packaged file a later layer changed: what it was, who owned it, what happened."""
+
+    path: str
+    owner: Package
+    installed: int  # the layer whose package set first had the owner at this version
+    layer: int
+    how: str  # "overwritten", "metadata", "deleted"
+
+
+def unmanaged(merged: Merged, ix: PackageIndex, k: int) -> list[UnmanagedDir]:
+    """Layer k's new or changed non-directories no package owns (as of k), by directory."""
+    owners = ix.owners_at(k)
+    dirs: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for e in merged.layer_entries(k):
+        if e.type == DIR or is_state(e.path):
+            continue
+        if e.path in owners or "/.wh." in e.path:
+            continue
+        acc = dirs[posixpath.dirname(e.path)]
+        acc[0] += 1
+        acc[1] += e.size
+    return [UnmanagedDir(d, n, b) for d, (n, b) in sorted(dirs.items())]
+
+
+def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
+    """Packaged files changed by a layer that did not change their package."""
+    out: list[LaterChange] = []
+    for k in range(1, merged.top + 1):
+        below = ix.owners_at(k - 1)
+        if not below:
+            continue
+        now = ix.at(k)
+        events: list[Entry | Deletion] = [*merged.layer_entries(k), *merged.deletions(k)]
+        for ev in events:
+            owner = below.get(ev.path)
+            if owner is None or is_state(ev.path) or _is_dir(merged, ev, k):
+                continue
+            current = now.get(owner.key)
+            if current is not None and (current.version != owner.version or current.stamp != owner.stamp):
+                continue  # the package itself was upgraded or reinstalled here
+            if isinstance(ev, Deletion):
+                how = "deleted"
+            else:
+                how = "metadata" if ev.change == Change.METADATA else "overwritten"
+            out.append(LaterChange(ev.path, owner, _installed(ix, owner, k - 1), k, how))
+    return out
+
+
+def _is_dir(merged: Merged, ev: Entry | Deletion, k: int) -> bool:
+    """A directory (or a deleted one): shared by packages, never a packaged file's change."""
+    if type(ev) is Entry:
+        return ev.type == DIR
+    before = merged.entry_at(ev.path, k - 1)
+    return before is not None and before.type == DIR
+
+
+def _installed(ix: PackageIndex, pkg: Package, k: int) -> int:
+    layer = k
+    while layer > 0 and ix.at(layer - 1).get(pkg.key) == pkg:
+        layer -= 1
+    return layer

@@ -1,0 +1,107 @@
+"""dpkg's database: ``/var/lib/dpkg/status`` (or distroless ``status.d/*``),
+each package's ``info/<name>[:<arch>].list`` and ``.md5sums``.
+
+The deb822 paragraphs are parsed by python-debian (``debian.deb822``), the
+format's own library; the file lists and md5sums are one path (or one
+``<md5>  <path>``) a line, read here.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+from dataclasses import replace
+
+from debian.deb822 import Deb822
+
+from .records import LIMITS, Ecosystem, Package, clip
+from .view import LayerView
+
+ROOT = "/var/lib/dpkg"
+STATUS = ROOT + "/status"
+STATUS_D = ROOT + "/status.d"
+INFO = ROOT + "/info"
+# Status values of a package whose files are (at least partly) on disk.
+_GONE = {"not-installed", "config-files"}
+
+
+def is_state(path: str) -> bool:
+    """Is ``path`` part of dpkg's own state (never an unmanaged file)?"""
+    return path == ROOT or path.startswith(ROOT + "/")
+
+
+def paragraphs(data: bytes) -> list[dict[str, str]]:
+    """The stanzas of a deb822 file; a malformed line ends its stanza, not the file."""
+    out = []
+    for para in Deb822.iter_paragraphs(io.BytesIO(data), use_apt_pkg=False, encoding="utf-8"):
+        out.append({k: str(v) for k, v in para.items()})
+        if len(out) >= LIMITS.packages:
+            break
+    return out
+
+
+def file_list(data: bytes) -> tuple[str, ...]:
+    """``info/*.list``: absolute paths, one a line (``/.`` is the root)."""
+    out = []
+    for raw in data.decode("utf-8", "surrogateescape").splitlines():
+        path = posixpath.normpath(raw.strip()) if raw.strip() else ""
+        if path.startswith("/") and path != "/":
+            out.append(path)
+    return tuple(out)
+
+
+def md5sums(data: bytes) -> tuple[tuple[str, str], ...]:
+    """``info/*.md5sums``: ``<md5>  <path relative to />`` a line."""
+    out = []
+    for raw in data.decode("utf-8", "surrogateescape").splitlines():
+        digest, _, rel = raw.partition("  ")
+        if len(digest) == 32 and rel:
+            out.append(("/" + posixpath.normpath(rel.lstrip("/")), "md5:" + digest.lower()))
+    return tuple(out)
+
+
+def _installed(para: dict[str, str]) -> bool:
+    status = para.get("Status", "install ok installed").split()
+    return bool(status) and status[-1] not in _GONE and bool(para.get("Package"))
+
+
+def _package(view: LayerView, para: dict[str, str], db: str, info: str) -> Package:
+    name = clip(para["Package"])
+    arch = clip(para.get("Architecture", ""))
+    files: tuple[str, ...] = ()
+    digests: tuple[tuple[str, str], ...] = ()
+    stamp = -1
+    # Multi-arch: same packages name their files <name>:<arch>.list.
+    for stem in (f"{name}:{arch}", name):
+        listed = view.parsed(f"{info}/{stem}.list", LIMITS.list_bytes, file_list)
+        if listed is not None:
+            files = listed
+            listed_entry = view.entry(f"{info}/{stem}.list")
+            stamp = -1 if listed_entry is None else listed_entry.key
+            digests = view.parsed(f"{info}/{stem}.md5sums", LIMITS.list_bytes, md5sums) or ()
+            break
+    return Package(Ecosystem.DEB, name, clip(para.get("Version", "")), arch, db, files, digests, stamp)
+
+
+def read(view: LayerView) -> list[Package]:
+    """The packages installed as of the view's layer."""
+    out: list[Package] = []
+    paras = view.parsed(STATUS, LIMITS.db_bytes, paragraphs)
+    for para in paras or ():
+        if _installed(para):
+            out.append(_package(view, para, STATUS, INFO))
+    # distroless: one stanza a file, with its md5sums beside it
+    for fname in view.names(STATUS_D):
+        if fname.endswith(".md5sums") or fname.startswith("."):
+            continue
+        path = f"{STATUS_D}/{fname}"
+        for para in view.parsed(path, LIMITS.list_bytes, paragraphs) or ():
+            if _installed(para):
+                pkg = _package(view, para, path, STATUS_D)
+                if not pkg.digests:
+                    sums = view.parsed(f"{STATUS_D}/{fname}.md5sums", LIMITS.list_bytes, md5sums) or ()
+                    stamp_entry = view.entry(f"{STATUS_D}/{fname}.md5sums")
+                    stamp = -1 if stamp_entry is None else stamp_entry.key
+                    pkg = replace(pkg, files=tuple(p for p, _ in sums), digests=sums, stamp=stamp)
+                out.append(pkg)
+    return out
