@@ -82,8 +82,8 @@ def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
             if owner is None or is_state(ev.path) or _is_dir(merged, ev, k):
                 continue
             current = now.get(owner.key)
-            if current is not None and (current.version != owner.version or current.stamp != owner.stamp):
-                continue  # the package itself was upgraded or reinstalled here
+            if current is None or current.version != owner.version or current.stamp != owner.stamp:
+                continue  # the package itself was removed, upgraded or reinstalled here
             if isinstance(ev, Deletion):
                 how = "deleted"
             else:

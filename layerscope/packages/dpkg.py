@@ -8,7 +8,6 @@ format's own library; the file lists and md5sums are one path (or one
 
 from __future__ import annotations
 
-import io
 import posixpath
 from dataclasses import replace
 
@@ -33,7 +32,9 @@ def is_state(path: str) -> bool:
 def paragraphs(data: bytes) -> list[dict[str, str]]:
     """The stanzas of a deb822 file; a malformed line ends its stanza, not the file."""
     out = []
-    for para in Deb822.iter_paragraphs(io.BytesIO(data), use_apt_pkg=False, encoding="utf-8"):
+    # Decoded here: the library would raise on bytes that are not UTF-8 (hostile or old files).
+    text = data.decode("utf-8", "replace").splitlines()
+    for para in Deb822.iter_paragraphs(text, use_apt_pkg=False):
         out.append({k: str(v) for k, v in para.items()})
         if len(out) >= LIMITS.packages:
             break

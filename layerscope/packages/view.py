@@ -60,7 +60,11 @@ class LayerView:
         if key in self._cache:
             return self._cache[key]  # type: ignore[return-value]
         data = self.read(path, limit)
-        value = None if data is None else parse(data)
+        try:
+            value = None if data is None else parse(data)
+        except (ValueError, UnicodeError) as exc:  # a parser's own complaint about a hostile file
+            self.problem(path, f"not readable as a package database ({exc})"[:300])
+            value = None
         self._cache[key] = value
         return value
 

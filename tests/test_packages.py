@@ -1,0 +1,254 @@
+"""Package databases per layer: truth from the real tools (dpkg-query on the
+real Debian image's database, importlib.metadata for a real installed
+distribution), hostile databases, and the ``packages`` command."""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import json
+import shutil
+import subprocess
+import tarfile
+from pathlib import Path
+
+import imagegen as g
+import pytest
+from conftest import need_tools
+
+from layerscope.api import load
+from layerscope.packages import apk, dpkg
+from layerscope.packages.audit import later_changes, unmanaged
+from layerscope.packages.index import How, build
+
+
+def _dpkg_dbs(archive: Path, tmp: Path) -> list[Path]:
+    """dpkg's admin dir as of each layer, unpacked by tar from the image's own layers
+    (the test's truth is dpkg-query reading these, not our reader)."""
+    out: list[Path] = []
+    with tarfile.open(archive) as outer:
+        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
+        for i, name in enumerate(manifest[0]["Layers"]):
+            root = tmp / f"layer{i}"
+            if out:
+                shutil.copytree(out[-1], root, symlinks=True)
+            root.mkdir(exist_ok=True)
+            with tarfile.open(fileobj=outer.extractfile(name)) as layer:
+                members = [m for m in layer.getmembers() if m.name.lstrip("./").startswith("var/lib/dpkg/")]
+                assert not any(".wh." in m.name for m in members)
+                layer.extractall(root, members=members, filter="data")
+            out.append(root)
+    return out
+
+
+def _dpkg_query(root: Path) -> dict[str, str]:
+    res = subprocess.run(
+        [
+            "dpkg-query",
+            f"--admindir={root}/var/lib/dpkg",
+            "-W",
+            "-f",
+            "${Package}:${Architecture}\t${Version}\t${db:Status-Abbrev}\n",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    out = {}
+    for line in res.stdout.splitlines():
+        key, version, status = line.split("\t")
+        if status.strip() not in ("un", "pn", "rc"):  # not installed / config files only
+            out[key] = version
+    return out
+
+
+def test_dpkg_packages_per_layer_match_dpkg_query(debian_image: Path, tmp_path: Path) -> None:
+    need_tools("dpkg-query")
+    roots = _dpkg_dbs(debian_image, tmp_path)
+    merged = load(str(debian_image))
+    ix = build(merged)
+    for k, root in enumerate(roots):
+        truth = _dpkg_query(root)
+        ours = {f"{p.name}:{p.arch}": p.version for p in ix.at(k).values() if p.ecosystem == "deb"}
+        assert ours == truth, f"layer {k}"
+    # layer 1 (apt-get install ca-certificates curl) added exactly what dpkg-query says it did
+    before, after = _dpkg_query(roots[0]), _dpkg_query(roots[1])
+    added = {f"{c.package.name}:{c.package.arch}" for c in ix.layers[1].changes if c.how is How.ADDED}
+    assert added == set(after) - set(before)
+    assert {"curl:amd64", "ca-certificates:all", "openssl:amd64"} <= added
+    assert not ix.layers[2].changes and not ix.problems
+
+
+def test_dpkg_owners_match_dpkg_query_listfiles(debian_image: Path, tmp_path: Path) -> None:
+    need_tools("dpkg-query")
+    root = _dpkg_dbs(debian_image, tmp_path)[-1]
+    listed = subprocess.run(
+        ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-L", "curl"], capture_output=True, text=True, check=True
+    ).stdout.split()
+    merged = load(str(debian_image))
+    ix = build(merged)
+    top = merged.top
+    assert "/usr/bin/curl" in listed
+    owner = ix.owner_at("/usr/bin/curl", top)
+    assert owner is not None and owner.owner.startswith("deb:curl@")
+    # merged /usr: coreutils lists /bin/cat; the image holds it at /usr/bin/cat (/bin -> usr/bin)
+    cat = ix.owner_at("/usr/bin/cat", top)
+    assert cat is not None and cat.name == "coreutils"
+    # the file COPY'd in layer 2 is no package's, and is the layer's one unmanaged file
+    dirs = unmanaged(merged, ix, 2)
+    assert [(d.directory, d.files) for d in dirs] == [("/usr/local/bin", 1)]
+    # bytes of curl's files in layer 1 = the sizes of the regular files dpkg lists for it, as the image has them
+    change = next(c for c in ix.layers[1].changes if c.package.name == "curl")
+    sizes = {e.path: e.size for e in merged.layer_entries(1) if e.type == "file"}
+    assert change.layer_bytes == sum(
+        sizes.get(p.replace("/bin/", "/usr/bin/", 1) if p.startswith("/bin/") else p, 0) for p in listed
+    )
+    assert change.layer_bytes > 100_000
+
+
+def _dist_layer(dist: importlib.metadata.Distribution, site: str) -> list[g.F]:
+    """A real installed distribution's metadata and files, copied into an image layer at ``site``."""
+    base = Path(str(dist.locate_file("")))
+    specs = []
+    for f in dist.files or []:
+        src = base / f
+        if src.is_file() and "__pycache__" not in str(f):
+            specs.append(g.file(f"{site}/{f}", src.read_bytes()))
+    return specs
+
+
+def test_python_dist_info_matches_importlib_metadata(tmp_path: Path) -> None:
+    dist = importlib.metadata.distribution("rich")
+    site = "/usr/lib/python3/site-packages"
+    path = g.build(tmp_path, [[g.file("/etc/os-release", "ID=test\n")], _dist_layer(dist, site)])
+    merged = load(path)
+    ix = build(merged)
+    (change,) = ix.layers[1].changes
+    assert change.how is How.ADDED and change.package.owner == f"python:rich@{dist.version}"
+    expected = {f"{site}/{f}" for f in dist.files or [] if "__pycache__" not in str(f)}
+    assert set(change.package.files) >= expected
+    init = f"{site}/rich/__init__.py"
+    assert ix.owner_at(init, 1) is change.package
+    shipped = [f for f in dist.files or [] if f"{site}/{f}" in expected]
+    assert change.layer_bytes == sum(Path(str(dist.locate_file(f))).stat().st_size for f in shipped)
+    assert not ix.layers[0].packages
+
+
+STATUS = b"""Package: good
+Status: install ok installed
+Version: 1.0-1
+Architecture: amd64
+
+Package: gone
+Status: deinstall ok config-files
+Version: 2.0
+
+"""
+
+
+def test_upgrade_removal_reinstall_and_later_overwrite(tmp_path: Path) -> None:
+    v1 = STATUS
+    v2 = v1.replace(b"1.0-1", b"1.0-2")
+    layers = [
+        [
+            g.file("/var/lib/dpkg/status", v1),
+            g.file("/var/lib/dpkg/info/good.list", "/.\n/usr\n/usr/bin\n/usr/bin/good\n"),
+            g.file("/usr/bin/good", b"v1"),
+        ],
+        [
+            g.file("/var/lib/dpkg/status", v2),
+            g.file("/var/lib/dpkg/info/good.list", "/.\n/usr\n/usr/bin\n/usr/bin/good\n"),
+            g.file("/usr/bin/good", b"v2!"),
+        ],
+        [g.file("/usr/bin/good", b"evil"), g.file("/opt/tool/bin/x", b"12345")],
+        [
+            g.file("/var/lib/dpkg/status", v2),
+            g.file("/var/lib/dpkg/info/good.list", "/usr/bin/good\n"),
+            g.file("/usr/bin/good", b"v2!"),
+        ],
+        [g.file("/var/lib/dpkg/status", b""), g.wh("/var/lib/dpkg/info/good.list"), g.wh("/usr/bin/good")],
+    ]
+    merged = load(g.build(tmp_path, layers))
+    ix = build(merged)
+    hows = [[(str(c.how), c.package.version, c.old_version, c.layer_bytes) for c in la.changes] for la in ix.layers]
+    assert hows == [
+        [("added", "1.0-1", None, 2)],
+        [("upgraded", "1.0-2", "1.0-1", 3)],
+        [],
+        [("reinstalled", "1.0-2", "1.0-2", 3)],
+        [("removed", "1.0-2", None, 0)],
+    ]
+    assert [(c.path, c.layer, c.how, c.installed) for c in later_changes(merged, ix)] == [
+        ("/usr/bin/good", 2, "overwritten", 1)
+    ]
+    assert [(d.directory, d.files, d.bytes) for d in unmanaged(merged, ix, 2)] == [("/opt/tool/bin", 1, 5)]
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        b"Package: a\nStatus: install ok installed\nVersion: 1\n\nPackage: b\nVersi",  # truncated
+        b"\xff\xfe\x00garbage\n\n\n" * 100,  # not text
+        b"Package: " + b"x" * 100_000 + b"\nVersion: 1\n",  # an absurd name
+        b"Package: a\n Version: 1\n:::\n",  # a continuation line with no field
+    ],
+)
+def test_hostile_status_loads_and_never_raises(tmp_path: Path, status: bytes) -> None:
+    merged = load(g.build(tmp_path, [[g.file("/var/lib/dpkg/status", status)]]))
+    ix = build(merged)
+    for p in ix.at(0).values():
+        assert len(p.name) <= 4097 and len(p.version) <= 4097
+
+
+def test_oversized_database_is_a_problem_naming_file_and_layer(tmp_path: Path) -> None:
+    big = b"Package: a\nVersion: 1\n\n" * ((65 << 20) // 23)
+    merged = load(g.build(tmp_path, [[g.file("/etc/hostname", "x\n")], [g.file("/lib/apk/db/installed", big)]]))
+    ix = build(merged)
+    (problem,) = ix.problems
+    assert problem.text().startswith("layer 1: /lib/apk/db/installed: ")
+    assert "over the 64 MiB" in problem.text()
+    assert not ix.any
+
+
+def test_apk_installed_format() -> None:
+    data = (
+        b"C:Q1abc=\nP:musl\nV:1.2.4-r2\nA:x86_64\nF:lib\nR:ld-musl-x86_64.so.1\nZ:Q1i3Vgm0nxxOKR7GQJqfxDbxp3Aak=\n"
+        b"R:libc.musl-x86_64.so.1\n\nP:busybox\nV:1.36.1-r5\nA:x86_64\nF:bin\nR:busybox\nF:etc\nR:securetty\n"
+    )
+    pkgs = apk.parse(data)
+    assert [(p.name, p.version, p.arch) for p in pkgs] == [
+        ("musl", "1.2.4-r2", "x86_64"),
+        ("busybox", "1.36.1-r5", "x86_64"),
+    ]
+    assert pkgs[0].files == ("/lib", "/lib/ld-musl-x86_64.so.1", "/lib/libc.musl-x86_64.so.1")
+    sha1 = base64.b64decode("i3Vgm0nxxOKR7GQJqfxDbxp3Aak=").hex()
+    assert pkgs[0].digests == (("/lib/ld-musl-x86_64.so.1", "sha1:" + sha1),)
+    assert pkgs[1].files == ("/bin", "/bin/busybox", "/etc", "/etc/securetty")
+
+
+def test_dpkg_lists_are_normalised() -> None:
+    assert dpkg.file_list(b"/.\n/usr/bin/../bin/x\n\nrelative\n") == ("/usr/bin/x",)
+    assert dpkg.md5sums(b"0123456789abcdef0123456789ABCDEF  usr/bin/x\nshort  y\n") == (
+        ("/usr/bin/x", "md5:0123456789abcdef0123456789abcdef"),
+    )
+
+
+def test_packages_command_text_and_json(tmp_path: Path) -> None:
+    layers = [
+        [
+            g.file("/var/lib/dpkg/status", STATUS),
+            g.file("/var/lib/dpkg/info/good.list", "/usr/bin/good\n"),
+            g.file("/usr/bin/good", b"v1"),
+        ]
+    ]
+    path = g.build(tmp_path, layers)
+    rc, out, err = g.run_cli("packages", path, "--json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert doc["schema"] == "layerscope.packages/1"
+    assert [(p["owner"], p["bytes"], p["layer"]) for p in doc["packages"]] == [("deb:good@1.0-1", 2, 0)]
+    assert doc["layers"][0]["changes"][0]["how"] == "added"
+    rc, out, _ = g.run_cli("packages", path, "--changes")
+    assert rc == 0 and "+ deb:good@1.0-1" in out
+    rc, out, err = g.run_cli("packages", path, "--layer", "5")
+    assert rc == 2 and "--layer 5" in err
