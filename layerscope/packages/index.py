@@ -21,13 +21,13 @@ from debian.debian_support import Version
 
 from ..merge import Merged
 from ..model import Entry
-from . import apk, dpkg, pydist
+from . import apk, dpkg, pydist, rpm
 from .records import DbProblem, Ecosystem, Package
 from .view import LayerView
 
 Key = tuple[str, str, str]
 # The fragments the core searches for (case-insensitively; filtered exactly after).
-_MARKERS = (dpkg.ROOT + "/", apk.INSTALLED, ".dist-info/", ".egg-info")
+_MARKERS = (dpkg.ROOT + "/", apk.INSTALLED, *(d + "/" for d in rpm.DIRS), ".dist-info/", ".egg-info")
 _SEARCH_LIMIT = 5_000_000
 
 
@@ -101,6 +101,9 @@ def _reader_of(path: str) -> tuple[str, Reader] | None:
         return dpkg.ROOT, lambda view, _key: dpkg.read(view)
     if path == apk.INSTALLED:
         return apk.INSTALLED, lambda view, _key: apk.read(view)
+    for d in rpm.DIRS:
+        if path == d or path.startswith(d + "/"):
+            return d, rpm.read
     key = pydist.record_of(path)
     if key is not None:
         return key, pydist.read
