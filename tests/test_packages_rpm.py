@@ -97,15 +97,18 @@ def test_hostile_rpmdb_is_a_problem_not_a_crash(tmp_path: Path) -> None:
     layers = [
         [g.file("/var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0" + b"\xff" * 4000)],
         [g.file("/usr/lib/sysimage/rpm/Packages", b"\0" * 100)],
+        [g.wh("/var/lib/rpm/rpmdb.sqlite"), g.file("/var/lib/rpm/Packages.db", b"\0" * 100)],
+        [g.wh("/var/lib/rpm/rpmdb.sqlite"), g.file("/var/lib/rpm/Packages.db", b"\0" * 100)],
     ]
     merged = load(g.build(tmp_path, layers))
     ix = build(merged)
     texts = [p.text() for p in ix.problems]
     assert texts[0].startswith("layer 0: /var/lib/rpm/rpmdb.sqlite: not readable as a package database")
-    assert (
-        texts[1]
-        == "layer 1: /usr/lib/sysimage/rpm/Packages: an RPM BerkeleyDB database: reading it is not supported yet"
+    assert texts[1] == (
+        "layer 1: /usr/lib/sysimage/rpm/Packages: not readable as a package database "
+        "(shorter than a Berkeley DB meta page)"
     )
+    assert texts[2] == "layer 2: /var/lib/rpm/Packages.db: an RPM ndb database: reading it is not supported yet"
     assert not ix.any
 
 
@@ -123,3 +126,33 @@ def test_header_bounds_are_checked() -> None:
         rpm.NAME: ["abc"]
     }
     assert How.ADDED == "added"
+
+
+def test_berkeley_db_packages_hold_the_same_headers_as_sqlite(tmp_path: Path) -> None:
+    """RHEL 7/8's BerkeleyDB ``Packages``: made by db5.3_load from the header blobs
+    rpm wrote (db5.3_dump is the truth of what the file holds), read back to the
+    same packages as the SQLite database rpm made."""
+    need_tools("rpm", "rpmbuild", "db5.3_load", "db5.3_dump")
+    import sqlite3
+    import struct
+
+    root = tmp_path / "root"
+    _rpm(root, "--initdb")
+    big = _rpm_file(tmp_path, "alpha", "1.0")
+    _rpm(root, "-i", "--nodeps", "--nosignature", str(big), str(_rpm_file(tmp_path, "beta", "1.0")))
+    con = sqlite3.connect(root / "var/lib/rpm/rpmdb.sqlite")
+    rows = con.execute("SELECT hnum, blob FROM Packages").fetchall()
+    con.close()
+    dump = "VERSION=3\nformat=bytevalue\ntype=hash\nHEADER=END\n"
+    dump += " 00000000\n " + struct.pack("<I", len(rows) + 1).hex() + "\n"  # rpm's counter record
+    for hnum, blob in rows:
+        dump += f" {struct.pack('<I', hnum).hex()}\n {blob.hex()}\n"
+    dump += "DATA=END\n"
+    db = tmp_path / "Packages"
+    subprocess.run(["db5.3_load", str(db)], input=dump.encode(), check=True)
+    dumped = subprocess.run(["db5.3_dump", "-p", str(db)], capture_output=True, check=True).stdout
+    assert dumped.count(b"\n ") >= 2 * (len(rows) + 1)
+    sql = sorted((p.owner, p.files) for p in rpm.packages((root / "var/lib/rpm/rpmdb.sqlite").read_bytes(), "x")[0])
+    got, bad = rpm.bdb_packages(db.read_bytes(), "x")
+    assert bad == 0 and sorted((p.owner, p.files) for p in got) == sql
+    assert len(sql) == 2

@@ -7,8 +7,8 @@ header blob, read here (no maintained Python library parses a header without
 librpm): a count of index entries and of data bytes, the entries (tag, type,
 offset, count), then the data. Every offset and count is checked against the
 blob, so a hostile header is a problem, never an exception or a huge list.
-BerkeleyDB ``Packages`` (RHEL 7/8) and ndb ``Packages.db`` (SUSE) are named as
-not read yet (a problem on the layer), not silently skipped.
+BerkeleyDB ``Packages`` (RHEL 7/8) is read by ``bdb.py``; ndb ``Packages.db``
+(SUSE) is named as not read yet (a problem on the layer), never skipped silently.
 """
 
 from __future__ import annotations
@@ -17,12 +17,13 @@ import posixpath
 import sqlite3
 import struct
 
+from . import bdb
 from .records import LIMITS, Ecosystem, Package, clip
 from .view import LayerView
 
 DIRS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
 SQLITE = "rpmdb.sqlite"
-UNREAD = ("Packages", "Packages.db")  # BerkeleyDB, ndb
+BDB, NDB = "Packages", "Packages.db"  # RHEL 7/8 and CentOS; SUSE
 DB_BYTES = 256 << 20
 
 NAME, VERSION, RELEASE, EPOCH, ARCH = 1000, 1001, 1002, 1003, 1022
@@ -141,8 +142,28 @@ def read(view: LayerView, key: str) -> list[Package]:
         if found[1]:
             view.problem(path, f"{found[1]} package headers that do not parse were left out")
         return found[0]
-    for name in UNREAD:
-        if name in names:
-            fmt = "BerkeleyDB" if name == "Packages" else "ndb"
-            view.problem(f"{key}/{name}", f"an RPM {fmt} database: reading it is not supported yet")
+    if BDB in names:
+        path = f"{key}/{BDB}"
+        found = view.parsed(path, DB_BYTES, lambda data: bdb_packages(data, path))
+        if found is None:
+            return []
+        if found[1]:
+            view.problem(path, f"{found[1]} package headers that do not parse were left out")
+        return found[0]
+    if NDB in names:
+        view.problem(f"{key}/{NDB}", "an RPM ndb database: reading it is not supported yet")
     return []
+
+
+def bdb_packages(data: bytes, db: str) -> tuple[list[Package], int]:
+    """Every package of a BerkeleyDB ``Packages`` file (its values are header blobs)."""
+    out = []
+    bad = 0
+    for blob in bdb.values(data, LIMITS.packages):
+        if len(blob) <= 8:
+            continue  # rpm's own counter record (key 0), not a package
+        try:
+            out.append(package(blob, db))
+        except HeaderError:
+            bad += 1
+    return out, bad
