@@ -98,7 +98,6 @@ def test_hostile_rpmdb_is_a_problem_not_a_crash(tmp_path: Path) -> None:
         [g.file("/var/lib/rpm/rpmdb.sqlite", b"SQLite format 3\0" + b"\xff" * 4000)],
         [g.file("/usr/lib/sysimage/rpm/Packages", b"\0" * 100)],
         [g.wh("/var/lib/rpm/rpmdb.sqlite"), g.file("/var/lib/rpm/Packages.db", b"\0" * 100)],
-        [g.wh("/var/lib/rpm/rpmdb.sqlite"), g.file("/var/lib/rpm/Packages.db", b"\0" * 100)],
     ]
     merged = load(g.build(tmp_path, layers))
     ix = build(merged)
