@@ -252,3 +252,36 @@ def test_packages_command_text_and_json(tmp_path: Path) -> None:
     assert rc == 0 and "+ deb:good@1.0-1" in out
     rc, out, err = g.run_cli("packages", path, "--layer", "5")
     assert rc == 2 and "--layer 5" in err
+
+
+def test_node_packages_own_their_directory_less_nested_packages(tmp_path: Path) -> None:
+    nm = "/app/node_modules"
+    layers = [
+        [
+            g.file(f"{nm}/left-pad/package.json", json.dumps({"name": "left-pad", "version": "1.3.0"})),
+            g.file(f"{nm}/left-pad/index.js", b"module.exports = 1;\n"),
+            g.file(f"{nm}/left-pad/node_modules/inner/package.json", '{"name": "inner", "version": "0.1.0"}'),
+            g.file(f"{nm}/left-pad/node_modules/inner/i.js", b"x"),
+            g.file(f"{nm}/@scope/tool/package.json", '{"name": "@scope/tool", "version": "2.0.0"}'),
+            g.file(f"{nm}/broken/package.json", b"{not json"),
+            g.file("/app/server.js", b"require('left-pad')\n"),
+        ]
+    ]
+    merged = load(g.build(tmp_path, layers))
+    ix = build(merged)
+    assert sorted(p.owner for p in ix.at(0).values()) == [
+        "npm:@scope/tool@2.0.0",
+        "npm:inner@0.1.0",
+        "npm:left-pad@1.3.0",
+    ]
+    assert ix.owner_at(f"{nm}/left-pad/index.js", 0).name == "left-pad"  # type: ignore[union-attr]
+    assert ix.owner_at(f"{nm}/left-pad/node_modules/inner/i.js", 0).name == "inner"  # type: ignore[union-attr]
+    assert [p.path for p in ix.problems] == [f"{nm}/broken/package.json"]
+    assert [(d.directory, d.files) for d in unmanaged(merged, ix, 0)] == [("/app", 1), (f"{nm}/broken", 1)]
+
+
+def test_deeply_nested_package_json_is_a_problem(tmp_path: Path) -> None:
+    deep = b"[" * 200_000 + b"]" * 200_000
+    merged = load(g.build(tmp_path, [[g.file("/node_modules/x/package.json", deep)]]))
+    ix = build(merged)
+    assert [p.path for p in ix.problems] == ["/node_modules/x/package.json"] and not ix.any

@@ -21,13 +21,13 @@ from debian.debian_support import Version
 
 from ..merge import Merged
 from ..model import Entry
-from . import apk, dpkg, pydist, rpm
+from . import apk, dpkg, npm, pydist, rpm
 from .records import DbProblem, Ecosystem, Package
 from .view import LayerView
 
 Key = tuple[str, str, str]
 # The fragments the core searches for (case-insensitively; filtered exactly after).
-_MARKERS = (dpkg.ROOT + "/", apk.INSTALLED, *(d + "/" for d in rpm.DIRS), ".dist-info/", ".egg-info")
+_MARKERS = (dpkg.ROOT + "/", apk.INSTALLED, *(d + "/" for d in rpm.DIRS), ".dist-info/", ".egg-info", npm.MARKER)
 _SEARCH_LIMIT = 5_000_000
 
 
@@ -107,6 +107,9 @@ def _reader_of(path: str) -> tuple[str, Reader] | None:
     key = pydist.record_of(path)
     if key is not None:
         return key, pydist.read
+    key = npm.record_of(path)
+    if key is not None:
+        return key, npm.read
     return None
 
 

@@ -62,7 +62,7 @@ class LayerView:
         data = self.read(path, limit)
         try:
             value = None if data is None else parse(data)
-        except (ValueError, UnicodeError) as exc:  # a parser's own complaint about a hostile file
+        except (ValueError, UnicodeError, RecursionError) as exc:  # a parser's complaint about a hostile file
             self.problem(path, f"not readable as a package database ({exc})"[:300])
             value = None
         self._cache[key] = value
