@@ -285,3 +285,23 @@ def test_deeply_nested_package_json_is_a_problem(tmp_path: Path) -> None:
     merged = load(g.build(tmp_path, [[g.file("/node_modules/x/package.json", deep)]]))
     ix = build(merged)
     assert [p.path for p in ix.problems] == ["/node_modules/x/package.json"] and not ix.any
+
+
+def test_a_package_installed_and_removed_in_one_layer_still_shows(tmp_path: Path) -> None:
+    log0 = b"2023-11-14 10:00:00 install good:amd64 <none> 1.0-1\n"
+    log1 = log0 + (
+        b"2023-11-14 10:01:00 startup archives unpack\n"
+        b"2023-11-14 10:01:01 install build-essential:amd64 <none> 12.9\n"
+        b"2023-11-14 10:01:02 status installed build-essential:amd64 12.9\n"
+        b"2023-11-14 10:01:09 remove build-essential:amd64 12.9 <none>\n"
+        b"2023-11-14 10:01:10 purge build-essential:amd64 12.9 <none>\n"
+    )
+    layers = [
+        [g.file("/var/lib/dpkg/status", STATUS), g.file("/var/log/dpkg.log", log0)],
+        [g.file("/var/lib/dpkg/status", STATUS + b"\n"), g.file("/var/log/dpkg.log", log1)],
+    ]
+    ix = build(load(g.build(tmp_path, layers)))
+    assert [(str(c.how), c.package.owner) for c in ix.layers[1].changes] == [
+        ("installed-and-removed", "deb:build-essential@12.9")
+    ]
+    assert [str(c.how) for c in ix.layers[0].changes] == ["added"]

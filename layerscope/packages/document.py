@@ -19,7 +19,14 @@ from .index import How, PackageChange, PackageIndex
 from .records import Package
 
 SCHEMA = "layerscope.packages/1"
-_SIGN = {How.ADDED: "+", How.REMOVED: "-", How.UPGRADED: "^", How.DOWNGRADED: "v", How.REINSTALLED: "="}
+_SIGN = {
+    How.ADDED: "+",
+    How.REMOVED: "-",
+    How.UPGRADED: "^",
+    How.DOWNGRADED: "v",
+    How.REINSTALLED: "=",
+    How.TRANSIENT: "±",
+}
 
 
 def _bytes_at(merged: Merged, ix: PackageIndex, k: int) -> dict[str, int]:

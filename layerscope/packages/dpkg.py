@@ -20,6 +20,7 @@ ROOT = "/var/lib/dpkg"
 STATUS = ROOT + "/status"
 STATUS_D = ROOT + "/status.d"
 INFO = ROOT + "/info"
+LOG = "/var/log/dpkg.log"
 # Status values of a package whose files are (at least partly) on disk.
 _GONE = {"not-installed", "config-files"}
 
@@ -106,3 +107,36 @@ def read(view: LayerView) -> list[Package]:
                     pkg = replace(pkg, files=tuple(p for p, _ in sums), digests=sums, stamp=stamp)
                 out.append(pkg)
     return out
+
+
+def log_actions(data: bytes) -> list[tuple[str, str, str, str]]:
+    """``dpkg.log``'s package actions: (action, name, arch, version) for each
+    ``install``/``upgrade``/``remove``/``purge`` line, in order."""
+    out = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 6 and parts[2] in ("install", "upgrade", "remove", "purge"):
+            name, _, arch = parts[3].partition(":")
+            version = parts[5] if parts[2] in ("install", "upgrade") else parts[4]
+            out.append((parts[2], clip(name), clip(arch), clip(version)))
+    return out
+
+
+def transient(view: LayerView, below: LayerView) -> list[Package]:
+    """Packages a layer installed and removed again (``apt-get install x && apt-get
+    purge x`` in one RUN): the dpkg.log lines the layer appended say so, where it
+    kept the log. Each is a package as the log names it, with no files."""
+    now = view.read(LOG, LIMITS.db_bytes)
+    if now is None:
+        return []
+    before = below.read(LOG, LIMITS.db_bytes) or b""
+    new = now[len(before) :] if now.startswith(before) else now
+    installed: dict[tuple[str, str], str] = {}
+    removed: set[tuple[str, str]] = set()
+    for action, name, arch, version in log_actions(new):
+        if action in ("install", "upgrade"):
+            installed[(name, arch)] = version
+            removed.discard((name, arch))
+        else:
+            removed.add((name, arch))
+    return [Package(Ecosystem.DEB, n, v, a, LOG) for (n, a), v in installed.items() if (n, a) in removed]

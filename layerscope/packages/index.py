@@ -27,7 +27,15 @@ from .view import LayerView
 
 Key = tuple[str, str, str]
 # The fragments the core searches for (case-insensitively; filtered exactly after).
-_MARKERS = (dpkg.ROOT + "/", apk.INSTALLED, *(d + "/" for d in rpm.DIRS), ".dist-info/", ".egg-info", npm.MARKER)
+_MARKERS = (
+    dpkg.ROOT + "/",
+    dpkg.LOG,
+    apk.INSTALLED,
+    *(d + "/" for d in rpm.DIRS),
+    ".dist-info/",
+    ".egg-info",
+    npm.MARKER,
+)
 _SEARCH_LIMIT = 5_000_000
 
 
@@ -39,6 +47,7 @@ class How(StrEnum):
     UPGRADED = "upgraded"
     DOWNGRADED = "downgraded"
     REINSTALLED = "reinstalled"
+    TRANSIENT = "installed-and-removed"  # in one layer: its files may still ship below a whiteout
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,9 +122,11 @@ def _reader_of(path: str) -> tuple[str, Reader] | None:
     return None
 
 
-def _touched(merged: Merged) -> dict[int, dict[str, Reader]]:
-    """Per layer, the database units its entries or deletions touched."""
+def _touched(merged: Merged) -> tuple[dict[int, dict[str, Reader]], set[int]]:
+    """Per layer, the database units its entries or deletions touched; and
+    the layers that wrote dpkg's log."""
     touched: dict[int, dict[str, Reader]] = defaultdict(dict)
+    logged: set[int] = set()
     seen: set[str] = set()
     for marker in _MARKERS:
         events, _count, _deleted = merged.find_fragment(marker, merged.top, True, _SEARCH_LIMIT)
@@ -123,12 +134,14 @@ def _touched(merged: Merged) -> dict[int, dict[str, Reader]]:
             if ev.path in seen:
                 continue
             seen.add(ev.path)
+            if ev.path == dpkg.LOG:
+                logged.update(step.layer for step in merged.history(ev.path))
             unit = _reader_of(ev.path)
             if unit is None:
                 continue
             for step in merged.history(ev.path):
                 touched[step.layer][unit[0]] = unit[1]
-    return touched
+    return touched, logged
 
 
 def _compare(old: str, new: str, ecosystem: str) -> int:
@@ -167,22 +180,36 @@ def _changes(merged: Merged, k: int, below: Mapping[Key, Package], now: Mapping[
     return out
 
 
+def _transient(
+    view: LayerView, below_view: LayerView, below: Mapping[Key, Package], now: Mapping[Key, Package]
+) -> list[PackageChange]:
+    """Packages the layer's dpkg.log says it installed and removed again."""
+    return [
+        PackageChange(How.TRANSIENT, p, None, 0)
+        for p in dpkg.transient(view, below_view)
+        if p.key not in now and p.key not in below
+    ]
+
+
 def build(merged: Merged) -> PackageIndex:
     """Read the package databases of every layer of ``merged``."""
-    touched = _touched(merged)
+    touched, logged = _touched(merged)
     cache: dict[tuple[int, str], object] = {}
     units: dict[str, list[Package]] = {}
     layers: list[LayerPackages] = []
     problems: list[DbProblem] = []
     below: Mapping[Key, Package] = {}
     for k in range(merged.top + 1):
-        if k in touched:
+        if k in touched or k in logged:
             view = LayerView(merged, k, cache)
             for unit, read in touched[k].items():
                 units[unit] = read(view, unit)
-            problems.extend(view.problems)
             now: Mapping[Key, Package] = {p.key: p for pkgs in units.values() for p in pkgs}
-            layers.append(LayerPackages(k, now, tuple(_changes(merged, k, below, now))))
+            found = _changes(merged, k, below, now)
+            if k in logged:
+                found += _transient(view, LayerView(merged, k - 1, cache), below, now)
+            problems.extend(view.problems)
+            layers.append(LayerPackages(k, now, tuple(found)))
         else:
             layers.append(LayerPackages(k, below, ()))
         below = layers[-1].packages
