@@ -323,6 +323,11 @@ def _packages_parser(sub: _Commands) -> None:
         action="store_true",
         help="what each layer (or layer K) added, removed, upgraded; its unmanaged files; packaged files changed later",
     )
+    pk.add_argument(
+        "--verify",
+        action="store_true",
+        help="check every packaged file against its package's md5/sha1 too (reads the content; sha256 always checked)",
+    )
     pk.add_argument("--json", action="store_true", help="write the layerscope.packages/1 JSON document")
 
 
@@ -507,9 +512,9 @@ def cmd_packages(args: argparse.Namespace) -> int:
     k = merged.top if only is None else only
     ix = build(merged)
     if args.json:
-        dump_json(document(merged, ix, k, only), sys.stdout)
+        dump_json(document(merged, ix, k, only, args.verify), sys.stdout)
     else:
-        write_text(sys.stdout, output_width(sys.stdout), merged, ix, k, args.changes, only)
+        write_text(sys.stdout, output_width(sys.stdout), merged, ix, k, args.changes, only, args.verify)
     return 0
 
 

@@ -305,3 +305,30 @@ def test_a_package_installed_and_removed_in_one_layer_still_shows(tmp_path: Path
         ("installed-and-removed", "deb:build-essential@12.9")
     ]
     assert [str(c.how) for c in ix.layers[0].changes] == ["added"]
+
+
+def test_a_replaced_packaged_binary_is_a_digest_mismatch(tmp_path: Path) -> None:
+    import hashlib
+
+    good = b"#!/bin/sh\necho good\n"
+    md5 = hashlib.md5(good).hexdigest()
+    layers = [
+        [
+            g.file("/var/lib/dpkg/status", STATUS),
+            g.file("/var/lib/dpkg/info/good.list", "/usr/bin/good\n/usr/bin/other\n"),
+            g.file("/var/lib/dpkg/info/good.md5sums", f"{md5}  usr/bin/good\n{md5}  usr/bin/other\n"),
+            g.file("/usr/bin/good", good),
+            g.file("/usr/bin/other", b"tampered in the same RUN"),  # no later layer: only --verify sees it
+        ]
+    ]
+    path = g.build(tmp_path, layers)
+    rc, out, _ = g.run_cli("packages", path, "--json")
+    assert rc == 0 and json.loads(out)["digest_mismatches"] == []
+    rc, out, _ = g.run_cli("packages", path, "--json", "--verify")
+    doc = json.loads(out)
+    assert doc["verified"] == "all"
+    assert [(m["path"], m["owner"], m["expected"]) for m in doc["digest_mismatches"]] == [
+        ("/usr/bin/other", "deb:good@1.0-1", f"md5:{md5}")
+    ]
+    rc, out, _ = g.run_cli("packages", path, "--verify")
+    assert "✗ /usr/bin/other (layer 0) is not the file deb:good@1.0-1 recorded" in out

@@ -5,14 +5,16 @@ for), and which packaged files a later layer replaced, chmod-ed or deleted.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..content import ContentError, iter_content
 from ..merge import Merged
-from ..model import DIR, Change, Deletion, Entry
+from ..model import DIR, FILE, HARDLINK, Change, Deletion, Entry
 from . import apk, dpkg
-from .index import PackageIndex
+from .index import DirLinks, PackageIndex
 from .records import Package
 
 # Paths that are a package manager's or the system's own moving state: a
@@ -105,3 +107,49 @@ def _installed(ix: PackageIndex, pkg: Package, k: int) -> int:
     while layer > 0 and ix.at(layer - 1).get(pkg.key) == pkg:
         layer -= 1
     return layer
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """A packaged file whose content as of the layer is not what its package recorded."""
+
+    path: str
+    owner: Package
+    layer: int  # the layer that supplies the content found
+    expected: str  # algo:hex as the database records it
+    found: str
+
+
+_FREE = ("sha256",)  # the core's own content digest: comparing costs nothing
+
+
+def mismatches(merged: Merged, ix: PackageIndex, k: int, read: bool = False) -> list[Mismatch]:
+    """Packaged files as of layer k whose content differs from the recorded digest.
+
+    SHA-256 digests (rpm, Python's RECORD) are compared with the core's own;
+    md5 (dpkg) and sha1 (apk) need the content read, so only with ``read``.
+    """
+    out: list[Mismatch] = []
+    for pkg in ix.at(k).values():
+        resolve = DirLinks(merged, k).resolve
+        for listed, expected in pkg.digests:
+            algo, _, want = expected.partition(":")
+            if algo not in _FREE and not (read and algo in ("md5", "sha1")):
+                continue
+            path = resolve(listed)
+            e = merged.entry_at(path, k)
+            if e is None or e.type not in (FILE, HARDLINK) or e.data_entry.digest is None:
+                continue
+            if algo == "sha256":
+                got = e.data_entry.digest.hex()
+            else:
+                h = hashlib.new(algo)
+                try:
+                    for chunk in iter_content(merged.image, e):
+                        h.update(chunk)
+                except ContentError:
+                    continue
+                got = h.hexdigest()
+            if got != want:
+                out.append(Mismatch(path, pkg, e.data_entry.layer, expected, f"{algo}:{got}"))
+    return sorted(out, key=lambda m: m.path)

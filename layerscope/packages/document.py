@@ -14,7 +14,7 @@ from ..layout import Atom, Keep, Part, write_folded
 from ..merge import Merged
 from ..model import FILE
 from ..textsafe import safe
-from .audit import LaterChange, UnmanagedDir, later_changes, unmanaged
+from .audit import LaterChange, Mismatch, UnmanagedDir, later_changes, mismatches, unmanaged
 from .index import How, PackageChange, PackageIndex
 from .records import Package
 
@@ -71,8 +71,16 @@ def _later(c: LaterChange) -> dict[str, Any]:
     return {"path": c.path, "owner": c.owner.owner, "installed_layer": c.installed, "layer": c.layer, "how": c.how}
 
 
-def document(merged: Merged, ix: PackageIndex, k: int, only: int | None = None) -> dict[str, Any]:
-    """The packages as of layer ``k``, and each layer's changes (only layer ``only`` if given)."""
+def _mismatch(m: Mismatch) -> dict[str, Any]:
+    return {"path": m.path, "owner": m.owner.owner, "layer": m.layer, "expected": m.expected, "found": m.found}
+
+
+def document(merged: Merged, ix: PackageIndex, k: int, only: int | None = None, verify: bool = False) -> dict[str, Any]:
+    """The packages as of layer ``k``, and each layer's changes (only layer ``only`` if given).
+
+    ``digest_mismatches``: packaged files as of k whose content is not what the
+    package recorded (sha256 always; md5/sha1 read the content, with ``verify``).
+    """
     sizes = _bytes_at(merged, ix, k)
     pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
     layers = range(merged.top + 1) if only is None else (only,)
@@ -103,12 +111,21 @@ def document(merged: Merged, ix: PackageIndex, k: int, only: int | None = None) 
             for j in layers
         ],
         "changed_later": [_later(c) for c in later_changes(merged, ix) if only is None or c.layer == only],
+        "digest_mismatches": [_mismatch(m) for m in mismatches(merged, ix, k, verify)],
+        "verified": "all" if verify else "sha256",
         "problems": [{"layer": p.layer, "path": p.path, "message": p.message} for p in ix.problems],
     }
 
 
 def write_text(
-    out: TextIO, width: int, merged: Merged, ix: PackageIndex, k: int, changes: bool, only: int | None
+    out: TextIO,
+    width: int,
+    merged: Merged,
+    ix: PackageIndex,
+    k: int,
+    changes: bool,
+    only: int | None,
+    verify: bool = False,
 ) -> None:
     """The packages as of layer k (one a line), or (``changes``) what each layer did."""
 
@@ -120,6 +137,19 @@ def write_text(
     if not ix.any:
         put(["No package database found (dpkg, apk, Python dist-info) in any layer."])
         return
+    for m in mismatches(merged, ix, k, verify):
+        put(
+            [
+                "✗ ",
+                Atom(safe(m.path)),
+                f" (layer {m.layer}) is not the file ",
+                Atom(safe(m.owner.owner)),
+                " recorded: ",
+                Atom(m.found),
+                " not ",
+                Atom(m.expected),
+            ]
+        )
     if not changes:
         sizes = _bytes_at(merged, ix, k)
         pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
