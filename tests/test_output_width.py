@@ -47,6 +47,7 @@ COMMANDS: dict[str, list[str]] = {
     "diff shared": ["diff", SAMPLE, GZIP],
     "diff paths": ["diff", SAMPLE, MULTI],
     "ci": ["ci", SAMPLE, "--no-config", "--forbid", "all", "--forbid-path", "/root/**"],
+    "packages": ["packages", SAMPLE, "--changes"],
 }
 EXIT = {"diff paths": 1, "ci": 1}  # they differ / the gate fails
 WIDTHS = [60, 80, 120]
@@ -229,7 +230,7 @@ def test_layout_width_rule_is_shared() -> None:
     cli = (Path(layout.__file__).parent / "cli.py").read_text()
     assert not any("environ" in text or "get_terminal_size" in text for text in src)
     assert "COLUMNS" not in cli and "get_terminal_size" not in cli
-    assert cli.count("output_width(sys.stdout)") == 3  # ci, diff, which; report and ls ask for themselves
+    assert cli.count("output_width(sys.stdout)") == 4  # ci, diff, which, packages; report and ls ask themselves
     assert os.environ.get("COLUMNS") is None  # conftest keeps the test terminal's width out
 
 

@@ -135,7 +135,7 @@ def write_text(
     for problem in ix.problems:
         put(["! ", Atom(safe(problem.text()))])
     if not ix.any:
-        put(["No package database found (dpkg, apk, Python dist-info) in any layer."])
+        put(["No package database (dpkg, apk, RPM, Python, npm) in any layer."])
         return
     for m in mismatches(merged, ix, k, verify):
         put(
