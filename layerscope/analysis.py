@@ -736,12 +736,11 @@ def analyze(
     lw = [LayerWaste(la.index, la.command, la.size_bytes, la.index < nbase) for la in layers]
     rules = tuple(rules)
     sink = _FindingSink(image)
-    tree = merged.tree
     # dive's figures take the core a while with the GIL released: on a second
     # core, while this thread runs the audit pass and the rules.
     dive_done = _in_thread(lambda: dive_figures(merged))
-    waste_rows, hits = tree.audit([_core_rule(r) for r in rules], list(Cause))
-    entry = tree.entry
+    waste_rows, hits = merged.audit([_core_rule(r) for r in rules], list(Cause))
+    entry = merged.entry
 
     items: list[WasteItem] = []
     by_path: dict[str, int] = {}
@@ -852,7 +851,7 @@ def dive_figures(merged: Merged) -> DiveFigures:
     by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
     opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    min_sum, disc_sum, raw_refs = merged.tree.dive_figures()
+    min_sum, disc_sum, raw_refs = merged.dive_raw()
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
     refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
     wasted = sum(r[2] for r in refs)

@@ -332,11 +332,9 @@ async def test_a_layers_own_view_counts_copy_ups_and_rewrites_it_ships() -> None
 def test_live_sizes_match_umoci_at_every_layer() -> None:
     """Sizes.live against the listings: every directory, every layer (a hardlink's bytes count once)."""
     app = sample_app()
-    from layerscope.loader import read_layers
-    from layerscope.merge import merge
+    from layerscope.api import read
 
-    read_layers(app.image)
-    merged = merge(app.image)
+    merged = read(app.image)
     sizes = Sizes(merged)
     sizes.compute()
     for k, items in enumerate(LISTINGS):
