@@ -27,8 +27,10 @@ Findings
     One table, :data:`RULES`, each rule a scope (which versions it looks at)
     and a matcher that returns the path to report or None.
 
-Everything is one pass over ``Merged.events`` (plus one pass over the layers
-for the dive figures): linear in the number of entries.
+Waste and the rules' candidates come from one pass of the core over the
+merged model (``Merged.audit``, ``src/audit.rs``), dive's figures from
+another (``Merged.dive_raw``, on a second thread): linear in the number of
+entries.
 """
 
 from __future__ import annotations
