@@ -213,9 +213,10 @@ class Merged:
         """``Entry.id`` of the entries a visible hardlink reaches."""
         return self._tree.hardlinked_sources()
 
-    def write_array(self, which: str, k: int, write: Callable[[str], object]) -> int:
-        """The JSON array ``which`` (``files``/``hidden``) as of layer ``k``, written by the core."""
-        return self._tree.write_array(which, k, write)
+    def write_array(self, which: str, k: int, write: Callable[[str], object], chunk: int = 1 << 20) -> int:
+        """The JSON array ``which`` (``files``/``hidden``) as of layer ``k``, written by
+        the core in pieces of about ``chunk`` characters."""
+        return self._tree.write_array(which, k, write, chunk)
 
 
 def _rows(content: LayerContent) -> Any:
