@@ -27,8 +27,10 @@ Findings
     One table, :data:`RULES`, each rule a scope (which versions it looks at)
     and a matcher that returns the path to report or None.
 
-Everything is one pass over ``Merged.events`` (plus one pass over the layers
-for the dive figures): linear in the number of entries.
+Waste and the rules' candidates come from one pass of the core over the
+merged model (``Merged.audit``, ``src/audit.rs``), dive's figures from
+another (``Merged.dive_raw``, on a second thread): linear in the number of
+entries.
 """
 
 from __future__ import annotations
@@ -736,12 +738,11 @@ def analyze(
     lw = [LayerWaste(la.index, la.command, la.size_bytes, la.index < nbase) for la in layers]
     rules = tuple(rules)
     sink = _FindingSink(image)
-    tree = merged.tree
     # dive's figures take the core a while with the GIL released: on a second
     # core, while this thread runs the audit pass and the rules.
     dive_done = _in_thread(lambda: dive_figures(merged))
-    waste_rows, hits = tree.audit([_core_rule(r) for r in rules], list(Cause))
-    entry = tree.entry
+    waste_rows, hits = merged.audit([_core_rule(r) for r in rules], list(Cause))
+    entry = merged.entry
 
     items: list[WasteItem] = []
     by_path: dict[str, int] = {}
@@ -852,7 +853,7 @@ def dive_figures(merged: Merged) -> DiveFigures:
     by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
     opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    min_sum, disc_sum, raw_refs = merged.tree.dive_figures()
+    min_sum, disc_sum, raw_refs = merged.dive_raw()
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
     refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
     wasted = sum(r[2] for r in refs)

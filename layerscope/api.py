@@ -1,7 +1,8 @@
 """One call from a path to a merged image: the entry point views build on.
 
-``open_source`` (re-exported from ``sources``) describes the image,
-``read_layers`` reads it through the core, ``merge`` makes the model.
+``open_source`` (re-exported from ``sources``) describes the image; ``read``
+takes the description to the model: ``read_layers`` reads it through the
+core, ``merge`` merges it. Each stage makes a new value and changes none.
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from .merge import Merged, merge
 from .model import Image
 from .sources import open_source
 
-__all__ = ["BackgroundLoad", "base_value", "load", "open_source"]
+__all__ = ["BackgroundLoad", "base_value", "load", "open_source", "read"]
+
+
+def read(description: Image, progress: ProgressFn | None = None, workers: int | None = None) -> Merged:
+    """The model of a described image: every layer read through the core, then
+    merged. The description is left as it was (it can be read again)."""
+    return merge(read_layers(description, progress, workers))
 
 
 def load(
@@ -28,9 +35,7 @@ def load(
     upper: str | None = None,
 ) -> Merged:
     """Open, read every layer and merge. Raises LayerscopeError on unusable input."""
-    image = open_source(path, platform, image_ref, upper)
-    read_layers(image, progress, workers)
-    return merge(image)
+    return read(open_source(path, platform, image_ref, upper), progress, workers)
 
 
 def base_value(spec: str | None, platform: str | None = None) -> tuple[int | Image | None, str | None]:
@@ -63,7 +68,7 @@ class BackgroundLoad:
     """
 
     def __init__(self, image: Image, workers: int | None = None) -> None:
-        self.image = image
+        self.image = image  # the description: the model is ``result().image``
         self.progress: dict[int, int] = {}  # layer index -> uncompressed bytes read so far
         self._workers = workers
         self._done = threading.Event()
@@ -80,8 +85,7 @@ class BackgroundLoad:
 
     def _run(self) -> None:
         try:
-            read_layers(self.image, self._on_progress, self._workers)
-            self._merged = merge(self.image)
+            self._merged = read(self.image, self._on_progress, self._workers)
         except BaseException as exc:  # handed to whoever waits for the result
             self._error = exc
         finally:

@@ -566,5 +566,5 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
         check, hits = _forbidden_paths(merged, th, ignored)
         checks.append(check)
     image = merged.image
-    notes = image.split_warnings()[1]
-    return GateResult(checks, failed, hits, th, problems, list(image.warnings), allow_damaged, notes)
+    notes = [w.message for w in image.all_warnings() if not w.unverified]
+    return GateResult(checks, failed, hits, th, problems, image.messages(), allow_damaged, notes)

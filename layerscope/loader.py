@@ -12,11 +12,21 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Any
 
 from . import _core
 from .errors import ImageError, LayerscopeError
-from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Image, Layer, LoadWarning
+from .model import (
+    DIFF_ID_MISMATCH,
+    DIGEST_MISMATCH,
+    MEDIA_TYPE,
+    Image,
+    Layer,
+    LayerContent,
+    LoadWarning,
+    WarningKind,
+)
 from .sources.files import window_of
 
 TRAILING_LIMIT = 256 << 20  # bytes after the tar end we still hash for the diff_id
@@ -61,67 +71,90 @@ def _opener(layer: Layer) -> Callable[[], Any]:
     return open_it
 
 
-def _apply(layer: Layer, scan: _core.LayerScan) -> None:
-    """Fill ``layer`` from the core's result for it, with classified warnings."""
+def core_warning(kind: str, message: str, layer: int, listed: bool = True) -> LoadWarning:
+    """A warning the core wrote (its kinds are strings, the model's enum values):
+    the one place a core's kind becomes a :class:`WarningKind`."""
+    return LoadWarning(WarningKind(kind), message, layer, listed)
+
+
+def _apply(layer: Layer, scan: _core.LayerScan) -> tuple[Layer, LayerContent]:
+    """The layer as the core read it, with classified warnings, and its rows for the merge."""
     idx = layer.index
     name = _name(layer)
-    issues: list[LoadWarning] = []
-
-    def warn(kind: str, message: str) -> None:
-        issues.append(LoadWarning(kind, message, idx))
-        layer.warnings.append(message)
-
-    layer.compression = scan["compression"]
+    warnings = list(_streamed(layer))
+    compression = scan["compression"]
     if scan["error"] is None or scan["members"] or scan["uncompressed_bytes"]:
-        _check_media_type(layer, name, warn)
-    for kind, message in scan["warnings"]:
-        warn(kind, message)
+        media = _check_media_type(layer.media_type, compression, name)
+        if media is not None:
+            warnings.append(LoadWarning(MEDIA_TYPE, media, idx))
+    warnings += [core_warning(kind, message, idx) for kind, message in scan["warnings"]]
     overflow: list[tuple[str, int]] = scan["overflow"]
     if overflow:
-        layer.warnings.append(f"{name}: {sum(n for _, n in overflow)} more warnings not shown")
-        # One line per kind keeps what was cut visible to the gate.
-        issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
-    if scan["error"] is not None:
-        layer.error = scan["error"]
-    layer.rows = scan["rows"]  # the entries stay in the core until the merge takes them
-    layer.whiteouts = scan["whiteouts"]
-    layer.opaque_dirs = scan["opaque_dirs"]
-    layer.size_bytes = scan["size_bytes"]
-    layer.member_count = scan["members"]
-    layer.uncompressed_bytes = scan["uncompressed_bytes"]
-    if layer.error is None:
-        layer.computed_diff_id = scan["diff_id"]
-        layer.computed_digest = scan["digest"]
-        if layer.diff_id and layer.diff_id != layer.computed_diff_id and not scan["diff_id_unverified"]:
-            warn(
-                DIFF_ID_MISMATCH,
-                f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}",
-            )
-        if layer.digest and layer.computed_digest and layer.digest != layer.computed_digest:
-            warn(
-                DIGEST_MISMATCH,
-                f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {layer.computed_digest}",
-            )
-    layer.issues.extend(issues)
+        cut = f"{name}: {sum(n for _, n in overflow)} more warnings not shown"
+        warnings.append(LoadWarning(WarningKind.WARNINGS_CUT, cut, idx))
+        # One (unlisted) warning per kind keeps what was cut visible to the gate.
+        warnings += [
+            core_warning(kind, f"{name}: {n} more {kind} warnings not shown", idx, listed=False) for kind, n in overflow
+        ]
+    error = layer.error if scan["error"] is None else scan["error"]
+    computed_diff_id = computed_digest = None
+    if error is None:
+        computed_diff_id = scan["diff_id"]
+        computed_digest = scan["digest"]
+        if layer.diff_id and layer.diff_id != computed_diff_id and not scan["diff_id_unverified"]:
+            message = f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {computed_diff_id}"
+            warnings.append(LoadWarning(DIFF_ID_MISMATCH, message, idx))
+        if layer.digest and computed_digest and layer.digest != computed_digest:
+            message = f"{name}: blob digest mismatch: manifest says {layer.digest}, blob is {computed_digest}"
+            warnings.append(LoadWarning(DIGEST_MISMATCH, message, idx))
+    read = replace(
+        layer,
+        compressed_bytes=_compressed_bytes(layer),
+        compression=compression,
+        error=error,
+        whiteouts=scan["whiteouts"],
+        opaque_dirs=scan["opaque_dirs"],
+        size_bytes=scan["size_bytes"],
+        member_count=scan["members"],
+        uncompressed_bytes=scan["uncompressed_bytes"],
+        computed_diff_id=computed_diff_id,
+        computed_digest=computed_digest,
+        warnings=layer.warnings + tuple(warnings),
+        streamed=None,
+    )
+    return read, LayerContent(rows=scan["rows"])  # the entries stay in the core until the merge takes them
 
 
-def _check_media_type(layer: Layer, name: str, warn: Callable[[str, str], None]) -> None:
-    """Warn when the declared media type names another compression than the bytes."""
-    mt = layer.media_type
+def _streamed(layer: Layer) -> tuple[LoadWarning, ...]:
+    """The warning the blob's opener left when the blob was not its descriptor's
+    size as it streamed (once: a description's layer already saying it counts)."""
+    w = layer.streamed.warning if layer.streamed is not None else None
+    return () if w is None or w in layer.warnings else (w,)
+
+
+def _compressed_bytes(layer: Layer) -> int:
+    """The blob's size: as it streamed when that is known, else as described."""
+    actual = layer.streamed.actual if layer.streamed is not None else None
+    return layer.compressed_bytes if actual is None else actual
+
+
+def _check_media_type(mt: str | None, compression: str, name: str) -> str | None:
+    """The warning when the declared media type names another compression than the bytes."""
     if not mt or ("layer" not in mt and "rootfs" not in mt):
-        return
+        return None
     suffix = mt.rsplit("+", 1)[-1] if "+" in mt else mt.rsplit(".", 1)[-1]
     declared = _MEDIA_COMPRESSION.get(suffix)
     if declared is None and mt.endswith(".tar.gzip"):  # docker's rootfs.diff.tar.gzip
         declared = "gzip"
-    if declared is not None and declared != layer.compression:
-        warn(
-            MEDIA_TYPE,
-            f"{name}: media type {mt} says {declared} but the blob is {layer.compression}; read as {layer.compression}",
-        )
+    if declared is not None and declared != compression:
+        return f"{name}: media type {mt} says {declared} but the blob is {compression}; read as {compression}"
+    return None
 
 
-def _read_direct(layers: list[Layer], progress: ProgressFn | None) -> threading.Thread | None:
+Read = dict[int, tuple[Layer, LayerContent]]  # layer index -> the layer as read, and its entries
+
+
+def _read_direct(layers: list[Layer], progress: ProgressFn | None, out: Read) -> threading.Thread | None:
     """Layers read by their own source (a container's upper directory), on a
     thread of their own while the core reads the tar layers: the walk spends
     its time in system calls and hashing, both outside the GIL."""
@@ -132,36 +165,46 @@ def _read_direct(layers: list[Layer], progress: ProgressFn | None) -> threading.
         for la in layers:
             assert la.source is not None
             try:
-                la.source.read(la, progress)
+                out[la.index] = la.source.read(la, progress)
             except (OSError, LayerscopeError) as exc:
-                la.error = str(exc)
+                out[la.index] = replace(la, error=str(exc)), LayerContent()
             except Exception as exc:  # the thread must not die silently: the layer says what stopped it
-                la.error = f"{la.source_name}: {type(exc).__name__}: {exc}"
+                out[la.index] = replace(la, error=f"{la.source_name}: {type(exc).__name__}: {exc}"), LayerContent()
 
     thread = threading.Thread(target=run, name="layerscope-dir-layers", daemon=True)
     thread.start()
     return thread
 
 
-def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> None:
-    """Read all layers in place, in parallel (one core thread per CPU by default)."""
-    direct = _read_direct([la for la in image.layers if not la.error and la.source is not None], progress)
+@dataclass(frozen=True, slots=True, eq=False)
+class ReadImage:
+    """An image whose layers are read, before the merge: the image with its
+    read layers (no counts yet), and what each layer holds for the merge."""
+
+    image: Image
+    contents: tuple[LayerContent, ...]  # by layer index
+
+
+def read_layers(image: Image, progress: ProgressFn | None = None, workers: int | None = None) -> ReadImage:
+    """Read all layers of an image description, in parallel (one core thread per
+    CPU by default). The description is not changed: it can be read again."""
+    done: Read = {}
+    direct = _read_direct([la for la in image.layers if not la.error and la.source is not None], progress, done)
     todo = [la for la in image.layers if not la.error and la.source is None]
-    if not todo:
-        if direct is not None:
-            direct.join()
-        return
-    if workers is None:
-        workers = os.cpu_count() or 2
-        if image.format == "registry":  # network-bound: more streams than cores
-            workers = max(workers, NETWORK_WORKERS)
-    # Biggest first keeps every thread busy until the end.
-    todo.sort(key=lambda la: -la.compressed_bytes)
-    result = _scan(todo, progress, max(1, workers))
-    for layer, scan in zip(todo, result["layers"]):
-        _apply(layer, scan)
+    if todo:
+        if workers is None:
+            workers = os.cpu_count() or 2
+            if image.format == "registry":  # network-bound: more streams than cores
+                workers = max(workers, NETWORK_WORKERS)
+        # Biggest first keeps every thread busy until the end.
+        todo.sort(key=lambda la: -la.compressed_bytes)
+        result = _scan(todo, progress, max(1, workers))
+        for layer, scan in zip(todo, result["layers"]):
+            done[layer.index] = _apply(layer, scan)
     if direct is not None:
         direct.join()
+    layers = [done.get(la.index, (la, LayerContent())) for la in image.layers]
+    return ReadImage(replace(image, layers=tuple(la for la, _ in layers)), tuple(c for _, c in layers))
 
 
 def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> _core.ScanResult:

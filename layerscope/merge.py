@@ -17,10 +17,12 @@ subtree implicitly; missing parents are created as implicit directories.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 from . import _core
+from .loader import ReadImage, core_warning
 from .model import (
     DIR,
     ENTRY_TYPES,
@@ -30,9 +32,8 @@ from .model import (
     Entry,
     Event,
     Image,
-    Layer,
+    LayerContent,
     LayerCounts,
-    LoadWarning,
 )
 
 ROOT = "/"
@@ -47,43 +48,48 @@ def sort_key(path: str) -> str:
     return path.replace("/", "\0")
 
 
+def _root() -> Entry:
+    return Entry(ROOT, DIR, 0o755, 0, 0, 0, 0, None, None, None, 0, 0, implicit=True)
+
+
+@dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)  # weakref: views keep caches by image
 class Merged:
     """Every path's timeline across all layers of one image: a read-only view
-    of the core's merged model (:class:`layerscope._core.Tree`).
+    of the core's merged model (:class:`layerscope._core.Tree`), made by
+    :func:`merge` with the image as read and merged.
 
-    Paths are addressed by name; the objects handed out (``Entry``,
-    ``Deletion``) are made on demand, so a caller compares versions with
-    ``Entry.same``/``Entry.key``, never by identity.
+    It is the only holder of the core's tree: callers ask it, never the tree
+    (a test holds every module outside this one to that). Paths are addressed
+    by name; the objects handed out (``Entry``, ``Deletion``) are made on
+    demand, so a caller compares versions with ``Entry.same``/``Entry.key``,
+    never by identity.
     """
 
-    def __init__(self, image: Image) -> None:
-        if image.tree is None:
-            raise ValueError("the image is not merged yet: call merge(image)")
-        self.image = image
-        self.tree = image.tree
-        self.root = Entry(ROOT, DIR, 0o755, 0, 0, 0, 0, None, None, None, 0, 0, implicit=True)
+    image: Image
+    _tree: _core.Tree
+    root: Entry = field(default_factory=_root)
 
     # -- one path --------------------------------------------------------------
     def __contains__(self, path: str) -> bool:
-        return path != ROOT and self.tree.find(path) is not None
+        return path != ROOT and self._tree.find(path) is not None
 
     def __len__(self) -> int:
         """Paths in the merged model (the root not counted)."""
-        return len(self.tree) - 1
+        return len(self._tree) - 1
 
     def history(self, path: str) -> list[Event]:
         """Every event of a path, in layer order (``[root]`` for ``/``)."""
         if path == ROOT:
             return [self.root]
-        pid = self.tree.find(path)
-        return [] if pid is None else self.tree.timeline(pid)
+        pid = self._tree.find(path)
+        return [] if pid is None else self._tree.timeline(pid)
 
     def state_at(self, path: str, k: int) -> Event | None:
         """The last event at or below layer k."""
         if path == ROOT:
             return self.root
-        pid = self.tree.find(path)
-        return None if pid is None else self.tree.state_at(pid, k)
+        pid = self._tree.find(path)
+        return None if pid is None else self._tree.state_at(pid, k)
 
     def newest_entry_at(self, path: str, k: int) -> Entry | None:
         """The newest version of ``path`` at or below layer ``k``, even one a
@@ -99,24 +105,24 @@ class Merged:
 
     def children_of(self, path: str) -> list[str]:
         """The paths directly under ``path`` that any layer has, in byte order."""
-        pid = 0 if path == ROOT else self.tree.find(path)
+        pid = 0 if path == ROOT else self._tree.find(path)
         if pid is None:
             return []
-        tree = self.tree
+        tree = self._tree
         return [tree.path(c) for c in tree.children(pid)]
 
     def child_count(self, path: str) -> int:
         """How many paths any layer has directly under ``path``."""
-        pid = 0 if path == ROOT else self.tree.find(path)
-        return 0 if pid is None else self.tree.child_count(pid)
+        pid = 0 if path == ROOT else self._tree.find(path)
+        return 0 if pid is None else self._tree.child_count(pid)
 
     def children_at(self, path: str, k: int) -> list[Event]:
         """The state as of layer ``k`` of each path under ``path`` that has one
         by then (an entry or a deletion), in byte order of their paths."""
-        pid = 0 if path == ROOT else self.tree.find(path)
+        pid = 0 if path == ROOT else self._tree.find(path)
         if pid is None:
             return []
-        return [ev for ev in self.tree.children_at(pid, k) if ev is not None]
+        return [ev for ev in self._tree.children_at(pid, k) if ev is not None]
 
     def versions_below(self, entry: Entry) -> list[Entry]:
         """Lower versions hidden by ``entry`` (lowest first), deleted ones included."""
@@ -135,16 +141,16 @@ class Merged:
 
     def layer_entries(self, k: int) -> list[Entry]:
         """Layer k's own entries, in the order it lists them, with their change class."""
-        return self.tree.layer_entries(k)
+        return self._tree.layer_entries(k)
 
     def deletions(self, k: int) -> list[Deletion]:
         """The paths layer k deleted (each path of a deleted subtree, not only its top)."""
-        return self.tree.layer_deletions(k)
+        return self._tree.layer_deletions(k)
 
     # -- every path ------------------------------------------------------------
     def paths(self) -> list[str]:
         """Every path in byte order (the root not included)."""
-        return self.tree.paths(1)
+        return self._tree.paths(1)
 
     def find_fragment(
         self, fragment: str, k: int, ghosts: bool, limit: int, stop_at_limit: bool = False
@@ -156,17 +162,17 @@ class Merged:
         (up to ``limit`` with ``stop_at_limit``) and how many are deleted. The
         core walks every path with the GIL released (``src/search.rs``).
         """
-        return self.tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+        return self._tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
 
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Every path with its events, in byte order of the paths."""
-        tree = self.tree
+        tree = self._tree
         for pid in range(1, len(tree)):
             yield tree.path(pid), tree.timeline(pid)
 
     def files_at(self, k: int) -> Iterator[Entry]:
         """Live entries as of layer k, in path (byte) order."""
-        tree = self.tree
+        tree = self._tree
         for pid in range(1, len(tree)):
             ev = tree.state_at(pid, k)
             if type(ev) is Entry:
@@ -174,7 +180,7 @@ class Merged:
 
     def hidden_at(self, k: int) -> Iterator[tuple[Deletion, list[Entry]]]:
         """Paths deleted as of layer k whose lower versions still ship."""
-        tree = self.tree
+        tree = self._tree
         for pid in range(1, len(tree)):
             if tree.event_count(pid) < 2:  # a path seen once is never a hidden deletion
                 continue
@@ -184,13 +190,41 @@ class Merged:
                 if versions:
                     yield ev, versions
 
+    # -- what the core computes over the whole tree ------------------------------
+    def entry(self, eid: int) -> Entry:
+        """The entry the core numbers ``eid`` (``Entry.id``)."""
+        return cast(Entry, self._tree.entry(eid))
 
-def _rows(layer: Layer) -> Any:
+    def audit(
+        self, rules: Sequence[tuple[str, int, list[str], bool, bool, bool, list[str]]], causes: Sequence[object]
+    ) -> tuple[list[tuple[int, str, int, Any, int, int, str, str | None]], list[list[tuple[int, int | None]]]]:
+        """The core's audit pass (``src/audit.rs``): waste rows and each rule's hits."""
+        return self._tree.audit(rules, causes)
+
+    def dive_raw(self) -> _core.DiveRaw:
+        """dive's figures as the core counts them (``src/dive.rs``)."""
+        return self._tree.dive_figures()
+
+    def layer_bytes(self, k: int) -> tuple[dict[str, int], dict[str, int], dict[str, int], list[str]]:
+        """Layer ``k``'s added, hidden and delta bytes by cause, and the paths it changed."""
+        return self._tree.layer_bytes(k)
+
+    def hardlinked_sources(self) -> list[int]:
+        """``Entry.id`` of the entries a visible hardlink reaches."""
+        return self._tree.hardlinked_sources()
+
+    def write_array(self, which: str, k: int, write: Callable[[str], object], chunk: int = 1 << 20) -> int:
+        """The JSON array ``which`` (``files``/``hidden``) as of layer ``k``, written by
+        the core in pieces of about ``chunk`` characters."""
+        return self._tree.write_array(which, k, write, chunk)
+
+
+def _rows(content: LayerContent) -> Any:
     """What the core merges for a layer: the rows its scan kept, or the
     entries a Python source read, as tuples."""
-    if layer.rows is not None:
-        return layer.rows
-    ups = layer.copy_ups
+    if content.rows is not None:
+        return content.rows
+    ups = content.copy_ups
     return [
         (
             e.path,
@@ -206,16 +240,18 @@ def _rows(layer: Layer) -> Any:
             e.offset,
             ups.get(e.path),
         )
-        for e in layer.entries
+        for e in content.entries
     ]
 
 
-def _build(image: Image) -> None:
-    """Merge the image's layers in the core, once; fill each layer's counts and warnings."""
+def merge(read: ReadImage) -> Merged:
+    """Merge the read layers in the core, once: the final image, with each
+    layer's counts and the merge's warnings, and its merged view."""
+    image = read.image
     layers = image.layers
     names = [f"layer {la.index} ({la.source_name})" for la in layers]
-    image.tree = _core.merge_layers(
-        [(la.index, names[i], _rows(la), la.whiteouts, la.opaque_dirs) for i, la in enumerate(layers)],
+    tree = _core.merge_layers(
+        [(la.index, names[i], _rows(read.contents[i]), la.whiteouts, la.opaque_dirs) for i, la in enumerate(layers)],
         len(layers),
         Entry,
         Deletion,
@@ -223,24 +259,13 @@ def _build(image: Image) -> None:
         list(Change),
         list(DeleteHow),
     )
-    for la in layers:
-        la.rows = None
-        la.entries = []  # the tree holds them now: one place to read them from
-        la.counts = LayerCounts(*image.tree.counts(la.index))
-        for kind, message in image.tree.warnings(la.index):
-            la.warnings.append(message)
-            if kind != "merge":
-                la.issues.append(LoadWarning(kind, message, la.index))
-
-
-def merge(image: Image) -> Merged:
-    """The merged view of an image; the first call merges its layers in the core."""
-    if image.tree is not None:
-        return Merged(image)
-    _build(image)
-    merged = Merged(image)
-    for layer in image.layers:
-        image.warnings.extend(layer.warnings)
-        if layer.error:
-            image.warnings.append(f"layer {layer.index} is damaged: {layer.error}")
-    return merged
+    merged = tuple(
+        replace(
+            la,
+            counts=LayerCounts(*tree.counts(la.index)),
+            warnings=la.warnings
+            + tuple(core_warning(kind, message, la.index) for kind, message in tree.warnings(la.index)),
+        )
+        for la in layers
+    )
+    return Merged(replace(image, layers=merged), tree)

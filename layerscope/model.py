@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 if TYPE_CHECKING:  # the model names the core's types; it never calls the core
-    from ._core import LayerRows, Tree
+    from ._core import LayerRows
 
 # Entry types, as they appear in the JSON report.
 FILE = "file"
@@ -183,21 +183,60 @@ class Deletion:
 Event = Entry | Deletion
 
 
-# Kinds of load warnings (``LoadWarning.kind``). The first group means some of
-# the image was not read, or not checked against the digests and sizes it
-# declares: what a gate reports about such an image is not about the whole
-# image, so ``layerscope ci`` refuses to pass it (see README, "ci").
-DAMAGED = "damaged"  # a layer could not be read (fully): ``Layer.error``
-DIGEST_MISMATCH = "digest-mismatch"  # a blob (layer, config, manifest) differs from its digest
-DIFF_ID_MISMATCH = "diff-id-mismatch"  # uncompressed layer vs the config's diff_id (or no diff_id)
-DESCRIPTOR_SIZE = "descriptor-size"  # a descriptor's size is invalid or not the blob's size
-TRAILING_DATA = "trailing-data"  # bytes after the tar end or the compressed stream, not read/hashed
-SPARSE = "sparse"  # a sparse file: its content digest is not computed
-ENTRIES_LEFT_OUT = "entries-left-out"  # tar members not taken into the model (.., too deep, unknown type)
-TAR_HEADER = "tar-header"  # malformed pax records or oversized xattrs ignored in a layer
-ARCHIVE_DAMAGED = "archive-damaged"  # the outer archive is truncated or has bad headers
-INDEX_MISMATCH = "index-mismatch"  # manifest.json and index.json describe different images
-OVERLAY_REDIRECT = "overlay-redirect"  # a renamed dir in an overlay upper dir: what it took from below is not shown
+class WarningKind(StrEnum):
+    """What a load warning is about (``LoadWarning.kind``; ``kind`` in ``ci --json``).
+
+    The first group means some of the image was not read, or not checked
+    against the digests and sizes it declares: what a gate reports about such
+    an image is not about the whole image, so ``layerscope ci`` refuses to pass
+    it (see docs/warnings.md). The core names its kinds by these values.
+    """
+
+    DAMAGED = "damaged"  # a layer could not be read (fully): ``Layer.error``
+    DIGEST_MISMATCH = "digest-mismatch"  # a blob (layer, config, manifest) differs from its digest
+    DIFF_ID_MISMATCH = "diff-id-mismatch"  # uncompressed layer vs the config's diff_id (or no diff_id)
+    DESCRIPTOR_SIZE = "descriptor-size"  # a descriptor's size is invalid or not the blob's size
+    TRAILING_DATA = "trailing-data"  # bytes after the tar end or the compressed stream, not read/hashed
+    SPARSE = "sparse"  # a sparse file: its content digest is not computed
+    ENTRIES_LEFT_OUT = "entries-left-out"  # tar members not taken into the model (.., too deep, unknown type)
+    TAR_HEADER = "tar-header"  # malformed pax records or oversized xattrs ignored in a layer
+    ARCHIVE_DAMAGED = "archive-damaged"  # the outer archive is truncated or has bad headers
+    INDEX_MISMATCH = "index-mismatch"  # manifest.json and index.json describe different images
+    OVERLAY_REDIRECT = "overlay-redirect"  # a renamed dir in an overlay upper dir: what it took from below is not shown
+    # ... and these are worth seeing but leave nothing unread or unchecked.
+    DUPLICATE = "duplicate"  # a path or archive member stored more than once: the last wins
+    ABSOLUTE_NAMES = "absolute-names"  # /etc/x read as etc/x
+    INVALID_WHITEOUT = "invalid-whiteout"  # .wh. with no name: removes nothing
+    MEDIA_TYPE = "media-type"  # declared compression differs from the bytes
+    HISTORY = "history"  # config history does not line up with the layers
+    SELECTION = "selection"  # several images or manifests; the first was shown
+    OCI_LAYOUT = "oci-layout"  # the oci-layout file is missing, invalid or of an unknown version
+    INDEX = "index"  # index.json beside manifest.json is unusable (manifest.json is used)
+    CONTAINER_NOTE = "container-layer"  # how a container's writable layer was read, and what that view cannot tell
+    MERGE = "merge"  # the merge met something odd (a hardlink to a missing target, a file used as a directory)
+    WARNINGS_CUT = "warnings-cut"  # a layer had more warnings than are listed: how many were not
+
+
+DAMAGED = WarningKind.DAMAGED
+DIGEST_MISMATCH = WarningKind.DIGEST_MISMATCH
+DIFF_ID_MISMATCH = WarningKind.DIFF_ID_MISMATCH
+DESCRIPTOR_SIZE = WarningKind.DESCRIPTOR_SIZE
+TRAILING_DATA = WarningKind.TRAILING_DATA
+SPARSE = WarningKind.SPARSE
+ENTRIES_LEFT_OUT = WarningKind.ENTRIES_LEFT_OUT
+TAR_HEADER = WarningKind.TAR_HEADER
+ARCHIVE_DAMAGED = WarningKind.ARCHIVE_DAMAGED
+INDEX_MISMATCH = WarningKind.INDEX_MISMATCH
+OVERLAY_REDIRECT = WarningKind.OVERLAY_REDIRECT
+DUPLICATE = WarningKind.DUPLICATE
+ABSOLUTE_NAMES = WarningKind.ABSOLUTE_NAMES
+INVALID_WHITEOUT = WarningKind.INVALID_WHITEOUT
+MEDIA_TYPE = WarningKind.MEDIA_TYPE
+HISTORY = WarningKind.HISTORY
+SELECTION = WarningKind.SELECTION
+OCI_LAYOUT = WarningKind.OCI_LAYOUT
+INDEX = WarningKind.INDEX
+CONTAINER_NOTE = WarningKind.CONTAINER_NOTE
 UNVERIFIED_KINDS = frozenset(
     {
         DAMAGED,
@@ -217,30 +256,21 @@ UNVERIFIED_KINDS = frozenset(
 CONTENT_DAMAGE_KINDS = frozenset({DAMAGED, DIGEST_MISMATCH, DIFF_ID_MISMATCH})
 LAYER_DAMAGED = "DAMAGED"  # ``Image.layer_damage``: the layer's content is cut short or not the declared one
 LAYER_UNVERIFIED = "UNVERIFIED"  # read, but part of it not checked
-# ... and these are worth seeing but leave nothing unread or unchecked.
-DUPLICATE = "duplicate"  # a path or archive member stored more than once: the last wins
-ABSOLUTE_NAMES = "absolute-names"  # /etc/x read as etc/x
-INVALID_WHITEOUT = "invalid-whiteout"  # .wh. with no name: removes nothing
-MEDIA_TYPE = "media-type"  # declared compression differs from the bytes
-HISTORY = "history"  # config history does not line up with the layers
-SELECTION = "selection"  # several images or manifests; the first was shown
-OCI_LAYOUT = "oci-layout"  # the oci-layout file is missing, invalid or of an unknown version
-INDEX = "index"  # index.json beside manifest.json is unusable (manifest.json is used)
-CONTAINER_NOTE = "container-layer"  # how a container's writable layer was read, and what that view cannot tell
 
 
 @dataclass(frozen=True, slots=True)
 class LoadWarning:
     """One problem met while loading, with a kind the gate can act on.
 
-    ``message`` is the same string as in ``Image.warnings``/``Layer.warnings``
-    (those stay plain strings for the JSON report); ``layer`` is the layer
-    index when the problem belongs to one layer.
+    ``layer`` is the layer index when the problem belongs to one layer.
+    ``listed`` is False for a warning only the gate counts and no view lists
+    (the per-kind count behind a layer's "N more warnings not shown").
     """
 
-    kind: str
+    kind: WarningKind
     message: str
     layer: int | None = None
+    listed: bool = True
 
     @property
     def unverified(self) -> bool:
@@ -248,7 +278,7 @@ class LoadWarning:
         return self.kind in UNVERIFIED_KINDS
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HistoryItem:
     created_by: str
     created: str | None
@@ -257,7 +287,7 @@ class HistoryItem:
     comment: str | None = None
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ImageConfig:
     """The parts of the image config a person auditing an image wants to see."""
 
@@ -277,7 +307,7 @@ class ImageConfig:
     diff_ids: list[str] = field(default_factory=list)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class LayerCounts:
     entries: int = 0
     added: int = 0
@@ -289,23 +319,49 @@ class LayerCounts:
     dirs_rewritten: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class LayerContent:
+    """What reading a layer gives the merge and the model does not keep: the
+    core's rows of a scanned tar layer, or the entries a Python source read
+    (with the overlay copy-ups among them). The merge takes it into the core's
+    tree; afterwards a layer's entries are read from ``Merged.layer_entries``."""
+
+    rows: LayerRows | None = None
+    entries: tuple[Entry, ...] = ()
+    # path -> the lower path whose bytes it shows (overlay metacopy): the merge resolves them
+    copy_ups: dict[str, str] = field(default_factory=dict)
+
+
 class LayerSource(Protocol):
     """A layer that is not a tar blob for the core to scan: a directory read
-    in place (a container's overlay upper directory). It fills the layer's
-    fields itself and opens its own entries' content; everything after
-    (merge, analysis, views) cannot tell it from a tar layer."""
+    in place (a container's overlay upper directory). It reads the layer
+    itself and opens its own entries' content; everything after (merge,
+    analysis, views) cannot tell it from a tar layer."""
 
-    def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> None:
-        """Fill ``entries``, ``whiteouts``, ``opaque_dirs``, ``copy_ups``,
-        ``size_bytes``, warnings; set ``error`` rather than raise when it
-        cannot be read. What refers to lower layers (copy-ups, hardlinks) is
-        resolved by the merge."""
+    def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> tuple[Layer, LayerContent]:
+        """The layer as read (``whiteouts``, ``opaque_dirs``, ``size_bytes``,
+        warnings, ``error`` rather than an exception when it cannot be read)
+        and its entries. What refers to lower layers (copy-ups, hardlinks)
+        is resolved by the merge."""
 
     def open_entry(self, entry: Entry) -> BinaryIO:
         """The content of one of this layer's regular files (OSError if it is gone)."""
 
 
-@dataclass(slots=True)
+class StreamedSize:
+    """What a layer blob's size turned out to be as it streamed (a registry
+    checks it only then): the one part of an image description written to
+    after it is made, by the blob's opener on the core's thread. The loader
+    reads it into the layer it builds; the model's layers do not keep it."""
+
+    __slots__ = ("actual", "warning")
+
+    def __init__(self) -> None:
+        self.actual: int | None = None
+        self.warning: LoadWarning | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ContainerInfo:
     """The container whose writable layer tops the image (``image.container`` in the JSON).
 
@@ -337,7 +393,7 @@ class ContainerInfo:
         }
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False)
 class Layer:
     """One layer: where it comes from, what it declares, what it holds.
 
@@ -345,6 +401,10 @@ class Layer:
     keeps content, only headers and digests. A layer with a ``source`` is not
     a blob but read by that source (a container's writable layer read from its
     directory); ``kind`` says whether it belongs to the image or a container.
+
+    A source describes a layer (what the manifest and config say); the loader
+    makes the read layer from it and the merge the final one (``counts`` and
+    the merge's warnings), each a new value: a layer is never changed.
     """
 
     index: int
@@ -362,22 +422,16 @@ class Layer:
     uncompressed_bytes: int = 0
     computed_diff_id: str | None = None
     computed_digest: str | None = None
-    # The entries of a layer read by a Python source (a container's upper
-    # directory). A tar layer's entries stay in the core (``rows``) until the
-    # merge takes them; read them afterwards from ``Merged.layer_entries``.
-    entries: list[Entry] = field(default_factory=list)
-    rows: LayerRows | None = None  # the core's rows of a scanned layer, until the merge takes them
-    # path -> the lower path whose bytes it shows (overlay metacopy): the merge resolves them
-    copy_ups: dict[str, str] = field(default_factory=dict)
     whiteouts: list[str] = field(default_factory=list)  # target paths
     opaque_dirs: list[str] = field(default_factory=list)
     member_count: int = 0
     counts: LayerCounts = field(default_factory=LayerCounts)  # set by the merge
-    warnings: list[str] = field(default_factory=list)
+    warnings: tuple[LoadWarning, ...] = ()  # this layer's, in the order they were met
     error: str | None = None  # set when the layer could not be read fully
-    issues: list[LoadWarning] = field(default_factory=list)  # the loader's warnings, classified
     kind: str = IMAGE_LAYER  # IMAGE_LAYER or CONTAINER_LAYER
     source: LayerSource | None = None  # None: a tar blob the core scans
+    # A blob whose size is checked as it streams (a registry's): what the check found.
+    streamed: StreamedSize | None = None
 
     @property
     def label(self) -> str:
@@ -389,9 +443,16 @@ class Layer:
         d = self.digest or self.computed_digest or ""
         return d.split(":", 1)[-1][:12]
 
+    def messages(self) -> list[str]:
+        """The layer's warnings as views list them."""
+        return [w.message for w in self.warnings if w.listed]
 
-@dataclass(slots=True, eq=False)
+
+@dataclass(frozen=True, slots=True, eq=False)
 class Image:
+    """An image: as a source describes it (``warnings`` its own), then as read
+    and merged (:func:`layerscope.api.read`), each stage a new value."""
+
     source: str
     format: str  # docker-archive | oci-archive | oci-layout
     ref: str | None
@@ -399,25 +460,37 @@ class Image:
     config_digest: str | None
     config: ImageConfig
     history: list[HistoryItem]
-    layers: list[Layer]
-    warnings: list[str] = field(default_factory=list)
+    layers: tuple[Layer, ...]
+    # The source's own warnings (the layers' are on the layers): see :meth:`all_warnings`.
+    warnings: tuple[LoadWarning, ...] = ()
     other_images: list[str] = field(default_factory=list)
     # OCI annotations of the image's manifest (over those of its index
     # descriptor); empty for docker archives. Analysis reads
     # org.opencontainers.image.base.name/.digest from them.
     annotations: dict[str, str] = field(default_factory=dict)
-    issues: list[LoadWarning] = field(default_factory=list)  # the source's warnings, classified
     container: ContainerInfo | None = None  # set when the top layer is a container's writable layer
-    # The core's merged model, made once by ``merge.merge`` (the layers' rows go into it).
-    tree: Tree | None = None
+
+    def all_warnings(self) -> list[LoadWarning]:
+        """Every warning a view lists, in its order: the source's, then each
+        layer's followed by its damage (``layer 3 is damaged: …``)."""
+        out = [w for w in self.warnings if w.listed]
+        for la in self.layers:
+            out += [w for w in la.warnings if w.listed]
+            if la.error:
+                out.append(LoadWarning(DAMAGED, f"layer {la.index} is damaged: {la.error}", la.index))
+        return out
+
+    def messages(self) -> list[str]:
+        """:meth:`all_warnings` as the text views and the JSON list them."""
+        return [w.message for w in self.all_warnings()]
 
     def unverified(self) -> list[LoadWarning]:
         """Everything that means part of the image was not read or checked:
         damaged layers first (in layer order), then the classified warnings."""
         out = [LoadWarning(DAMAGED, _damage(la, la.error), la.index) for la in self.layers if la.error]
-        out += [w for w in self.issues if w.unverified]
+        out += [w for w in self.warnings if w.unverified]
         for la in self.layers:
-            out += [w for w in la.issues if w.unverified]
+            out += [w for w in la.warnings if w.unverified]
         return out
 
     def layer_damage(self) -> dict[int, str]:
@@ -439,20 +512,6 @@ class Image:
             else:
                 out.setdefault(w.layer, LAYER_UNVERIFIED)
         return out
-
-    def split_warnings(self) -> tuple[list[str], list[str]]:
-        """``warnings`` split in (unverified, other), in their order.
-
-        A damaged layer appears in ``warnings`` in the words of whoever wrote
-        it, always ending with the layer's error: that is how it is recognised.
-        """
-        said = {w.message for w in self.unverified()}
-        errors = [la.error for la in self.layers if la.error]
-        bad: list[str] = []
-        other: list[str] = []
-        for w in self.warnings:
-            (bad if w in said or any(w.endswith(e) for e in errors) else other).append(w)
-        return bad, other
 
     @property
     def size_bytes(self) -> int:

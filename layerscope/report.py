@@ -216,7 +216,7 @@ def image_obj(image: Image) -> dict[str, Any]:
             {"created_by": h.created_by, "created": h.created, "empty_layer": h.empty_layer, "layer": h.layer}
             for h in image.history
         ],
-        "warnings": list(image.warnings),
+        "warnings": image.messages(),
         "annotations": dict(image.annotations),
         "container": image.container.to_dict() if image.container is not None else None,
     }
@@ -259,12 +259,11 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "findings": [f.to_dict() for f in a.findings],
         "base_findings": [g.to_dict() for g in a.base_findings()],
     }
-    tree = merged.tree
 
     def array(name: str) -> Callable[[TextIO], None]:
         # The core writes these arrays, held equal by tests to file_json_pretty/hidden_json_pretty.
         def write(o: TextIO) -> None:
-            tree.write_array(name, k, o.write)
+            merged.write_array(name, k, o.write)
 
         return write
 
@@ -528,15 +527,16 @@ def write_text(
         indent=4,
     )
     _write_audit(console, a, top, all_findings, image)
-    if image.warnings:
+    warnings = image.all_warnings()
+    if warnings:
         console.print()
-        _prose(console, [f"Warnings ({len(image.warnings)}):"], style="bold yellow")
-        unverified = set(image.split_warnings()[0])
-        for warning in image.warnings:
-            if warning in unverified:  # some content was not read or not checked
-                _prose(console, ["  ✗ " + safe(warning)], style="bold red", indent=4)
+        _prose(console, [f"Warnings ({len(warnings)}):"], style="bold yellow")
+        unverified = {w.message for w in warnings if w.unverified}
+        for warning in warnings:
+            if warning.unverified:  # some content was not read or not checked
+                _prose(console, ["  ✗ " + safe(warning.message)], style="bold red", indent=4)
             else:
-                _prose(console, ["  ! " + safe(warning)], style="yellow", indent=4)
+                _prose(console, ["  ! " + safe(warning.message)], style="yellow", indent=4)
         if unverified:
             _prose(
                 console,

@@ -65,8 +65,9 @@ class ViewOptions:
 _PATHS: weakref.WeakKeyDictionary[Merged, tuple[str, ...]] = weakref.WeakKeyDictionary()
 
 
-def sorted_paths(merged: Merged) -> tuple[str, ...]:
-    """``merged.paths()``, sorted once per image: a 500k-path sort per search keystroke adds up.
+def cached_paths(merged: Merged) -> tuple[str, ...]:
+    """``merged.paths()`` (every path, in byte order), made once per image: a
+    500k-path list per search keystroke adds up.
 
     A tuple: the collector stops tracking a tuple of strings, never a list.
     """
@@ -358,7 +359,7 @@ def search(
     out: list[Entry | Deletion] = []
     total = 0
     state_at = merged.state_at
-    for n, p in enumerate(sorted_paths(merged)):
+    for n, p in enumerate(cached_paths(merged)):
         if cancelled is not None and not n & 4095 and cancelled():
             break
         if not match(p):
@@ -388,7 +389,7 @@ def count_matches(
     match = compile_query(query)
     total = deleted = 0
     state_at = merged.state_at
-    for n, p in enumerate(sorted_paths(merged)):
+    for n, p in enumerate(cached_paths(merged)):
         if cancelled is not None and not n & 4095 and cancelled():
             return -1, -1
         if match(p):

@@ -110,7 +110,7 @@ class WhichResult:
 
 def live_link_sources(merged: Merged) -> set[int]:
     """``Entry.key`` of the data entries a visible hardlink still reaches: their bytes are not waste."""
-    return set(merged.tree.hardlinked_sources())  # the core's entry ids are the entries' keys
+    return set(merged.hardlinked_sources())  # the core's entry ids are the entries' keys
 
 
 def path_stack(merged: Merged, path: str, live_links: set[int] | None = None) -> PathStack:

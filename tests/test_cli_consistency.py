@@ -212,7 +212,7 @@ def test_core_arrays_equal_the_python_objects(source: str, tmp_path: Path) -> No
         write_json_doc({"k": k}, items, want)
 
         def core(name: str, k: int = k) -> Callable[[TextIO], None]:
-            return lambda out: m.tree.write_array(name, k, out.write, chunk=64)  # small chunks: many pieces
+            return lambda out: m.write_array(name, k, out.write, chunk=64)  # small chunks: many pieces
 
         write_json_doc({"k": k}, [("files", core("files")), ("hidden", core("hidden"))], got)
         assert got.getvalue() == want.getvalue(), k

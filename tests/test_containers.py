@@ -284,8 +284,8 @@ def test_container_diff_export_fallback(vfs_store: Store, use_store: Any) -> Non
     assert image.container.driver == "vfs"
     top = image.layers[-1]
     assert top.kind == CONTAINER_LAYER
-    assert any("read through `podman diff` and `podman export`" in w for w in top.warnings)
-    assert any("the vfs storage driver keeps no overlay upper directory" in w for w in top.warnings)
+    assert any("read through `podman diff` and `podman export`" in w for w in top.messages())
+    assert any("the vfs storage driver keeps no overlay upper directory" in w for w in top.messages())
     assert _model_listing(merged) == made.expected
     assert {e.path for e in merged.layer_entries(top.index) if e.change == ADDED} == made.diff["A"]
     assert set(top.whiteouts) == made.diff["D"]
@@ -331,7 +331,7 @@ def test_container_docker_shapes(
         "upper-dir",
     )
     assert _model_listing(merged) == made.expected
-    notes = merged.image.layers[-1].warnings
+    notes = merged.image.layers[-1].messages()
     assert f"container://{made.name}: the container is running: its writable layer may change while it is read" in notes
     # the upper directory unreadable here (e.g. not root): diff + export, said so
     docker_inspect["GraphDriver"]["Data"]["UpperDir"] = str(tmp_path / "not-here")
@@ -340,7 +340,7 @@ def test_container_docker_shapes(
     top = merged.image.layers[-1]
     assert merged.image.container is not None and merged.image.container.read_via == "diff-export"
     assert merged.image.container.upper_dir is None
-    assert any("cannot open the upper directory (No such file or directory)" in w for w in top.warnings)
+    assert any("cannot open the upper directory (No such file or directory)" in w for w in top.messages())
     assert _model_listing(merged) == made.expected
     # neither engine knows it: one line naming both
     monkeypatch.setenv("LAYERSCOPE_DOCKER", str(tmp_path / "no-docker-either"))

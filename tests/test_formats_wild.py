@@ -69,7 +69,7 @@ def test_jib_lowercase_manifest_keys(tmp_path: Path) -> None:
     """Jib ≤ 2.2 wrote config/repoTags/layers; docker load accepts them (Go's case-insensitive JSON)."""
     path = jib_archive(tmp_path / "jib.tar", {"config": "config", "tags": "repoTags", "layers": "layers"})
     m = expect_loaded(path)
-    assert not m.image.warnings
+    assert not m.image.messages()
     assert m.image.ref == "jib/app:2" and len(m.image.layers) == 1 and m.image.format == "docker-archive"
     assert _which(path) == "app"
     assert _which(path, image_ref="jib/app:2") == "app"  # --image finds repoTags too
@@ -122,11 +122,11 @@ def docker25_untagged(path: Path, manifests: Any) -> str:
 
 def test_docker25_null_manifests_loads_without_warning(tmp_path: Path) -> None:
     m = expect_loaded(docker25_untagged(tmp_path / "d25.tar", None))
-    assert m.image.warnings == [] and m.image.ref is None and len(m.image.layers) == 1
+    assert m.image.messages() == [] and m.image.ref is None and len(m.image.layers) == 1
     code, _out, _err = run_cli("ci", str(tmp_path / "d25.tar"), "--no-config", "--forbid", "high")
     assert code == 0
     m = expect_loaded(docker25_untagged(tmp_path / "empty.tar", []))
-    assert m.image.warnings == []
+    assert m.image.messages() == []
 
 
 def test_oci_layout_with_null_manifests_is_a_clear_error(tmp_path: Path) -> None:
@@ -191,10 +191,10 @@ def layout(tmp_path: Path) -> tuple[Path, dict[str, bytes], dict[str, Any]]:
 @pytest.mark.parametrize("version", ["2.0.0", "1.1.0", 1, None])
 def test_unknown_layout_version_is_a_warning_naming_the_file(tmp_path: Path, version: Any) -> None:
     root, _, _ = layout(tmp_path)
-    assert expect_loaded(root).image.warnings == []  # 1.0.0, the one version there is
+    assert expect_loaded(root).image.messages() == []  # 1.0.0, the one version there is
     (root / "oci-layout").write_text(json.dumps({"imageLayoutVersion": version}))
     m = expect_loaded(root, "oci-layout: unknown imageLayoutVersion")
-    assert repr(version) in m.image.warnings[0]
+    assert repr(version) in m.image.messages()[0]
     code, _out, _err = run_cli("ci", str(root), "--no-config", "--forbid", "high")
     assert code == 0  # an odd marker leaves nothing unread: not blocking
 
@@ -216,7 +216,7 @@ def test_manifest_descriptor_size(tmp_path: Path, size: Any, needle: str) -> Non
     (root / "index.json").write_text(json.dumps(index))
     m = expect_loaded(root, needle)
     hexd = desc["digest"].split(":")[1]
-    assert any(w.startswith(f"blobs/sha256/{hexd}: manifest 0 descriptor") for w in m.image.warnings)
+    assert any(w.startswith(f"blobs/sha256/{hexd}: manifest 0 descriptor") for w in m.image.messages())
     code, out, _err = run_cli("ci", str(root), "--no-config", "--forbid", "high")
     assert code == 2 and "UNVERIFIED (descriptor-size): blobs/sha256/" in out
 
@@ -229,7 +229,7 @@ def test_config_descriptor_size(tmp_path: Path) -> None:
     _rewrite(root, blobs, desc, man)
     cfg = man["config"]["digest"].split(":")[1]
     m = expect_loaded(root, f"blobs/sha256/{cfg}: config descriptor says {real + 10} bytes but the blob has {real}")
-    assert len([w for w in m.image.warnings if "config descriptor" in w]) == 1  # read twice, warned once
+    assert len([w for w in m.image.messages() if "config descriptor" in w]) == 1  # read twice, warned once
 
 
 def test_layer_descriptor_size_names_the_blob(tmp_path: Path) -> None:
@@ -249,4 +249,4 @@ def test_descriptor_size_when_digest_also_lies(tmp_path: Path) -> None:
     layer = man["layers"][0]["digest"].split(":")[1]
     (root / "blobs" / "sha256" / layer).write_bytes(gzip.compress(layer_tar([file("other", "x" * 100)])))
     m = expect_loaded(root, "descriptor says", "blob digest mismatch")
-    assert any(re.match(rf"blobs/sha256/{layer}: layer 0 descriptor says", w) for w in m.image.warnings)
+    assert any(re.match(rf"blobs/sha256/{layer}: layer 0 descriptor says", w) for w in m.image.messages())

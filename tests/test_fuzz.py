@@ -125,7 +125,7 @@ def test_mutated_samples_fail_cleanly_or_load(tmp_path: Path, name: str) -> None
             except Hang:
                 pytest.fail(f"case {i} ({kind}) of {name} took over {CASE_SECONDS}s")
             else:
-                warnings = merged.image.warnings
+                warnings = merged.image.messages()
                 assert not any("internal error" in w for w in warnings), (i, kind, warnings)
                 outcomes["warned" if warnings else "ok"] += 1
             finally:

@@ -212,7 +212,7 @@ def test_the_warning_cap_never_hides_a_blocking_problem(tmp_path: Path) -> None:
     path = docker_archive_blobs(tmp_path / "image.tar", [BASE, raw_tar(junk, sparse, body)])
     merged = load(path)
     layer = merged.image.layers[1]
-    assert len(layer.warnings) <= 51 and not any("sparse" in w for w in layer.warnings)  # cut from the strings
+    assert len(layer.messages()) <= 51 and not any("sparse" in w for w in layer.messages())  # cut from the strings
     assert [w.kind for w in merged.image.unverified()] == ["sparse"]  # ... but not from the gate
     code, out = ci(path, "--no-config", "--forbid", "high")
     assert code == 2 and "UNVERIFIED (sparse): " in out and "more sparse warnings not shown" in out

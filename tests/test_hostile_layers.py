@@ -308,4 +308,4 @@ def test_many_warnings_are_capped(tmp_path: Path) -> None:
     hdrs = b"".join(tar_header(f"../esc{i}", 0) + member("dup", "") for i in range(300))
     blob = raw_tar(hdrs, *(member(f"x{i}", "", flag=bytes([65 + i % 20])) for i in range(300)))
     m = warned(tmp_path, blob)
-    assert len(m.image.layers[1].warnings) <= 60
+    assert len(m.image.layers[1].messages()) <= 60

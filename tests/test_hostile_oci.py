@@ -42,7 +42,7 @@ def set_index(root: Path, index: Any) -> None:
 
 def test_good_layout_has_no_warnings(tmp_path: Path) -> None:
     root, _, _ = layout(tmp_path)
-    assert not expect_loaded(root).image.warnings
+    assert not expect_loaded(root).image.messages()
 
 
 def test_oci_layout_file_missing_or_bad(tmp_path: Path) -> None:

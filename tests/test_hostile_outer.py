@@ -39,7 +39,7 @@ from layerscope.merge import Merged
 
 def expect_error(path: str | Path, *needles: str, **kw: Any) -> str:
     kind, msg = load_outcome(str(path), **kw)
-    assert kind == "error", f"expected an error, got a loaded image with warnings {msg.image.warnings}"
+    assert kind == "error", f"expected an error, got a loaded image with warnings {msg.image.messages()}"
     assert "\n" not in msg
     for n in needles:
         assert n in msg, f"{n!r} not in {msg!r}"
@@ -49,9 +49,9 @@ def expect_error(path: str | Path, *needles: str, **kw: Any) -> str:
 def expect_loaded(path: str | Path, *needles: str, **kw: Any) -> Merged:
     kind, m = load_outcome(str(path), **kw)
     assert kind == "ok", f"expected a loaded image, got error {m!r}"
-    text = "\n".join(m.image.warnings)
+    text = "\n".join(m.image.messages())
     for n in needles:
-        assert n in text, f"{n!r} not in warnings {m.image.warnings}"
+        assert n in text, f"{n!r} not in warnings {m.image.messages()}"
     return m
 
 
@@ -172,7 +172,7 @@ def test_missing_end_of_archive_zeros_is_fine(tmp_path: Path) -> None:
     p = tmp_path / "noend.tar"
     p.write_bytes(Path(src).read_bytes()[:end])
     m = expect_loaded(p)
-    assert not m.image.warnings
+    assert not m.image.messages()
 
 
 def test_dot_slash_member_names_are_fine(tmp_path: Path) -> None:
@@ -182,7 +182,7 @@ def test_dot_slash_member_names_are_fine(tmp_path: Path) -> None:
 
     p = repack(good_docker(tmp_path), tmp_path / "dot.tar", edit=dot)
     m = expect_loaded(p)
-    assert not m.image.warnings and len(m.image.layers) == 2
+    assert not m.image.messages() and len(m.image.layers) == 2
 
 
 def _link_layer(tmp_path: Path, target: str) -> str:
@@ -398,7 +398,7 @@ def test_config_wrong_types(tmp_path: Path) -> None:
 def test_zero_layers(tmp_path: Path) -> None:
     p = docker_archive(tmp_path / "image.tar", [], config=config_for([], history=[]))
     m = expect_loaded(p)
-    assert m.image.layers == []
+    assert m.image.layers == ()
     code, _out, err = run_cli("report", p)
     assert code != 0 and err.startswith("layerscope: error:") and "no layers" in err
 
@@ -440,7 +440,7 @@ def _docker25(tmp_path: Path, disagree: bool) -> str:
 
 def test_docker25_agreeing_has_no_warning(tmp_path: Path) -> None:
     m = expect_loaded(_docker25(tmp_path, False))
-    assert not m.image.warnings
+    assert not m.image.messages()
 
 
 def test_docker25_disagreeing_index_warns(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_whiteout_of_nothing_is_a_noop(tmp_path: Path) -> None:
     m = merged(tmp_path, [file("a")], [wh("ghost"), wh("dir/ghost")])
     assert set(live(m)) == {"/a"}
     assert m.image.layers[1].counts.deleted == 0
-    assert not m.image.warnings
+    assert not m.image.messages()
 
 
 def test_layer_keeps_its_own_file_beside_its_whiteout(tmp_path: Path) -> None:
@@ -147,20 +147,20 @@ def test_hardlink_to_lower_layer_and_missing_target(tmp_path: Path) -> None:
     top = live(m)
     assert top["/b"].size == 3
     assert top["/c"].digest is None
-    assert any("target missing" in w for w in m.image.warnings)
+    assert any("target missing" in w for w in m.image.messages())
 
 
 def test_duplicate_entries_last_wins_with_warning(tmp_path: Path) -> None:
     m = merged(tmp_path, [file("a", "first"), file("a", "second!")])
     assert live(m)["/a"].size == 7
-    assert any("more than once" in w for w in m.image.warnings)
+    assert any("more than once" in w for w in m.image.messages())
 
 
 def test_names_are_normalised_and_dotdot_rejected(tmp_path: Path) -> None:
     m = merged(tmp_path, [d("./etc/"), file("./etc//passwd", "root"), file("../evil", "x"), file("a/../../b", "y")])
     top = live(m)
     assert set(top) == {"/etc", "/etc/passwd"}
-    assert any("'..'" in w for w in m.image.warnings)
+    assert any("'..'" in w for w in m.image.messages())
 
 
 def test_missing_parents_are_implicit_directories(tmp_path: Path) -> None:
@@ -192,20 +192,24 @@ def test_symlink_target_change_is_modified(tmp_path: Path) -> None:
 def test_every_format_gives_the_same_tree(tmp_path: Path, fmt: str) -> None:
     m = merged(tmp_path, [d("a"), file("a/x", "1")], [wh("a/x"), file("a/y", "2")], fmt=fmt)
     assert {p: e.layer for p, e in live(m).items()} == {"/a": 0, "/a/y": 1}
-    assert not m.image.warnings
+    assert not m.image.messages()
 
 
-def test_merging_twice_changes_nothing(tmp_path: Path) -> None:
-    """The model is read-only once merged: a second merge() neither doubles
-    counts nor repeats warnings, and it hands back the same timelines."""
-    from layerscope.merge import merge
+def test_reading_twice_changes_nothing(tmp_path: Path) -> None:
+    """Reading makes new values and changes none: the description read a second
+    time neither doubles counts nor repeats warnings, and gives the same timelines."""
+    from layerscope.api import read
+    from layerscope.sources import open_source
 
-    m = merged(tmp_path, [d("a"), file("a/x", "1"), file("f", "x")], [file("a/x", "2"), file("f/under", "y")])
-    before = ([vars_of(la.counts) for la in m.image.layers], list(m.image.warnings), m.paths())
-    again = merge(m.image)
-    after = ([vars_of(la.counts) for la in again.image.layers], list(again.image.warnings), again.paths())
-    assert before == after
-    assert m.image.layers[1].counts.modified == 1 and any("used as a directory" in w for w in m.image.warnings)
+    path = build(tmp_path, [[d("a"), file("a/x", "1"), file("f", "x")], [file("a/x", "2"), file("f/under", "y")]])
+    description = open_source(path)
+    m = read(description)
+    before = ([vars_of(la.counts) for la in m.image.layers], list(m.image.messages()), m.paths())
+    again = read(description)
+    after = ([vars_of(la.counts) for la in again.image.layers], list(again.image.messages()), again.paths())
+    assert before == after and again.image is not m.image
+    assert not description.messages() and all(la.counts.entries == 0 for la in description.layers)
+    assert m.image.layers[1].counts.modified == 1 and any("used as a directory" in w for w in m.image.messages())
     assert [e.layer for e in again.history("/a/x")] == [0, 1]
 
 

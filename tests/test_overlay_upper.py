@@ -183,11 +183,11 @@ def test_upper_dir_on_an_image(tmp_path: Path, upper_ok: None) -> None:
     # the walk never went through the symlink to the host's /etc
     assert not any(p.startswith("/app/hostetc/") for p in merged.paths())
 
-    warnings = "\n".join(top.warnings)
+    warnings = "\n".join(top.messages())
     assert "1 socket left out" in warnings
     assert "/new: renamed by the container from /old (overlay redirect_dir)" in warnings
     assert "1 metadata-only copy-up (overlay metacopy)" in warnings
-    kinds = {w.kind for w in top.issues}
+    kinds = {w.kind for w in top.warnings}
     assert {"overlay-redirect", "container-layer"} <= kinds
 
 
@@ -297,7 +297,7 @@ def test_upper_unreadable_parts_are_reported(tmp_path: Path, upper_ok: None) -> 
     empty.mkdir()
     merged = load(image, upper=str(empty))
     top = merged.image.layers[-1]
-    assert (merged.layer_entries(top.index), top.whiteouts, top.opaque_dirs, top.warnings) == ([], [], [], [])
+    assert (merged.layer_entries(top.index), top.whiteouts, top.opaque_dirs, top.messages()) == ([], [], [], [])
     assert sum(1 for _ in merged.files_at(1)) == sum(1 for _ in merged.files_at(0))
     deep = tmp_path / "deep"
     p = deep
@@ -307,8 +307,8 @@ def test_upper_unreadable_parts_are_reported(tmp_path: Path, upper_ok: None) -> 
     merged = load(image, upper=str(deep))
     top = merged.image.layers[-1]
     assert max(e.path.count("/") for e in merged.layer_entries(top.index)) == 256
-    assert any("nested over 256 directories deep; left out" in w for w in top.warnings)
-    assert "entries-left-out" in {w.kind for w in top.issues}
+    assert any("nested over 256 directories deep; left out" in w for w in top.messages())
+    assert "entries-left-out" in {w.kind for w in top.warnings}
 
 
 def test_upper_hardlinks_first_name_holds_the_bytes(tmp_path: Path) -> None:

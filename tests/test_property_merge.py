@@ -28,8 +28,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from imagegen import F, layer_tar
 
-from layerscope.loader import read_layers
-from layerscope.merge import merge
+from layerscope.api import read
 from layerscope.model import Image, ImageConfig, Layer
 
 PATHS = ["a", "a/b", "a/b/c", "a/d", "e", "e/f", "g"]
@@ -140,9 +139,8 @@ def implementation(layers: list[list[F]]) -> list[dict[str, Attrs]]:
         for i, t in enumerate(tars)
     ]
     image = Image("mem", "docker-archive", None, "linux/amd64", None, ImageConfig(), [], model_layers)
-    read_layers(image, workers=1)
-    assert not any(la.error for la in image.layers), [la.error for la in image.layers]
-    m = merge(image)
+    m = read(image, workers=1)
+    assert not any(la.error for la in m.image.layers), [la.error for la in m.image.layers]
     out = []
     for k in range(len(layers)):
         tree = {}

@@ -67,7 +67,7 @@ def test_each_layer_matches_umoci(name: str) -> None:
 def test_sample_loads_clean_and_verified(name: str) -> None:
     m = sample(name)
     img = m.image
-    assert img.warnings == []
+    assert img.messages() == []
     for la in img.layers:
         assert la.error is None
         assert la.computed_diff_id == la.diff_id

@@ -19,7 +19,7 @@ from imagegen import build, d, file, wh
 from layerscope.api import load
 from layerscope.merge import Merged
 from layerscope.model import Deletion, Entry
-from layerscope.snapshot import count_matches, search, sorted_paths
+from layerscope.snapshot import cached_paths, count_matches, search
 
 NAMES = [
     "/srv/Straße.txt",
@@ -43,17 +43,14 @@ def merged(tmp_path_factory: pytest.TempPathFactory) -> Merged:
     l0 = [d("/srv"), *[file(n, "x") for n in NAMES], file("/srv/gone/Old-KEY.pem", "k")]
     l1 = [wh("/srv/gone"), file("/srv/new-Key.txt", "n")]  # a ghost subtree, then one more file
     l2 = [wh("/srv/plain.txt")]  # deleted by the top layer
-    image = load(build(str(tmp), [l0, l1, l2]))
-    from layerscope.merge import merge
-
-    return merge(image)
+    return load(build(str(tmp), [l0, l1, l2]))
 
 
 def reference(merged: Merged, k: int, fragment: str, ghosts: bool) -> list[Entry | Deletion]:
     """The Python matcher: every path, its state as of k, shown or not."""
     lower = fragment.lower()
     out: list[Entry | Deletion] = []
-    for p in sorted_paths(merged):
+    for p in cached_paths(merged):
         if lower not in p.lower():
             continue
         ev = merged.state_at(p, k)

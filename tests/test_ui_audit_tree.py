@@ -332,11 +332,9 @@ async def test_a_layers_own_view_counts_copy_ups_and_rewrites_it_ships() -> None
 def test_live_sizes_match_umoci_at_every_layer() -> None:
     """Sizes.live against the listings: every directory, every layer (a hardlink's bytes count once)."""
     app = sample_app()
-    from layerscope.loader import read_layers
-    from layerscope.merge import merge
+    from layerscope.api import read
 
-    read_layers(app.image)
-    merged = merge(app.image)
+    merged = read(app.image)
     sizes = Sizes(merged)
     sizes.compute()
     for k, items in enumerate(LISTINGS):
@@ -488,13 +486,11 @@ async def test_columns_line_up_and_deleted_rows_show_what_they_had(size: tuple[i
 
 
 def test_search_counts_live_paths_and_ghosts_as_the_listings_do() -> None:
-    from layerscope.loader import read_layers
-    from layerscope.merge import merge
+    from layerscope.api import read
     from layerscope.snapshot import count_matches, search
 
     app = sample_app()
-    read_layers(app.image)
-    merged = merge(app.image)
+    merged = read(app.image)
     for query in ("txt", "bin/", "credentials", "/srv/"):
         live = [p for p in LISTINGS[TOP] if query.lower() in p.lower()]
         ghosts = [p for p in ghosts_at(TOP) if query.lower() in p.lower()]

@@ -272,13 +272,13 @@ async def test_base_marks_are_there_before_the_layers_are_read(
     from layerscope.ui import app as app_module
 
     go = threading.Event()
-    read = app_module.read_layers
+    read = app_module.read
 
     def slow_read(*args, **kw):  # type: ignore[no-untyped-def]
         go.wait(30)
         return read(*args, **kw)
 
-    monkeypatch.setattr(app_module, "read_layers", slow_read)
+    monkeypatch.setattr(app_module, "read", slow_read)
     app = make_app(MULTISTAGE, base=base)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

@@ -26,6 +26,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from ..errors import LayerscopeError
@@ -144,9 +145,9 @@ def _open_upper(info: ContainerInfo, engine: str, cmd: list[str]) -> UpperDir | 
         return str(exc)
 
 
-def _note(layer: Layer, message: str) -> None:
-    layer.warnings.append(message)
-    layer.issues.append(LoadWarning(CONTAINER_NOTE, message, layer.index))
+def _note(layer: Layer, message: str) -> Layer:
+    """The layer with a note on how it was read."""
+    return replace(layer, warnings=(*layer.warnings, LoadWarning(CONTAINER_NOTE, message, layer.index)))
 
 
 def open_container(spec: str, platform: str | None = None, image_ref: str | None = None) -> Image:
@@ -160,20 +161,21 @@ def open_container(spec: str, platform: str | None = None, image_ref: str | None
         image = open_engine_image(f"{engine}://{info.image_id}", platform, image_ref)
     except LayerscopeError as exc:
         raise EngineError(f"{spec}: cannot read the container's image {info.image or info.image_id}: {exc}") from None
-    image.source = spec
-    image.ref = image.ref or info.image or None
     index = len(image.layers)
     command = f"container {who} ({info.state or 'state unknown'}): writable layer"
     upper = _open_upper(info, engine, cmd)
     if isinstance(upper, UpperDir):
         layer = upper_layer(upper, index, command)
         if info.state in ("running", "paused"):
-            _note(layer, f"{spec}: the container is {info.state}: its writable layer may change while it is read")
+            layer = _note(
+                layer, f"{spec}: the container is {info.state}: its writable layer may change while it is read"
+            )
     else:
         layer = _exported_layer(spec, engine, cmd, info, index, command, upper)
-    image.layers.append(layer)
-    image.container = info
-    return image
+        info = replace(info, read_via="diff-export", upper_dir=None)  # not read: the layer's note says why
+    return replace(
+        image, source=spec, ref=image.ref or info.image or None, layers=(*image.layers, layer), container=info
+    )
 
 
 def _exported_layer(
@@ -191,8 +193,6 @@ def _exported_layer(
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # the open file keeps the layer readable
     size = os.fstat(fh.fileno()).st_size
-    info.read_via = "diff-export"
-    info.upper_dir = None  # not read: the warning below says why
 
     def open_blob() -> Any:
         # A new descriptor on the same (unlinked) file for every reader: reads run in parallel.
@@ -208,7 +208,7 @@ def _exported_layer(
         command=command,
         kind=CONTAINER_LAYER,
     )
-    _note(
+    layer = _note(
         layer,
         f"{spec}: writable layer read through `{engine} diff` and `{engine} export`, not from its upper "
         f"directory ({why}): it holds what the diff lists ({len(changes.added)} added, {len(changes.changed)} "
@@ -217,7 +217,7 @@ def _exported_layer(
         "xattrs are as the export writes them; opaque directories show as deleted and re-created",
     )
     if changes.unparsed:
-        _note(
+        layer = _note(
             layer,
             f"{spec}: {changes.unparsed} line{'' if changes.unparsed == 1 else 's'} of `{engine} diff` "
             "not understood; left out",
@@ -235,8 +235,7 @@ def with_upper(path: str) -> Callable[[Image], Image]:
 
     def put_on(image: Image) -> Image:
         layer = upper_layer(upper, len(image.layers), f"writable layer from {path}")
-        image.layers.append(layer)
-        image.container = ContainerInfo(
+        container = ContainerInfo(
             engine="",
             name="",
             id="",
@@ -247,6 +246,6 @@ def with_upper(path: str) -> Callable[[Image], Image]:
             upper_dir=path,
             read_via="upper-dir",
         )
-        return image
+        return replace(image, layers=(*image.layers, layer), container=container)
 
     return put_on

@@ -18,6 +18,7 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+from dataclasses import replace
 
 from ..errors import ImageError, LayerscopeError
 from ..model import Image
@@ -88,5 +89,4 @@ def open_engine_image(spec: str, platform: str | None = None, image_ref: str | N
             raise EngineError(f"{spec}: {engine} save produced an unreadable archive ({exc})") from None
     finally:
         shutil.rmtree(tmp, ignore_errors=True)  # the open descriptor keeps the archive readable
-    image.source = spec
-    return image
+    return replace(image, source=spec)

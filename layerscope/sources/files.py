@@ -23,7 +23,7 @@ from typing import BinaryIO, Protocol
 
 from .._core import header_fields, open_reader, pax_records
 from ..errors import ImageError
-from ..model import ARCHIVE_DAMAGED, DUPLICATE, LoadWarning
+from ..model import ARCHIVE_DAMAGED, DUPLICATE, LoadWarning, WarningKind
 
 CHUNK = 1 << 20
 BLOCK = 512
@@ -50,8 +50,7 @@ class FileSource(Protocol):
     """
 
     name: str
-    warnings: list[str]  # damage found while indexing that did not stop it
-    issues: list[LoadWarning]  # the same, classified
+    warnings: list[LoadWarning]  # damage found while indexing that did not stop it
     truncated: str | None  # why the source ends before its last member does (None: it does not)
 
     def exists(self, path: str) -> bool: ...
@@ -199,8 +198,7 @@ class TarSource(_StoredBlobs):
         self._finalizer = weakref.finalize(self, TarSource._cleanup, self._fd, self._tmpdir)
         self._members: dict[str, tuple[int, int]] = {}
         self._links: dict[str, str] = {}
-        self.warnings: list[str] = []
-        self.issues: list[LoadWarning] = []
+        self.warnings: list[LoadWarning] = []
         self.truncated: str | None = None
         try:
             self._index()
@@ -260,7 +258,7 @@ class TarSource(_StoredBlobs):
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
 
-    def _warn(self, msg: str, kind: str = ARCHIVE_DAMAGED, truncated: str | None = None) -> None:
+    def _warn(self, msg: str, kind: WarningKind = ARCHIVE_DAMAGED, truncated: str | None = None) -> None:
         """Damage to the outer archive: what sits in or past it may not be read as written.
 
         ``truncated``: the file ends before the archive does, and where (the
@@ -269,8 +267,7 @@ class TarSource(_StoredBlobs):
         if truncated is not None and self.truncated is None:
             self.truncated = truncated
         if len(self.warnings) < 20:
-            self.warnings.append(f"{self.name}: {msg}")
-            self.issues.append(LoadWarning(kind, self.warnings[-1]))
+            self.warnings.append(LoadWarning(kind, f"{self.name}: {msg}"))
 
     def _index(self) -> None:
         """Walk the tar headers with pread (content is skipped, never read).
@@ -420,7 +417,7 @@ class TarSource(_StoredBlobs):
                 return name
             target = self._links.get(name)
             if target is None:
-                damage = f" ({self.warnings[0].removeprefix(self.name + ': ')})" if self.warnings else ""
+                damage = f" ({self.warnings[0].message.removeprefix(self.name + ': ')})" if self.warnings else ""
                 raise ImageError(f"{self.name}: {path!r} is missing from the archive{damage}")
             norm = posixpath.normpath(target)
             if posixpath.isabs(target) or norm == ".." or norm.startswith("../"):
@@ -459,8 +456,7 @@ class DirSource(_StoredBlobs):
     def __init__(self, root: str) -> None:
         self.name = root
         self.root = os.path.realpath(root)
-        self.warnings: list[str] = []
-        self.issues: list[LoadWarning] = []
+        self.warnings: list[LoadWarning] = []
         self.truncated: str | None = None  # a directory has no end to be cut at
 
     def close(self) -> None:

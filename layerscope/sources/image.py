@@ -13,7 +13,7 @@ import json
 import platform as host_platform
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import ImageError, SelectionError
@@ -31,6 +31,8 @@ from ..model import (
     ImageConfig,
     Layer,
     LoadWarning,
+    StreamedSize,
+    WarningKind,
 )
 from .files import DirSource, FileSource, open_files
 
@@ -171,8 +173,11 @@ def _parse_config(raw: Any, files: FileSource) -> ImageConfig:
     )
 
 
-def _map_history(raw: Any, layers: list[Layer], warn: Callable[[str, str], None]) -> list[HistoryItem]:
-    """Attach config history to layers: empty_layer entries belong to none."""
+def _map_history(
+    raw: Any, layers: list[Layer], warn: Callable[[WarningKind, str], None]
+) -> tuple[list[HistoryItem], list[Layer]]:
+    """Attach config history to layers: empty_layer entries belong to none.
+    Returns the history and the layers with their commands."""
     hist = raw.get("history") if isinstance(raw, dict) else None
     items: list[HistoryItem] = []
     if not isinstance(hist, list):
@@ -186,15 +191,12 @@ def _map_history(raw: Any, layers: list[Layer], warn: Callable[[str, str], None]
             created_by=str(h.get("created_by") or ""),
             created=h.get("created") if isinstance(h.get("created"), str) else None,
             empty_layer=empty,
-            layer=None,
+            layer=li if not empty and li < len(layers) else None,
             comment=h.get("comment") if isinstance(h.get("comment"), str) else None,
         )
         if not empty:
             if li < len(layers):
-                item.layer = li
-                layers[li].command = item.created_by
-                layers[li].created = item.created
-                layers[li].comment = item.comment
+                layers[li] = replace(layers[li], command=item.created_by, created=item.created, comment=item.comment)
             li += 1
         items.append(item)
     if hist and li != len(layers):
@@ -203,7 +205,7 @@ def _map_history(raw: Any, layers: list[Layer], warn: Callable[[str, str], None]
             f"config history lists {li} layer-creating steps but the image has {len(layers)} layers; "
             "commands may be attributed to the wrong layers",
         )
-    return items
+    return items, layers
 
 
 class ImageReader:
@@ -216,15 +218,13 @@ class ImageReader:
         self.want_platform = platform
         self.want_ref = image_ref
         self.files = files if files is not None else open_files(path)
-        self.warnings: list[str] = list(self.files.warnings)
-        self.issues: list[LoadWarning] = list(self.files.issues)
+        self.warnings: list[LoadWarning] = list(self.files.warnings)
         self._visited = 0
 
-    def warn(self, kind: str, message: str) -> None:
+    def warn(self, kind: WarningKind, message: str) -> None:
         """Record a warning once (a blob read twice must not warn twice), with its kind."""
-        if message not in self.warnings:
-            self.warnings.append(message)
-            self.issues.append(LoadWarning(kind, message))
+        if all(w.message != message for w in self.warnings):
+            self.warnings.append(LoadWarning(kind, message))
 
     def _check_size(self, desc: dict[str, Any], actual: int | None, what: str, path: str) -> int | None:
         """A descriptor's ``size`` must be a non-negative integer equal to the blob's size.
@@ -272,7 +272,9 @@ class ImageReader:
                 f"{self.path}: the archive is truncated: {self.files.truncated}; "
                 "no manifest.json or index.json before the cut"
             )
-        damage = f"; {self.files.warnings[0].removeprefix(self.files.name + ': ')}" if self.files.warnings else ""
+        damage = (
+            f"; {self.files.warnings[0].message.removeprefix(self.files.name + ': ')}" if self.files.warnings else ""
+        )
         raise ImageError(f"{self.path}: not a container image (no manifest.json or index.json{damage})")
 
     # -- docker save / kaniko / crane --------------------------------------
@@ -545,16 +547,19 @@ class ImageReader:
         except KeyError:
             error = f"{name} is missing"
 
+        streamed = StreamedSize()
+
         def size_differs(actual: int) -> None:
             """The layer's blob is not its descriptor's size: the layer's own warning
-            (its row is marked), whether measured now (a file) or as it streams (a registry)."""
-            layer.compressed_bytes = actual
+            (its row is marked), whether measured now (a file) or as it streams (a
+            registry: the loader takes it from ``streamed``)."""
             message = f"{name}: layer {i} descriptor says {declared} bytes but the blob has {actual}"
-            if message not in layer.warnings:
-                layer.warnings.append(message)
-                layer.issues.append(LoadWarning(DESCRIPTOR_SIZE, message, i))
+            streamed.actual, streamed.warning = actual, LoadWarning(DESCRIPTOR_SIZE, message, i)
 
-        layer = Layer(
+        if not error and declared is not None and declared != size:
+            size_differs(size)
+        warnings = () if streamed.warning is None else (streamed.warning,)
+        return Layer(
             index=i,
             digest=digest,
             media_type=media_type,
@@ -562,12 +567,10 @@ class ImageReader:
             open_blob=files.layer_opener(name, i, declared, size_differs),
             diff_id=diff_id,
             source_name=name,
+            error=error or None,
+            warnings=warnings,
+            streamed=streamed,
         )
-        if error:
-            layer.error = error
-        elif declared is not None and declared != size:
-            size_differs(size)
-        return layer
 
     def _image(
         self,
@@ -579,7 +582,7 @@ class ImageReader:
         layers: list[Layer],
         annotations: dict[str, str] | None = None,
     ) -> Image:
-        history = _map_history(raw, layers, self.warn)
+        history, layers = _map_history(raw, layers, self.warn)
         plat = _platform_name({"os": config.os, "architecture": config.architecture, "variant": config.variant})
         return Image(
             source=self.path,
@@ -589,10 +592,9 @@ class ImageReader:
             config_digest=config_digest,
             config=config,
             history=history,
-            layers=layers,
-            warnings=self.warnings,
+            layers=tuple(layers),
+            warnings=tuple(self.warnings),
             annotations=annotations or {},
-            issues=self.issues,
         )
 
 

@@ -50,6 +50,7 @@ import os
 import stat
 import weakref
 from collections.abc import Callable
+from dataclasses import replace
 from typing import BinaryIO, cast
 
 from ..errors import ImageError
@@ -67,7 +68,9 @@ from ..model import (
     SYMLINK,
     Entry,
     Layer,
+    LayerContent,
     LoadWarning,
+    WarningKind,
 )
 
 MAX_MEMBERS = 2_000_000  # like a tar layer: the rest is reported, not read
@@ -139,16 +142,18 @@ class UpperDir:
         self._finalizer()
 
     # -- reading the layer ------------------------------------------------------
-    def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> None:
+    def read(self, layer: Layer, progress: Callable[[int, int], None] | None) -> tuple[Layer, LayerContent]:
         walk = _Walk(self._fd, layer, progress)
+        error = layer.error
         try:
             walk.run()
         except OSError as exc:
-            layer.error = f"{self.path}: cannot read the upper directory ({exc.strerror or exc})"
-        walk.finish()
+            error = f"{self.path}: cannot read the upper directory ({exc.strerror or exc})"
+        read = walk.finish(error)
         # Metadata-only copy-ups show the bytes of the lower version they
         # point at: the merge finds that version (and says when none is a file).
-        layer.copy_ups = {e.path: _redirect_target(e.path, redirect) for e, redirect in walk.metacopy}
+        copy_ups = {e.path: _redirect_target(e.path, redirect) for e, redirect in walk.metacopy}
+        return read, LayerContent(entries=tuple(walk.entries), copy_ups=copy_ups)
 
     def open_entry(self, entry: Entry) -> BinaryIO:
         """Open ``entry``'s file again, component by component, never following a link."""
@@ -205,12 +210,12 @@ class _Walk:
         self.too_deep = 0
         self.sockets = 0
         self.stopped = False
-        self.warnings: list[tuple[str, str]] = []
-        self.overflow: dict[str, int] = {}
+        self.warnings: list[tuple[WarningKind, str]] = []
+        self.overflow: dict[WarningKind, int] = {}
         self.buf = bytearray(CHUNK)
         self.proc = os.path.isdir(_PROC_FD)
 
-    def warn(self, kind: str, message: str) -> None:
+    def warn(self, kind: WarningKind, message: str) -> None:
         if len(self.warnings) < MAX_WARNINGS:
             self.warnings.append((kind, f"{self.name}: {message}"))
         else:
@@ -478,9 +483,9 @@ class _Walk:
                 e for e in self.entries if e.type == HARDLINK
             ]
 
-    def finish(self) -> None:
+    def finish(self, error: str | None) -> Layer:
+        """The layer as the walk read it (``error``: what stopped the walk)."""
         self.hardlinks()
-        layer = self.layer
         if self.too_deep:
             self.warn(ENTRIES_LEFT_OUT, f"{self.too_deep} entries nested over {MAX_DEPTH} directories deep; left out")
         if self.sockets:
@@ -488,20 +493,22 @@ class _Walk:
                 CONTAINER_NOTE,
                 f"{self.sockets} socket{'' if self.sockets == 1 else 's'} left out (no layer can hold one)",
             )
-        layer.entries = self.entries
-        layer.whiteouts = self.whiteouts
-        layer.opaque_dirs = self.opaque
-        layer.size_bytes = self.size_bytes
-        layer.member_count = min(self.members, MAX_MEMBERS)
-        for kind, message in self.warnings:
-            layer.warnings.append(message)
-            layer.issues.append(LoadWarning(kind, message, self.idx))
-        for kind, n in self.overflow.items():
-            msg = f"{self.name}: {n} more {kind} warnings not shown"
-            layer.warnings.append(msg)
-            layer.issues.append(LoadWarning(kind, msg, self.idx))
+        warnings = [LoadWarning(kind, message, self.idx) for kind, message in self.warnings]
+        warnings += [
+            LoadWarning(kind, f"{self.name}: {n} more {kind} warnings not shown", self.idx)
+            for kind, n in self.overflow.items()
+        ]
         if self.progress is not None:
             self.progress(self.idx, self.hashed)
+        return replace(
+            self.layer,
+            error=error,
+            whiteouts=self.whiteouts,
+            opaque_dirs=self.opaque,
+            size_bytes=self.size_bytes,
+            member_count=min(self.members, MAX_MEMBERS),
+            warnings=self.layer.warnings + tuple(warnings),
+        )
 
 
 def _no_blob() -> BinaryIO:

@@ -642,8 +642,7 @@ class RegistrySource:
         self.name = ref.spec
         self.client = client
         self.cache = cache
-        self.warnings: list[str] = []
-        self.issues: list[LoadWarning] = []
+        self.warnings: list[LoadWarning] = []
         self.truncated: str | None = None  # a registry serves whole blobs or none
         self.received: dict[int, int] = {}  # layer index -> compressed bytes received
         self._small: dict[str, bytes] = {}

@@ -20,16 +20,15 @@ from textual.reactive import var
 from textual.widgets import Header, ProgressBar
 
 from ..analysis import Analysis, BaseInfo
-from ..api import BackgroundLoad
+from ..api import BackgroundLoad, read
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
 from ..fmt import plural
-from ..loader import read_layers
-from ..merge import Merged, merge
+from ..merge import Merged
 from ..model import CONTENT_DAMAGE_KINDS, DIR, Entry, Image
 from ..sizes import Sizes
-from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, Within, matched_bytes, sorted_paths
+from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, Within, cached_paths, matched_bytes
 from ..textsafe import safe
 from . import literal
 from .clipboard import clip_text
@@ -164,8 +163,7 @@ class LayerscopeApp(App[int]):
                 merged = self.preload.result()
             else:
                 gc.disable()  # see cli.main: the collector only slows building the model
-                read_layers(self.image, self._on_progress, self.workers_count)
-                merged = merge(self.image)
+                merged = read(self.image, self._on_progress, self.workers_count)
         except LayerscopeError as exc:
             self.call_from_thread(self._load_failed, str(exc))
             return
@@ -211,6 +209,7 @@ class LayerscopeApp(App[int]):
         literal.notify(self, msg, title="Could not load the image", severity="error", timeout=30)
 
     def _loaded(self, merged: Merged) -> None:
+        self.image = merged.image  # the image as read and merged (it was the description until now)
         self.merged = merged
         self._collector.start()
         self.set_interval(0.25, self._collector.tick, name="collector")
@@ -232,10 +231,8 @@ class LayerscopeApp(App[int]):
         self._show_layer_details()
         self._reroot(keep_path=None)
         self.compute_sizes(self.sizes, self.query_one(FileTree).opts)
-        if self.image.warnings:
-            literal.notify(
-                self, f"{plural(len(self.image.warnings), 'warning')} while loading — see Details", severity="warning"
-            )
+        if messages := self.image.messages():
+            literal.notify(self, f"{plural(len(messages), 'warning')} while loading — see Details", severity="warning")
         # damaged layers are marked on their rows and named in the status bar
         self.audit(merged)
 
@@ -350,9 +347,9 @@ class LayerscopeApp(App[int]):
         for j in [first, *(i for i in range(len(self.image.layers)) if i != first)]:
             sizes.compute_layer(j)
             if j == first:
-                # the sorted path list search walks: one C call holding the GIL for
+                # the path list search walks: one C call holding the GIL for
                 # ~0.3 s at 500k paths, better here than on the first keystroke
-                sorted_paths(sizes.merged)
+                cached_paths(sizes.merged)
             want = (self.k, opts.layer_only)
             ready = sizes.layer(want[0]) is not None if want[1] else sizes.ready(want[0])
             if ready and want not in told:

@@ -91,7 +91,7 @@ def layer_details(
         )
         if waste.base:
             t.add_row("Base", Text("part of the base image", style="dim"))
-    for w in layer.warnings[:20]:
+    for w in layer.messages()[:20]:
         t.add_row("Warning", literal.text(w, style="yellow"))
     return t
 
@@ -123,9 +123,10 @@ def image_details(image: Image) -> RenderableType:
     if cfg.volumes:
         t.add_row("Volumes", literal.text(", ".join(cfg.volumes)))
     parts: list[RenderableType] = [t]
-    if image.warnings:
-        w = Text(f"\n{plural(len(image.warnings), 'warning')} while loading:\n", style="bold yellow")
-        for msg in image.warnings[:200]:
+    messages = image.messages()
+    if messages:
+        w = Text(f"\n{plural(len(messages), 'warning')} while loading:\n", style="bold yellow")
+        for msg in messages[:200]:
             w.append_text(literal.text(f"! {msg}", style="yellow"))
             w.append("\n")
         parts.append(w)
