@@ -12,10 +12,9 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from . import _core
-from .errors import ImageError, LayerscopeError
+from .errors import LayerscopeError
 from .model import DIFF_ID_MISMATCH, DIGEST_MISMATCH, MEDIA_TYPE, Image, Layer, LoadWarning
 from .sources.files import window_of
 
@@ -46,17 +45,14 @@ def normalise(name: str) -> str | None:
     return "/" + "/".join(parts)
 
 
-def _opener(layer: Layer) -> Callable[[], Any]:
+def _opener(layer: Layer) -> Callable[[], _core.Blob]:
     """What the core calls on its thread to open a blob: the raw file object
-    with its ``(fd, start, length)`` window when it is a plain file, or an
-    error message when it cannot be opened."""
+    with its window when it is a plain file. What it raises (an ``ImageError``
+    or ``OSError``) is the layer's error, in its own words."""
 
-    def open_it() -> Any:
-        try:
-            raw = layer.open_blob()
-        except (ImageError, OSError) as exc:
-            return str(exc)
-        return raw, window_of(raw)
+    def open_it() -> _core.Blob:
+        raw = layer.open_blob()
+        return _core.Blob(raw=raw, window=window_of(raw))
 
     return open_it
 
@@ -71,28 +67,28 @@ def _apply(layer: Layer, scan: _core.LayerScan) -> None:
         issues.append(LoadWarning(kind, message, idx))
         layer.warnings.append(message)
 
-    layer.compression = scan["compression"]
-    if scan["error"] is None or scan["members"] or scan["uncompressed_bytes"]:
+    layer.compression = scan.compression
+    if scan.error is None or scan.members or scan.uncompressed_bytes:
         _check_media_type(layer, name, warn)
-    for kind, message in scan["warnings"]:
-        warn(kind, message)
-    overflow: list[tuple[str, int]] = scan["overflow"]
+    for w in scan.warnings:
+        warn(w.kind, w.message)
+    overflow = scan.overflow
     if overflow:
-        layer.warnings.append(f"{name}: {sum(n for _, n in overflow)} more warnings not shown")
+        layer.warnings.append(f"{name}: {sum(o.count for o in overflow)} more warnings not shown")
         # One line per kind keeps what was cut visible to the gate.
-        issues.extend(LoadWarning(kind, f"{name}: {n} more {kind} warnings not shown", idx) for kind, n in overflow)
-    if scan["error"] is not None:
-        layer.error = scan["error"]
-    layer.rows = scan["rows"]  # the entries stay in the core until the merge takes them
-    layer.whiteouts = scan["whiteouts"]
-    layer.opaque_dirs = scan["opaque_dirs"]
-    layer.size_bytes = scan["size_bytes"]
-    layer.member_count = scan["members"]
-    layer.uncompressed_bytes = scan["uncompressed_bytes"]
+        issues.extend(LoadWarning(o.kind, f"{name}: {o.count} more {o.kind} warnings not shown", idx) for o in overflow)
+    if scan.error is not None:
+        layer.error = scan.error
+    layer.rows = scan.rows  # the entries stay in the core until the merge takes them
+    layer.whiteouts = scan.whiteouts
+    layer.opaque_dirs = scan.opaque_dirs
+    layer.size_bytes = scan.size_bytes
+    layer.member_count = scan.members
+    layer.uncompressed_bytes = scan.uncompressed_bytes
     if layer.error is None:
-        layer.computed_diff_id = scan["diff_id"]
-        layer.computed_digest = scan["digest"]
-        if layer.diff_id and layer.diff_id != layer.computed_diff_id and not scan["diff_id_unverified"]:
+        layer.computed_diff_id = scan.diff_id
+        layer.computed_digest = scan.digest
+        if layer.diff_id and layer.diff_id != layer.computed_diff_id and not scan.diff_id_unverified:
             warn(
                 DIFF_ID_MISMATCH,
                 f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {layer.computed_diff_id}",
@@ -158,16 +154,16 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
     # Biggest first keeps every thread busy until the end.
     todo.sort(key=lambda la: -la.compressed_bytes)
     result = _scan(todo, progress, max(1, workers))
-    for layer, scan in zip(todo, result["layers"]):
+    for layer, scan in zip(todo, result):
         _apply(layer, scan)
     if direct is not None:
         direct.join()
 
 
-def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> _core.ScanResult:
+def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> list[_core.LayerScan]:
     """The core's read of these tar layers, with this module's limits."""
     return _core.scan_layers(
-        [(la.index, _name(la), _opener(la)) for la in layers],
+        [_core.ScanJob(index=la.index, name=_name(la), open=_opener(la)) for la in layers],
         progress,
         workers=workers,
         max_members=MAX_LAYER_MEMBERS,

@@ -18,20 +18,15 @@ subtree implicitly; missing parents are created as implicit directories.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from . import _core
 from .model import (
     DIR,
-    ENTRY_TYPES,
-    Change,
-    DeleteHow,
     Deletion,
     Entry,
     Event,
     Image,
     Layer,
-    LayerCounts,
     LoadWarning,
 )
 
@@ -61,7 +56,7 @@ class Merged:
             raise ValueError("the image is not merged yet: call merge(image)")
         self.image = image
         self.tree = image.tree
-        self.root = Entry(ROOT, DIR, 0o755, 0, 0, 0, 0, None, None, None, 0, 0, implicit=True)
+        self.root = Entry(path=ROOT, type=DIR, mode=0o755, uid=0, gid=0, size=0, mtime=0, layer=0, implicit=True)
 
     # -- one path --------------------------------------------------------------
     def __contains__(self, path: str) -> bool:
@@ -156,7 +151,8 @@ class Merged:
         (up to ``limit`` with ``stop_at_limit``) and how many are deleted. The
         core walks every path with the GIL released (``src/search.rs``).
         """
-        return self.tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+        found = self.tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+        return found.first, found.total, found.deleted
 
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Every path with its events, in byte order of the paths."""
@@ -185,52 +181,32 @@ class Merged:
                     yield ev, versions
 
 
-def _rows(layer: Layer) -> Any:
+def _input(layer: Layer, name: str) -> _core.MergeLayer:
     """What the core merges for a layer: the rows its scan kept, or the
-    entries a Python source read, as tuples."""
-    if layer.rows is not None:
-        return layer.rows
-    ups = layer.copy_ups
-    return [
-        (
-            e.path,
-            str(e.type),
-            e.mode,
-            e.uid,
-            e.gid,
-            e.size,
-            e.mtime,
-            e.link,
-            e.digest,
-            e.xattrs,
-            e.offset,
-            ups.get(e.path),
-        )
-        for e in layer.entries
-    ]
+    entries a Python source read."""
+    return _core.MergeLayer(
+        index=layer.index,
+        name=name,
+        rows=layer.rows if layer.rows is not None else layer.entries,
+        whiteouts=layer.whiteouts,
+        opaque_dirs=layer.opaque_dirs,
+        copy_ups=layer.copy_ups,
+    )
 
 
 def _build(image: Image) -> None:
     """Merge the image's layers in the core, once; fill each layer's counts and warnings."""
     layers = image.layers
     names = [f"layer {la.index} ({la.source_name})" for la in layers]
-    image.tree = _core.merge_layers(
-        [(la.index, names[i], _rows(la), la.whiteouts, la.opaque_dirs) for i, la in enumerate(layers)],
-        len(layers),
-        Entry,
-        Deletion,
-        list(ENTRY_TYPES),
-        list(Change),
-        list(DeleteHow),
-    )
+    image.tree = _core.merge_layers([_input(la, names[i]) for i, la in enumerate(layers)], len(layers))
     for la in layers:
         la.rows = None
         la.entries = []  # the tree holds them now: one place to read them from
-        la.counts = LayerCounts(*image.tree.counts(la.index))
-        for kind, message in image.tree.warnings(la.index):
-            la.warnings.append(message)
-            if kind != "merge":
-                la.issues.append(LoadWarning(kind, message, la.index))
+        la.counts = image.tree.counts(la.index)
+        for w in image.tree.warnings(la.index):
+            la.warnings.append(w.message)
+            if w.kind != "merge":
+                la.issues.append(LoadWarning(w.kind, w.message, la.index))
 
 
 def merge(image: Image) -> Merged:
