@@ -392,6 +392,9 @@ class HeaderFields:
 
 def header_fields(hdr: bytes) -> HeaderFields: ...
 def pax_records(data: bytes) -> dict[str, bytes]: ...
+def normalise(name: str) -> str | None:
+    """``./a//b/`` -> ``/a/b``; None when the name climbs out with ``..`` (the scan's rule)."""
+
 def open_reader(raw: BinaryIO, window: Window | None, name: str) -> Reader: ...
 
 @final

@@ -30,21 +30,6 @@ _MEDIA_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", "tar": "none", "xz": "xz",
 ProgressFn = Callable[[int, int], None]  # (layer index, uncompressed bytes read so far)
 
 
-def normalise(name: str) -> str | None:
-    """``./a//b/`` -> ``/a/b``; None when the name climbs out with ``..``."""
-    if name.startswith("./"):
-        name = name[2:]
-    if "//" not in name and "/." not in name and not name.startswith(("/", ".")):
-        return "/" + name.rstrip("/") if name else "/"
-    parts = []
-    for part in name.split("/"):
-        if part == "..":
-            return None
-        if part and part != ".":
-            parts.append(part)
-    return "/" + "/".join(parts)
-
-
 def _opener(layer: Layer) -> Callable[[], _core.Blob]:
     """What the core calls on its thread to open a blob: the raw file object
     with its window when it is a plain file. What it raises (an ``ImageError``

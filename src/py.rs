@@ -24,6 +24,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(header_fields, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
+    m.add_function(wrap_pyfunction!(normalise, m)?)?;
     m.add_class::<Reader>()?;
     m.add_class::<crate::pytree::Tree>()?;
     m.add_class::<crate::pytree::LayerRows>()?;
@@ -45,6 +46,16 @@ fn header_fields(hdr: &[u8]) -> PyResult<HeaderFields> {
         ok: crate::tar::checksum_ok(hdr),
         size: crate::tar::header_number(&hdr[124..136]),
     })
+}
+
+/// `./a//b/` -> `/a/b`; None when the name climbs out with `..`: the scan's
+/// rule (`layer::normalise`), the one every path a user types goes through too.
+#[pyfunction]
+fn normalise(py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
+    let raw = crate::pytree::bytes_of(name)?;
+    crate::layer::normalise(&raw)
+        .map(|p| crate::pytree::text(py, &p))
+        .transpose()
 }
 
 /// The records of a pax extended header as `{key: value}` (keys decoded, values raw).

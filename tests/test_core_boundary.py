@@ -68,3 +68,24 @@ def test_the_cores_errors_are_types() -> None:
     with pytest.raises(errors.ReadError):
         r = _core.open_reader(io.BytesIO(b"\x1f\x8b\x08\x00" + b"\x00" * 20), None, "x")
         r.read(100)
+
+
+@pytest.mark.parametrize(
+    ("name", "want"),
+    [
+        ("a/b", "/a/b"),
+        ("./a//b/", "/a/b"),
+        ("/etc/x", "/etc/x"),
+        ("a/./b/.", "/a/b"),
+        ("", "/"),
+        ("./", "/"),
+        (".hidden/f", "/.hidden/f"),
+        ("a/.b", "/a/.b"),
+        ("a/../b", None),
+        ("..", None),
+        ("caf\udce9", "/caf\udce9"),  # a name that is not UTF-8 round-trips
+    ],
+)
+def test_path_normalisation_has_one_owner(name: str, want: str | None) -> None:
+    """The scan's rule is the one user-typed paths go through (stacks, content)."""
+    assert _core.normalise(name) == want

@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerscope import _core
-from layerscope.loader import normalise
 
 TYPES = {
     tarfile.REGTYPE: "file",
@@ -92,6 +91,13 @@ def write_tar(items: list[tuple[tarfile.TarInfo, bytes]], fmt: int) -> bytes:
                 ti.pax_headers = {}
             tf.addfile(ti, io.BytesIO(data) if ti.type == tarfile.REGTYPE else None)
     return buf.getvalue()
+
+
+def normalise(name: str) -> str | None:
+    """The reference's own reading of a member name (POSIX path rules, as tar
+    extracts it): ``.`` and empty parts dropped, ``..`` refused."""
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    return None if ".." in parts else "/" + "/".join(parts)
 
 
 def reference(blob: bytes) -> list[tuple[Any, ...]]:
