@@ -43,6 +43,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from . import _core
 from .merge import Merged
 from .model import (
     DIR,
@@ -68,6 +69,9 @@ class Cause(StrEnum):
     COPY_UP = "metadata"
     IDENTICAL = "identical"
     DELETED = "deleted"
+
+
+_CAUSES = {c.value: c for c in Cause}  # the core names a cause; the report holds the enum
 
 
 OVERWRITTEN = Cause.OVERWRITTEN
@@ -701,7 +705,7 @@ def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
     """(cause, how, deleted_by) for a file version followed by ``nxt``."""
     if type(nxt) is Deletion:
         return DELETED, nxt.how, nxt.cause
-    c = nxt.change  # type: ignore[union-attr]
+    c = nxt.change
     if c == MODIFIED:
         return OVERWRITTEN, c, None
     if c == METADATA:
@@ -713,12 +717,19 @@ def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
     return OVERWRITTEN, c, None  # "added" after no deletion cannot happen; be safe
 
 
-def _core_rule(rule: Rule) -> tuple[str, int, list[str], bool, bool, bool, list[str]]:
+def _core_rule(rule: Rule) -> _core.AuditRule:
     """A rule as the core's audit pass takes it: scope and hint."""
     h = rule.hint
     if h is None:
-        return (rule.scope, 0, [], False, False, True, [])
-    return (rule.scope, h.mode_bits, list(h.prefixes), h.secret_names, h.deleted, False, list(h.types))
+        return _core.AuditRule(scope=rule.scope, all=True)
+    return _core.AuditRule(
+        scope=rule.scope,
+        mode_bits=h.mode_bits,
+        prefixes=list(h.prefixes),
+        secret_names=h.secret_names,
+        deleted=h.deleted,
+        types=list(h.types),
+    )
 
 
 def analyze(
@@ -741,15 +752,17 @@ def analyze(
     # dive's figures take the core a while with the GIL released: on a second
     # core, while this thread runs the audit pass and the rules.
     dive_done = _in_thread(lambda: dive_figures(merged))
-    waste_rows, hits = merged.audit([_core_rule(r) for r in rules], list(Cause))
+    audit = merged.audit([_core_rule(r) for r in rules])
+    waste_rows, hits = audit.waste, audit.hits
     entry = merged.entry
 
     items: list[WasteItem] = []
     by_path: dict[str, int] = {}
     total = WasteTotals()
     user = WasteTotals()
-    for _, path, size, cause, layer, by, how, deleted_by in waste_rows:
-        item = WasteItem(path, size, cause, layer, by, how, commands[by], deleted_by)
+    for row in waste_rows:
+        path, size, cause, layer, by = row.path, row.size, _CAUSES[row.cause], row.layer, row.by_layer
+        item = WasteItem(path, size, cause, layer, by, row.how, commands[by], row.deleted_by)
         items.append(item)
         if size:
             by_path[path] = by_path.get(path, 0) + size
@@ -764,18 +777,18 @@ def analyze(
     # Each rule sees the versions its hint let through (in path order, then layer order).
     for rule, found in zip(rules, hits):
         if rule.scope == HIDDEN:
-            for i, _ in found:
-                w = items[i]
-                p = rule.match(entry(waste_rows[i][0]), None, w)
+            for hit in found:
+                w = items[hit.item]
+                p = rule.match(entry(waste_rows[hit.item].entry), None, w)
                 if p is not None:
                     detail = f"{w.cause} by layer {w.by_layer}"
                     if w.cause == DELETED:
                         detail += f" ({w.how})"
                     sink.add(rule, p, w.layer, w.size, detail)
             continue
-        for eid, prev_id in found:
-            ev = entry(eid)
-            p = rule.match(ev, None if prev_id is None else entry(prev_id), None)
+        for hit in found:
+            ev = entry(hit.item)
+            p = rule.match(ev, None if hit.previous is None else entry(hit.previous), None)
             if p is not None:
                 kind = ev.type if rule.scope == SHIPPED else ev.content_type
                 sink.add(rule, p, ev.layer, ev.size if kind == FILE else 0)
@@ -853,9 +866,10 @@ def dive_figures(merged: Merged) -> DiveFigures:
     by the core (``src/dive.rs``) over each layer's own entries, whiteouts and
     opaque directories, dive's quirks included (README lists them)."""
     image = merged.image
-    min_sum, disc_sum, raw_refs = merged.dive_raw()
+    sums = merged.dive_raw()
+    min_sum, disc_sum = sums.min_sum, sums.disc_sum
     efficiency = 1.0 if disc_sum == 0 else min_sum / disc_sum
-    refs = [(p.decode("utf-8", "surrogateescape"), c, n) for p, c, n in raw_refs]
+    refs = [(r.path, r.count, r.size) for r in sums.refs]
     wasted = sum(r[2] for r in refs)
     size = sum(la.size_bytes for la in image.layers)
     user_size = sum(la.size_bytes for la in image.layers[1:])

@@ -112,7 +112,7 @@ def read_content(image: Image, entry: Entry, limit: int | None = None) -> bytes:
 
 def lookup(merged: Merged, path: str, layer: int | None = None) -> Entry:
     """The version of ``path`` visible as of ``layer`` (default: top); clear errors otherwise."""
-    from .loader import normalise
+    from ._core import normalise
 
     norm = normalise(path.strip()) or ""
     if not norm:

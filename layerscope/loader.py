@@ -13,10 +13,9 @@ import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
 
 from . import _core
-from .errors import ImageError, LayerscopeError
+from .errors import LayerscopeError
 from .model import (
     DIFF_ID_MISMATCH,
     DIGEST_MISMATCH,
@@ -41,32 +40,14 @@ _MEDIA_COMPRESSION = {"gzip": "gzip", "zstd": "zstd", "tar": "none", "xz": "xz",
 ProgressFn = Callable[[int, int], None]  # (layer index, uncompressed bytes read so far)
 
 
-def normalise(name: str) -> str | None:
-    """``./a//b/`` -> ``/a/b``; None when the name climbs out with ``..``."""
-    if name.startswith("./"):
-        name = name[2:]
-    if "//" not in name and "/." not in name and not name.startswith(("/", ".")):
-        return "/" + name.rstrip("/") if name else "/"
-    parts = []
-    for part in name.split("/"):
-        if part == "..":
-            return None
-        if part and part != ".":
-            parts.append(part)
-    return "/" + "/".join(parts)
-
-
-def _opener(layer: Layer) -> Callable[[], Any]:
+def _opener(layer: Layer) -> Callable[[], _core.Blob]:
     """What the core calls on its thread to open a blob: the raw file object
-    with its ``(fd, start, length)`` window when it is a plain file, or an
-    error message when it cannot be opened."""
+    with its window when it is a plain file. What it raises (an ``ImageError``
+    or ``OSError``) is the layer's error, in its own words."""
 
-    def open_it() -> Any:
-        try:
-            raw = layer.open_blob()
-        except (ImageError, OSError) as exc:
-            return str(exc)
-        return raw, window_of(raw)
+    def open_it() -> _core.Blob:
+        raw = layer.open_blob()
+        return _core.Blob(raw=raw, window=window_of(raw))
 
     return open_it
 
@@ -82,26 +63,27 @@ def _apply(layer: Layer, scan: _core.LayerScan) -> tuple[Layer, LayerContent]:
     idx = layer.index
     name = _name(layer)
     warnings = list(_streamed(layer))
-    compression = scan["compression"]
-    if scan["error"] is None or scan["members"] or scan["uncompressed_bytes"]:
+    compression = scan.compression
+    if scan.error is None or scan.members or scan.uncompressed_bytes:
         media = _check_media_type(layer.media_type, compression, name)
         if media is not None:
             warnings.append(LoadWarning(MEDIA_TYPE, media, idx))
-    warnings += [core_warning(kind, message, idx) for kind, message in scan["warnings"]]
-    overflow: list[tuple[str, int]] = scan["overflow"]
+    warnings += [core_warning(w.kind, w.message, idx) for w in scan.warnings]
+    overflow = scan.overflow
     if overflow:
-        cut = f"{name}: {sum(n for _, n in overflow)} more warnings not shown"
+        cut = f"{name}: {sum(o.count for o in overflow)} more warnings not shown"
         warnings.append(LoadWarning(WarningKind.WARNINGS_CUT, cut, idx))
         # One (unlisted) warning per kind keeps what was cut visible to the gate.
         warnings += [
-            core_warning(kind, f"{name}: {n} more {kind} warnings not shown", idx, listed=False) for kind, n in overflow
+            core_warning(o.kind, f"{name}: {o.count} more {o.kind} warnings not shown", idx, listed=False)
+            for o in overflow
         ]
-    error = layer.error if scan["error"] is None else scan["error"]
+    error = layer.error if scan.error is None else scan.error
     computed_diff_id = computed_digest = None
     if error is None:
-        computed_diff_id = scan["diff_id"]
-        computed_digest = scan["digest"]
-        if layer.diff_id and layer.diff_id != computed_diff_id and not scan["diff_id_unverified"]:
+        computed_diff_id = scan.diff_id
+        computed_digest = scan.digest
+        if layer.diff_id and layer.diff_id != computed_diff_id and not scan.diff_id_unverified:
             message = f"{name}: diff_id mismatch: config says {layer.diff_id}, content is {computed_diff_id}"
             warnings.append(LoadWarning(DIFF_ID_MISMATCH, message, idx))
         if layer.digest and computed_digest and layer.digest != computed_digest:
@@ -112,17 +94,17 @@ def _apply(layer: Layer, scan: _core.LayerScan) -> tuple[Layer, LayerContent]:
         compressed_bytes=_compressed_bytes(layer),
         compression=compression,
         error=error,
-        whiteouts=scan["whiteouts"],
-        opaque_dirs=scan["opaque_dirs"],
-        size_bytes=scan["size_bytes"],
-        member_count=scan["members"],
-        uncompressed_bytes=scan["uncompressed_bytes"],
+        whiteouts=scan.whiteouts,
+        opaque_dirs=scan.opaque_dirs,
+        size_bytes=scan.size_bytes,
+        member_count=scan.members,
+        uncompressed_bytes=scan.uncompressed_bytes,
         computed_diff_id=computed_diff_id,
         computed_digest=computed_digest,
         warnings=layer.warnings + tuple(warnings),
         streamed=None,
     )
-    return read, LayerContent(rows=scan["rows"])  # the entries stay in the core until the merge takes them
+    return read, LayerContent(rows=scan.rows)  # the entries stay in the core until the merge takes them
 
 
 def _streamed(layer: Layer) -> tuple[LoadWarning, ...]:
@@ -199,7 +181,7 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
         # Biggest first keeps every thread busy until the end.
         todo.sort(key=lambda la: -la.compressed_bytes)
         result = _scan(todo, progress, max(1, workers))
-        for layer, scan in zip(todo, result["layers"]):
+        for layer, scan in zip(todo, result):
             done[layer.index] = _apply(layer, scan)
     if direct is not None:
         direct.join()
@@ -207,10 +189,10 @@ def read_layers(image: Image, progress: ProgressFn | None = None, workers: int |
     return ReadImage(replace(image, layers=tuple(la for la, _ in layers)), tuple(c for _, c in layers))
 
 
-def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> _core.ScanResult:
+def _scan(layers: list[Layer], progress: ProgressFn | None, workers: int) -> list[_core.LayerScan]:
     """The core's read of these tar layers, with this module's limits."""
     return _core.scan_layers(
-        [(la.index, _name(la), _opener(la)) for la in layers],
+        [_core.ScanJob(index=la.index, name=_name(la), open=_opener(la)) for la in layers],
         progress,
         workers=workers,
         max_members=MAX_LAYER_MEMBERS,

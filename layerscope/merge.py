@@ -17,23 +17,18 @@ subtree implicitly; missing parents are created as implicit directories.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
 
 from . import _core
 from .loader import ReadImage, core_warning
 from .model import (
     DIR,
-    ENTRY_TYPES,
-    Change,
-    DeleteHow,
     Deletion,
     Entry,
     Event,
     Image,
     LayerContent,
-    LayerCounts,
 )
 
 ROOT = "/"
@@ -49,7 +44,7 @@ def sort_key(path: str) -> str:
 
 
 def _root() -> Entry:
-    return Entry(ROOT, DIR, 0o755, 0, 0, 0, 0, None, None, None, 0, 0, implicit=True)
+    return Entry(path=ROOT, type=DIR, mode=0o755, uid=0, gid=0, size=0, mtime=0, layer=0, implicit=True)
 
 
 @dataclass(frozen=True, slots=True, eq=False, weakref_slot=True)  # weakref: views keep caches by image
@@ -162,7 +157,8 @@ class Merged:
         (up to ``limit`` with ``stop_at_limit``) and how many are deleted. The
         core walks every path with the GIL released (``src/search.rs``).
         """
-        return self._tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+        found = self._tree.find_fragment(fragment.lower(), k, ghosts, limit, stop_at_limit)
+        return found.first, found.total, found.deleted
 
     def timelines(self) -> Iterator[tuple[str, list[Event]]]:
         """Every path with its events, in byte order of the paths."""
@@ -193,19 +189,17 @@ class Merged:
     # -- what the core computes over the whole tree ------------------------------
     def entry(self, eid: int) -> Entry:
         """The entry the core numbers ``eid`` (``Entry.id``)."""
-        return cast(Entry, self._tree.entry(eid))
+        return self._tree.entry(eid)
 
-    def audit(
-        self, rules: Sequence[tuple[str, int, list[str], bool, bool, bool, list[str]]], causes: Sequence[object]
-    ) -> tuple[list[tuple[int, str, int, Any, int, int, str, str | None]], list[list[tuple[int, int | None]]]]:
+    def audit(self, rules: list[_core.AuditRule]) -> _core.AuditResult:
         """The core's audit pass (``src/audit.rs``): waste rows and each rule's hits."""
-        return self._tree.audit(rules, causes)
+        return self._tree.audit(rules)
 
-    def dive_raw(self) -> _core.DiveRaw:
+    def dive_raw(self) -> _core.DiveSums:
         """dive's figures as the core counts them (``src/dive.rs``)."""
         return self._tree.dive_figures()
 
-    def layer_bytes(self, k: int) -> tuple[dict[str, int], dict[str, int], dict[str, int], list[str]]:
+    def layer_bytes(self, k: int) -> _core.ByteFigures:
         """Layer ``k``'s added, hidden and delta bytes by cause, and the paths it changed."""
         return self._tree.layer_bytes(k)
 
@@ -219,29 +213,19 @@ class Merged:
         return self._tree.write_array(which, k, write, chunk)
 
 
-def _rows(content: LayerContent) -> Any:
+def _input(
+    index: int, name: str, la_whiteouts: list[str], la_opaque: list[str], content: LayerContent
+) -> _core.MergeLayer:
     """What the core merges for a layer: the rows its scan kept, or the
-    entries a Python source read, as tuples."""
-    if content.rows is not None:
-        return content.rows
-    ups = content.copy_ups
-    return [
-        (
-            e.path,
-            str(e.type),
-            e.mode,
-            e.uid,
-            e.gid,
-            e.size,
-            e.mtime,
-            e.link,
-            e.digest,
-            e.xattrs,
-            e.offset,
-            ups.get(e.path),
-        )
-        for e in content.entries
-    ]
+    entries a Python source read."""
+    return _core.MergeLayer(
+        index=index,
+        name=name,
+        rows=content.rows if content.rows is not None else list(content.entries),
+        whiteouts=la_whiteouts,
+        opaque_dirs=la_opaque,
+        copy_ups=content.copy_ups,
+    )
 
 
 def merge(read: ReadImage) -> Merged:
@@ -251,20 +235,14 @@ def merge(read: ReadImage) -> Merged:
     layers = image.layers
     names = [f"layer {la.index} ({la.source_name})" for la in layers]
     tree = _core.merge_layers(
-        [(la.index, names[i], _rows(read.contents[i]), la.whiteouts, la.opaque_dirs) for i, la in enumerate(layers)],
+        [_input(la.index, names[i], la.whiteouts, la.opaque_dirs, read.contents[i]) for i, la in enumerate(layers)],
         len(layers),
-        Entry,
-        Deletion,
-        list(ENTRY_TYPES),
-        list(Change),
-        list(DeleteHow),
     )
     merged = tuple(
         replace(
             la,
-            counts=LayerCounts(*tree.counts(la.index)),
-            warnings=la.warnings
-            + tuple(core_warning(kind, message, la.index) for kind, message in tree.warnings(la.index)),
+            counts=tree.counts(la.index),
+            warnings=la.warnings + tuple(core_warning(w.kind, w.message, la.index) for w in tree.warnings(la.index)),
         )
         for la in layers
     )

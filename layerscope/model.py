@@ -1,8 +1,8 @@
 """Plain typed data for an image: Image, Layer, Entry, Deletion, HistoryItem.
 
-The model knows nothing of files on disk, terminals or Textual. Entries use
-``__slots__`` and hand-written ``__init__`` because a big image has millions of
-them: each byte per entry counts and dataclass machinery costs time per object.
+The model knows nothing of files on disk, terminals or Textual. ``Entry`` and
+``Deletion`` are the core's frozen classes, re-exported here: a big image has
+millions of them, made on demand from the core's arrays.
 """
 
 from __future__ import annotations
@@ -10,9 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO, Protocol, TypeAlias
 
-if TYPE_CHECKING:  # the model names the core's types; it never calls the core
+from ._core import Deletion as Deletion  # re-exported: the model's classes, defined in the core
+from ._core import Entry as Entry
+from ._core import LayerCounts as LayerCounts
+
+if TYPE_CHECKING:  # the model names the core's rows; it never calls the core
     from ._core import LayerRows
 
 # Entry types, as they appear in the JSON report.
@@ -64,123 +68,13 @@ REPLACED = DeleteHow.REPLACED
 DELETE_HOWS = tuple(DeleteHow)
 
 
-class Entry:
-    """One layer's version of one path (a tar member after normalisation).
+# ``Entry`` (one layer's version of one path) and ``Deletion`` (a path a layer
+# removed) are defined once, in the core (``src/pymodel.rs``), which makes
+# millions of them straight from its arrays; Python sources make them through
+# the same class, by keyword. ``LayerCounts`` is the merge's count of a layer.
+# See ``layerscope/_core.pyi`` for their fields.
 
-    ``digest`` is the raw sha256 of a regular file's content (None for other
-    types and for sparse files). A hardlink carries its target's size and digest
-    and points at the entry that holds the bytes through ``source``.
-    ``offset`` is where the content starts in the uncompressed layer stream,
-    so content can be re-read lazily without extracting anything.
-    ``implicit`` marks a directory no layer listed: the merge made it because
-    a layer listed something inside it. ``id`` is the entry's number in the
-    core's merged model (-1 for an entry not made from it): the core makes a
-    new ``Entry`` each time one is asked for, so two objects for the same
-    version are told apart by ``id``, never by identity.
-    """
-
-    __slots__ = (
-        "path",
-        "type",
-        "mode",
-        "uid",
-        "gid",
-        "size",
-        "mtime",
-        "link",
-        "digest",
-        "xattrs",
-        "offset",
-        "layer",
-        "change",
-        "source",
-        "implicit",
-        "id",
-    )
-
-    def __init__(
-        self,
-        path: str,
-        type: str,
-        mode: int,
-        uid: int,
-        gid: int,
-        size: int,
-        mtime: int,
-        link: str | None,
-        digest: bytes | None,
-        xattrs: dict[str, bytes] | None,
-        offset: int,
-        layer: int,
-        change: Change = Change.ADDED,
-        source: Entry | None = None,
-        implicit: bool = False,
-        id: int = -1,
-    ) -> None:
-        self.path = path
-        self.type = type
-        self.mode = mode
-        self.uid = uid
-        self.gid = gid
-        self.size = size
-        self.mtime = mtime
-        self.link = link
-        self.digest = digest
-        self.xattrs = xattrs
-        self.offset = offset
-        self.layer = layer
-        self.change = change
-        self.source = source
-        self.implicit = implicit
-        self.id = id
-
-    @property
-    def digest_str(self) -> str | None:
-        return None if self.digest is None else "sha256:" + self.digest.hex()
-
-    @property
-    def is_dir(self) -> bool:
-        return self.type == DIR
-
-    @property
-    def content_type(self) -> str:
-        """The type as the union mount sees it: a hardlink is a regular file."""
-        return FILE if self.type == HARDLINK else self.type
-
-    @property
-    def data_entry(self) -> Entry:
-        """The entry whose tar member holds this entry's bytes."""
-        return self.source if self.source is not None else self
-
-    @property
-    def key(self) -> int:
-        """Names this version across objects: the core's id, else the object's own."""
-        return self.id if self.id >= 0 else -1 - id(self)
-
-    def same(self, other: Entry) -> bool:
-        """Is ``other`` the same version (the same entry of the same layer)?"""
-        return self is other or (self.id >= 0 and self.id == other.id)
-
-    def __repr__(self) -> str:
-        return f"Entry({self.path!r}, {self.type}, L{self.layer}, {self.change})"
-
-
-class Deletion:
-    """A path removed by a layer: by a whiteout, an opaque dir or a type change."""
-
-    __slots__ = ("path", "layer", "how", "cause")
-
-    def __init__(self, path: str, layer: int, how: DeleteHow, cause: str) -> None:
-        self.path = path
-        self.layer = layer
-        self.how = how
-        self.cause = cause  # the whiteout target, opaque dir or replacing path
-
-    def __repr__(self) -> str:
-        return f"Deletion({self.path!r}, L{self.layer}, {self.how})"
-
-
-Event = Entry | Deletion
+Event: TypeAlias = Entry | Deletion
 
 
 class WarningKind(StrEnum):
@@ -305,18 +199,6 @@ class ImageConfig:
     exposed_ports: list[str] = field(default_factory=list)
     volumes: list[str] = field(default_factory=list)
     diff_ids: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class LayerCounts:
-    entries: int = 0
-    added: int = 0
-    modified: int = 0
-    metadata: int = 0
-    rewritten: int = 0
-    type_changed: int = 0
-    deleted: int = 0
-    dirs_rewritten: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,7 @@ def changed_paths(merged: Merged, k: int) -> dict[str, None]:
     while every full collection would walk a set's 80k entries (35 ms per
     collection, felt as a stutter, for the sets of a 500k-entry image).
     """
-    return dict.fromkeys(merged.layer_bytes(k)[3])
+    return dict.fromkeys(merged.layer_bytes(k).changed)
 
 
 def layer_bytes(merged: Merged, k: int) -> LayerBytes:
@@ -63,8 +63,8 @@ def layer_bytes(merged: Merged, k: int) -> LayerBytes:
     deletions), computed by the core (``Tree::layer_bytes``) without making
     an object per path: a 500k-entry image has its sizes in a fraction of a
     second, and the UI thread is not kept from the GIL meanwhile."""
-    added, hidden, delta, changed = merged.layer_bytes(k)
-    return LayerBytes(added, hidden, delta, dict.fromkeys(changed))
+    b = merged.layer_bytes(k)
+    return LayerBytes(b.added, b.hidden, b.delta, dict.fromkeys(b.changed))
 
 
 class Sizes:

@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._core import normalise
 from .analysis import _hiding
 from .errors import LayerscopeError
 from .globs import compile_glob, is_glob
-from .loader import normalise
 from .merge import Merged
 from .model import FILE, Deletion, Entry
 

@@ -24,7 +24,11 @@ mod tree_tests;
 #[cfg(feature = "python")]
 mod py;
 #[cfg(feature = "python")]
+mod pymodel;
+#[cfg(feature = "python")]
 mod pytree;
+#[cfg(feature = "python")]
+mod pytypes;
 
 #[cfg(feature = "python")]
 #[pyo3::pymodule]

@@ -8,12 +8,15 @@ use std::sync::Mutex;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyString};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
 use crate::blob::Source;
 use crate::decode::{Decoded, CHUNK};
 use crate::layer::{scan, LayerScan, Limits};
 use crate::pytree::LayerRows;
+use crate::pytypes::{
+    Blob, CoreWarning, HeaderFields, LayerScan as PyLayerScan, ScanJob, WarningOverflow, Window,
+};
 use crate::tree::Rows;
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -21,10 +24,13 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(open_reader, m)?)?;
     m.add_function(wrap_pyfunction!(header_fields, m)?)?;
     m.add_function(wrap_pyfunction!(pax_records, m)?)?;
+    m.add_function(wrap_pyfunction!(normalise, m)?)?;
     m.add_class::<Reader>()?;
     m.add_class::<crate::pytree::Tree>()?;
     m.add_class::<crate::pytree::LayerRows>()?;
     m.add_function(wrap_pyfunction!(crate::pytree::merge_layers, m)?)?;
+    crate::pytypes::register(m)?;
+    m.add("ReadError", m.py().get_type::<ReadError>())?;
     Ok(())
 }
 
@@ -32,14 +38,24 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 /// (`(ok, size)`, size None when malformed): the outer-archive index walks
 /// headers by offset and needs only these.
 #[pyfunction]
-fn header_fields(hdr: &[u8]) -> PyResult<(bool, Option<i64>)> {
+fn header_fields(hdr: &[u8]) -> PyResult<HeaderFields> {
     if hdr.len() != crate::tar::BLOCK {
         return Err(PyValueError::new_err("a tar header is 512 bytes"));
     }
-    Ok((
-        crate::tar::checksum_ok(hdr),
-        crate::tar::header_number(&hdr[124..136]),
-    ))
+    Ok(HeaderFields {
+        ok: crate::tar::checksum_ok(hdr),
+        size: crate::tar::header_number(&hdr[124..136]),
+    })
+}
+
+/// `./a//b/` -> `/a/b`; None when the name climbs out with `..`: the scan's
+/// rule (`layer::normalise`), the one every path a user types goes through too.
+#[pyfunction]
+fn normalise(py: Python<'_>, name: &Bound<'_, PyAny>) -> PyResult<Option<PyObject>> {
+    let raw = crate::pytree::bytes_of(name)?;
+    crate::layer::normalise(&raw)
+        .map(|p| crate::pytree::text(py, &p))
+        .transpose()
 }
 
 /// The records of a pax extended header as `{key: value}` (keys decoded, values raw).
@@ -54,13 +70,13 @@ fn pax_records<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyDict>
     Ok(d)
 }
 
-/// A window `(fd, start, length)` of an open file, or a Python stream.
-fn source_of(py: Python<'_>, raw: &Py<PyAny>, window: &Bound<'_, PyAny>) -> PyResult<Source> {
-    if window.is_none() {
+/// A window of an open file, or a Python stream.
+fn source_of(py: Python<'_>, raw: &Py<PyAny>, window: Option<&Py<Window>>) -> PyResult<Source> {
+    let Some(w) = window else {
         return Ok(Source::python(raw.clone_ref(py)));
-    }
-    let (fd, start, len): (i32, u64, u64) = window.extract()?;
-    Source::window(fd, start, len).map_err(|e| PyOSError::new_err(e.to_string()))
+    };
+    let w = w.get();
+    Source::window(w.fd, w.start, w.length).map_err(|e| PyOSError::new_err(e.to_string()))
 }
 
 fn failed(error: String) -> LayerScan {
@@ -80,15 +96,15 @@ fn run_job(
     progress: Option<&Py<PyAny>>,
 ) -> LayerScan {
     let opened = Python::with_gil(|py| -> Result<(Py<PyAny>, Source), String> {
+        // An opener that raises: its message is the layer's error.
         let got = opener.call0(py).map_err(|e| e.value(py).to_string())?;
-        let got = got.bind(py);
-        if let Ok(msg) = got.downcast::<PyString>() {
-            return Err(msg.to_string());
-        }
-        let (raw, window): (Py<PyAny>, Bound<'_, PyAny>) =
-            got.extract().map_err(|e| e.to_string())?;
-        let source =
-            source_of(py, &raw, &window).map_err(|e| format!("{name}: cannot open ({e})"))?;
+        let blob = got
+            .downcast_bound::<Blob>(py)
+            .map_err(|e| e.to_string())?
+            .get();
+        let raw = blob.raw.clone_ref(py);
+        let source = source_of(py, &raw, blob.window.as_ref())
+            .map_err(|e| format!("{name}: cannot open ({e})"))?;
         Ok((raw, source))
     });
     let (raw, source) = match opened {
@@ -118,9 +134,8 @@ fn run_job(
     out
 }
 
-/// Reads every layer: `jobs` is a list of `(index, name, opener)`, where
-/// `opener()` returns `(raw, (fd, start, length) | None)` or an error string.
-/// Returns `{"layers": [one dict per job, in the order given]}`; each layer's
+/// Reads every layer: `job.open()` returns a `Blob` (or raises: the layer's
+/// error). Returns one `LayerScan` per job, in the order given; each layer's
 /// entries stay in the core as its `rows` (a `LayerRows` for `merge_layers`):
 /// no Python object is made per entry.
 #[pyfunction]
@@ -128,14 +143,21 @@ fn run_job(
 #[allow(clippy::too_many_arguments)]
 fn scan_layers(
     py: Python<'_>,
-    jobs: Vec<(i64, String, Py<PyAny>)>,
+    jobs: Vec<Py<ScanJob>>,
     progress: Option<Py<PyAny>>,
     workers: usize,
     max_members: u64,
     trailing_limit: u64,
     max_depth: usize,
     max_warnings: usize,
-) -> PyResult<PyObject> {
+) -> PyResult<Vec<PyLayerScan>> {
+    let jobs: Vec<(i64, String, Py<PyAny>)> = jobs
+        .iter()
+        .map(|j| {
+            let j = j.get();
+            (j.index, j.name.clone(), j.open.clone_ref(py))
+        })
+        .collect();
     let limits = Limits {
         max_members: max_members.max(1),
         trailing: trailing_limit,
@@ -172,16 +194,12 @@ fn scan_layers(
             .ok()
             .flatten()
             .unwrap_or_else(|| (failed("layer not read".to_string()), Rows::default()));
-        let d = layer_dict(py, scan)?;
         let held = LayerRows {
             rows: Mutex::new(Some(rows)),
         };
-        d.bind(py).set_item("rows", Py::new(py, held)?)?;
-        layers.push(d);
+        layers.push(layer_result(py, scan, Py::new(py, held)?)?);
     }
-    let out = PyDict::new(py);
-    out.set_item("layers", layers)?;
-    Ok(out.into_any().unbind())
+    Ok(layers)
 }
 
 trait LockSlot<T> {
@@ -194,25 +212,41 @@ impl<T> LockSlot<T> for Vec<Mutex<T>> {
     }
 }
 
-/// One layer's result as a dict: what it holds besides its rows, for the loader.
-fn layer_dict(py: Python<'_>, scan: LayerScan) -> PyResult<Py<PyDict>> {
-    let d = PyDict::new(py);
-    let texts = |v: &[Vec<u8>]| -> PyResult<Vec<PyObject>> {
-        v.iter().map(|p| crate::pytree::text(py, p)).collect()
+/// One layer's result, for the loader.
+fn layer_result(py: Python<'_>, scan: LayerScan, rows: Py<LayerRows>) -> PyResult<PyLayerScan> {
+    let texts = |v: &[Vec<u8>]| -> PyResult<Py<PyList>> {
+        let out = PyList::empty(py);
+        for p in v {
+            out.append(crate::pytree::text(py, p)?)?;
+        }
+        Ok(out.unbind())
     };
-    d.set_item("whiteouts", texts(&scan.whiteouts)?)?;
-    d.set_item("opaque_dirs", texts(&scan.opaque_dirs)?)?;
-    d.set_item("warnings", scan.warnings)?;
-    d.set_item("overflow", scan.overflow)?;
-    d.set_item("error", scan.error)?;
-    d.set_item("compression", scan.compression)?;
-    d.set_item("diff_id", scan.diff_id)?;
-    d.set_item("digest", scan.digest)?;
-    d.set_item("diff_id_unverified", scan.diff_id_unverified)?;
-    d.set_item("uncompressed_bytes", scan.uncompressed_bytes)?;
-    d.set_item("size_bytes", scan.size_bytes)?;
-    d.set_item("members", scan.members)?;
-    Ok(d.unbind())
+    let warnings = PyList::empty(py);
+    for (kind, message) in scan.warnings {
+        warnings.append(CoreWarning {
+            kind,
+            message: PyString::new(py, &message).into_any().unbind(),
+        })?;
+    }
+    let overflow = PyList::empty(py);
+    for (kind, count) in scan.overflow {
+        overflow.append(WarningOverflow { kind, count })?;
+    }
+    Ok(PyLayerScan {
+        whiteouts: texts(&scan.whiteouts)?,
+        opaque_dirs: texts(&scan.opaque_dirs)?,
+        warnings: warnings.unbind(),
+        overflow: overflow.unbind(),
+        error: scan.error,
+        compression: scan.compression,
+        diff_id: scan.diff_id,
+        digest: scan.digest,
+        diff_id_unverified: scan.diff_id_unverified,
+        uncompressed_bytes: scan.uncompressed_bytes,
+        size_bytes: scan.size_bytes,
+        members: scan.members,
+        rows,
+    })
 }
 
 /// Uncompressed bytes of one blob, read on demand (content views, archives
@@ -226,12 +260,19 @@ struct Reader {
     raw: Option<Py<PyAny>>,
 }
 
+pyo3::create_exception!(
+    layerscope._core,
+    ReadError,
+    PyOSError,
+    "A blob cannot be read or decompressed (an OSError, so callers that catch those still do)."
+);
+
 fn panicked() -> PyErr {
-    PyOSError::new_err("internal error decompressing the blob (a bug: please report it)")
+    ReadError::new_err("internal error decompressing the blob (a bug: please report it)")
 }
 
 fn io_err(e: std::io::Error) -> PyErr {
-    PyOSError::new_err(e.to_string())
+    ReadError::new_err(e.to_string())
 }
 
 #[pymethods]
@@ -319,10 +360,10 @@ impl Reader {
 fn open_reader(
     py: Python<'_>,
     raw: Py<PyAny>,
-    window: Bound<'_, PyAny>,
+    window: Option<Py<Window>>,
     name: &str,
 ) -> PyResult<Reader> {
-    let source = source_of(py, &raw, &window)?;
+    let source = source_of(py, &raw, window.as_ref())?;
     let decoded = py
         .allow_threads(|| Decoded::new(source, name, false))
         .map_err(io_err)?;

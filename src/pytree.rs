@@ -1,14 +1,19 @@
 //! The merged model as Python sees it: `Tree`, read-only, with accessors
-//! that make `Entry`/`Deletion` objects only for what is asked.
+//! that make the model's `Entry`/`Deletion` objects (`pymodel.rs`) only for
+//! what is asked.
 
 use std::sync::Mutex;
 
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
-use crate::layer::{Entry, Kind};
-use crate::tree::{self, Change, How, LayerInput, Rec, Rows, DEL, KINDS, NONE};
+use crate::pymodel::{internal, kind_of, EntryFields, PyDeletion, PyEntry};
+use crate::pytypes::{
+    AuditResult, AuditRule, ByteFigures, CoreWarning, DiveRef, DiveSums, Hit, LayerCounts, Matches,
+    MergeLayer, Waste,
+};
+use crate::tree::{self, Change, LayerInput, Rec, Rows, DEL, NONE};
 
 /// One scanned layer's rows, held by the core until the merge takes them.
 #[pyclass(module = "layerscope._core")]
@@ -26,10 +31,9 @@ impl LayerRows {
             .unwrap_or(0)
     }
 
-    /// The entries as the scan read them, as tuples `(path, type, mode, uid,
-    /// gid, size, mtime, link, digest, xattrs, offset)`; empty once merged.
-    /// For tests that hold the scanner against another tar reader.
-    fn entries(&self, py: Python<'_>) -> PyResult<Vec<PyObject>> {
+    /// The entries as the scan read them (layer -1: in no merge yet); empty
+    /// once merged. For tests that hold the scanner against another tar reader.
+    fn entries(&self, py: Python<'_>) -> PyResult<Vec<Py<PyEntry>>> {
         let guard = self
             .rows
             .lock()
@@ -39,34 +43,40 @@ impl LayerRows {
         };
         let mut out = Vec::with_capacity(rows.len());
         for (i, r) in rows.recs.iter().enumerate() {
-            let fields = row_fields(
+            let f = entry_fields(
                 py,
                 r,
                 text(py, rows.paths.get(i as u32))?,
-                PyString::new(py, r.kind.name()).into_any().unbind(),
                 (r.link != NONE).then(|| rows.links.get(r.link)),
                 (r.digest != NONE).then(|| &rows.digests[r.digest as usize]),
                 (r.xattrs != NONE).then(|| &rows.xattrs[r.xattrs as usize]),
             )?;
-            let row = PyTuple::new(py, fields)?;
-            out.push(row.into_any().unbind());
+            out.push(PyEntry::make(
+                py,
+                EntryFields {
+                    layer: -1,
+                    change: Change::Added,
+                    source: py.None(),
+                    implicit: false,
+                    id: -1,
+                    ..f
+                },
+            )?);
         }
         Ok(out)
     }
 }
 
-/// The eleven fields every entry row has, as Python objects, in the order
-/// of `(path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset)`.
-#[allow(clippy::too_many_arguments)]
-fn row_fields(
+/// The fields of an entry row as the model's `Entry` holds them; the merge's
+/// own fields (layer, change, source, implicit, id) as a new row has them.
+fn entry_fields(
     py: Python<'_>,
     r: &Rec,
     path: PyObject,
-    kind: PyObject,
     link: Option<&[u8]>,
     digest: Option<&[u8; 32]>,
     xattrs: Option<&crate::tree::Xattrs>,
-) -> PyResult<Vec<PyObject>> {
+) -> PyResult<EntryFields> {
     let link = match link {
         Some(l) => text(py, l)?,
         None => py.None(),
@@ -85,19 +95,24 @@ fn row_fields(
         }
         None => py.None(),
     };
-    Ok(vec![
+    Ok(EntryFields {
         path,
-        kind,
-        r.mode.into_pyobject(py)?.into_any().unbind(),
-        r.uid.into_pyobject(py)?.into_any().unbind(),
-        r.gid.into_pyobject(py)?.into_any().unbind(),
-        r.size.into_pyobject(py)?.into_any().unbind(),
-        r.mtime.into_pyobject(py)?.into_any().unbind(),
+        kind: r.kind,
+        mode: r.mode.into(),
+        uid: r.uid,
+        gid: r.gid,
+        size: r.size,
+        mtime: r.mtime,
         link,
         digest,
         xattrs,
-        r.offset.into_pyobject(py)?.into_any().unbind(),
-    ])
+        offset: r.offset as i64,
+        layer: r.layer.into(),
+        change: r.change,
+        source: py.None(),
+        implicit: r.implicit,
+        id: -1,
+    })
 }
 
 /// Path text as Python holds it: UTF-8 decoded with surrogateescape, so any
@@ -111,7 +126,8 @@ pub fn text(py: Python<'_>, raw: &[u8]) -> PyResult<PyObject> {
     }
 }
 
-fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
+/// A path as the core holds it: str (surrogateescape) or bytes.
+pub fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     if let Ok(s) = obj.downcast::<PyString>() {
         let b = s.call_method1("encode", ("utf-8", "surrogateescape"))?;
         return Ok(b.downcast::<PyBytes>()?.as_bytes().to_vec());
@@ -119,64 +135,15 @@ fn bytes_of(obj: &Bound<'_, PyAny>) -> PyResult<Vec<u8>> {
     obj.extract::<Vec<u8>>()
 }
 
-fn kind_of(name: &str) -> PyResult<Kind> {
-    KINDS
-        .iter()
-        .copied()
-        .find(|k| k.name() == name)
-        .ok_or_else(|| PyValueError::new_err(format!("unknown entry type {name:?}")))
-}
-
-/// Rows from entries a Python source made (a container's upper directory):
-/// `(path, type, mode, uid, gid, size, mtime, link, digest, xattrs, offset,
-/// metacopy_target)`.
-fn rows_from_python(list: &Bound<'_, PyList>) -> PyResult<Rows> {
+/// Rows from the entries a Python source made (a container's upper
+/// directory), with the lower paths its metadata-only copy-ups show.
+fn rows_from_python(list: &Bound<'_, PyList>, copy_ups: &Bound<'_, PyDict>) -> PyResult<Rows> {
+    let py = list.py();
     let mut rows = Rows::default();
     for (i, item) in list.iter().enumerate() {
-        let t = item.downcast::<PyTuple>()?;
-        if t.len() != 12 {
-            return Err(PyValueError::new_err("an entry row has 12 fields"));
-        }
-        let link = t.get_item(7)?;
-        let digest = t.get_item(8)?;
-        let xattrs = t.get_item(9)?;
-        let target = t.get_item(11)?;
-        let e = Entry {
-            path: bytes_of(&t.get_item(0)?)?,
-            kind: kind_of(&t.get_item(1)?.extract::<String>()?)?,
-            mode: t.get_item(2)?.extract()?,
-            uid: t.get_item(3)?.extract()?,
-            gid: t.get_item(4)?.extract()?,
-            size: t.get_item(5)?.extract()?,
-            mtime: t.get_item(6)?.extract()?,
-            link: if link.is_none() {
-                None
-            } else {
-                Some(bytes_of(&link)?)
-            },
-            digest: if digest.is_none() {
-                None
-            } else {
-                let v: Vec<u8> = digest.extract()?;
-                Some(
-                    v.try_into()
-                        .map_err(|_| PyValueError::new_err("a digest is 32 bytes"))?,
-                )
-            },
-            xattrs: if xattrs.is_none() {
-                None
-            } else {
-                let d = xattrs.downcast::<PyDict>()?;
-                let mut v = Vec::with_capacity(d.len());
-                for (k, val) in d.iter() {
-                    v.push((k.extract::<String>()?, val.extract::<Vec<u8>>()?));
-                }
-                Some(v)
-            },
-            offset: t.get_item(10)?.extract::<i64>()?.max(0) as u64,
-        };
-        rows.push(&e);
-        if !target.is_none() {
+        let e = item.downcast::<PyEntry>()?.get();
+        rows.push(&e.row(py)?);
+        if let Some(target) = copy_ups.get_item(e.path_obj(py))? {
             rows.sources.push((i as u32, bytes_of(&target)?));
         }
     }
@@ -187,79 +154,64 @@ fn rows_from_python(list: &Bound<'_, PyList>) -> PyResult<Rows> {
 #[pyclass(module = "layerscope._core", frozen)]
 pub struct Tree {
     inner: tree::Tree,
-    entry_cls: Py<PyAny>,
-    deletion_cls: Py<PyAny>,
-    kinds: Vec<PyObject>,
-    changes: Vec<PyObject>,
-    hows: Vec<PyObject>,
 }
 
-/// Merge layers into a `Tree`. `layers` is a list of `(index, name, rows,
-/// whiteouts, opaque_dirs)` where rows is the `LayerRows` a scan kept, or a
-/// list of entry tuples.
-/// `names` gives the Python objects for entry types, change classes and
-/// deletion kinds (the model's enums), in the core's order.
+/// One layer's rows for the merge: the scan's, taken out of its `LayerRows`,
+/// or made from a Python source's entries.
+fn layer_input(py: Python<'_>, layer: &MergeLayer) -> PyResult<LayerInput> {
+    let rows = layer.rows.bind(py);
+    let mut rows = if let Ok(held) = rows.downcast::<LayerRows>() {
+        let mut guard = held
+            .borrow()
+            .rows
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("layer rows poisoned"))?
+            .take();
+        guard.take().unwrap_or_default()
+    } else {
+        rows_from_python(rows.downcast::<PyList>()?, layer.copy_ups.bind(py))?
+    };
+    rows.whiteouts = layer
+        .whiteouts
+        .bind(py)
+        .iter()
+        .map(|p| bytes_of(&p))
+        .collect::<PyResult<_>>()?;
+    rows.opaque_dirs = layer
+        .opaque_dirs
+        .bind(py)
+        .iter()
+        .map(|p| bytes_of(&p))
+        .collect::<PyResult<_>>()?;
+    Ok(LayerInput {
+        index: layer.index,
+        name: layer.name.clone(),
+        rows,
+    })
+}
+
+/// Merge layers into a `Tree` (the scan's rows are taken: a `LayerRows` is
+/// empty after).
 #[pyfunction]
-#[pyo3(signature = (layers, nlayers, entry_cls, deletion_cls, kinds, changes, hows))]
-#[allow(clippy::too_many_arguments, clippy::type_complexity)]
+#[pyo3(signature = (layers, nlayers))]
 pub fn merge_layers(
     py: Python<'_>,
-    layers: Vec<(
-        usize,
-        String,
-        Bound<'_, PyAny>,
-        Vec<Bound<'_, PyAny>>,
-        Vec<Bound<'_, PyAny>>,
-    )>,
+    layers: Vec<Bound<'_, MergeLayer>>,
     nlayers: usize,
-    entry_cls: Py<PyAny>,
-    deletion_cls: Py<PyAny>,
-    kinds: Vec<PyObject>,
-    changes: Vec<PyObject>,
-    hows: Vec<PyObject>,
 ) -> PyResult<Tree> {
-    if kinds.len() != KINDS.len()
-        || changes.len() != Change::ALL.len()
-        || hows.len() != How::ALL.len()
-    {
-        return Err(PyValueError::new_err(
-            "kinds, changes and hows do not match the core",
-        ));
-    }
-    let mut inputs = Vec::with_capacity(layers.len());
-    for (index, name, rows, whiteouts, opaque_dirs) in layers {
-        let mut rows = if let Ok(held) = rows.downcast::<LayerRows>() {
-            let mut guard = held
-                .borrow()
-                .rows
-                .lock()
-                .map_err(|_| PyRuntimeError::new_err("layer rows poisoned"))?
-                .take();
-            guard.take().unwrap_or_default()
-        } else {
-            rows_from_python(rows.downcast::<PyList>()?)?
-        };
-        rows.whiteouts = whiteouts.iter().map(bytes_of).collect::<PyResult<_>>()?;
-        rows.opaque_dirs = opaque_dirs.iter().map(bytes_of).collect::<PyResult<_>>()?;
-        inputs.push(LayerInput { index, name, rows });
-    }
+    crate::pymodel::names(py)?; // the model's enums, checked before any work
+    let inputs = layers
+        .iter()
+        .map(|la| layer_input(py, la.get()))
+        .collect::<PyResult<Vec<_>>>()?;
     let inner = py
         .allow_threads(|| {
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 tree::merge(inputs, nlayers)
             }))
         })
-        .map_err(|_| {
-            PyRuntimeError::new_err("internal error merging the layers (a bug: please report it)")
-        })?;
-    Ok(Tree {
-        inner,
-        entry_cls,
-        deletion_cls,
-        kinds,
-        changes,
-        hows,
-    })
+        .map_err(|_| internal("merging the layers"))?;
+    Ok(Tree { inner })
 }
 
 impl Tree {
@@ -271,19 +223,14 @@ impl Tree {
         }
     }
 
-    fn kind_obj(&self, py: Python<'_>, k: Kind) -> PyObject {
-        let i = KINDS.iter().position(|x| *x == k).unwrap_or(0);
-        self.kinds[i].clone_ref(py)
-    }
-
-    pub fn entry_obj(&self, py: Python<'_>, eid: u32) -> PyResult<PyObject> {
+    pub fn entry_obj(&self, py: Python<'_>, eid: u32) -> PyResult<Py<PyEntry>> {
         if eid >= self.inner.entry_count() {
             return Err(PyIndexError::new_err("no such entry id"));
         }
         let t = &self.inner;
         let r: &Rec = t.rec(eid);
         let source = if r.source != NONE && r.source != eid {
-            self.entry_obj(py, r.source)?
+            self.entry_obj(py, r.source)?.into_any()
         } else {
             py.None()
         };
@@ -292,88 +239,72 @@ impl Tree {
         } else {
             text(py, t.path(r.path))?
         };
-        let mut args = row_fields(
+        let f = entry_fields(py, r, path, t.link(eid), t.digest(eid), t.xattrs(eid))?;
+        PyEntry::make(
             py,
-            r,
-            path,
-            self.kind_obj(py, r.kind),
-            t.link(eid),
-            t.digest(eid),
-            t.xattrs(eid),
-        )?;
-        args.extend([
-            r.layer.into_pyobject(py)?.into_any().unbind(),
-            self.changes[r.change as usize].clone_ref(py),
-            source,
-            r.implicit.into_pyobject(py)?.to_owned().into_any().unbind(),
-            eid.into_pyobject(py)?.into_any().unbind(),
-        ]);
-        self.entry_cls.call1(py, PyTuple::new(py, args)?)
+            EntryFields {
+                source,
+                id: eid.into(),
+                ..f
+            },
+        )
     }
 
-    fn deletion_obj(&self, py: Python<'_>, did: u32) -> PyResult<PyObject> {
+    fn deletion_obj(&self, py: Python<'_>, did: u32) -> PyResult<Py<PyDeletion>> {
         let d = &self.inner.dels[did as usize];
-        let args = PyTuple::new(
+        PyDeletion::make(
             py,
-            [
-                text(py, self.inner.path(d.path))?,
-                d.layer.into_pyobject(py)?.into_any().unbind(),
-                self.hows[d.how as usize].clone_ref(py),
-                text(py, self.inner.path(d.cause))?,
-            ],
-        )?;
-        self.deletion_cls.call1(py, args)
+            text(py, self.inner.path(d.path))?,
+            d.layer.into(),
+            d.how,
+            text(py, self.inner.path(d.cause))?,
+        )
     }
 
     fn event_obj(&self, py: Python<'_>, ev: u32) -> PyResult<PyObject> {
         if ev & DEL != 0 {
-            self.deletion_obj(py, ev & !DEL)
+            Ok(self.deletion_obj(py, ev & !DEL)?.into_any())
         } else {
-            self.entry_obj(py, ev)
+            Ok(self.entry_obj(py, ev)?.into_any())
         }
     }
 }
 
-/// One audit rule as Python passes it: `(scope, mode_bits, prefixes,
-/// secret_names, deleted, all, types)`.
-type AuditRule<'py> = (
-    String,
-    u32,
-    Vec<Bound<'py, PyAny>>,
-    bool,
-    bool,
-    bool,
-    Vec<String>,
-);
-
 /// The rules as the audit pass reads them: scope names and type names
 /// checked here, so a bad rule is a ValueError before the pass starts.
 fn audit_spec(
-    rules: Vec<AuditRule<'_>>,
+    py: Python<'_>,
+    rules: &[Bound<'_, AuditRule>],
 ) -> PyResult<Vec<(crate::audit::Scope, crate::audit::Hint)>> {
     use crate::audit::{Hint, Scope};
     let mut spec = Vec::with_capacity(rules.len());
-    for (scope, mode_bits, prefixes, secret_names, deleted, all, types) in rules {
+    for rule in rules {
+        let rule = rule.get();
         let mut mask = 0u32;
-        for t in &types {
+        for t in &rule.types {
             mask |= 1 << kind_of(t)? as u32;
         }
-        let scope = match scope.as_str() {
+        let scope = match rule.scope.as_str() {
             "shipped" => Scope::Shipped,
             "changed" => Scope::Changed,
             "hidden" => Scope::Hidden,
             "live" => Scope::Live,
-            _ => return Err(PyValueError::new_err(format!("unknown scope {scope:?}"))),
+            s => return Err(PyValueError::new_err(format!("unknown scope {s:?}"))),
         };
-        let prefixes = prefixes.iter().map(bytes_of).collect::<PyResult<_>>()?;
+        let prefixes = rule
+            .prefixes
+            .bind(py)
+            .iter()
+            .map(|p| bytes_of(&p))
+            .collect::<PyResult<_>>()?;
         spec.push((
             scope,
             Hint {
-                mode_bits,
+                mode_bits: rule.mode_bits,
                 prefixes,
-                secret_names,
-                deleted,
-                all,
+                secret_names: rule.secret_names,
+                deleted: rule.deleted,
+                all: rule.all,
                 types: mask,
             },
         ));
@@ -381,36 +312,33 @@ fn audit_spec(
     Ok(spec)
 }
 
-/// The audit's waste as Python tuples `(entry id, path, size, cause, layer,
-/// by_layer, how, deleted_by)`, `cause` one of the four objects passed in.
-fn waste_rows(
-    py: Python<'_>,
+/// The names of the audit's causes, in the core's order (analysis's `Cause`).
+const CAUSES: [&str; 4] = ["overwritten", "metadata", "identical", "deleted"];
+
+/// The audit's waste as `Waste` objects.
+fn waste_rows<'py>(
+    py: Python<'py>,
     inner: &tree::Tree,
     waste: &[crate::audit::Waste],
-    causes: &[PyObject],
-) -> PyResult<Vec<PyObject>> {
-    let mut out = Vec::with_capacity(waste.len());
+) -> PyResult<Bound<'py, PyList>> {
+    let out = PyList::empty(py);
     for w in waste {
         let r = inner.rec(w.entry);
         let deleted_by = if w.deleted_by == NONE {
-            py.None()
+            None
         } else {
-            text(py, inner.path(w.deleted_by))?
+            Some(text(py, inner.path(w.deleted_by))?)
         };
-        let row = PyTuple::new(
-            py,
-            [
-                w.entry.into_pyobject(py)?.into_any().unbind(),
-                text(py, inner.path(r.path))?,
-                r.size.into_pyobject(py)?.into_any().unbind(),
-                causes[w.cause as usize].clone_ref(py),
-                r.layer.into_pyobject(py)?.into_any().unbind(),
-                w.by_layer.into_pyobject(py)?.into_any().unbind(),
-                PyString::new(py, w.how).into_any().unbind(),
-                deleted_by,
-            ],
-        )?;
-        out.push(row.into_any().unbind());
+        out.append(Waste {
+            entry: w.entry,
+            path: text(py, inner.path(r.path))?,
+            size: r.size,
+            cause: CAUSES[w.cause as usize],
+            layer: r.layer,
+            by_layer: w.by_layer,
+            how: w.how,
+            deleted_by,
+        })?;
     }
     Ok(out)
 }
@@ -507,12 +435,12 @@ impl Tree {
     }
 
     /// One entry by its id.
-    fn entry(&self, py: Python<'_>, eid: u32) -> PyResult<PyObject> {
+    fn entry(&self, py: Python<'_>, eid: u32) -> PyResult<Py<PyEntry>> {
         self.entry_obj(py, eid)
     }
 
     /// A layer's own entries, in the order it lists them.
-    fn layer_entries(&self, py: Python<'_>, k: usize) -> PyResult<Vec<PyObject>> {
+    fn layer_entries(&self, py: Python<'_>, k: usize) -> PyResult<Vec<Py<PyEntry>>> {
         self.inner
             .layer_recs(k)
             .map(|e| self.entry_obj(py, e))
@@ -520,7 +448,7 @@ impl Tree {
     }
 
     /// The deletions a layer made.
-    fn layer_deletions(&self, py: Python<'_>, k: usize) -> PyResult<Vec<PyObject>> {
+    fn layer_deletions(&self, py: Python<'_>, k: usize) -> PyResult<Vec<Py<PyDeletion>>> {
         self.inner
             .layer_dels(k)
             .iter()
@@ -528,33 +456,37 @@ impl Tree {
             .collect()
     }
 
-    /// `(entries, added, modified, metadata, rewritten, type_changed, deleted, dirs_rewritten)`.
-    #[allow(clippy::type_complexity)]
-    fn counts(&self, k: usize) -> PyResult<(u64, u64, u64, u64, u64, u64, u64, u64)> {
+    /// What the merge counted in layer `k`.
+    fn counts(&self, k: usize) -> PyResult<LayerCounts> {
         let c = self
             .inner
             .counts
             .get(k)
             .ok_or_else(|| PyIndexError::new_err("no such layer"))?;
-        Ok((
-            c.entries,
-            c.added,
-            c.modified,
-            c.metadata,
-            c.rewritten,
-            c.type_changed,
-            c.deleted,
-            c.dirs_rewritten,
-        ))
+        Ok(LayerCounts {
+            entries: c.entries,
+            added: c.added,
+            modified: c.modified,
+            metadata: c.metadata,
+            rewritten: c.rewritten,
+            type_changed: c.type_changed,
+            deleted: c.deleted,
+            dirs_rewritten: c.dirs_rewritten,
+        })
     }
 
-    /// The merge's warnings about layer `k`: `[(kind, message)]`.
-    fn warnings(&self, py: Python<'_>, k: usize) -> PyResult<Vec<(&'static str, PyObject)>> {
+    /// The merge's warnings about layer `k`.
+    fn warnings(&self, py: Python<'_>, k: usize) -> PyResult<Vec<CoreWarning>> {
         let Some(ws) = self.inner.warnings.get(k) else {
             return Ok(Vec::new());
         };
         ws.iter()
-            .map(|(kind, msg)| Ok((*kind, text(py, msg)?)))
+            .map(|(kind, msg)| {
+                Ok(CoreWarning {
+                    kind,
+                    message: text(py, msg)?,
+                })
+            })
             .collect()
     }
 
@@ -584,27 +516,12 @@ impl Tree {
                 write.call1((PyString::new(py, s),)).map(|_| ())
             })
         }))
-        .map_err(|_| {
-            PyRuntimeError::new_err("internal error writing the report (a bug: please report it)")
-        })?
+        .map_err(|_| internal("writing the report"))?
     }
 
-    /// The audit pass: `rules` is `[(scope, mode_bits, prefixes, secret_names,
-    /// deleted, all, types)]` and `causes` the four cause objects in the core's order.
-    /// Returns `(waste, hits)`: waste as `(entry id, path, size, cause, layer,
-    /// by_layer, how, deleted_by)`, and per rule `(entry id, previous entry id
-    /// or None)`, or `(waste index, None)` for hidden-scope rules.
-    #[allow(clippy::type_complexity)]
-    fn audit(
-        &self,
-        py: Python<'_>,
-        rules: Vec<AuditRule<'_>>,
-        causes: Vec<PyObject>,
-    ) -> PyResult<(Vec<PyObject>, Vec<Vec<(u32, Option<u32>)>>)> {
-        if causes.len() != 4 {
-            return Err(PyValueError::new_err("four causes"));
-        }
-        let spec = audit_spec(rules)?;
+    /// The audit pass: the waste, and per rule the versions its hint let through.
+    fn audit(&self, py: Python<'_>, rules: Vec<Bound<'_, AuditRule>>) -> PyResult<AuditResult> {
+        let spec = audit_spec(py, &rules)?;
         let inner = &self.inner;
         let result = py
             .allow_threads(|| {
@@ -612,80 +529,77 @@ impl Tree {
                     crate::audit::audit(inner, &spec)
                 }))
             })
-            .map_err(|_| {
-                PyRuntimeError::new_err(
-                    "internal error in the audit pass (a bug: please report it)",
-                )
-            })?;
-        let waste = waste_rows(py, inner, &result.waste, &causes)?;
-        let hits = result
-            .hits
-            .into_iter()
-            .map(|v| {
-                v.into_iter()
-                    .map(|(a, b)| (a, (b != NONE).then_some(b)))
-                    .collect()
-            })
-            .collect();
-        Ok((waste, hits))
+            .map_err(|_| internal("in the audit pass"))?;
+        let waste = waste_rows(py, inner, &result.waste)?;
+        let hits = PyList::empty(py);
+        for v in result.hits {
+            let one = PyList::empty(py);
+            for (a, b) in v {
+                one.append(Hit {
+                    item: a,
+                    previous: (b != NONE).then_some(b),
+                })?;
+            }
+            hits.append(one)?;
+        }
+        Ok(AuditResult {
+            waste: waste.unbind(),
+            hits: hits.unbind(),
+        })
     }
 
-    /// Layer k's own byte figures: `(added, hidden, delta, changed)`, the
-    /// first three as `{directory: bytes}`, changed as a list of paths.
-    #[allow(clippy::type_complexity)]
-    fn layer_bytes<'py>(
-        &self,
-        py: Python<'py>,
-        k: usize,
-    ) -> PyResult<(
-        Bound<'py, PyDict>,
-        Bound<'py, PyDict>,
-        Bound<'py, PyDict>,
-        Vec<PyObject>,
-    )> {
+    /// Layer k's own byte figures.
+    fn layer_bytes(&self, py: Python<'_>, k: usize) -> PyResult<ByteFigures> {
         let inner = &self.inner;
         let b = py
             .allow_threads(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.layer_bytes(k)))
             })
-            .map_err(|_| {
-                PyRuntimeError::new_err(
-                    "internal error computing a layer's sizes (a bug: please report it)",
-                )
-            })?;
-        let dict = |v: &[(u32, i64)]| -> PyResult<Bound<'py, PyDict>> {
+            .map_err(|_| internal("computing a layer's sizes"))?;
+        let dict = |v: &[(u32, i64)]| -> PyResult<Py<PyDict>> {
             let d = PyDict::new(py);
             for &(p, n) in v {
                 d.set_item(text(py, inner.path(p))?, n)?;
             }
-            Ok(d)
+            Ok(d.unbind())
         };
-        let changed = b
-            .changed
-            .iter()
-            .map(|&p| text(py, inner.path(p)))
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok((dict(&b.added)?, dict(&b.hidden)?, dict(&b.delta)?, changed))
+        let changed = PyList::empty(py);
+        for &p in &b.changed {
+            changed.append(text(py, inner.path(p))?)?;
+        }
+        Ok(ByteFigures {
+            added: dict(&b.added)?,
+            hidden: dict(&b.hidden)?,
+            delta: dict(&b.delta)?,
+            changed: changed.unbind(),
+        })
     }
 
-    /// dive 0.13.1's figures: `(min_sum, disc_sum, [(path, count, size)])`.
-    #[allow(clippy::type_complexity)]
-    fn dive_figures(&self, py: Python<'_>) -> PyResult<(i64, i64, Vec<(Vec<u8>, i64, i64)>)> {
+    /// dive 0.13.1's figures.
+    fn dive_figures(&self, py: Python<'_>) -> PyResult<DiveSums> {
         let inner = &self.inner;
         let r = py
             .allow_threads(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.dive_figures()))
             })
-            .map_err(|_| {
-                PyRuntimeError::new_err(
-                    "internal error computing dive's figures (a bug: please report it)",
-                )
+            .map_err(|_| internal("computing dive's figures"))?;
+        let refs = PyList::empty(py);
+        for (path, count, size) in &r.refs {
+            refs.append(DiveRef {
+                path: text(py, path)?,
+                count: *count,
+                size: *size,
             })?;
-        Ok((r.min_sum, r.disc_sum, r.refs))
+        }
+        Ok(DiveSums {
+            min_sum: r.min_sum,
+            disc_sum: r.disc_sum,
+            refs: refs.unbind(),
+        })
     }
 
-    /// The search screen's fragment match (search.rs), with the GIL released:
-    /// `(first events, total, deleted)`; `needle` is already lowercased.
+    /// The search screen's fragment match (search.rs), with the GIL released;
+    /// `needle` is already lowercased.
     fn find_fragment(
         &self,
         py: Python<'_>,
@@ -694,7 +608,7 @@ impl Tree {
         ghosts: bool,
         limit: usize,
         stop_at_limit: bool,
-    ) -> PyResult<(Vec<PyObject>, usize, usize)> {
+    ) -> PyResult<Matches> {
         let needle = bytes_of(needle)?;
         let inner = &self.inner;
         let found = py
@@ -703,15 +617,16 @@ impl Tree {
                     inner.find_fragment(&needle, k, ghosts, limit, stop_at_limit)
                 }))
             })
-            .map_err(|_| {
-                PyRuntimeError::new_err("internal error searching paths (a bug: please report it)")
-            })?;
-        let first = found
-            .first
-            .iter()
-            .map(|&ev| self.event_obj(py, ev))
-            .collect::<PyResult<Vec<_>>>()?;
-        Ok((first, found.total, found.deleted))
+            .map_err(|_| internal("searching paths"))?;
+        let first = PyList::empty(py);
+        for &ev in &found.first {
+            first.append(self.event_obj(py, ev)?)?;
+        }
+        Ok(Matches {
+            first: first.unbind(),
+            total: found.total,
+            deleted: found.deleted,
+        })
     }
 
     /// Bytes the tree holds (for the memory budget in benchmarks and tests).

@@ -24,7 +24,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from layerscope import _core
-from layerscope.loader import normalise
 
 TYPES = {
     tarfile.REGTYPE: "file",
@@ -94,6 +93,13 @@ def write_tar(items: list[tuple[tarfile.TarInfo, bytes]], fmt: int) -> bytes:
     return buf.getvalue()
 
 
+def normalise(name: str) -> str | None:
+    """The reference's own reading of a member name (POSIX path rules, as tar
+    extracts it): ``.`` and empty parts dropped, ``..`` refused."""
+    parts = [p for p in name.split("/") if p not in ("", ".")]
+    return None if ".." in parts else "/" + "/".join(parts)
+
+
 def reference(blob: bytes) -> list[tuple[Any, ...]]:
     """What tarfile reads: the expected rows (last duplicate wins is moot: names are unique)."""
     rows = []
@@ -118,14 +124,16 @@ def reference(blob: bytes) -> list[tuple[Any, ...]]:
     return rows
 
 
-def scan(tmp: Path, blob: bytes) -> dict[str, Any]:
+def scan(tmp: Path, blob: bytes) -> _core.LayerScan:
     p = tmp / "blob"
     p.write_bytes(blob)
     fh = open(p, "rb")  # noqa: SIM115 - the core closes it
-    (result,) = _core.scan_layers([(0, "layer 0 (t)", lambda: (fh, (fh.fileno(), 0, os.fstat(fh.fileno()).st_size)))])[
-        "layers"
-    ]
-    return result  # type: ignore[no-any-return]
+
+    def open_it() -> _core.Blob:
+        return _core.Blob(raw=fh, window=_core.Window(fd=fh.fileno(), start=0, length=os.fstat(fh.fileno()).st_size))
+
+    (result,) = _core.scan_layers([_core.ScanJob(index=0, name="layer 0 (t)", open=open_it)])
+    return result
 
 
 COMPRESS = {
@@ -154,12 +162,14 @@ def test_core_reads_what_tarfile_reads(
         return
     blob = COMPRESS[comp](tar)
     got = scan(tmp_path, blob)
-    assert got["error"] is None, got["error"]
-    assert got["compression"] == comp
-    assert got["diff_id"] == "sha256:" + hashlib.sha256(tar).hexdigest()
-    assert got["digest"] == "sha256:" + hashlib.sha256(blob).hexdigest()
-    assert got["uncompressed_bytes"] == len(tar)
-    rows = [tuple(r[:10]) for r in got["rows"].entries()]
+    assert got.error is None, got.error
+    assert got.compression == comp
+    assert got.diff_id == "sha256:" + hashlib.sha256(tar).hexdigest()
+    assert got.digest == "sha256:" + hashlib.sha256(blob).hexdigest()
+    assert got.uncompressed_bytes == len(tar)
+    rows = [
+        (e.path, e.type, e.mode, e.uid, e.gid, e.size, e.mtime, e.link, e.digest, e.xattrs) for e in got.rows.entries()
+    ]
     assert rows == reference(tar)
 
 
@@ -172,6 +182,6 @@ def test_content_offsets_point_at_the_bytes(tmp_path: Path) -> None:
         items.append((ti, data))
     tar = write_tar(items, tarfile.GNU_FORMAT)
     got = scan(tmp_path, tar)
-    for row, (_ti, data) in zip(got["rows"].entries(), items):
-        offset = row[10]
+    for row, (_ti, data) in zip(got.rows.entries(), items):
+        offset = row.offset
         assert tar[offset : offset + len(data)] == data

@@ -21,7 +21,7 @@ import weakref
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from .._core import header_fields, open_reader, pax_records
+from .._core import Window, header_fields, open_reader, pax_records
 from ..errors import ImageError
 from ..model import ARCHIVE_DAMAGED, DUPLICATE, LoadWarning, WarningKind
 
@@ -111,9 +111,9 @@ class _Section(io.RawIOBase):
     def tell(self) -> int:
         return self._pos
 
-    def window(self) -> tuple[int, int, int]:
-        """The part of the file not read yet, as ``(fd, start, length)``."""
-        return self._fd, self._start + self._pos, self._size - self._pos
+    def window(self) -> Window:
+        """The part of the file not read yet."""
+        return Window(fd=self._fd, start=self._start + self._pos, length=self._size - self._pos)
 
     def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
         n = min(len(b), self._size - self._pos)
@@ -297,7 +297,8 @@ class TarSource(_StoredBlobs):
             return None
         if hdr == ZERO_BLOCK:
             return self._past_end_marker(off, end, walk)
-        ok, size = header_fields(hdr)
+        fields = header_fields(hdr)
+        ok, size = fields.ok, fields.size
         if not ok or size is None or size < 0:
             return self._past_bad_header(off, end, walk)
         walk.members += 1
@@ -404,7 +405,7 @@ class TarSource(_StoredBlobs):
             while 0 <= i <= RESYNC_CHUNK + 257:
                 cand = pos + i - 257
                 hdr = os.pread(self._fd, BLOCK, cand)
-                if len(hdr) == BLOCK and (fields := header_fields(hdr))[0] and fields[1] is not None:
+                if len(hdr) == BLOCK and (fields := header_fields(hdr)).ok and fields.size is not None:
                     return cand
                 i = chunk.find(b"ustar", i + 1)
             pos += RESYNC_CHUNK
@@ -532,8 +533,8 @@ def open_files(path: str) -> FileSource:
     return TarSource(path)
 
 
-def window_of(raw: BinaryIO) -> tuple[int, int, int] | None:
-    """``(fd, start, length)`` of a blob opened by a source, for the core to
+def window_of(raw: BinaryIO) -> Window | None:
+    """The window of a blob opened by a source in its file, for the core to
     read with positioned reads; None for a stream that is not a plain file."""
     inner = getattr(raw, "raw", None)
     if isinstance(inner, _Section):
@@ -545,5 +546,5 @@ def window_of(raw: BinaryIO) -> tuple[int, int, int] | None:
         except OSError:
             return None
         if stat.S_ISREG(st.st_mode):
-            return inner.fileno(), pos, max(0, st.st_size - pos)
+            return Window(fd=inner.fileno(), start=pos, length=max(0, st.st_size - pos))
     return None

@@ -305,10 +305,35 @@ class _Walk:
             except OSError as exc:
                 self.skip(path, f"cannot read the symlink ({exc.strerror})")
                 return None
-            self.add(Entry(path, SYMLINK, perm, st.st_uid, st.st_gid, 0, mtime, target, None, kept, 0, self.idx))
+            self.add(
+                Entry(
+                    path=path,
+                    type=SYMLINK,
+                    mode=perm,
+                    uid=st.st_uid,
+                    gid=st.st_gid,
+                    size=0,
+                    mtime=mtime,
+                    link=target,
+                    xattrs=kept,
+                    layer=self.idx,
+                )
+            )
         elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISFIFO(mode):
             kind = CHAR if stat.S_ISCHR(mode) else BLOCK if stat.S_ISBLK(mode) else FIFO
-            self.add(Entry(path, kind, perm, st.st_uid, st.st_gid, 0, mtime, None, None, kept, 0, self.idx))
+            self.add(
+                Entry(
+                    path=path,
+                    type=kind,
+                    mode=perm,
+                    uid=st.st_uid,
+                    gid=st.st_gid,
+                    size=0,
+                    mtime=mtime,
+                    xattrs=kept,
+                    layer=self.idx,
+                )
+            )
         else:
             self.sockets += 1  # no layer format holds a socket; an engine's commit drops them too
         return None
@@ -355,7 +380,19 @@ class _Walk:
                 "the files it took from there are not shown under its new name",
             )
         perm = stat.S_IMODE(fst.st_mode)
-        self.add(Entry(path, DIR, perm, fst.st_uid, fst.st_gid, 0, int(fst.st_mtime), None, None, kept, 0, self.idx))
+        self.add(
+            Entry(
+                path=path,
+                type=DIR,
+                mode=perm,
+                uid=fst.st_uid,
+                gid=fst.st_gid,
+                size=0,
+                mtime=int(fst.st_mtime),
+                xattrs=kept,
+                layer=self.idx,
+            )
+        )
         return cfd
 
     def regular(self, dfd: int, raw: str, path: str) -> None:
@@ -382,13 +419,34 @@ class _Walk:
                 group = self.inodes.get(key)
                 if group is not None:
                     link = group[0].path
-                    e = Entry(path, HARDLINK, perm, fst.st_uid, fst.st_gid, 0, mtime, link, None, kept, 0, self.idx)
+                    e = Entry(
+                        path=path,
+                        type=HARDLINK,
+                        mode=perm,
+                        uid=fst.st_uid,
+                        gid=fst.st_gid,
+                        size=0,
+                        mtime=mtime,
+                        link=link,
+                        xattrs=kept,
+                        layer=self.idx,
+                    )
                     group.append(e)
                     self.add(e)
                     return
                 group = self.inodes[key] = []
             if "metacopy" in ovl:
-                e = Entry(path, FILE, perm, fst.st_uid, fst.st_gid, fst.st_size, mtime, None, None, kept, 0, self.idx)
+                e = Entry(
+                    path=path,
+                    type=FILE,
+                    mode=perm,
+                    uid=fst.st_uid,
+                    gid=fst.st_gid,
+                    size=fst.st_size,
+                    mtime=mtime,
+                    xattrs=kept,
+                    layer=self.idx,
+                )
                 red = ovl.get("redirect")
                 self.metacopy.append((e, red.decode("utf-8", "surrogateescape") if red is not None else None))
                 self.add(e)
@@ -399,7 +457,18 @@ class _Walk:
             if size != fst.st_size:
                 self.warn(CONTAINER_NOTE, f"{path}: shrank while it was read ({fst.st_size} -> {size} bytes)")
             self.size_bytes += size
-            e = Entry(path, FILE, perm, fst.st_uid, fst.st_gid, size, mtime, None, digest, kept, 0, self.idx)
+            e = Entry(
+                path=path,
+                type=FILE,
+                mode=perm,
+                uid=fst.st_uid,
+                gid=fst.st_gid,
+                size=size,
+                mtime=mtime,
+                digest=digest,
+                xattrs=kept,
+                layer=self.idx,
+            )
             self.add(e)
             if group is not None:
                 group.append(e)
@@ -465,6 +534,7 @@ class _Walk:
         directory); its hardlinks go after every other entry, so that the merge
         always meets the file before a link to it."""
         metacopy = {id(e) for e, _ in self.metacopy}
+        swap: dict[int, Entry] = {}  # id of an entry made before its inode's names were known -> its final form
         for group in self.inodes.values():
             if len(group) < 2:
                 continue
@@ -473,11 +543,14 @@ class _Walk:
             if id(holder) in metacopy:
                 best = holder  # its bytes are resolved later, through this entry: it stays the file
             elif best is not holder:
-                best.type, best.size, best.digest, best.link = FILE, holder.size, holder.digest, None
-                holder.type, holder.size, holder.digest = HARDLINK, 0, None
+                swap[id(best)] = best.replace(type=FILE, size=holder.size, digest=holder.digest, link=None)
+                swap[id(holder)] = holder.replace(type=HARDLINK, size=0, digest=None, link=best.path)
             for e in group:
-                if e is not best:
-                    e.link = best.path
+                if e is not best and id(e) not in swap:  # the holder's form is set above
+                    swap[id(e)] = e.replace(type=e.type, size=e.size, digest=e.digest, link=best.path)
+        if swap:
+            self.entries = [swap.get(id(e), e) for e in self.entries]
+            self.metacopy = [(swap.get(id(e), e), red) for e, red in self.metacopy]
         if any(len(g) > 1 for g in self.inodes.values()):
             self.entries = [e for e in self.entries if e.type != HARDLINK] + [
                 e for e in self.entries if e.type == HARDLINK
