@@ -79,6 +79,12 @@ class MeasuredTable(SteadyScroll, DataTable[CellType]):
         """
         if self._fit_width() or self._unfitted:
             self.notify_style_update()  # DataTable's public way to drop the lines it drew
+        if self._unfitted:
+            # the extent Textual sets once idle, set now: then setting it again changes
+            # nothing, and the refill is drawn once, not a second time when idle
+            width = sum(c.get_render_width(self) for c in self.ordered_columns) + ROW_LABELS
+            rows = sum(row.height for row in self.rows.values())
+            self.virtual_size = Size(width, rows + (self.header_height if self.show_header else 0))
         self._unfitted = False
 
     def add_row(self, *cells: CellType, **kw: object) -> RowKey:
