@@ -10,6 +10,7 @@ import argparse
 import gc
 import os
 import sys
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
@@ -111,6 +112,9 @@ def _base_args(p: argparse.ArgumentParser) -> None:
 # what add_subparsers returns (argparse names its class privately; typeshed types it so)
 _Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
+# each parser build_parser made -> its subcommands (``_subparser`` looks them up)
+_COMMANDS: weakref.WeakKeyDictionary[argparse.ArgumentParser, _Commands] = weakref.WeakKeyDictionary()
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line: one function per command below, in ``--help``'s order."""
@@ -120,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'layerscope IMAGE' for the terminal UI, or 'layerscope report IMAGE' for a summary.",
     )
     parser.add_argument("--version", action="version", version=f"layerscope {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = _COMMANDS[parser] = parser.add_subparsers(dest="command", metavar="COMMAND")
     for add in (
         _ui_parser,
         _report_parser,
@@ -333,10 +337,10 @@ def _packages_parser(sub: _Commands) -> None:
 
 def _subparser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
     """The parser of subcommand ``command`` (``parser`` itself for none)."""
-    for action in parser._actions:  # argparse keeps its subparsers here; no public accessor
-        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
-            found: argparse.ArgumentParser = action.choices[command]
-            return found
+    sub = _COMMANDS.get(parser)  # argparse has no public accessor for a parser's subparsers
+    if sub is not None and command in sub.choices:
+        found: argparse.ArgumentParser = sub.choices[command]
+        return found
     return parser
 
 

@@ -439,20 +439,20 @@ async def test_automatic_expansion_is_bounded(tmp_path: Path) -> None:
         tree.focus()
         await pilot.press("v")  # 5,460 changes: opened up to the budget, the big directory paged
         await pilot.pause()
-        lines = tree._tree_lines
+        lines = tree.lines
         assert AUTO_ROWS <= len(lines) <= AUTO_ROWS + PAGE + 2
         big = next(n for n in tree.root.children if n.data == "/big")
         assert big.is_expanded and len(big.children) == PAGE + 1 and isinstance(big.children[-1].data, More)
         # expand-all on the image root is bounded too, and goes deeper when pressed again
         await pilot.press("v", "g", "E")
-        assert len(tree._tree_lines) == 3
+        assert len(tree.lines) == 3
         await pilot.press("e")
-        first = len(tree._tree_lines)
+        first = len(tree.lines)
         assert EXPAND_ROWS <= first <= EXPAND_ROWS + PAGE + 3
         await pilot.press("e")
-        assert len(tree._tree_lines) > first
+        assert len(tree.lines) > first
         await pilot.press("E")
-        assert len(tree._tree_lines) == 3
+        assert len(tree.lines) == 3
 
 
 # -- columns --------------------------------------------------------------------------------------

@@ -269,16 +269,16 @@ async def test_base_marks_are_there_before_the_layers_are_read(
     With ``--base IMAGE`` (read by the audit) the marks' column is kept from the start."""
     import threading
 
-    from layerscope.ui import app as app_module
+    from layerscope import api as load_module  # BackgroundLoad reads the layers for the app
 
     go = threading.Event()
-    read = app_module.read
+    read = load_module.read_layers
 
     def slow_read(*args, **kw):  # type: ignore[no-untyped-def]
         go.wait(30)
         return read(*args, **kw)
 
-    monkeypatch.setattr(app_module, "read", slow_read)
+    monkeypatch.setattr(load_module, "read_layers", slow_read)
     app = make_app(MULTISTAGE, base=base)
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.pause()

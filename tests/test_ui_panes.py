@@ -115,8 +115,8 @@ async def test_tree_rows_show_whole_sizes_and_cut_only_names(size: tuple[int, in
         before = listing(4)
         checked = 0
         rows = pane_lines(app, "#tree")
-        for y, line in enumerate(tree._tree_lines[: len(rows)]):
-            path = line.node.data
+        for y, line in enumerate(tree.lines[: len(rows)]):
+            path = line.data
             if not isinstance(path, str) or path not in before or before[path][1] != "file":
                 continue
             row = rows[y - tree.scroll_offset.y]
@@ -441,8 +441,8 @@ async def test_attributes_in_a_narrow_pane_leave_the_sizes_whole() -> None:
         top = listing()
         rows = pane_lines(app, "#tree")
         checked = 0
-        for y, line in enumerate(tree._tree_lines[: len(rows)]):
-            path = line.node.data
+        for y, line in enumerate(tree.lines[: len(rows)]):
+            path = line.data
             if isinstance(path, str) and path in top and top[path][1] == "file":
                 assert rows[y].rstrip().endswith(" " + bytes_text(int(top[path][5]))), (path, rows[y])
                 checked += 1

@@ -8,7 +8,6 @@ merge is done. Widgets only display; all rules live in the headless modules.
 
 from __future__ import annotations
 
-import gc
 import time
 from functools import partial
 
@@ -20,7 +19,7 @@ from textual.reactive import var
 from textual.widgets import Header, ProgressBar
 
 from ..analysis import Analysis, BaseInfo
-from ..api import BackgroundLoad, read
+from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
@@ -157,27 +156,20 @@ class LayerscopeApp(App[int]):
     # -- loading ------------------------------------------------------------------
     @work(thread=True, exit_on_error=False, name="load")
     def load_layers(self) -> None:
+        """Wait for the layers on a worker thread; the read itself is ``BackgroundLoad``'s
+        (started before Textual by ``layerscope IMAGE``, here otherwise), which
+        also owns the switch of the garbage collector around it."""
+        load = self.preload if self.preload is not None else BackgroundLoad(self.image, self.workers_count)
+        self._progress = load.progress  # read by the UI timer; no message flood
         try:
-            if self.preload is not None:
-                self._progress = self.preload.progress
-                merged = self.preload.result()
-            else:
-                gc.disable()  # see cli.main: the collector only slows building the model
-                merged = read(self.image, self._on_progress, self.workers_count)
+            merged = load.result()
         except LayerscopeError as exc:
             self.call_from_thread(self._load_failed, str(exc))
             return
         except Exception as exc:
             self.call_from_thread(self._load_failed, f"{type(exc).__name__}: {exc}")
             return
-        finally:
-            if self.preload is None:
-                gc.freeze()  # the model lives as long as the app: never scan it again
-                gc.enable()
         self.call_from_thread(self._loaded, merged)
-
-    def _on_progress(self, index: int, nbytes: int) -> None:
-        self._progress[index] = nbytes  # read by the UI timer; no message flood
 
     def _update_progress(self) -> None:
         if self.merged is not None:

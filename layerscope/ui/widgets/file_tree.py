@@ -1,8 +1,8 @@
 """The merged tree as of the selected layer, built lazily.
 
 Nodes exist only for expanded directories, added a page at a time: a
-directory with 100k children costs one page of nodes, not 100k (``Tree.add``
-is ~40 µs a node and any change re-renders every visible line). Rows are
+directory with 100k children costs one page of rows, not 100k (and a
+frame draws only the lines in view, :mod:`.drawn_tree`). Rows are
 laid out in columns when drawn (:mod:`..columns`), so a node costs its
 path and nothing else until it scrolls into view.
 
@@ -22,13 +22,10 @@ from typing import ClassVar
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
-from textual import events
 from textual.binding import BindingType
 from textual.geometry import Region
 from textual.message import Message
 from textual.strip import Strip
-from textual.widgets import Tree
-from textual.widgets.tree import TreeNode
 
 from ...merge import ROOT
 from ...model import DIR, Deletion, Entry
@@ -37,7 +34,7 @@ from ...textsafe import safe
 from .. import columns
 from ..format import human_size
 from ..keys import KEYS, TREE, bindings
-from .steady import SteadyScroll
+from .drawn_tree import DrawnTree, Row
 
 PAGE = 500
 # The key that shows each change class again, from the keys' table: an empty tree's hint.
@@ -59,7 +56,7 @@ class More:
 
 
 NodeData = str | More
-Node = TreeNode[NodeData]
+Node = Row[NodeData]
 
 
 def depth(path: str) -> int:
@@ -76,7 +73,7 @@ def _next_out(node: Node | None) -> Node | None:
     return None
 
 
-class FileTree(SteadyScroll, Tree[NodeData]):
+class FileTree(DrawnTree[NodeData]):
     """Tree of paths; node.data is the path (or a More placeholder)."""
 
     BINDINGS: ClassVar[list[BindingType]] = bindings(TREE)
@@ -106,7 +103,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             self.rows = rows
 
     def __init__(self, **kw: object) -> None:
-        super().__init__("/", data=ROOT, **kw)  # type: ignore[arg-type]
+        super().__init__(Text("/"), ROOT, **kw)  # type: ignore[arg-type]
         self.snapshot: Snapshot | None = None
         self.opts = ViewOptions()
         self.attrs = False
@@ -122,17 +119,13 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
         self._lay_for: object = None  # the tree lines they were measured for
         self._pane_w = 0
-        self.guide_depth = 2
-        self.auto_expand = True
 
     # -- building ----------------------------------------------------------
     def show(self, snapshot: Snapshot, keep_path: str | None = None) -> None:
         """Re-root at a snapshot, keeping the directories the user opened and the cursor."""
         self.snapshot = snapshot
         cursor = keep_path if keep_path is not None else self.current_path
-        self._tree_nodes.clear()  # Tree.clear() keeps the old nodes registered
         self.clear()
-        self._tree_nodes[self.root._id] = self.root
         self._loaded.clear()
         self._shown.clear()
         self._kids.clear()
@@ -144,14 +137,14 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             keys = " ".join(key for cls, key in FILTER_KEYS if cls in self.opts.hidden)
             # the keys that show them again, short enough for the pane at 80 columns
             self.root.set_label(Text(f"/  (L{snapshot.k}: all hidden, {keys})"))
-        self.root.expand()
+        self.root.is_expanded = True
         remembered = {p for p in self._expanded if self._wanted(p)}
         filtered = self.within is not None
         if remembered or self.opts.layer_only or filtered:
             # a layer's own view opens to its changes; a search filter to every match
             self._open_below(self.root, AUTO_ROWS, remembered, self.opts.layer_only or filtered, deleted=filtered)
         if cursor and cursor != ROOT:
-            self.reveal(cursor, quiet=True)
+            self.reveal(cursor)
         else:
             self._move_to(self.root)
 
@@ -165,23 +158,15 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         return Text(f"/  ({mode} L{self.snapshot.k})")
 
     def _invalidate(self) -> None:
-        """Tree's own, without ``layout=True``: the pane's size is set by the
-        stylesheet, never by its rows, and re-laying out the whole screen costs
-        ~35 ms at 160×48. A change of the rows' number or width still re-lays
-        out, through ``virtual_size``."""
-        self._clear_line_cache()
-        self._updates += 1
-        self.root._reset()
-        self.refresh()
+        self.invalidate()
 
     def refresh_labels(self) -> None:
         """Re-draw every row (e.g. when sizes arrive or attributes are toggled)."""
         self._lay = None
-        self._invalidate()
+        self.invalidate()
 
-    def _on_resize(self, event: events.Resize) -> None:
-        self._lay = None  # the columns follow the pane's width
-        super()._on_resize(event)
+    def on_resize(self) -> None:
+        self._lay = None  # the columns follow the pane's width (DrawnTree's own lists the rows again)
 
     def _children(self, path: str) -> list[Entry | Deletion]:
         kids = self._kids.get(path)
@@ -216,39 +201,29 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         ghosts = self.opts.ghosts
         shown = self._shown
         page = kids[offset : offset + PAGE]
-        add = self._append_node
+        add = self.add_row
         for n in page:
             shown[n.path] = n
             add(node, Text(safe(n.path.rsplit("/", 1)[-1])), n.path, snap.has_children(n, ghosts))
         if not kids and node is not self.root:
             # every child filtered out: a directory with nothing to open, not one open on nothing
-            node._allow_expand = False
-            node._expanded = False
+            node.allow_expand = False
+            node.is_expanded = False
         rest = len(kids) - offset - PAGE
         if rest > 0:
             more = Text(f"… {rest} more (Enter to show {min(rest, PAGE)})", style="dim")
             add(node, more, More(node.data, offset + PAGE), False)
-        node._updates += 1
+        node.updates += 1
         self._invalidate()
         return len(page) + (rest > 0)
-
-    def _append_node(self, parent: Node, label: Text, data: NodeData, allow_expand: bool) -> None:
-        """``TreeNode.add`` without its per-node invalidation and repaint (the caller does one).
-
-        ``add`` re-lays out the widget for every node: ~200 µs each, a third
-        of a second for a layer's view of 1,500 rows.
-        """
-        child = self._add_node(parent, label, data)
-        child._allow_expand = allow_expand
-        parent._children.append(child)
 
     def _open(self, node: Node) -> int:
         """Expand a node for the user without it counting as theirs; returns rows added."""
         added = 0 if id(node) in self._loaded else self._populate(node)
-        # Set the flag rather than call expand(): that posts NodeExpanded, which
-        # is how a directory the user opened is told from one opened for them.
-        node._expanded = node.allow_expand  # not if it turned out to have nothing to show
-        node._updates += 1
+        # Set the flag rather than call expand(): that tells ``row_expanded``,
+        # which is how a directory the user opened is told from one opened for them.
+        node.is_expanded = node.allow_expand  # not if it turned out to have nothing to show
+        node.updates += 1
         return added
 
     def _open_below(self, top: Node, budget: int, only: set[str] | None, auto: bool, deleted: bool = False) -> int:
@@ -316,8 +291,8 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         while stack:
             n = stack.pop()
             if n.is_expanded and n is not self.root:
-                n._expanded = False
-                n._updates += 1
+                n.is_expanded = False
+                n.updates += 1
             stack.extend(c for c in n.children if c.is_expanded)
         prefix = node.data.rstrip("/") + "/"
         self._expanded = {p for p in self._expanded if p != node.data and not p.startswith(prefix)}
@@ -336,15 +311,11 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         return out
 
     # -- rows ---------------------------------------------------------------------
-    def process_label(self, label: str | Text) -> Text:
-        """Labels are never markup (a path may read ``[/]``) and never split."""
-        return label if isinstance(label, Text) else Text(label)
-
     def _extent(self) -> tuple[int, int, int, int, int]:
         """Over the loaded rows: where the longest name ends, where the deepest starts
         (guides and icon included), the widest owner, the widest deleted-below figure
         and the widest change class of the layer's own."""
-        lines = self._tree_lines
+        lines = self.lines
         seen, measured = self._measured
         if seen is not lines:
             gd = self.guide_depth
@@ -353,12 +324,12 @@ class FileTree(SteadyScroll, Tree[NodeData]):
             k = self.snapshot.k if self.snapshot is not None else -1
             snap = self.snapshot if self.opts.layer_only else None
             for line in lines:
-                data = line.node.data
+                data = line.data
                 if isinstance(data, str) and data != ROOT:
                     n = self._shown.get(data)
                     start = depth(data) * gd + 2
                     extra = 1 if isinstance(n, Deletion) or (n is not None and n.type == DIR) else 0
-                    longest = max(longest, start + line.node._label.cell_len + extra + self._link_len(n))
+                    longest = max(longest, start + line.label.cell_len + extra + self._link_len(n))
                     deepest = max(deepest, start)
                     if type(n) is Deletion:
                         change = max(change, len("deleted"))
@@ -388,7 +359,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         (the tree's width is summed from them), not per row: the pane's width
         is a costly property and ``get_label_width`` runs for every row.
         """
-        lines = self._tree_lines_cached
+        lines = self.lines
         if self._lay is None or self._lay_for is not lines:
             self._lay, self._lay_for = self._measure(), lines
         return self._lay
@@ -400,14 +371,14 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below, change)
 
     def render_lines(self, crop: Region) -> list[Strip]:
-        _ = self._tree_lines  # built first: their widths are summed with the layout measured for them
+        _ = self.lines  # built first: their widths are summed with the layout measured for them
         if self._measure() != self._layout():
             # the width or the columns changed since the rows' widths were summed
             # (a resize, attributes toggled): sum them again, or the tree would
             # scroll sideways by what it no longer needs
             self._lay = None
-            self._tree_lines_cached = None
-            _ = self._tree_lines
+            self.relist()
+            _ = self.lines
         return super().render_lines(crop)
 
     def row_cells(self, path: str) -> columns.Cells | None:
@@ -472,7 +443,7 @@ class FileTree(SteadyScroll, Tree[NodeData]):
                 return None
             self._load_more(more)
 
-    def reveal(self, path: str, quiet: bool = False) -> bool:
+    def reveal(self, path: str) -> bool:
         """Open the ancestors of ``path`` (not remembered as opened by the user) and put the cursor on it."""
         if self.snapshot is None:
             return False
@@ -491,11 +462,11 @@ class FileTree(SteadyScroll, Tree[NodeData]):
     def _move_to(self, node: Node) -> None:
         # Node line numbers are only valid once the line list is rebuilt; build it
         # now so the cursor lands on the node just added, not on a stale line.
-        _ = self._tree_lines
+        _ = self.lines
         self.move_cursor(node)
         self.call_after_refresh(self._scroll_into_view, node)
 
-    def _scroll_into_view(self, node: TreeNode[NodeData]) -> None:
+    def _scroll_into_view(self, node: Node) -> None:
         # Lines revealed by a jump can be wider than the pane: the horizontal
         # scrollbar they bring appears only after this refresh and would cover
         # the cursor line, so scroll once more when it is there.
@@ -566,27 +537,26 @@ class FileTree(SteadyScroll, Tree[NodeData]):
         else:
             self.expand_below()
 
-    # -- events -------------------------------------------------------------------
-    def _on_tree_node_expanded(self, event: Tree.NodeExpanded[NodeData]) -> None:
-        node = event.node
-        if isinstance(node.data, str):
-            self._expanded.add(node.data)
-            if id(node) not in self._loaded:
-                self._populate(node)
+    # -- what the rows tell ---------------------------------------------------------
+    def row_expanded(self, row: Node) -> None:
+        if isinstance(row.data, str):
+            self._expanded.add(row.data)
+            if id(row) not in self._loaded:
+                self._populate(row)
 
-    def _on_tree_node_collapsed(self, event: Tree.NodeCollapsed[NodeData]) -> None:
-        if isinstance(event.node.data, str):
-            self._expanded.discard(event.node.data)
+    def row_collapsed(self, row: Node) -> None:
+        if isinstance(row.data, str):
+            self._expanded.discard(row.data)
 
-    def _on_tree_node_highlighted(self, event: Tree.NodeHighlighted[NodeData]) -> None:
-        event.stop()
-        data = event.node.data
+    def row_highlighted(self, row: Node) -> None:
+        data = row.data
         self.post_message(self.PathHighlighted(data if isinstance(data, str) else None))
 
-    def _on_tree_node_selected(self, event: Tree.NodeSelected[NodeData]) -> None:
-        event.stop()
-        data = event.node.data
+    def row_selected(self, row: Node) -> None:
+        data = row.data
         if isinstance(data, More):
-            self._load_more(event.node)
-        elif isinstance(data, str) and not event.node.allow_expand:
+            self._load_more(row)
+        elif row.allow_expand:
+            self._toggle(row)
+        elif isinstance(data, str):
             self.post_message(self.PathSelected(data))

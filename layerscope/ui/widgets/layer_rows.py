@@ -138,6 +138,7 @@ class LayerRow:
         self.expanded = expanded
         self.max_lines = max_lines
         self.damage = damage  # LAYER_DAMAGED, LAYER_UNVERIFIED or None (Image.layer_damage)
+        self._drawn: dict[int, Text] = {}  # width -> the row's text at that width
 
     def head(self, width: int = 200) -> Text:
         """The fixed columns, as they fit in ``width`` cells."""
@@ -206,7 +207,13 @@ class LayerRow:
         return t
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        yield from _join(self.lines(options.max_width))
+        # A row is measured and drawn again whenever one row of the stack changes
+        # (OptionList re-measures every row): its text for a width is made once.
+        width = options.max_width
+        joined = self._drawn.get(width)
+        if joined is None:
+            joined = self._drawn[width] = next(_join(self.lines(width)))
+        yield joined.copy()
 
     def __str__(self) -> str:
         return "\n".join(t.plain for t in self.lines(200))

@@ -118,27 +118,8 @@ class LayerStack(SteadyScroll, OptionList):
         self._expanded = position
 
     def _replace_row(self, pos: int, row: LayerRow) -> None:
-        """``replace_option_prompt_at_index``, forgetting only what this row changes.
-
-        OptionList's own method drops every row's drawn lines and heights, so
-        each layer change drew the whole stack twice (~12 ms on the key path,
-        measured). Here only the row's own lines are dropped, and the line
-        positions from it down (its height may change). Textual is pinned
-        (``<9`` to run, exactly in the ``test`` extra); these are the caches that method clears.
-        """
-        option = self.get_option_at_index(pos)
-        option._set_prompt(row)
-        drawn = self._option_render_cache
-        for key in [key for key in drawn.keys() if key[0] is option]:  # noqa: SIM118 (an LRUCache: no __iter__)
-            drawn.discard(key)
-        lines = self._line_cache
-        first = lines.index_to_line.get(pos)
-        if first is not None:
-            del lines.lines[first:]
-            for index in [index for index in lines.index_to_line if index >= pos]:
-                del lines.index_to_line[index]
-                lines.heights.pop(index, None)
-        self.refresh()
+        """The row at ``pos`` says ``row`` now (OptionList's public way: it measures the rows again)."""
+        self.replace_option_prompt_at_index(pos, row)
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         self._expand(highlighted)

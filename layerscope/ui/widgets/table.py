@@ -6,7 +6,8 @@ drops the lines it has already drawn only for rows of automatic height. A
 frame painted between ``add_row`` and that moment (the versions pane is
 refilled on every cursor move) stays cached, keyed by an update count that
 did not change: the pane then shows ``- dele`` and ``abse`` under columns as
-narrow as their headers until something else redraws it.
+narrow as their headers until something else redraws it. So each cell is
+measured as it is added (through the columns' public ``content_width``).
 
 Textual sizes every column to its widest cell: a table of short rows leaves
 the rest of a wide terminal empty, and one long command pushes the columns
@@ -18,16 +19,17 @@ in an ellipsis) only when there is not room for all of them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from rich.text import Text
-from textual import events
 from textual.geometry import Size
+from textual.render import measure
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellType, RowKey
 
 from .steady import SteadyScroll
 
+ROW_LABELS = 0  # these tables have no row labels: the label column takes no width
 MIN_STRETCH = 8  # a stretch column is never cut narrower (the table scrolls sideways instead)
 
 
@@ -64,39 +66,54 @@ class MeasuredTable(SteadyScroll, DataTable[CellType]):
         super().__init__(*args, **kw)  # type: ignore[arg-type]
         self.stretch = tuple(stretch)  # header labels of the columns that take the free width, first first
         self._fitted: tuple[int, int, tuple[int, ...]] = (-1, -1, ())  # (width, fixed, natural) fitted for
+        self._unfitted = False  # rows were added since the last measure_now
 
     def measure_now(self) -> None:
-        """Measure the rows just added now, as Textual would once the table is idle.
+        """Fit the stretch columns to the rows just added, now, and drop every line drawn before.
 
-        Then the first frame after a refill has the rows' widths and is the
-        only one. Measured when idle, the rows were drawn twice, at the
-        header's widths and again (5–20 ms a draw in the versions pane on a
-        big image, measured): on every cursor move in the tree.
+        The rows' widths are measured as they are added (``add_row``), so the
+        first frame after a refill has them and is the only one. Measured when
+        idle, the rows were drawn twice, at the header's widths and again
+        (5–20 ms a draw in the versions pane on a big image, measured): on
+        every cursor move in the tree.
         """
-        if self._require_update_dimensions:
-            self._require_update_dimensions = False
-            rows = self._new_rows.copy()
-            self._new_rows.clear()
-            self._update_dimensions(rows)
+        if self._fit_width() or self._unfitted:
+            self.notify_style_update()  # DataTable's public way to drop the lines it drew
+        if self._unfitted:
+            # the extent Textual sets once idle, set now: then setting it again changes
+            # nothing, and the refill is drawn once, not a second time when idle
+            width = sum(c.get_render_width(self) for c in self.ordered_columns) + ROW_LABELS
+            rows = sum(row.height for row in self.rows.values())
+            self.virtual_size = Size(width, rows + (self.header_height if self.show_header else 0))
+        self._unfitted = False
 
     def add_row(self, *cells: CellType, **kw: object) -> RowKey:
-        """A stretch column's text, cut to its width, ends in an ellipsis, not mid-word silently."""
+        """A stretch column's text, cut to its width, ends in an ellipsis, not mid-word silently.
+
+        Each cell's width is measured here, as Textual measures it when idle
+        (the same ``measure``), so no frame shows a column narrower than its cells.
+        """
         if self.stretch:
             for column, cell in zip(self.ordered_columns, cells):
                 if isinstance(cell, Text) and cell.overflow is None and str(column.label) in self.stretch:
                     cell.overflow = "ellipsis"
-        return super().add_row(*cells, **kw)  # type: ignore[arg-type]
+        key = super().add_row(*cells, **kw)  # type: ignore[arg-type]
+        console = self.app.console
+        for column, cell in zip(self.ordered_columns, cells):
+            if isinstance(cell, Text):
+                column.content_width = max(column.content_width, measure(console, cell, 1))
+        self._unfitted = True
+        return key
 
-    def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
-        super()._update_dimensions(new_rows)
-        self._fit_width()
-        self._clear_caches()  # the widths may have changed: no line drawn before may stay
-
-    def _on_resize(self, event: events.Resize) -> None:
-        super()._on_resize(event)
+    def watch_virtual_size(self) -> None:
+        # Textual sets the extent once it has measured the rows (when idle): fit the columns to them
+        super().watch_virtual_size()
         if self._fit_width():
-            self._clear_caches()
-            self.refresh()
+            self.notify_style_update()
+
+    def on_resize(self) -> None:
+        if self._fit_width():
+            self.notify_style_update()
 
     def _fit_width(self) -> bool:
         """Give the stretch columns the width the others leave; True if a width changed."""
@@ -110,7 +127,7 @@ class MeasuredTable(SteadyScroll, DataTable[CellType]):
         if not flex or width <= 0:
             return False
         pad = 2 * self.cell_padding
-        fixed = sum(c.get_render_width(self) for c in columns if c not in flex) + self._row_label_column_width
+        fixed = sum(c.get_render_width(self) for c in columns if c not in flex) + ROW_LABELS
         natural = tuple(c.content_width for c in flex)
         if self._fitted == (width, fixed, natural) and not any(c.auto_width for c in flex):
             return False
@@ -120,6 +137,6 @@ class MeasuredTable(SteadyScroll, DataTable[CellType]):
             changed |= column.auto_width or column.width != w
             column.width, column.auto_width = w, False
         if changed:
-            total = sum(c.get_render_width(self) for c in columns) + self._row_label_column_width
+            total = sum(c.get_render_width(self) for c in columns) + ROW_LABELS
             self.virtual_size = Size(total, self.virtual_size.height)
         return changed
