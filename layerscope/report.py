@@ -430,17 +430,29 @@ def write_text(
     ``image_arg`` is the image as the user typed it, for the ``ls`` hint.
     """
     from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
 
     from .analysis import analyze
 
     a = analysis if analysis is not None else analyze(merged)
-    image = merged.image
     k = merged.top if layer is None else layer
     w = width if width is not None else output_width(out)
     trimmed = TrimmedWriter(out)  # Rich pads each cell to its column: no line may end in spaces
     console = Console(file=trimmed, force_terminal=color, highlight=False, width=w)  # type: ignore[arg-type]
+    _write_head(console, merged.image, w)
+    console.print()
+    _print_table(console, _layer_columns(merged.image, a, k))
+    console.print()
+    _write_as_of(console, merged, k, layer, image_arg)
+    _write_audit(console, a, top, all_findings, merged.image)
+    _write_warnings(console, merged.image)
+    trimmed.close()
+
+
+def _write_head(console: Console, image: Image, w: int) -> None:
+    """The image's header: source, format, platform, config, layers, size, run."""
+    from rich.table import Table
+    from rich.text import Text
+
     cfg = image.config
     rows: list[tuple[str, str | list[Part]]] = [
         ("Image", [Atom(safe(image.source))]),
@@ -470,6 +482,11 @@ def write_text(
             text = "\n".join(fold(value, room, 0))
         head.add_row(label, Text(text))
     console.print(head)
+
+
+def _layer_columns(image: Image, a: Analysis, k: int) -> list[Column]:
+    """The layer table: one row per layer, layer k marked, damaged layers named."""
+    from rich.text import Text
 
     cols = [
         Column("#", "right"),
@@ -506,11 +523,13 @@ def write_text(
         )
         for col, v in zip(cols, values):
             col.cells.append(Text(v))
-    console.print()
-    _print_table(console, cols)
+    return cols
+
+
+def _write_as_of(console: Console, merged: Merged, k: int, layer: int | None, image_arg: str | None) -> None:
+    """How many paths layer k shows and how many deleted ones still ship, with the ls hint."""
     hidden = sum(1 for _ in merged.hidden_at(k))
     live = sum(1 for _ in merged.files_at(k))
-    console.print()
     _prose(
         console,
         [
@@ -518,7 +537,7 @@ def write_text(
             f"{'s' if hidden == 1 else ''} in lower layers"
         ],
     )
-    target = _shell_word(image_arg if image_arg is not None else image.source)
+    target = _shell_word(image_arg if image_arg is not None else merged.image.source)
     layer_opt = "" if layer is None or k == merged.top else f" --layer {k}"
     _prose(
         console,
@@ -526,27 +545,30 @@ def write_text(
         style="dim",
         indent=4,
     )
-    _write_audit(console, a, top, all_findings, image)
+
+
+def _write_warnings(console: Console, image: Image) -> None:
+    """Every load warning; those that mean part of the image was not read or checked marked ✗."""
     warnings = image.all_warnings()
-    if warnings:
-        console.print()
-        _prose(console, [f"Warnings ({len(warnings)}):"], style="bold yellow")
-        unverified = {w.message for w in warnings if w.unverified}
-        for warning in warnings:
-            if warning.unverified:  # some content was not read or not checked
-                _prose(console, ["  ✗ " + safe(warning.message)], style="bold red", indent=4)
-            else:
-                _prose(console, ["  ! " + safe(warning.message)], style="yellow", indent=4)
-        if unverified:
-            _prose(
-                console,
-                [
-                    f"Not verified: {len(unverified)} of these (✗) mean part of the image was not read or not "
-                    "checked; `layerscope ci` exits 2 on them"
-                ],
-                style="bold red",
-            )
-    trimmed.close()
+    if not warnings:
+        return
+    console.print()
+    _prose(console, [f"Warnings ({len(warnings)}):"], style="bold yellow")
+    unverified = {w.message for w in warnings if w.unverified}
+    for warning in warnings:
+        if warning.unverified:  # some content was not read or not checked
+            _prose(console, ["  ✗ " + safe(warning.message)], style="bold red", indent=4)
+        else:
+            _prose(console, ["  ! " + safe(warning.message)], style="yellow", indent=4)
+    if unverified:
+        _prose(
+            console,
+            [
+                f"Not verified: {len(unverified)} of these (✗) mean part of the image was not read or not "
+                "checked; `layerscope ci` exits 2 on them"
+            ],
+            style="bold red",
+        )
 
 
 def layers_text(image: Image) -> str:

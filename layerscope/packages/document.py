@@ -6,7 +6,7 @@ dropped); ``docs/json.md`` describes it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from ..fmt import human_size, plural, short_command
@@ -19,6 +19,7 @@ from .index import How, PackageChange, PackageIndex
 from .records import Package
 
 SCHEMA = "layerscope.packages/1"
+Put = Callable[..., None]  # writes one folded line: (parts, indent=4)
 _SIGN = {
     How.ADDED: "+",
     How.REMOVED: "-",
@@ -151,53 +152,63 @@ def write_text(
             ]
         )
     if not changes:
-        sizes = _bytes_at(merged, ix, k)
-        pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
-        put([f"Packages as of layer {k}: {len(pkgs)}"])
-        for p in pkgs:
-            arch = f" {p.arch}" if p.arch else ""
-            put(
-                [
-                    Atom(safe(p.owner)),
-                    Keep(safe(arch)),
-                    Keep(f"  {human_size(sizes.get(p.owner, 0))}"),
-                    Keep(f"  L{_first_layer(ix, p, k)}"),
-                ]
-            )
+        _write_list(put, merged, ix, k)
         return
     later = later_changes(merged, ix)
     for j in range(merged.top + 1) if only is None else (only,):
-        la = merged.image.layers[j]
-        found = ix.layers[j].changes
-        dirs = unmanaged(merged, ix, j)
-        put([f"Layer {j}: ", Atom(safe(short_command(la.command) or "-"))])
-        for c in found:
-            old = f" (was {c.old_version})" if c.old_version and c.how is not How.REINSTALLED else ""
-            size = "" if c.how is How.REMOVED else f"  {human_size(c.layer_bytes)}"
-            put([f"  {_SIGN[c.how]} ", Atom(safe(c.package.owner)), Keep(safe(old)), Keep(size)], 6)
-        if dirs:
-            total = sum(d.files for d in dirs)
-            put([f"  {plural(total, 'file')} no package owns ({human_size(sum(d.bytes for d in dirs))}):"])
-            for d in sorted(dirs, key=lambda d: -d.bytes)[:10]:
-                put(
-                    [
-                        "    ",
-                        Atom(safe(d.directory)),
-                        Keep(f"  {plural(d.files, 'file')}"),
-                        Keep(f"  {human_size(d.bytes)}"),
-                    ],
-                    8,
-                )
-        for lc in (lc for lc in later if lc.layer == j):
+        _write_layer(put, merged, ix, j, later)
+
+
+def _write_list(put: Put, merged: Merged, ix: PackageIndex, k: int) -> None:
+    """The packages as of layer k, one a line: owner, arch, bytes, installing layer."""
+    sizes = _bytes_at(merged, ix, k)
+    pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
+    put([f"Packages as of layer {k}: {len(pkgs)}"])
+    for p in pkgs:
+        arch = f" {p.arch}" if p.arch else ""
+        put(
+            [
+                Atom(safe(p.owner)),
+                Keep(safe(arch)),
+                Keep(f"  {human_size(sizes.get(p.owner, 0))}"),
+                Keep(f"  L{_first_layer(ix, p, k)}"),
+            ]
+        )
+
+
+def _write_layer(put: Put, merged: Merged, ix: PackageIndex, j: int, later: Sequence[LaterChange]) -> None:
+    """What layer j did to packages, what it added that no package owns, which packaged files it changed."""
+    la = merged.image.layers[j]
+    found = ix.layers[j].changes
+    dirs = unmanaged(merged, ix, j)
+    put([f"Layer {j}: ", Atom(safe(short_command(la.command) or "-"))])
+    for c in found:
+        old = f" (was {c.old_version})" if c.old_version and c.how is not How.REINSTALLED else ""
+        size = "" if c.how is How.REMOVED else f"  {human_size(c.layer_bytes)}"
+        put([f"  {_SIGN[c.how]} ", Atom(safe(c.package.owner)), Keep(safe(old)), Keep(size)], 6)
+    if dirs:
+        total = sum(d.files for d in dirs)
+        put([f"  {plural(total, 'file')} no package owns ({human_size(sum(d.bytes for d in dirs))}):"])
+        for d in sorted(dirs, key=lambda d: -d.bytes)[:10]:
             put(
                 [
-                    "  ! ",
-                    Atom(safe(lc.path)),
-                    f" {lc.how}: it is ",
-                    Atom(safe(lc.owner.owner)),
-                    f"'s (layer {lc.installed})",
+                    "    ",
+                    Atom(safe(d.directory)),
+                    Keep(f"  {plural(d.files, 'file')}"),
+                    Keep(f"  {human_size(d.bytes)}"),
                 ],
-                6,
+                8,
             )
-        if not found and not dirs:
-            put(["  no package changes, no unmanaged files"])
+    for lc in (lc for lc in later if lc.layer == j):
+        put(
+            [
+                "  ! ",
+                Atom(safe(lc.path)),
+                f" {lc.how}: it is ",
+                Atom(safe(lc.owner.owner)),
+                f"'s (layer {lc.installed})",
+            ],
+            6,
+        )
+    if not found and not dirs:
+        put(["  no package changes, no unmanaged files"])

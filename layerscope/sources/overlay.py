@@ -51,7 +51,7 @@ import stat
 import weakref
 from collections.abc import Callable
 from dataclasses import replace
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from ..errors import ImageError
 from ..model import (
@@ -411,42 +411,19 @@ class _Walk:
             if "whiteout" in ovl and fst.st_size == 0:
                 self.whiteouts.append(path)
                 return
-            perm = stat.S_IMODE(fst.st_mode)
-            mtime = int(fst.st_mtime)
             group: list[Entry] | None = None
             if fst.st_nlink > 1:
                 key = (fst.st_dev, fst.st_ino)
                 group = self.inodes.get(key)
                 if group is not None:
                     link = group[0].path
-                    e = Entry(
-                        path=path,
-                        type=HARDLINK,
-                        mode=perm,
-                        uid=fst.st_uid,
-                        gid=fst.st_gid,
-                        size=0,
-                        mtime=mtime,
-                        link=link,
-                        xattrs=kept,
-                        layer=self.idx,
-                    )
+                    e = self.stat_entry(path, HARDLINK, fst, kept, size=0, link=link)
                     group.append(e)
                     self.add(e)
                     return
                 group = self.inodes[key] = []
             if "metacopy" in ovl:
-                e = Entry(
-                    path=path,
-                    type=FILE,
-                    mode=perm,
-                    uid=fst.st_uid,
-                    gid=fst.st_gid,
-                    size=fst.st_size,
-                    mtime=mtime,
-                    xattrs=kept,
-                    layer=self.idx,
-                )
+                e = self.stat_entry(path, FILE, fst, kept, size=fst.st_size)
                 red = ovl.get("redirect")
                 self.metacopy.append((e, red.decode("utf-8", "surrogateescape") if red is not None else None))
                 self.add(e)
@@ -457,18 +434,7 @@ class _Walk:
             if size != fst.st_size:
                 self.warn(CONTAINER_NOTE, f"{path}: shrank while it was read ({fst.st_size} -> {size} bytes)")
             self.size_bytes += size
-            e = Entry(
-                path=path,
-                type=FILE,
-                mode=perm,
-                uid=fst.st_uid,
-                gid=fst.st_gid,
-                size=size,
-                mtime=mtime,
-                digest=digest,
-                xattrs=kept,
-                layer=self.idx,
-            )
+            e = self.stat_entry(path, FILE, fst, kept, size=size, digest=digest)
             self.add(e)
             if group is not None:
                 group.append(e)
@@ -476,6 +442,22 @@ class _Walk:
             self.skip(path, f"cannot read ({exc.strerror})")
         finally:
             _close(fd)
+
+    def stat_entry(
+        self, path: str, type: str, fst: os.stat_result, kept: dict[str, bytes] | None, **fields: Any
+    ) -> Entry:
+        """An entry of this layer with the mode, owner and mtime its ``fstat`` gave."""
+        return Entry(
+            path=path,
+            type=type,
+            mode=stat.S_IMODE(fst.st_mode),
+            uid=fst.st_uid,
+            gid=fst.st_gid,
+            mtime=int(fst.st_mtime),
+            xattrs=kept,
+            layer=self.idx,
+            **fields,
+        )
 
     def hash(self, fd: int, size: int) -> tuple[bytes, int]:
         """sha256 of the first ``size`` bytes (the size ``fstat`` gave: what the entry says it holds)."""
