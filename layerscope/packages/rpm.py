@@ -16,6 +16,7 @@ from __future__ import annotations
 import posixpath
 import sqlite3
 import struct
+from collections.abc import Callable
 
 from . import bdb
 from .records import LIMITS, Ecosystem, Package, clip
@@ -136,23 +137,22 @@ def read(view: LayerView, key: str) -> list[Package]:
         wal = view.entry(path + "-wal")
         if wal is not None and wal.size:
             view.problem(path + "-wal", "a write-ahead log with changes not in rpmdb.sqlite: they are not read")
-        found = view.parsed(path, DB_BYTES, lambda data: packages(data, path))
-        if found is None:
-            return []
-        if found[1]:
-            view.problem(path, f"{found[1]} package headers that do not parse were left out")
-        return found[0]
+        return _headers(view, path, packages)
     if BDB in names:
-        path = f"{key}/{BDB}"
-        found = view.parsed(path, DB_BYTES, lambda data: bdb_packages(data, path))
-        if found is None:
-            return []
-        if found[1]:
-            view.problem(path, f"{found[1]} package headers that do not parse were left out")
-        return found[0]
+        return _headers(view, f"{key}/{BDB}", bdb_packages)
     if NDB in names:
         view.problem(f"{key}/{NDB}", "an RPM ndb database: reading it is not supported yet")
     return []
+
+
+def _headers(view: LayerView, path: str, parse: Callable[[bytes, str], tuple[list[Package], int]]) -> list[Package]:
+    """The packages a database file's header blobs hold; the blobs that do not parse are a problem."""
+    found = view.parsed(path, DB_BYTES, lambda data: parse(data, path))
+    if found is None:
+        return []
+    if found[1]:
+        view.problem(path, f"{found[1]} package headers that do not parse were left out")
+    return found[0]
 
 
 def bdb_packages(data: bytes, db: str) -> tuple[list[Package], int]:
