@@ -380,7 +380,8 @@ def _load(image: str, platform: str | None, image_ref: str | None, upper: str | 
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .report import write_json, write_text
+    from .report import write_json
+    from .text.report import write_text
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
@@ -402,6 +403,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from . import listing
+    from .text import ls
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
@@ -410,7 +412,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if args.json:
         listing.write_json(merged, sys.stdout, rows, k, changes=args.changes, deleted=args.deleted, pattern=args.glob)
     else:
-        listing.write_text(merged, sys.stdout, rows, long=args.long, human=args.human)
+        ls.write_text(merged, sys.stdout, rows, long=args.long, human=args.human)
     if args.glob is not None and not rows:
         # like grep: 1 says "nothing matched", distinct from an error (2)
         print(f"layerscope: no path matches {safe(args.glob)!r} as of layer {k}", file=sys.stderr)
@@ -437,7 +439,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     from .gate import ci_document, evaluate, thresholds
     from .layout import output_width
     from .report import dump_json
-    from .views import write_ci
+    from .text.ci import write_ci
 
     flags = {k: getattr(args, k) for k in CI_FLAGS}
     typed = getattr(args, "typed_options", None) or {}
@@ -461,7 +463,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from .compare import compare
     from .layout import output_width
     from .report import dump_json
-    from .views import write_diff
+    from .text.diff import write_diff
 
     a = _load(args.image_a, args.platform, args.image_ref)
     b = _load(
@@ -494,7 +496,7 @@ def cmd_which(args: argparse.Namespace) -> int:
     from .layout import output_width
     from .report import dump_json
     from .stacks import which
-    from .views import write_which
+    from .text.which import write_which
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     found = which(merged, args.path, args.limit)

@@ -56,3 +56,8 @@ def short_command(cmd: str, width: int = 0) -> str:
 def mode_string(type_: str, mode: int) -> str:
     """``dir`` + 0o1777 -> ``drwxrwxrwt`` (setuid/setgid/sticky shown as s/t; ``h`` for a hardlink)."""
     return TYPE_CHAR.get(type_, "?") + stat.filemode(mode)[1:]
+
+
+def percent(fraction: float, digits: int = 2) -> str:
+    """The one way a share is shown to people: ``0.9996`` -> ``99.96 %``."""
+    return f"{100 * fraction:.{digits}f} %"

@@ -226,7 +226,7 @@ def test_ci_document_lives_with_the_gate(monkeypatch: pytest.MonkeyPatch, capsys
 
 
 DOMAIN = ["model", "merge", "analysis", "compare", "snapshot", "globs", "stacks", "content", "loader", "api"]
-VIEWS = ["layerscope.fmt", "layerscope.report", "layerscope.cli", "rich", "textual"]
+VIEWS = ["layerscope.fmt", "layerscope.report", "layerscope.text", "layerscope.cli", "rich", "textual"]
 
 
 def _modules_after(code: str) -> list[str]:

@@ -270,6 +270,7 @@ def test_fast_lines_are_the_folded_lines_joined() -> None:
 
     from layerscope import listing
     from layerscope.api import load
+    from layerscope.text import ls
 
     m = load(DOCKER)
     labels = [la.label for la in m.image.layers]
@@ -279,6 +280,6 @@ def test_fast_lines_are_the_folded_lines_joined() -> None:
         for long in (False, True):
             for human in (False, True):
                 buf = io.StringIO()
-                assert listing.write_text(m, buf, rows, long=long, human=human, width=10_000) == len(rows)
-                want = [listing.line(r, long, 2, labels, human) for r in rows]
+                assert ls.write_text(m, buf, rows, long=long, human=human, width=10_000) == len(rows)
+                want = [ls.line(r, long, 2, labels, human) for r in rows]
                 assert buf.getvalue().splitlines() == want

@@ -223,10 +223,11 @@ def test_colour_codes_keep_lines_free_of_trailing_blanks() -> None:
 
 def test_layout_width_rule_is_shared() -> None:
     """report, ls, which, diff and ci ask one function for the width."""
-    from layerscope import layout, listing, report, views
+    from layerscope import layout
+    from layerscope.text import ci, diff, ls, report, which
 
-    assert report.output_width is layout.output_width and listing.output_width is layout.output_width
-    src = [Path(m.__file__).read_text() for m in (report, listing, views)]  # type: ignore[arg-type]
+    assert report.output_width is layout.output_width and ls.output_width is layout.output_width
+    src = [Path(m.__file__).read_text() for m in (report, ls, ci, diff, which)]
     cli = (Path(layout.__file__).parent / "cli.py").read_text()
     assert not any("environ" in text or "get_terminal_size" in text for text in src)
     assert "COLUMNS" not in cli and "get_terminal_size" not in cli

@@ -22,9 +22,9 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
-from ...fmt import plural
-from ...report import dive_text, percent
+from ...fmt import percent, plural
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
+from ...text.figures import dive_text
 from .. import literal
 from ..drawn import Drawn
 from ..format import human_size, short_command

@@ -9,7 +9,7 @@ from rich.text import Text
 from ...analysis import LayerWaste
 from ...fmt import plural
 from ...model import Image, Layer
-from ...report import layers_text
+from ...text.report import layers_text
 from .. import literal
 from ..format import human_size
 from ..palette import CLASS_MARK, CLASS_STYLE
