@@ -396,7 +396,7 @@ def _package_matches(
     if not lookup.is_package_query(query):
         return None
     if packages is None or not packages.any:
-        raise ValueError("pkg: searches the files packages own: no package database read in this image (yet)")
+        raise ValueError("pkg: no package database in this image (or not read yet)")
     return lookup.package_paths(merged, packages, k, query, ghosts)
 
 

@@ -35,6 +35,9 @@ MARK = {
 }
 
 
+BYTES_W = len("999.9 kB")
+
+
 def unmanaged_line(changes: LayerChanges) -> Text:
     """The layer's bytes no package owns: what someone must vouch for."""
     if not changes.unmanaged_files:
@@ -76,7 +79,7 @@ class PackagesScreen(ModalScreen[str | None]):
                 Text(str(r.how), style=style),
                 literal.text(f"{r.ecosystem}:{r.name}"),
                 literal.text(r.version),
-                Text("-" if r.bytes is None else human_size(r.bytes), justify="right"),
+                Text(("-" if r.bytes is None else human_size(r.bytes)).rjust(BYTES_W)),
             )
         if not self.changes.rows:
             table.add_row(Text(""), Text("none", style="dim"), Text(""), Text(""), Text(""))
