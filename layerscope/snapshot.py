@@ -20,11 +20,15 @@ import re
 import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .globs import compile_glob, is_glob
 from .merge import ROOT, Merged, parent_of
 from .model import ADDED, DIR, FILE, METADATA, MODIFIED, REWRITTEN, TYPE_CHANGED, Deletion, Entry, Event
 from .sizes import Sizes, changed_paths, file_bytes
+
+if TYPE_CHECKING:
+    from .packages.index import PackageIndex
 
 # Filter classes a person toggles; "unchanged" means supplied (or deleted) by a lower layer.
 UNCHANGED = "unchanged"
@@ -339,9 +343,13 @@ def search(
     cancelled: Callable[[], bool] | None = None,
     ghosts: bool = True,
     count: bool = True,
+    packages: PackageIndex | None = None,
 ) -> tuple[list[Entry | Deletion], int]:
     """Paths as of layer k matching a query: live, deleted by layer k, and (``ghosts``)
     deleted by a lower layer while their bytes still ship.
+
+    ``pkg:NAME`` (``packages.lookup``) is the files the packages named own,
+    from ``packages``; a ValueError if the image has none (or they are not read yet).
 
     Returns up to ``limit`` matches in path order and the total count
     (without ``count``: it stops at ``limit``, and the count is what it found).
@@ -349,6 +357,9 @@ def search(
     regex here, polling ``cancelled`` every few thousand paths so a superseded
     search (the user typed on) stops instead of competing for the GIL.
     """
+    owned = _package_matches(merged, k, query, ghosts, packages)
+    if owned is not None:
+        return owned[:limit], len(owned)
     fragment = _fragment(query)
     if fragment is not None:
         if cancelled is not None and cancelled():
@@ -376,10 +387,34 @@ def search(
     return out, total
 
 
+def _package_matches(
+    merged: Merged, k: int, query: str, ghosts: bool, packages: PackageIndex | None
+) -> list[Entry | Deletion] | None:
+    """A ``pkg:`` query's matches (None: the query is no ``pkg:`` one)."""
+    from .packages import lookup
+
+    if not lookup.is_package_query(query):
+        return None
+    if packages is None or not packages.any:
+        raise ValueError("pkg: no package database in this image (or not read yet)")
+    return lookup.package_paths(merged, packages, k, query, ghosts)
+
+
 def count_matches(
-    merged: Merged, k: int, query: str, cancelled: Callable[[], bool] | None = None, ghosts: bool = True
+    merged: Merged,
+    k: int,
+    query: str,
+    cancelled: Callable[[], bool] | None = None,
+    ghosts: bool = True,
+    packages: PackageIndex | None = None,
 ) -> tuple[int, int]:
     """How many paths ``search`` matches, and how many of them are deleted ((-1, -1) if cancelled)."""
+    try:
+        owned = _package_matches(merged, k, query, ghosts, packages)
+    except ValueError:
+        return -1, -1  # ``search`` said why
+    if owned is not None:
+        return len(owned), sum(type(ev) is Deletion for ev in owned)
     fragment = _fragment(query)
     if fragment is not None:
         if cancelled is not None and cancelled():

@@ -174,3 +174,48 @@ async def test_waste_200x60() -> None:
         await pilot.press("4")
         await settle(app, pilot)
         assert_snapshot(app, "waste-findings-200x60")
+
+
+def _same_debian(debian_image: Path) -> None:
+    """The Debian snapshots were made from the point release recorded beside debian-main-80x24."""
+    recorded = SNAPSHOTS / "debian-main-80x24.debian_version"
+    built = debian_version(debian_image)
+    if not UPDATE and recorded.exists() and recorded.read_text().strip() != built:
+        pytest.fail(f"the Debian test image is Debian {built}, the snapshots {recorded.read_text().strip()}")
+
+
+async def test_debian_owner_in_details_80x24(
+    debian_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Details pane names the package that owns the highlighted file (/usr/bin/curl)."""
+    _same_debian(debian_image)
+    (tmp_path / debian_image.name).symlink_to(debian_image)
+    monkeypatch.chdir(tmp_path)
+    app = make_app(debian_image.name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        tree = app.query_one(FileTree)
+        tree.focus()
+        assert tree.reveal("/usr/bin/curl")
+        await settle(app, pilot)
+        tree.scroll_to(y=0, animate=False)
+        await pilot.pause()
+        assert tree.cursor_node is not None
+        tree.scroll_to_node(tree.cursor_node, animate=False)
+        await settle(app, pilot)
+        assert_snapshot(app, "debian-owner-80x24")
+
+
+async def test_debian_packages_view_80x24(debian_image: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """P on the apt-get layer: the packages it installed, with versions and bytes, and its unmanaged bytes."""
+    _same_debian(debian_image)
+    (tmp_path / debian_image.name).symlink_to(debian_image)
+    monkeypatch.chdir(tmp_path)
+    app = make_app(debian_image.name)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(app, pilot)
+        app.query_one(LayerStack).select_layer(1)
+        await settle(app, pilot)
+        await pilot.press("P")
+        await settle(app, pilot)
+        await assert_snapshot_settled(app, pilot, "debian-packages-80x24")

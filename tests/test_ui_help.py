@@ -29,6 +29,7 @@ from layerscope.ui.screens.audit import AuditScreen
 from layerscope.ui.screens.compare import CompareScreen
 from layerscope.ui.screens.content import ContentScreen
 from layerscope.ui.screens.help import HelpScreen
+from layerscope.ui.screens.packages import PackagesScreen
 from layerscope.ui.screens.save import SaveScreen
 from layerscope.ui.screens.search import SearchScreen
 from layerscope.ui.widgets.details import DetailsPane
@@ -85,6 +86,7 @@ BOUND_BY: dict[str, tuple[type, ...]] = {
     "Content and diff (c, d)": (ContentScreen, VerticalScroll),
     "Waste and findings (w)": (AuditScreen, DataTable),
     "Compare (C)": (CompareScreen, DataTable),
+    "Packages (P)": (PackagesScreen, DataTable),
     "Save (S)": (SaveScreen, Input),
     "Help (?)": (HelpScreen, LinesPane),
 }

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import events, on, work
@@ -24,7 +25,7 @@ from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
 from ..fmt import plural
-from ..merge import Merged
+from ..merge import ROOT, Merged
 from ..model import CONTENT_DAMAGE_KINDS, DIR, Entry, Image
 from ..sizes import Sizes
 from ..snapshot import FILTER_CLASSES, Snapshot, ViewOptions, Within, cached_paths, matched_bytes
@@ -42,12 +43,16 @@ from .screens.content import ContentScreen, describe, render_diff, render_versio
 from .screens.help import HelpScreen
 from .screens.save import SaveScreen, version_words
 from .screens.search import SearchResult, SearchScreen
-from .widgets.details import DetailsPane, image_details, layer_details
+from .widgets.details import DetailsPane, file_details, image_details, layer_details
 from .widgets.file_tree import FileTree
 from .widgets.key_bar import KeyBar
 from .widgets.layer_stack import LayerStack
 from .widgets.status import Part, StatusLine
 from .widgets.versions import VersionsPane
+
+if TYPE_CHECKING:
+    from ..packages.index import PackageIndex  # imported by the worker that reads them
+    from ..packages.lookup import Owners
 
 
 class LayerscopeApp(App[int]):
@@ -81,6 +86,8 @@ class LayerscopeApp(App[int]):
         self.workers_count = workers
         self._snapshots: dict[int, Snapshot] = {}
         self.sizes: Sizes | None = None
+        self.packages: PackageIndex | None = None  # read in a worker once the tree is up
+        self.owners: Owners | None = None  # who owns a path, from ``packages``
         self._versions_shown: tuple[str | None, int] | None = None
         self._history: list[int] = []
         self._progress: dict[int, int] = {}
@@ -227,6 +234,36 @@ class LayerscopeApp(App[int]):
             literal.notify(self, f"{plural(len(messages), 'warning')} while loading — see Details", severity="warning")
         # damaged layers are marked on their rows and named in the status bar
         self.audit(merged)
+        # the packages after the tree's first frame: it must not wait for them
+        self.call_after_refresh(self.read_packages, merged)
+
+    @work(thread=True, exclusive=True, group="packages", exit_on_error=False)
+    def read_packages(self, merged: Merged) -> None:
+        """The package databases of every layer (``packages.index``): owners, per-layer changes."""
+        from ..packages.index import build
+
+        try:
+            ix = build(merged)
+        except Exception as exc:  # a reader's bug must not take the UI down: the tree is up
+            msg = f"{type(exc).__name__}: {exc}"
+            self.call_from_thread(partial(literal.notify, self, msg, title="Packages", severity="error"))
+            return
+        self.call_from_thread(self._packages_read, ix)
+
+    def _packages_read(self, ix: PackageIndex) -> None:
+        from ..packages.lookup import Owners
+
+        self.packages = ix
+        self.owners = Owners(ix)
+        if ix.problems:
+            # the lines ``layerscope packages`` starts with; the layer's details keep them
+            lines = [f"! {p.text()}" for p in ix.problems[:5]]
+            if len(ix.problems) > 5:
+                lines.append(f"… {plural(len(ix.problems) - 5, 'more problem')} (layerscope packages)")
+            title = f"{plural(len(ix.problems), 'package database problem')} — see Details"
+            literal.notify(self, "\n".join(lines), title=title, severity="warning", timeout=10)
+            self._show_layer_details()
+        self._show_owner(self.query_one(FileTree).current_path)
 
     @work(thread=True, exclusive=True, group="audit", exit_on_error=False)
     def audit(self, merged: Merged) -> None:
@@ -289,7 +326,8 @@ class LayerscopeApp(App[int]):
             waste = self.analysis.layers[self.k] if self.analysis is not None else None
             damage = self._damage.get(self.k)
             problem = (damage, self._problems[self.k][0]) if damage and self._problems.get(self.k) else None
-            details = layer_details(layer, self.merged is not None, waste, problem)
+            warnings = [p.text() for p in self.packages.problems if p.layer == self.k] if self.packages else []
+            details = layer_details(layer, self.merged is not None, waste, problem, warnings)
             self.query_one(DetailsPane).show_layer(Drawn(details))
 
     def _reroot(self, keep_path: str | None) -> None:
@@ -364,6 +402,19 @@ class LayerscopeApp(App[int]):
         if self.merged is not None and (path, self.k) != self._versions_shown:
             self._versions_shown = (path, self.k)
             self.query_one(VersionsPane).show_path(self.merged, path, self.k)
+            self._show_owner(path)
+
+    def _show_owner(self, path: str | None) -> None:
+        """The Details pane's owner of the highlighted path: only in an image with packages."""
+        ix, owners = self.packages, self.owners
+        if ix is None or owners is None or not ix.any or self.merged is None:
+            return
+        if path is None or path == ROOT:
+            self.query_one(DetailsPane).show_file(None)
+            return
+        shown = self.snapshot(self.k).shipped(path)
+        is_dir = shown is not None and shown.type == DIR
+        self.query_one(DetailsPane).show_file(Drawn(file_details(path, owners.text(path, self.k, is_dir))))
 
     @on(FileTree.PathHighlighted)
     def _path_highlighted(self, event: FileTree.PathHighlighted) -> None:
@@ -531,6 +582,53 @@ class LayerscopeApp(App[int]):
         tree.attrs = not tree.attrs
         tree.refresh_labels()
 
+    def _package_index(self) -> PackageIndex | None:
+        """The packages if there are any; else a toast says why not (still reading, or none)."""
+        if self.merged is None:
+            literal.notify(self, "Still reading layers…")
+        elif self.packages is None:
+            literal.notify(self, "Still reading the package databases…")
+        elif not self.packages.any:
+            literal.notify(self, "No package database (dpkg, apk, RPM, Python, npm) in this image")
+        else:
+            return self.packages
+        return None
+
+    def action_toggle_packages(self) -> None:
+        if self._package_index() is None or self.owners is None:
+            return
+        tree = self.query_one(FileTree)
+        tree.package_of = self.owners.name if tree.package_of is None else None
+        tree.refresh_labels()
+
+    def action_packages(self) -> None:
+        ix = self._package_index()
+        if ix is None or self.merged is None:
+            return
+        from ..fmt import short_command
+        from ..packages.lookup import layer_changes
+        from .screens.packages import PackagesScreen
+
+        layer = self.image.layers[self.k]
+        title = f"Packages of {layer.label}: {short_command(layer.command) or '-'}"
+        self.push_screen(PackagesScreen(layer_changes(self.merged, ix, self.k), title), self._package_chosen)
+
+    def _package_chosen(self, query: str | None) -> None:
+        """The tree filtered to a package's files, as a search's Ctrl+F filters it."""
+        if query is None or self.merged is None or self.packages is None:
+            return
+        from ..packages.lookup import package_paths
+
+        ghosts = self.query_one(FileTree).opts.ghosts
+        paths = [ev.path for ev in package_paths(self.merged, self.packages, self.k, query, ghosts)]
+        if not paths:
+            literal.notify(self, f"{query}: no file of it as of {self.image.label_of(self.k)} (removed here?)")
+            return
+        self._search_done(SearchResult(query, filter_paths=paths))
+        tree = self.query_one(FileTree)
+        tree.focus()
+        tree.reveal(paths[0])
+
     def action_toggle_sort(self) -> None:
         tree = self.query_one(FileTree)
         tree.opts.sort_by_size = not tree.opts.sort_by_size
@@ -548,7 +646,8 @@ class LayerscopeApp(App[int]):
             literal.notify(self, "Still reading layers…")
             return
         ghosts = self.query_one(FileTree).opts.ghosts
-        self.push_screen(SearchScreen(self.merged, self.k, self.search_query or "", ghosts), self._search_done)
+        query = self.search_query or ""
+        self.push_screen(SearchScreen(self.merged, self.k, query, ghosts, self.packages), self._search_done)
 
     def _search_done(self, result: SearchResult | None) -> None:
         if result is None:

@@ -1,4 +1,4 @@
-"""Tree rows as aligned columns: name, layer, change, size, mode, owner.
+"""Tree rows as aligned columns: name, layer, change, size, package, mode, owner.
 
 The columns are laid out for the width the pane has (its scrollbar left
 out): the name column takes what the others leave, so on a wide terminal the
@@ -25,6 +25,9 @@ SIZE_W = 8  # "999.9 kB"
 MODE_W = 10  # "drwxr-xr-x"
 MIN_NAME = 12  # names shorter than this: the change column shrinks to its mark first
 TOP = 4  # where a top-level row's name starts: after its guide and its icon
+PACKAGE_MAX = 24  # the package column's widest: longer names end in an ellipsis
+PACKAGE_MIN = 8  # and its narrowest, in a narrow pane
+PACKAGE_NAME = 8  # the names' narrowest beside it
 MIN_CUT = 3  # a name is never cut shorter ("ab…"); only a row nested deeper than that overflows
 NOTE = " deleted below"
 GHOST_STYLE = "dim strike"
@@ -44,6 +47,7 @@ class Cells:
     mode: str
     owner: str
     deleted_below: int = 0
+    package: str = ""  # the owner column (``o``): the package's name, ``-`` for none, "" for a directory
 
 
 def change_of(n: Entry | Deletion, k: int) -> str:
@@ -111,11 +115,14 @@ class Layout:
     owner_w: int = 3
     note_w: int = 0  # the layer's own view: bytes its deletions left under a directory
     compact: bool = False
+    package_w: int = 0  # 0: no owner column
 
     @property
     def columns(self) -> int:
         """Cells right of the name: a gap before each column."""
         w = 2 + (self.layer_w + 1 if self.layer_w else 0) + self.change_w + 1 + SIZE_W
+        if self.package_w:
+            w += 2 + self.package_w
         if self.attrs:
             w += 2 + MODE_W + 1 + self.owner_w
         if self.note_w:
@@ -132,6 +139,7 @@ def layout(
     owner_w: int = 3,
     below: int = 0,
     change_w: int = CHANGE_W,
+    package_w: int = 0,
 ) -> tuple[Layout, int]:
     """The layout of a pane ``width`` cells wide; returns it and where names end.
 
@@ -139,7 +147,8 @@ def layout(
     deepest row's name starts (both from the row start); ``below`` the
     widest deleted-below figure of a layer's own view, ``change_w`` the
     widest change class shown (the class names are the widest text of the
-    columns: an aggregate view shows few of them). Names end where the
+    columns: an aggregate view shows few of them), ``package_w`` the widest
+    package name shown (0: no owner column). Names end where the
     columns begin, which end at the pane's edge: the columns never run past
     it. The change column shrinks to its mark and the deleted-below note to a
     figure before names get shorter than MIN_NAME; then names are cut, and a
@@ -148,16 +157,28 @@ def layout(
     attributes in a narrow pane), the figures still end at the edge and the
     pane scrolls sideways to the attributes; only a pane too narrow even for
     that keeps names MIN_NAME wide and scrolls sideways to the figures.
+    The owner column (``package_w``) is cut before that, and names with it
+    (see PACKAGE_MIN).
     """
     layer_w = len(f"L{max(layers - 1, 0)}")
     note = len(human_size(below)) if below else 0
-    lay = Layout(layer_w, change_w, attrs, owner_w, note + len(NOTE) if note else 0)
+    package_w = min(package_w, PACKAGE_MAX)
+    lay = Layout(layer_w, change_w, attrs, owner_w, note + len(NOTE) if note else 0, package_w=package_w)
     if width - lay.columns < min(longest, deepest + MIN_NAME):
         # a layer's own view names its layer in the title: its column gives way to the note
-        lay = Layout(0 if note else layer_w, min(change_w, 1), attrs, owner_w, note + 1 if note else 0, True)
+        lay = Layout(0 if note else layer_w, min(change_w, 1), attrs, owner_w, note + 1 if note else 0, True, package_w)
     fit = width - lay.columns
     if fit >= TOP + MIN_NAME:
         return lay, fit
+    if lay.package_w:
+        # the owner column, asked for by a key, is cut (to PACKAGE_MIN) and the
+        # names (to PACKAGE_NAME) before it goes past the edge: at 80 columns
+        # the tree's pane is 38 cells wide
+        cut = max(PACKAGE_MIN, lay.package_w - (TOP + MIN_NAME - fit))
+        lay = replace(lay, package_w=min(lay.package_w, cut))
+        fit = width - lay.columns
+        if fit >= TOP + PACKAGE_NAME:
+            return lay, fit
     if attrs and width - replace(lay, attrs=False, note_w=0).columns >= TOP + MIN_NAME:
         # the attributes do not fit beside the names: the figures end at the
         # edge, whole, and the attributes are a sideways scroll away
@@ -181,6 +202,13 @@ def render(c: Cells, lay: Layout, name_w: int) -> Text:
     out.append(change.ljust(lay.change_w), style=c.change_style)
     out.append(" ")
     out.append(c.size.rjust(SIZE_W), style="dim" if not c.change else "")
+    if lay.package_w:
+        out.append("  ")
+        package = Text(safe(c.package), style="dim" if c.package == "-" else "")
+        if package.cell_len > lay.package_w:
+            package.truncate(lay.package_w, overflow="ellipsis")
+        package.pad_right(lay.package_w - package.cell_len)
+        out.append_text(package)
     if lay.attrs:
         out.append("  ")
         out.append(c.mode.ljust(MODE_W), style="dim")

@@ -52,6 +52,8 @@ KEYS: list[Key] = [
     Key("y", "y", "yank('path')", "Copy the path to the clipboard"),
     Key("Y", "Y", "yank('digest')", "Copy the version's content digest (sha256:…) to the clipboard"),
     Key("i", "i", "toggle_attrs", "Show/hide attributes: mode and owner (uid:gid)"),
+    Key("o", "o", "toggle_packages", "Show/hide the owner column: the package each file is from"),
+    Key("P", "P", "packages", "Packages: what the layer installed, removed, upgraded, with bytes"),
     Key("s", "s", "toggle_sort", "Sort by name / by size"),
     Key("a", "a", "toggle_filter('added')", "Show/hide added"),
     Key("m", "m", "toggle_filter('modified')", "Show/hide modified (content or type)"),
@@ -162,6 +164,13 @@ COMPARE: list[Key] = [
     Key("enter", "Enter", "", "Go to the path in this image's tree"),
 ]
 
+PACKAGES: list[Key] = [
+    Key("escape,q,P", "Esc / q / P", "dismiss", "Close", True, "Close"),
+    Key(MOVE, ARROWS, "", "Move in the list of packages"),
+    Key("left,right", "← / →", "", "Scroll the list sideways"),
+    Key("enter", "Enter", "", "Filter the tree to the package's files (pkg:NAME; Esc clears it)"),
+]
+
 SAVE: list[Key] = [
     Key("enter", "Enter", "", "Save, mode 0600 (a name that exists: a second Enter replaces it)"),
     Key("escape", "Esc", "cancel", "Cancel", True, "Cancel"),
@@ -183,6 +192,7 @@ GROUPS: list[tuple[str, list[Key]]] = [
     ("Content and diff (c, d)", CONTENT),
     ("Waste and findings (w)", AUDIT),
     ("Compare (C)", COMPARE),
+    ("Packages (P)", PACKAGES),
     ("Save (S)", SAVE),
     ("Help (?)", HELP),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import partial
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import on, work
@@ -29,6 +30,9 @@ from ..keys import SEARCH, bindings
 from ..widgets.key_bar import KeyBar
 from ..widgets.steady import SteadyScroll
 
+if TYPE_CHECKING:
+    from ...packages.index import PackageIndex  # read in a worker: its import waits for it too
+
 # Rows listed: an OptionList lays out every option when they are added (~0.2 ms
 # each), and that happens on the key path as the user types: 100 rows are a few
 # screens of them. The count line says how many there are; Ctrl+F filters the
@@ -37,6 +41,8 @@ SHOW = 100
 
 # Fits the box at 80 columns (64 cells): the key a user cannot guess first.
 PLACEHOLDER = "Ctrl+F filters the tree · Enter jumps · text, *.pem, re:REGEX"
+# The same words with pkg:, for an image whose packages are read (it fits 80 columns too).
+PLACEHOLDER_PKG = "Ctrl+F filters · Enter jumps · text, *.pem, re:REGEX, pkg:NAME"
 
 
 def _stop(worker: Worker[None]) -> bool:
@@ -64,10 +70,13 @@ class SearchResult:
 class SearchScreen(ModalScreen[SearchResult | None]):
     BINDINGS = bindings(SEARCH)
 
-    def __init__(self, merged: Merged, k: int, query: str = "", ghosts: bool = True) -> None:
+    def __init__(
+        self, merged: Merged, k: int, query: str = "", ghosts: bool = True, packages: PackageIndex | None = None
+    ) -> None:
         super().__init__()
         self.merged = merged
         self.k = k
+        self.packages = packages  # for pkg:NAME, once the app has read them
         self.ghosts = ghosts  # find paths lower layers deleted whose bytes still ship
         self.query_text = query
         self.matches: list[str] = []
@@ -77,7 +86,7 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         with Vertical(id="search-box"):
             yield Input(
                 value=self.query_text,
-                placeholder=PLACEHOLDER,
+                placeholder=PLACEHOLDER_PKG if self.packages is not None and self.packages.any else PLACEHOLDER,
                 id="search-input",
             )
             yield Static("", id="search-count")
@@ -113,14 +122,14 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         worker = get_current_worker()
         stop = partial(_stop, worker)
         try:
-            found, _ = search(self.merged, self.k, query, SHOW, stop, self.ghosts, count=False)
+            found, _ = search(self.merged, self.k, query, SHOW, stop, self.ghosts, count=False, packages=self.packages)
         except ValueError as exc:
             self.app.call_from_thread(self._error, str(exc))
             return
         if worker.is_cancelled:
             return
         self.app.call_from_thread(self._show, query, found)
-        total, deleted = count_matches(self.merged, self.k, query, stop, self.ghosts)
+        total, deleted = count_matches(self.merged, self.k, query, stop, self.ghosts, self.packages)
         if not worker.is_cancelled and total >= 0:
             self.app.call_from_thread(self._counted, query, len(found), total, deleted)
 
@@ -175,7 +184,13 @@ class SearchScreen(ModalScreen[SearchResult | None]):
         worker = get_current_worker()
         try:
             found, _ = search(
-                self.merged, self.k, query, limit=10**9, cancelled=partial(_stop, worker), ghosts=self.ghosts
+                self.merged,
+                self.k,
+                query,
+                limit=10**9,
+                cancelled=partial(_stop, worker),
+                ghosts=self.ghosts,
+                packages=self.packages,
             )
         except ValueError:
             return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -17,7 +19,8 @@ from .lines import LinesPane
 
 
 class DetailsPane(LinesPane):
-    """The selected layer's details above the image's, in one pane of fixed size.
+    """The selected layer's details above the image's, in one pane of fixed size;
+    above them, in an image with packages, the owner of the highlighted file.
 
     The details change on every layer change and their height with them. As
     two auto-height widgets in a scrolling container, each change re-laid out
@@ -28,14 +31,28 @@ class DetailsPane(LinesPane):
         super().__init__(Text(), Text(), id=id)
         self._layer: RenderableType = Text()
         self._image: RenderableType = Text()
+        self._file: RenderableType | None = None
 
     def show_layer(self, renderable: RenderableType) -> None:
         self._layer = renderable
-        self.show(self._layer, self._image)
+        self._show()
 
     def show_image(self, renderable: RenderableType) -> None:
         self._image = renderable
-        self.show(self._layer, self._image)
+        self._show()
+
+    def show_file(self, renderable: RenderableType | None) -> None:
+        """The highlighted path's part (None: none, as in an image without packages)."""
+        if renderable is None and self._file is None:
+            return
+        self._file = renderable
+        self._show()
+
+    def _show(self) -> None:
+        if self._file is None:
+            self.show(self._layer, self._image)
+        else:
+            self.show(self._file, self._layer, self._image)
 
 
 def _kv() -> Table:
@@ -46,9 +63,14 @@ def _kv() -> Table:
 
 
 def layer_details(
-    layer: Layer, loaded: bool, waste: LayerWaste | None = None, damage: tuple[str, str] | None = None
+    layer: Layer,
+    loaded: bool,
+    waste: LayerWaste | None = None,
+    damage: tuple[str, str] | None = None,
+    warnings: Sequence[str] = (),
 ) -> RenderableType:
-    """``damage``: (``DAMAGED`` or ``UNVERIFIED``, the first problem), from ``Image.layer_damage``."""
+    """``damage``: (``DAMAGED`` or ``UNVERIFIED``, the first problem), from ``Image.layer_damage``;
+    ``warnings``: more of the layer's (a package database it could not read)."""
     t = _kv()
     t.add_row(Text(f"Layer {layer.label}", style="bold underline"), "")
     if damage is not None:
@@ -91,8 +113,16 @@ def layer_details(
         )
         if waste.base:
             t.add_row("Base", Text("part of the base image", style="dim"))
-    for w in layer.messages()[:20]:
+    for w in [*layer.messages(), *warnings][:20]:
         t.add_row("Warning", literal.text(w, style="yellow"))
+    return t
+
+
+def file_details(path: str, owner: str) -> RenderableType:
+    """The highlighted path and the package that owns it (``deb:curl@7.88.1-10``, or why none)."""
+    t = _kv()
+    t.add_row("Path", literal.text(path))
+    t.add_row("Owner", literal.text(owner, style="dim" if owner.startswith("none") else ""))
     return t
 
 

@@ -16,7 +16,8 @@ opened for them (to reveal a search hit, or a layer's changes) are not.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from rich.cells import cell_len
@@ -107,6 +108,8 @@ class FileTree(DrawnTree[NodeData]):
         self.snapshot: Snapshot | None = None
         self.opts = ViewOptions()
         self.attrs = False
+        # the owner column (``o``): the package name of a path as of a layer, told by the app
+        self.package_of: Callable[[str, int], str] | None = None
         self.within: Within | None = None  # a search filter: its matches and their ancestors
         self.matched: list[str] | None = None  # the search filter's own paths
         # (layer, layer view) -> directory -> bytes of the matches below it (``matched_bytes``)
@@ -118,6 +121,7 @@ class FileTree(DrawnTree[NodeData]):
         self._measured: tuple[object, tuple[int, int, int, int, int]] = (None, (0, 0, 3, 0, 0))  # (lines, extents)
         self._lay: tuple[columns.Layout, int] | None = None  # this frame's columns
         self._lay_for: object = None  # the tree lines they were measured for
+        self._package_w: tuple[object, int, int] = (None, -1, 0)  # (lines, layer, the widest package name)
         self._pane_w = 0
 
     # -- building ----------------------------------------------------------
@@ -368,7 +372,26 @@ class FileTree(DrawnTree[NodeData]):
         layers = len(self.snapshot.merged.image.layers) if self.snapshot is not None else 1
         longest, deepest, owner, below, change = self._extent()
         self._pane_w = self.scrollable_content_region.width
-        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below, change)
+        package = self._package_width()
+        return columns.layout(self._pane_w, longest, deepest, layers, self.attrs, owner, below, change, package)
+
+    def _package_width(self) -> int:
+        """The widest package name of the loaded rows (0: no owner column)."""
+        package_of, snap = self.package_of, self.snapshot
+        if package_of is None or snap is None:
+            return 0
+        lines = self.lines
+        seen, k, width = self._package_w
+        if seen is not lines or k != snap.k:
+            width = 1  # "-"
+            for line in lines:
+                data = line.data
+                if isinstance(data, str) and data != ROOT:
+                    n = self._shown.get(data)
+                    if n is not None and not (type(n) is Entry and n.type == DIR):
+                        width = max(width, cell_len(safe(package_of(data, snap.k))))
+            self._package_w = (lines, snap.k, width)
+        return width
 
     def render_lines(self, crop: Region) -> list[Strip]:
         _ = self.lines  # built first: their widths are summed with the layout measured for them
@@ -395,7 +418,10 @@ class FileTree(DrawnTree[NodeData]):
             counted = self.matched_bytes.get((snap.k, layer_view))
             size = None if counted is None else counted.get(path, 0)
         below = snap.deleted_under(path) if layer_view and type(n) is Entry and n.type == DIR else 0
-        return columns.cells(n, snap.k, shipped, size, below, snap.merged.image.label_of)
+        c = columns.cells(n, snap.k, shipped, size, below, snap.merged.image.label_of)
+        if self.package_of is not None and not (type(n) is Entry and n.type == DIR):
+            c = replace(c, package=self.package_of(path, snap.k))
+        return c
 
     def render_label(self, node: Node, base_style: Style, style: Style) -> Text:
         data = node.data
