@@ -494,12 +494,15 @@ def cmd_cat(args: argparse.Namespace) -> int:
 
 def cmd_which(args: argparse.Namespace) -> int:
     from .layout import output_width
+    from .packages.index import build
+    from .packages.lookup import Owners
     from .report import dump_json
     from .stacks import which
     from .text.which import write_which
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
-    found = which(merged, args.path, args.limit)
+    ix = build(merged)
+    found = which(merged, args.path, args.limit, Owners(ix).owner if ix.any else None)
     if args.json:
         dump_json(found.to_dict(), sys.stdout)
         return 0

@@ -224,8 +224,14 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     ``findings`` array. Base findings stay in ``findings`` one by one (with
     ``base: true``): ``image.findings_base`` counts them and ``base_findings``
     sums them up per rule, as the text report prints them.
+
+    ``packages`` (only when some layer has a package database, or a database
+    could not be read) is the ``layerscope.packages/1`` document as of the
+    same layer, embedded whole.
     """
     from .analysis import analyze
+    from .packages.document import document
+    from .packages.index import build
 
     image = merged.image
     k = merged.top if layer is None else layer
@@ -251,6 +257,9 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "findings": [f.to_dict() for f in a.findings],
         "base_findings": [g.to_dict() for g in a.base_findings()],
     }
+    ix = build(merged)
+    if ix.any or ix.problems:
+        head["packages"] = document(merged, ix, k)
 
     def array(name: str) -> Callable[[TextIO], None]:
         # The core writes these arrays, held equal by tests to file_json_pretty/hidden_json_pretty.

@@ -18,7 +18,7 @@ from .analysis import _hiding
 from .errors import LayerscopeError
 from .globs import compile_glob, is_glob
 from .merge import Merged
-from .model import FILE, Deletion, Entry
+from .model import DIR, FILE, Deletion, Entry
 
 WHICH_LIMIT = 50  # stacks shown for a glob unless asked otherwise
 
@@ -43,6 +43,11 @@ class StackRow:
     command: str  # the command of the event's layer ("" when unknown)
     visible: bool  # the version the merged top tree shows
     wasted: Wasted | None = None
+    # The package that owns this version as of its layer (``deb:curl@7.88.1``),
+    # None for none; ``owner_known`` False when the image has no package
+    # database (then the JSON has no ``owner`` field: unknown is not "none").
+    owner: str | None = None
+    owner_known: bool = False
 
     @property
     def layer(self) -> int:
@@ -78,7 +83,7 @@ class StackRow:
             "implicit": ev.implicit,
             "wasted": None if self.wasted is None else self.wasted.to_dict(),
             "command": self.command,
-        }
+        } | ({"owner": self.owner} if self.owner_known else {})
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +118,12 @@ def live_link_sources(merged: Merged) -> set[int]:
     return set(merged.hardlinked_sources())  # the core's entry ids are the entries' keys
 
 
-def path_stack(merged: Merged, path: str, live_links: set[int] | None = None) -> PathStack:
+OwnerOf = Callable[[str, int], str | None]  # (path, layer) -> the owning package, or None
+
+
+def path_stack(
+    merged: Merged, path: str, live_links: set[int] | None = None, owner_of: OwnerOf | None = None
+) -> PathStack:
     """The stack of one normalised path (empty rows if no layer has it)."""
     hist = merged.history(path)
     layers = merged.image.layers
@@ -127,11 +137,15 @@ def path_stack(merged: Merged, path: str, live_links: set[int] | None = None) ->
             nxt = hist[i + 1]
             cause, how, _ = _hiding(ev, nxt)
             wasted = Wasted(cause, nxt.layer, how)
-        rows.append(StackRow(ev, command, i == last and type(ev) is Entry, wasted))
+        owned = owner_of is not None and type(ev) is Entry and ev.type != DIR
+        owner = owner_of(path, ev.layer) if owned and owner_of is not None else None
+        rows.append(StackRow(ev, command, i == last and type(ev) is Entry, wasted, owner, owned))
     return PathStack(path, rows)
 
 
-def which(merged: Merged, query: str, limit: int | None = None) -> PathStack | WhichResult:
+def which(
+    merged: Merged, query: str, limit: int | None = None, owner_of: OwnerOf | None = None
+) -> PathStack | WhichResult:
     """A path's stack, or the stacks of every path a glob matches.
 
     ``limit`` bounds the stacks kept (default :data:`WHICH_LIMIT`; <= 0: all);
@@ -143,7 +157,7 @@ def which(merged: Merged, query: str, limit: int | None = None) -> PathStack | W
     text = query.strip()
     path = normalise(text) or ""
     if path and merged.history(path):
-        return path_stack(merged, path)
+        return path_stack(merged, path, owner_of=owner_of)
     if not is_glob(text):
         raise LayerscopeError(f"{query}: no such path in any layer")
     try:
@@ -156,4 +170,4 @@ def which(merged: Merged, query: str, limit: int | None = None) -> PathStack | W
     links = live_link_sources(merged)
     limit = WHICH_LIMIT if limit is None else limit
     shown = paths if limit <= 0 else paths[:limit]
-    return WhichResult(text, len(paths), [path_stack(merged, p, links) for p in shown])
+    return WhichResult(text, len(paths), [path_stack(merged, p, links, owner_of) for p in shown])

@@ -332,3 +332,49 @@ def test_a_replaced_packaged_binary_is_a_digest_mismatch(tmp_path: Path) -> None
     ]
     rc, out, _ = g.run_cli("packages", path, "--verify")
     assert "✗ /usr/bin/other (layer 0) is not the file deb:good@1.0-1 recorded" in out
+
+
+def test_which_names_the_package_dpkg_query_says_owns_each_version(debian_image: Path, tmp_path: Path) -> None:
+    """``which`` gives each version's package as of its layer; truth is ``dpkg-query -S``
+    on that layer's own database; a COPY'd file is owned by none; no database, no field."""
+    need_tools("dpkg-query")
+    roots = _dpkg_dbs(debian_image, tmp_path)
+    for path in ("/usr/bin/curl", "/usr/bin/openssl", "/usr/local/bin/healthcheck.sh"):
+        doc = json.loads(_cli("which", "--json", str(debian_image), path))
+        for v in doc["versions"]:
+            res = subprocess.run(
+                ["dpkg-query", f"--admindir={roots[v['layer']]}/var/lib/dpkg", "-S", path],
+                capture_output=True,
+                text=True,
+            )
+            want = None
+            if res.returncode == 0:
+                (name,) = [line.split(":")[0] for line in res.stdout.splitlines()]
+                want = f"deb:{name}@{_dpkg_query(roots[v['layer']])[name + ':amd64']}"
+            assert v["owner"] == want, (path, v["layer"])
+    assert json.loads(_cli("which", "--json", str(debian_image), "/usr/bin/curl"))["versions"][0]["owner"]
+    text = _cli("which", str(debian_image), "/usr/local/bin/healthcheck.sh")
+    assert "pkg none" in text
+    sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
+    doc = json.loads(_cli("which", "--json", str(sample), "/app/NEWS.txt"))
+    assert all("owner" not in v for v in doc["versions"])
+
+
+def _cli(*args: str) -> str:
+    rc, out, err = g.run_cli(*args)
+    assert rc == 0, err
+    return str(out)
+
+
+def test_report_json_embeds_the_packages_of_its_layer(debian_image: Path, tmp_path: Path) -> None:
+    """``report --json`` carries the packages document as of its layer (dpkg-query's set),
+    and a report of an image with no database has no ``packages`` key."""
+    need_tools("dpkg-query")
+    roots = _dpkg_dbs(debian_image, tmp_path)
+    for k in (0, len(roots) - 1):
+        doc = json.loads(_cli("report", "--json", str(debian_image), "--layer", str(k)))
+        got = {f"{p['name']}:{p['arch']}": p["version"] for p in doc["packages"]["packages"]}
+        assert got == _dpkg_query(roots[k])
+        assert doc["packages"]["layer"] == k and doc["packages"]["schema"] == "layerscope.packages/1"
+    sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
+    assert "packages" not in json.loads(_cli("report", "--json", str(sample)))

@@ -130,6 +130,11 @@ class Owners:
             return f"- (listed by {len(found)} packages: {names})"
         return STATE if is_state(path) else UNMANAGED
 
+    def owner(self, path: str, k: int) -> str | None:
+        """``which``'s owner of a file as of layer k: the package, several joined by ``, ``, or None."""
+        found = self.owners(path, k)
+        return ", ".join(p.owner for p in found) if found else None
+
     def name(self, path: str, k: int) -> str:
         """The tree's owner column: the package's name, ``-`` for none, ``*`` for several."""
         found = self.owners(path, k)

@@ -68,6 +68,8 @@ def write_stack(out: TextIO, width: int, st: PathStack, labels: Sequence[str] = 
                 parts += [" ", Atom("-> " + safe(ev.link))]  # the arrow stays with its target
             if ev.implicit:
                 parts.append(" (implicit parent)")
+            if r.owner_known:
+                parts += [" ", Keep("pkg ", Atom(safe(r.owner or "none")))]
             if r.wasted:
                 parts.append(Keep(f"  [wasted: {r.wasted.cause} by {name(r.wasted.by_layer)}]"))
             put(parts)
