@@ -9,6 +9,8 @@ from typing import Any
 from .analysis import diff_ids, shared_prefix
 from .merge import Merged, sort_key
 from .model import FILE, Entry
+from .packages.compare import PackageDiff, package_diff
+from .packages.index import build
 
 ADDED = "added"
 REMOVED = "removed"
@@ -90,6 +92,7 @@ class Comparison:
     only_a: list[int]
     only_b: list[int]
     paths: list[PathDiff]  # sorted by path
+    packages: list[PackageDiff] | None = None  # None: neither image has a package database
 
     @property
     def differ(self) -> bool:
@@ -123,7 +126,7 @@ class Comparison:
             "only_b_layers": self.only_b,
             "totals": self.totals(),
             "paths": [p.to_dict() for p in self.paths],
-        }
+        } | ({} if self.packages is None else {"packages": [d.to_dict() for d in self.packages]})
 
 
 def top_entries(merged: Merged, k: int | None = None) -> dict[str, Entry]:
@@ -185,4 +188,6 @@ def compare(a: Merged, b: Merged) -> Comparison:
         if path not in ta:
             diffs.append(PathDiff(path, ADDED, None, eb))
     diffs.sort(key=lambda p: sort_key(p.path))
-    return Comparison(a.image.source, b.image.source, shared_prefix(ida, idb), shared, only_a, only_b, diffs)
+    ixa, ixb = build(a), build(b)
+    packages = package_diff(ixa, ixb) if ixa.any or ixb.any else None
+    return Comparison(a.image.source, b.image.source, shared_prefix(ida, idb), shared, only_a, only_b, diffs, packages)

@@ -378,3 +378,45 @@ def test_report_json_embeds_the_packages_of_its_layer(debian_image: Path, tmp_pa
         assert doc["packages"]["layer"] == k and doc["packages"]["schema"] == "layerscope.packages/1"
     sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
     assert "packages" not in json.loads(_cli("report", "--json", str(sample)))
+
+
+def _stanza(name: str, version: str) -> bytes:
+    return f"Package: {name}\nStatus: install ok installed\nVersion: {version}\nArchitecture: amd64\n\n".encode()
+
+
+def test_diff_lists_package_changes_before_paths(tmp_path: Path) -> None:
+    """``diff A B`` names the packages that moved, ahead of the paths; truth for the
+    sets is dpkg-query on each status file, for the direction ``dpkg --compare-versions``."""
+    need_tools("dpkg-query", "dpkg")
+    a_status = _stanza("good", "1.0-1") + _stanza("old", "3.0") + _stanza("same", "1") + _stanza("back", "2:1.0")
+    b_status = _stanza("good", "1.0-1~rc1+x") + _stanza("new", "0.1") + _stanza("same", "1") + _stanza("back", "1:9")
+    truth: list[dict[str, str]] = []
+    images = []
+    for name, status in (("a", a_status), ("b", b_status)):
+        admin = tmp_path / name / "var/lib/dpkg"
+        (admin / "info").mkdir(parents=True)
+        (admin / "status").write_bytes(status)
+        truth.append({k.split(":")[0]: v for k, v in _dpkg_query(tmp_path / name).items()})
+        (tmp_path / f"img-{name}").mkdir()
+        images.append(g.build(tmp_path / f"img-{name}", [[g.file("/var/lib/dpkg/status", status)]]))
+    want = {}
+    for pkg in truth[0].keys() | truth[1].keys():
+        va, vb = truth[0].get(pkg), truth[1].get(pkg)
+        if va is None or vb is None:
+            want[pkg] = ("added" if va is None else "removed", va, vb)
+        elif va != vb:
+            up = subprocess.run(["dpkg", "--compare-versions", va, "lt", vb]).returncode == 0
+            want[pkg] = ("upgraded" if up else "downgraded", va, vb)
+    rc, out, err = g.run_cli("diff", "--json", images[0], images[1])
+    assert rc == 1, err
+    got = {d["name"]: (d["how"], d["a"], d["b"]) for d in json.loads(out)["packages"]}
+    assert got == want and len(want) == 4
+    rc, out, _ = g.run_cli("diff", images[0], images[1])
+    lines = out.splitlines()
+    assert lines.index("Packages: 1 added, 1 removed, 0 upgraded, 2 downgraded") < next(
+        i for i, line in enumerate(lines) if line.startswith("Paths:")
+    )
+    assert "v deb:good  1.0-1 -> 1.0-1~rc1+x" in lines and "+ deb:new  0.1" in lines
+    sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
+    rc, out, _ = g.run_cli("diff", "--json", str(sample), str(sample))
+    assert rc == 0 and "packages" not in json.loads(out)

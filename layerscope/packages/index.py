@@ -144,7 +144,8 @@ def _touched(merged: Merged) -> tuple[dict[int, dict[str, Reader]], set[int]]:
     return touched, logged
 
 
-def _compare(old: str, new: str, ecosystem: str) -> int:
+def compare_versions(old: str, new: str, ecosystem: str) -> int:
+    """-1, 0 or 1 as ``old`` is older, the same or newer: dpkg's ordering for deb, else text."""
     if ecosystem == Ecosystem.DEB:
         try:
             a, b = Version(old), Version(new)
@@ -162,7 +163,7 @@ def _changes(merged: Merged, k: int, below: Mapping[Key, Package], now: Mapping[
         if old is None:
             found.append((How.ADDED, pkg, None))
         elif old.version != pkg.version:
-            up = _compare(old.version, pkg.version, pkg.ecosystem) < 0
+            up = compare_versions(old.version, pkg.version, pkg.ecosystem) < 0
             found.append((How.UPGRADED if up else How.DOWNGRADED, pkg, old.version))
         elif old.stamp != pkg.stamp and pkg.stamp >= 0:
             found.append((How.REINSTALLED, pkg, old.version))

@@ -8,7 +8,7 @@ narrow) short.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TextIO
 
 from ..fmt import human_size, plural
@@ -40,6 +40,8 @@ def write_diff(out: TextIO, width: int, cmp: Comparison, a: Merged, b: Merged, l
         lead = f"  A L{m.a} = B L{m.b}  "
         digest = m.diff_id or "-"
         put([lead, Atom(digest_to_fit(digest, width - len(lead)))])
+    if cmp.packages is not None:
+        _write_packages(put, cmp, limit)
     sign = "+" if t["changed_bytes_delta"] >= 0 else ""
     put(
         [
@@ -67,3 +69,23 @@ def write_diff(out: TextIO, width: int, cmp: Comparison, a: Merged, b: Merged, l
             put([f"{mark[kind]} ", Atom(safe(p.path)), Keep(f"  {typ}"), Keep(f"  {size}"), *what])
         if len(shown) < len(items):
             put([f"{mark[kind]} ... {plural(len(items) - len(shown), f'more {kind} path')} (--limit 0 for all)"])
+
+
+_PACKAGE_MARK = {"added": "+", "removed": "-", "upgraded": "^", "downgraded": "v"}
+
+
+def _write_packages(put: Callable[..., None], cmp: Comparison, limit: int) -> None:
+    """The packages that moved from A to B, before the paths they explain."""
+    assert cmp.packages is not None
+    counts = {how: sum(1 for d in cmp.packages if d.how == how) for how in _PACKAGE_MARK}
+    put(["Packages: " + ", ".join(f"{n} {how}" for how, n in counts.items())])
+    shown = cmp.packages if limit <= 0 else cmp.packages[:limit]
+    for d in shown:
+        p = d.package
+        if d.a is not None and d.b is not None:
+            versions = f"{d.a.version} -> {d.b.version}"
+        else:
+            versions = p.version
+        put([f"{_PACKAGE_MARK[d.how]} ", Atom(safe(f"{p.ecosystem}:{p.name}")), Keep("  ", safe(versions))])
+    if len(shown) < len(cmp.packages):
+        put([f"  ... {plural(len(cmp.packages) - len(shown), 'more package')} (--limit 0 for all)"])
