@@ -6,7 +6,6 @@ for), and which packaged files a later layer replaced, chmod-ed or deleted.
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -33,8 +32,14 @@ _STATE_PREFIXES = (
 )
 
 
+# The managers' own databases, as directories and as the paths themselves.
+_STATE_ALL = (*_STATE_PREFIXES, dpkg.ROOT + "/", apk.STATE + "/")
+_STATE_EXACT = frozenset((dpkg.ROOT, apk.STATE))
+
+
 def is_state(path: str) -> bool:
-    return dpkg.is_state(path) or apk.is_state(path) or path.startswith(_STATE_PREFIXES) or "__pycache__/" in path
+    """A path no package owns that is still not unmanaged: a manager's state, caches, logs, bytecode."""
+    return path.startswith(_STATE_ALL) or path in _STATE_EXACT or "__pycache__/" in path
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,12 +64,14 @@ def unmanaged(merged: Merged, ix: PackageIndex, k: int) -> list[UnmanagedDir]:
     """Layer k's new or changed non-directories no package owns (as of k), by directory."""
     owners = ix.owners_at(k)
     dirs: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    # One pass over every entry of the layer (100k on a big COPY): the
+    # cheap tests first, the parent by slicing (posixpath.dirname's cost was a
+    # quarter of the pass).
     for e in merged.layer_entries(k):
-        if e.type == DIR or is_state(e.path):
+        p = e.path
+        if p in owners or e.type == DIR or "/.wh." in p or is_state(p):
             continue
-        if e.path in owners or "/.wh." in e.path:
-            continue
-        acc = dirs[posixpath.dirname(e.path)]
+        acc = dirs[p[: p.rfind("/")] or "/"]
         acc[0] += 1
         acc[1] += e.size
     return [UnmanagedDir(d, n, b) for d, (n, b) in sorted(dirs.items())]
