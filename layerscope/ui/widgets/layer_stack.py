@@ -24,12 +24,11 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import replace
-from typing import ClassVar, cast
+from typing import ClassVar
 
 from rich.console import RenderableType
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.css.styles import RulesMap
 from textual.geometry import Region, Size, clamp
 from textual.message import Message
 from textual.reactive import reactive
@@ -223,13 +222,12 @@ class LayerStack(SteadyScroll, ScrollView, can_focus=True):
         """Show the whole command of the layer at ``position`` (and only there)."""
         if position == self._expanded or self.image is None:
             return
+        changed: dict[int, LayerRow] = {}
         for pos, expanded in ((self._expanded, False), (position, True)):
-            if pos is None or pos >= len(self._rows):
-                continue
-            row = self._rows[pos]
-            if row.id.startswith("L"):
-                self._set_prompt(pos, self._row(int(row.id[1:]), self._cols, expanded))
+            if pos is not None and pos < len(self._rows) and self._rows[pos].id.startswith("L"):
+                changed[pos] = self._row(int(self._rows[pos].id[1:]), self._cols, expanded)
         self._expanded = position
+        self._set_prompts(changed)
 
     # -- the rows, as OptionList offered them ----------------------------------------------
     @property
@@ -279,8 +277,9 @@ class LayerStack(SteadyScroll, ScrollView, can_focus=True):
         return True
 
     def _height(self, pos: int) -> int:
-        """The row's lines at the current width, measured as OptionList measured an option."""
-        return self._visual(pos).get_height(cast(RulesMap, self.styles), self._width)
+        """The row's lines at the current width: it is drawn (in the style it shows
+        in) and its lines counted, so a row is rendered once, not measured and drawn."""
+        return len(self._strips(pos, self._style(pos)))
 
     def _place(self) -> None:
         """The rows' first lines, and the scrollable extent they make."""
@@ -294,25 +293,31 @@ class LayerStack(SteadyScroll, ScrollView, can_focus=True):
         if size != self.virtual_size:
             self.virtual_size = size
 
-    def _set_prompt(self, pos: int, prompt: RenderableType) -> None:
-        """The row at ``pos`` says ``prompt`` now: only it is drawn again, and only
-        the lines it covers (and, if its height changed, the lines below it) repaint."""
-        self._rows[pos].prompt = prompt
-        self._visuals.pop(pos, None)
-        self._drawn.pop(pos, None)
+    def _set_prompts(self, prompts: dict[int, LayerRow]) -> None:
+        """The rows at these positions say these now: only they are drawn again, and
+        only the lines they cover (and, where a height changed, the lines below) repaint."""
+        for pos, prompt in prompts.items():
+            self._rows[pos].prompt = prompt
+            self._visuals.pop(pos, None)
+            self._drawn.pop(pos, None)
         heights = self._heights
         if heights is None:
             return  # measured when first shown
-        height = self._height(pos)
-        start = self._starts[pos]
-        if height == heights[pos]:
-            self.refresh_lines(start, height)
-            return
-        heights[pos] = height
-        self._place()
-        top = self.scroll_offset.y
-        # the rows below move: repaint from this row to the bottom of the view
-        self.refresh(Region(0, max(0, start - top), self.size.width, self.size.height))
+        moved: list[int] = []
+        for pos in prompts:
+            height = self._height(pos)
+            if height != heights[pos]:
+                heights[pos] = height
+                moved.append(pos)
+        if moved:
+            self._place()
+        for pos in prompts:
+            if pos not in moved:
+                self.refresh_lines(self._starts[pos], heights[pos])
+        if moved:
+            # the rows below move: repaint from the first that grew or shrank to the bottom of the view
+            top = self._starts[min(moved)] - self.scroll_offset.y
+            self.refresh(Region(0, max(0, top), self.size.width, self.size.height))
 
     def _refresh_row(self, pos: int | None) -> None:
         """Repaint the lines of the row at ``pos`` (its style changed)."""
