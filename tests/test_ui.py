@@ -62,6 +62,54 @@ async def test_layer_stack_shows_layers_and_empty_history() -> None:
         assert stack.highlighted_layer == 6 and app.k == 6
 
 
+def stack_lines(app: LayerscopeApp) -> list[str]:
+    """The layer pane's lines as on screen, inside its border."""
+    inner = app.query_one(LayerStack).content_region
+    lines = [strip.text for strip in app.screen._compositor.render_strips()]
+    return [line[inner.x : inner.right] for line in lines[inner.y : inner.bottom]]
+
+
+async def test_a_click_on_a_layer_row_chooses_that_layer_and_a_step_row_nothing() -> None:
+    app = sample_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        stack = app.query_one(LayerStack)
+        top = stack.content_region.y - stack.region.y  # the border above the rows
+        row = re.compile(r"L(\d+) ")
+        for _ in range(3):  # a layer row in sight other than the chosen one, each time
+            y, want = next(
+                (n, int(m.group(1)))
+                for n, line in enumerate(stack_lines(app))
+                if (m := row.match(line)) and int(m.group(1)) != app.k
+            )
+            await pilot.click(LayerStack, offset=(4, top + y))
+            await pilot.pause()
+            assert app.k == want and stack.highlighted_layer == want
+        y = next(n for n, line in enumerate(stack_lines(app)) if line.lstrip().startswith("·"))
+        await pilot.click(LayerStack, offset=(4, top + y))
+        await pilot.pause()
+        assert app.k == want and stack.highlighted_layer == want
+
+
+async def test_page_down_at_the_last_layer_keeps_it() -> None:
+    """History steps below the last layer: a page down from it found no layer
+    row below and the stack lost its cursor (OptionList's page move)."""
+    app = sample_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        stack = app.query_one(LayerStack)
+        stack.focus()
+        await pilot.press("home", "pagedown")
+        await pilot.pause()
+        assert 0 < app.k < 6 and stack.highlighted_layer == app.k
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        assert app.k == 6 and stack.highlighted_layer == 6
+        await pilot.press("up")
+        await pilot.pause()
+        assert app.k == 5 and stack.highlighted_layer == 5
+
+
 async def test_selecting_a_layer_reroots_the_tree() -> None:
     app = sample_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -14,10 +14,12 @@ import os
 import subprocess
 import sys
 import tarfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from conftest import ROOT, SAMPLES
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.text import Text
 from textual import events
 from textual.app import App, ComposeResult
@@ -29,6 +31,7 @@ from layerscope.ui.screens.audit import AuditScreen, TabBar
 from layerscope.ui.screens.search import SearchScreen
 from layerscope.ui.widgets.details import DetailsPane
 from layerscope.ui.widgets.file_tree import FileTree
+from layerscope.ui.widgets.layer_rows import BaseRule, LayerRow, StepRow
 from layerscope.ui.widgets.layer_stack import LayerStack
 from layerscope.ui.widgets.lines import LinesPane
 from layerscope.ui.widgets.versions import VersionsPane
@@ -96,6 +99,58 @@ async def test_layer_changes_repaint_without_a_layout_and_show_each_layer() -> N
                 assert "".join(commands[k].split()) in "".join(details.split())
                 assert str(app.query_one(FileTree).root.label).startswith(f"/  (as of L{k})")
         assert layouts == [], layouts
+
+
+@contextmanager
+def counting_row_draws() -> Iterator[list[str]]:
+    """Every time a row of the layer stack is rendered (measured or drawn) meanwhile:
+    ``L5`` for a layer's row, ``step`` for a step of history, ``rule`` for the base rule."""
+    done: list[str] = []
+    originals = {cls: cls.__rich_console__ for cls in (LayerRow, StepRow, BaseRule)}
+
+    def spy(cls: type, name: Callable[[Any], str]) -> None:
+        original = originals[cls]
+
+        def counted(self: Any, console: Console, options: ConsoleOptions) -> RenderResult:
+            done.append(name(self))
+            return original(self, console, options)
+
+        cls.__rich_console__ = counted  # type: ignore[attr-defined]
+
+    spy(LayerRow, lambda row: f"L{row.layer.index}")
+    spy(StepRow, lambda _row: "step")
+    spy(BaseRule, lambda _row: "rule")
+    try:
+        yield done
+    finally:
+        for cls, original in originals.items():
+            cls.__rich_console__ = original  # type: ignore[attr-defined]
+
+
+async def test_a_layer_change_draws_only_the_rows_it_folds_and_unfolds() -> None:
+    """A layer change once measured and drew every row of the stack again, twice
+    (OptionList's public way to change one row forgets all of them): on the 500k
+    image "previous layer" went from 108 to 136 ms. Only the row that folds its
+    command and the one that unfolds it change; the rest keep what they drew."""
+    app = make_app(str(SAMPLES / "sample-docker.tar"))
+    async with app.run_test(size=MEDIUM) as pilot:
+        await loaded(app, pilot)
+        stack = app.query_one(LayerStack)
+        stack.focus()
+        await pilot.pause()
+        assert app.k == 6
+        for key, was, now in (("up", 6, 5), ("up", 5, 4), ("down", 4, 5)):
+            with counting_row_draws() as drawn:
+                await pilot.press(key)
+                await pilot.pause()
+            assert app.k == now
+            assert set(drawn) == {f"L{was}", f"L{now}"}, drawn
+        # and the screen says what it did: L5's whole command below its row
+        inner = stack.content_region
+        lines = [strip.text[inner.x : inner.right] for strip in app.screen._compositor.render_strips()]
+        shown = "".join("".join(line.split()) for line in lines[inner.y : inner.bottom])
+        whole = "".join(sample_commands()[5].split()).removeprefix("/bin/sh-c")
+        assert whole in shown and "".join(sample_commands()[6].split())[-20:] not in shown
 
 
 class OnePane(App[None]):

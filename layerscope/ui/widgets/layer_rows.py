@@ -1,6 +1,6 @@
 """The rows of the layer stack, laid out for the width they are given.
 
-A row is a Rich renderable, not a fixed string: the option list renders it at
+A row is a Rich renderable, not a fixed string: the layer stack renders it at
 its current width, so the same row reads well at 80 and at 200 columns.
 Columns (index, size, one per change class) are as wide as the widest value
 of the image and a class no layer has takes no room, so the command gets what
@@ -207,8 +207,8 @@ class LayerRow:
         return t
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        # A row is measured and drawn again whenever one row of the stack changes
-        # (OptionList re-measures every row): its text for a width is made once.
+        # A row is measured, then drawn, and drawn again in another style (the
+        # cursor or the mouse on it): its text for a width is made once.
         width = options.max_width
         joined = self._drawn.get(width)
         if joined is None:
