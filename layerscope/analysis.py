@@ -408,23 +408,6 @@ _GIT = re.compile(r"^(.*?/\.git)(?:/|$)")
 _NOT_SECRET = re.compile(r"/usr/share/|/(?:tests?|testdata|test_data|examples?|fixtures)/|/site-packages/[^/]+/tests?/")
 
 
-# Every _SENSITIVE alternative needs one of these in its last component (or
-# sits under .azure/ or gcloud/): a set lookup and a few `in` tests rule out
-# nearly every path of an image before the regex runs (it ran on all of them,
-# ~1.8 µs a path).
-_SECRET_EXTS = frozenset(("key", "p12", "pfx", "jks", "keystore", "pem", "json"))
-
-
-def _maybe_secret(path: str, i: int) -> bool:
-    base = path[i + 1 :]
-    if base[:1] == "." or base.startswith("id_") or base == "config" or "credential" in base:
-        return True
-    dot = base.rfind(".")
-    if dot >= 0 and base[dot + 1 :] in _SECRET_EXTS:
-        return True
-    return "/.azure/" in path or "/gcloud/" in path
-
-
 def sensitive_path(path: str) -> str | None:
     """The path to report if ``path`` looks like a secret (a ``.git`` dir is reported whole)."""
     if "/.git" in path:
@@ -432,9 +415,11 @@ def sensitive_path(path: str) -> str | None:
         if m:
             return m.group(1)
     # Every pattern spans at most the last three components: search only those.
+    # The cheap pre-filter that rules out nearly every path before this regex
+    # runs has one owner, the core's audit pass (``maybe_secret`` in
+    # src/audit.rs, the ``secret_names`` hint): the rules call this only on
+    # the candidates it let through.
     i = path.rfind("/")
-    if not _maybe_secret(path, i):
-        return None
     j = path.rfind("/", 0, i) if i > 0 else -1
     cut = path.rfind("/", 0, j) if j > 0 else -1
     if _SENSITIVE.search(path, max(cut, 0)) and not _NOT_SECRET.search(path):

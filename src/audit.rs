@@ -70,8 +70,9 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     memchr::memmem::find(hay, needle).is_some()
 }
 
-/// Could `analysis.sensitive_path` report this path? (Its own pre-filter,
-/// plus a `.git` directory anywhere above.)
+/// Could `analysis.sensitive_path` report this path? The secret rule's one
+/// cheap pre-filter (Python keeps only the rule's regex and calls it on the
+/// versions this lets through), plus a `.git` directory anywhere above.
 pub fn maybe_secret(path: &[u8]) -> bool {
     if contains(path, b"/.git") {
         return true;
