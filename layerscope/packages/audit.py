@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ..content import ContentError, iter_content
 from ..merge import Merged
 from ..model import DIR, FILE, HARDLINK, Change, Deletion, Entry
-from . import apk, dpkg
+from . import apk, dpkg, npm
 from .index import DirLinks, PackageIndex
 from .records import Package
 
@@ -34,7 +34,13 @@ _STATE_PREFIXES = (
 
 
 def is_state(path: str) -> bool:
-    return dpkg.is_state(path) or apk.is_state(path) or path.startswith(_STATE_PREFIXES) or "__pycache__/" in path
+    return (
+        dpkg.is_state(path)
+        or apk.is_state(path)
+        or npm.is_state(path)
+        or path.startswith(_STATE_PREFIXES)
+        or "__pycache__/" in path
+    )
 
 
 @dataclass(frozen=True, slots=True)
