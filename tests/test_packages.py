@@ -420,3 +420,19 @@ def test_diff_lists_package_changes_before_paths(tmp_path: Path) -> None:
     sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
     rc, out, _ = g.run_cli("diff", "--json", str(sample), str(sample))
     assert rc == 0 and "packages" not in json.loads(out)
+
+
+def test_one_python_distribution_in_two_site_directories_is_two_packages(tmp_path: Path) -> None:
+    """A venv and the system site-packages may hold one name each: both are installed."""
+    meta = "Metadata-Version: 2.1\nName: six\nVersion: {}\n"
+    sites = ("/usr/lib/python3/dist-packages", "/opt/venv/lib/python3.11/site-packages")
+    layers = [
+        [g.file(f"{sites[0]}/six-1.16.0.dist-info/METADATA", meta.format("1.16.0"))],
+        [g.file(f"{sites[1]}/six-1.17.0.dist-info/METADATA", meta.format("1.17.0"))],
+    ]
+    ix = build(load(g.build(tmp_path, layers)))
+    assert sorted((p.owner, p.db) for p in ix.at(1).values()) == [
+        ("python:six@1.16.0", f"{sites[0]}/six-1.16.0.dist-info"),
+        ("python:six@1.17.0", f"{sites[1]}/six-1.17.0.dist-info"),
+    ]
+    assert [(str(c.how), c.old_version) for c in ix.layers[1].changes] == [("added", None)]

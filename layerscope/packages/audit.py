@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..content import ContentError, iter_content
 from ..merge import Merged
 from ..model import DIR, FILE, HARDLINK, Change, Deletion, Entry
-from . import apk, dpkg
+from . import apk, dpkg, npm
 from .index import DirLinks, PackageIndex
 from .records import Package
 
@@ -39,7 +39,7 @@ _STATE_EXACT = frozenset((dpkg.ROOT, apk.STATE))
 
 def is_state(path: str) -> bool:
     """A path no package owns that is still not unmanaged: a manager's state, caches, logs, bytecode."""
-    return path.startswith(_STATE_ALL) or path in _STATE_EXACT or "__pycache__/" in path
+    return path.startswith(_STATE_ALL) or path in _STATE_EXACT or "__pycache__/" in path or npm.is_state(path)
 
 
 @dataclass(frozen=True, slots=True)

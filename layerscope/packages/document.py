@@ -6,6 +6,7 @@ dropped); ``docs/json.md`` describes it.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
@@ -15,8 +16,8 @@ from ..merge import Merged
 from ..model import FILE
 from ..textsafe import safe
 from .audit import LaterChange, Mismatch, UnmanagedDir, later_changes, mismatches, unmanaged
-from .index import How, PackageChange, PackageIndex
-from .records import Package
+from .index import How, Key, PackageChange, PackageIndex
+from .records import Ecosystem, Package
 
 SCHEMA = "layerscope.packages/1"
 Put = Callable[..., None]  # writes one folded line: (parts, indent=4)
@@ -30,14 +31,24 @@ _SIGN = {
 }
 
 
-def _bytes_at(merged: Merged, ix: PackageIndex, k: int) -> dict[str, int]:
-    """Bytes of each package's files as the merged tree holds them at layer k, by owner."""
-    out: dict[str, int] = {}
+def _bytes_at(merged: Merged, ix: PackageIndex, k: int) -> dict[Key, int]:
+    """Bytes of each package's files as the merged tree holds them at layer k, by
+    package (not by owner: two directories may hold one npm name at one version)."""
+    out: dict[Key, int] = {}
     for path, pkg in ix.owners_at(k).items():
         e = merged.entry_at(path, k)
         if e is not None and e.type == FILE:
-            out[pkg.owner] = out.get(pkg.owner, 0) + e.size
+            out[pkg.key] = out.get(pkg.key, 0) + e.size
     return out
+
+
+def _where(p: Package) -> str:
+    """Where a language package lives, for text (an OS package's place is its database)."""
+    if p.ecosystem == Ecosystem.NPM:
+        return f"  in {posixpath.dirname(p.db)}"
+    if p.ecosystem == Ecosystem.PYTHON:
+        return f"  in {posixpath.dirname(p.db)}"
+    return ""
 
 
 def _first_layer(ix: PackageIndex, pkg: Package, k: int) -> int:
@@ -83,7 +94,7 @@ def document(merged: Merged, ix: PackageIndex, k: int, only: int | None = None, 
     package recorded (sha256 always; md5/sha1 read the content, with ``verify``).
     """
     sizes = _bytes_at(merged, ix, k)
-    pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
+    pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch, p.db))
     layers = range(merged.top + 1) if only is None else (only,)
     return {
         "schema": SCHEMA,
@@ -98,7 +109,7 @@ def document(merged: Merged, ix: PackageIndex, k: int, only: int | None = None, 
                 "arch": p.arch,
                 "db": p.db,
                 "files": len(p.files),
-                "bytes": sizes.get(p.owner, 0),
+                "bytes": sizes.get(p.key, 0),
                 "layer": _first_layer(ix, p, k),
             }
             for p in pkgs
@@ -162,7 +173,7 @@ def write_text(
 def _write_list(put: Put, merged: Merged, ix: PackageIndex, k: int) -> None:
     """The packages as of layer k, one a line: owner, arch, bytes, installing layer."""
     sizes = _bytes_at(merged, ix, k)
-    pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch))
+    pkgs = sorted(ix.at(k).values(), key=lambda p: (p.ecosystem, p.name, p.arch, p.db))
     put([f"Packages as of layer {k}: {len(pkgs)}"])
     for p in pkgs:
         arch = f" {p.arch}" if p.arch else ""
@@ -170,7 +181,8 @@ def _write_list(put: Put, merged: Merged, ix: PackageIndex, k: int) -> None:
             [
                 Atom(safe(p.owner)),
                 Keep(safe(arch)),
-                Keep(f"  {human_size(sizes.get(p.owner, 0))}"),
+                Keep(safe(_where(p))),
+                Keep(f"  {human_size(sizes.get(p.key, 0))}"),
                 Keep(f"  L{_first_layer(ix, p, k)}"),
             ]
         )
@@ -185,7 +197,8 @@ def _write_layer(put: Put, merged: Merged, ix: PackageIndex, j: int, later: Sequ
     for c in found:
         old = f" (was {c.old_version})" if c.old_version and c.how is not How.REINSTALLED else ""
         size = "" if c.how is How.REMOVED else f"  {human_size(c.layer_bytes)}"
-        put([f"  {_SIGN[c.how]} ", Atom(safe(c.package.owner)), Keep(safe(old)), Keep(size)], 6)
+        where = Keep(safe(_where(c.package)))
+        put([f"  {_SIGN[c.how]} ", Atom(safe(c.package.owner)), where, Keep(safe(old)), Keep(size)], 6)
     if dirs:
         total = sum(d.files for d in dirs)
         put([f"  {plural(total, 'file')} no package owns ({human_size(sum(d.bytes for d in dirs))}):"])

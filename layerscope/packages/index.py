@@ -175,7 +175,7 @@ def _changes(merged: Merged, k: int, below: Mapping[Key, Package], now: Mapping[
     sizes = {e.path: e.size for e in merged.layer_entries(k) if type(e) is Entry and e.type == "file"}
     resolve = DirLinks(merged, k).resolve
     out = []
-    for how, pkg, old_version in sorted(found, key=lambda f: (f[1].ecosystem, f[1].name, f[1].arch)):
+    for how, pkg, old_version in sorted(found, key=lambda f: (f[1].ecosystem, f[1].name, f[1].arch, f[1].db)):
         nbytes = 0 if how is How.REMOVED else sum(sizes.get(resolve(p), 0) for p in pkg.files)
         out.append(PackageChange(how, pkg, old_version, nbytes))
     return out

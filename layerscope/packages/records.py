@@ -9,6 +9,7 @@ and report what they could not read as a ``DbProblem``, never an exception.
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -59,7 +60,19 @@ class Package:
 
     @property
     def key(self) -> tuple[str, str, str]:
-        """Two records are one package at two layers when their keys agree."""
+        """Two records are one package at two layers when their keys agree.
+
+        An OS database holds one package of a name per architecture. A
+        language's packages are per directory: npm nests a second ``ms``
+        under the ``debug`` that needs another version, and an image may hold
+        two site-packages; so the third part is where the package lives (its
+        directory for npm, the site directory for Python, whose
+        ``*.dist-info`` name changes with the version).
+        """
+        if self.ecosystem == Ecosystem.NPM:
+            return (self.ecosystem, self.name, self.db)
+        if self.ecosystem == Ecosystem.PYTHON:
+            return (self.ecosystem, self.name, posixpath.dirname(self.db))
         return (self.ecosystem, self.name, self.arch)
 
     @property
