@@ -51,10 +51,6 @@ from .model import (
     HARDLINK,
     IMAGE_LAYER,
     METADATA,
-    MODIFIED,
-    REWRITTEN,
-    TYPE_CHANGED,
-    Deletion,
     Entry,
     HistoryItem,
     Image,
@@ -684,22 +680,6 @@ def resolve_base(image: Image, base: int | Image | None = None, base_ref: str | 
 # ================================================================================
 # The pass
 # ================================================================================
-
-
-def _hiding(ev: Entry, nxt: Entry | Deletion) -> tuple[str, str, str | None]:
-    """(cause, how, deleted_by) for a file version followed by ``nxt``."""
-    if type(nxt) is Deletion:
-        return DELETED, nxt.how, nxt.cause
-    c = nxt.change
-    if c == MODIFIED:
-        return OVERWRITTEN, c, None
-    if c == METADATA:
-        return COPY_UP, c, None
-    if c == REWRITTEN:
-        return IDENTICAL, c, None
-    if c == TYPE_CHANGED:
-        return DELETED, "replaced", nxt.path
-    return OVERWRITTEN, c, None  # "added" after no deletion cannot happen; be safe
 
 
 def _core_rule(rule: Rule) -> _core.AuditRule:

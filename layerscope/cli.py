@@ -403,17 +403,22 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     from . import listing
+    from .packages.lookup import file_owners
     from .text import ls
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
     k = merged.top if k is None else k
-    rows = list(listing.rows(merged, k, changes=args.changes, deleted=args.deleted, pattern=args.glob))
     if args.json:
-        listing.write_json(merged, sys.stdout, rows, k, changes=args.changes, deleted=args.deleted, pattern=args.glob)
+        owners = file_owners(merged, k) if args.long else None
+        shown = listing.write_json(
+            merged, sys.stdout, k, changes=args.changes, deleted=args.deleted, pattern=args.glob, owners=owners
+        )
     else:
+        rows = list(listing.rows(merged, k, changes=args.changes, deleted=args.deleted, pattern=args.glob))
         ls.write_text(merged, sys.stdout, rows, long=args.long, human=args.human)
-    if args.glob is not None and not rows:
+        shown = len(rows)
+    if args.glob is not None and not shown:
         # like grep: 1 says "nothing matched", distinct from an error (2)
         print(f"layerscope: no path matches {safe(args.glob)!r} as of layer {k}", file=sys.stderr)
         return 1

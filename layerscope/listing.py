@@ -10,7 +10,7 @@ between the two documents without translation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -21,7 +21,7 @@ from .model import (
     Deletion,
     Entry,
 )
-from .report import file_json_pretty, hidden_json_pretty, write_json_doc
+from .report import empty_array, write_json_doc
 
 SCHEMA = "layerscope.ls/1"
 DELETED = "deleted"
@@ -66,14 +66,17 @@ def rows(
 def write_json(
     merged: Merged,
     out: TextIO,
-    selected: Iterable[Row],
     k: int,
     *,
     changes: bool,
     deleted: bool,
     pattern: str | None,
-) -> None:
-    """``layerscope.ls/1``: the selection as ``report --json``'s ``files`` and ``hidden`` objects."""
+    owners: Mapping[str, str] | None = None,
+) -> int:
+    """``layerscope.ls/1``: the selection :func:`rows` makes, as ``report
+    --json``'s ``files`` and ``hidden`` objects (written by the core, the one
+    writer of them; ``owners`` as in ``report --json``). Returns how many
+    objects it wrote."""
     head = {
         "schema": SCHEMA,
         "image": merged.image.source,
@@ -82,18 +85,20 @@ def write_json(
         "deleted": deleted,
         "pattern": pattern,
     }
-    live: list[Entry] = []
-    gone: list[Row] = []
-    for r in selected:
-        if r.entry is not None:
-            live.append(r.entry)
-        else:
-            gone.append(r)
-    write_json_doc(
-        head,
-        [
-            ("files", (file_json_pretty(merged, e) for e in live)),
-            ("hidden", (hidden_json_pretty(r.deletion, list(r.shipped)) for r in gone if r.deletion is not None)),
-        ],
-        out,
-    )
+    paths = None
+    if pattern is not None:
+        match = compile_glob(pattern)
+        paths = [p for p in merged.paths() if match(p)]
+    counted: list[int] = []
+
+    def array(which: str) -> Callable[[TextIO], None]:
+        def write(o: TextIO) -> None:
+            own = owners if which == "files" else None
+            counted.append(merged.write_array(which, k, o.write, paths=paths, layer_only=changes, owners=own))
+
+        return write
+
+    files = empty_array if deleted else array("files")
+    hidden = array("hidden") if changes or deleted else empty_array
+    write_json_doc(head, [("files", files), ("hidden", hidden)], out)
+    return sum(counted)

@@ -17,7 +17,7 @@ subtree implicitly; missing parents are created as implicit directories.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 
 from . import _core
@@ -203,14 +203,43 @@ class Merged:
         """Layer ``k``'s added, hidden and delta bytes by cause, and the paths it changed."""
         return self._tree.layer_bytes(k)
 
-    def hardlinked_sources(self) -> list[int]:
-        """``Entry.id`` of the entries a visible hardlink reaches."""
-        return self._tree.hardlinked_sources()
+    def path_waste(self, path: str) -> list[_core.Waste]:
+        """The hidden file versions of ``path`` that are waste and what hid
+        each: the audit's rule (``src/audit.rs``) on one timeline."""
+        pid = self._tree.find(path)
+        return [] if pid is None else self._tree.path_waste(pid)
 
-    def write_array(self, which: str, k: int, write: Callable[[str], object], chunk: int = 1 << 20) -> int:
-        """The JSON array ``which`` (``files``/``hidden``) as of layer ``k``, written by
-        the core in pieces of about ``chunk`` characters."""
-        return self._tree.write_array(which, k, write, chunk)
+    def write_array(
+        self,
+        which: str,
+        k: int,
+        write: Callable[[str], object],
+        chunk: int = 1 << 20,
+        *,
+        paths: Iterable[str] | None = None,
+        layer_only: bool = False,
+        owners: Mapping[str, str] | None = None,
+    ) -> int:
+        """The JSON array ``which`` (``files``/``hidden``) as of layer ``k``,
+        written by the core in pieces of about ``chunk`` characters; returns
+        the number of objects.
+
+        ``paths`` keeps only those paths, ``layer_only`` only what layer ``k``
+        itself did (``ls --changes``), and ``owners`` (path -> the owning
+        package's text) gives every ``files`` object an ``owner`` field,
+        null where the mapping has none. The core is the one writer of these
+        objects (``src/json.rs``).
+        """
+        tree = self._tree
+        ids = None if paths is None else sorted({i for p in paths if (i := tree.find(p)) is not None})
+        own = None
+        if owners is not None:
+            own = {}
+            for p, o in owners.items():
+                pid = tree.find(p)
+                if pid is not None:
+                    own[pid] = o.encode("utf-8", "surrogateescape")
+        return tree.write_array(which, k, write, chunk, ids=ids, layer_only=layer_only, owners=own)
 
 
 def _input(

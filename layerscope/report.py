@@ -7,95 +7,19 @@ only ever added, never renamed or dropped.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .merge import Merged
-from .model import Deletion, Entry, Image, Layer
+from .model import Image, Layer
 
 if TYPE_CHECKING:
     from .analysis import Analysis
 
 SCHEMA = "layerscope.report/1"
-_CHUNK = 4096  # objects encoded per json.dumps call: C speed, bounded memory
-
-
-def version_obj(e: Entry) -> dict[str, Any]:
-    return {
-        "layer": e.layer,
-        "type": e.type,
-        "mode": e.mode,
-        "uid": e.uid,
-        "gid": e.gid,
-        "size": e.size,
-        "digest": e.digest_str,
-        "change": e.change,
-    }
-
-
-def file_obj(merged: Merged, e: Entry) -> dict[str, Any]:
-    versions = merged.versions_below(e)
-    return {
-        "path": e.path,
-        "type": e.type,
-        "mode": e.mode,
-        "uid": e.uid,
-        "gid": e.gid,
-        "size": e.size,
-        "link": e.link,
-        "digest": e.digest_str,
-        "layer": e.layer,
-        "change": e.change,
-        "mtime": e.mtime,
-        "xattrs": {k: v.decode("utf-8", "backslashreplace") for k, v in e.xattrs.items()} if e.xattrs else None,
-        "versions": [version_obj(v) for v in versions],
-    }
 
 
 _esc = json.encoder.encode_basestring_ascii
-
-
-def _version_pretty(v: Entry) -> str:
-    """A version object as an element of ``versions`` (4 spaces in, like ``json.dumps(indent=2)``)."""
-    digest = '"sha256:' + v.digest.hex() + '"' if v.digest is not None else "null"
-    return (
-        f'    {{\n      "layer": {v.layer},\n      "type": "{v.type}",\n      "mode": {v.mode},\n'
-        f'      "uid": {v.uid},\n      "gid": {v.gid},\n      "size": {v.size},\n      "digest": {digest},\n'
-        f'      "change": "{v.change}"\n    }}'
-    )
-
-
-def file_json_pretty(merged: Merged, e: Entry) -> str:
-    """``json.dumps(file_obj(...), indent=2)``, built directly: ``ls --json`` writes one per path.
-
-    A test holds the two equal on real and hostile names.
-    """
-    below = merged.versions_below(e)
-    versions = "[\n" + ",\n".join(map(_version_pretty, below)) + "\n  ]" if below else "[]"
-    digest = '"sha256:' + e.digest.hex() + '"' if e.digest is not None else "null"
-    link = "null" if e.link is None else _esc(e.link)
-    xattrs = (
-        json.dumps({k: v.decode("utf-8", "backslashreplace") for k, v in e.xattrs.items()}, indent=2).replace(
-            "\n", "\n  "
-        )
-        if e.xattrs
-        else "null"
-    )
-    return (
-        f'{{\n  "path": {_esc(e.path)},\n  "type": "{e.type}",\n  "mode": {e.mode},\n  "uid": {e.uid},\n'
-        f'  "gid": {e.gid},\n  "size": {e.size},\n  "link": {link},\n  "digest": {digest},\n'
-        f'  "layer": {e.layer},\n  "change": "{e.change}",\n  "mtime": {e.mtime},\n  "xattrs": {xattrs},\n'
-        f'  "versions": {versions}\n}}'
-    )
-
-
-def hidden_json_pretty(d: Deletion, versions: list[Entry]) -> str:
-    """``json.dumps(hidden_obj(...), indent=2)``, built directly (whiteout-heavy images have many)."""
-    vs = "[\n" + ",\n".join(map(_version_pretty, versions)) + "\n  ]" if versions else "[]"
-    return (
-        f'{{\n  "path": {_esc(d.path)},\n  "deleted_in": {d.layer},\n  "how": {_esc(d.how)},\n'
-        f'  "cause": {_esc(d.cause)},\n  "versions": {vs}\n}}'
-    )
 
 
 def dump_json(doc: Any, out: TextIO) -> None:
@@ -104,50 +28,27 @@ def dump_json(doc: Any, out: TextIO) -> None:
     out.write("\n")
 
 
-def write_json_doc(
-    head: dict[str, Any],
-    arrays: Sequence[tuple[str, Iterable[str] | Callable[[TextIO], None]]],
-    out: TextIO,
-) -> None:
+def write_json_doc(head: dict[str, Any], arrays: Sequence[tuple[str, Callable[[TextIO], None]]], out: TextIO) -> None:
     """Stream ``head`` plus big arrays, byte for byte as :func:`dump_json`
     would write ``{**head, name: [...], ...}``, without building it whole.
 
-    Each array item is one object already in ``json.dumps(obj, indent=2)``
-    form (e.g. :func:`file_json_pretty`); or the array is a function that
-    writes the whole array itself, nested the same way (the core's writer).
+    Each array is a function that writes the whole array, nested one level
+    (:meth:`Merged.write_array <layerscope.merge.Merged.write_array>`: the
+    core is the one writer of the ``files`` and ``hidden`` objects).
     """
     text = json.dumps(head, indent=2)
     out.write(text[:-2] if head else "{")
     sep = ",\n" if head else "\n"
-    for name, items in arrays:
+    for name, write in arrays:
         out.write(f"{sep}  {_esc(name)}: ")
         sep = ",\n"
-        if callable(items):
-            items(out)
-            continue
-        batch: list[str] = []
-        first = True
-        for item in items:
-            batch.append(item.replace("\n", "\n    "))
-            if len(batch) >= _CHUNK:
-                out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
-                first = False
-                batch.clear()
-        if batch:
-            out.write(("[\n    " if first else ",\n    ") + ",\n    ".join(batch))
-            first = False
-        out.write("[]" if first else "\n  ]")
+        write(out)
     out.write("\n}\n")
 
 
-def hidden_obj(d: Deletion, versions: list[Entry]) -> dict[str, Any]:
-    return {
-        "path": d.path,
-        "deleted_in": d.layer,
-        "how": d.how,
-        "cause": d.cause,
-        "versions": [version_obj(v) for v in versions],
-    }
+def empty_array(out: TextIO) -> None:
+    """An array with nothing in it, for :func:`write_json_doc`."""
+    out.write("[]")
 
 
 def layer_obj(layer: Layer) -> dict[str, Any]:
@@ -227,11 +128,15 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
 
     ``packages`` (only when some layer has a package database, or a database
     could not be read) is the ``layerscope.packages/1`` document as of the
-    same layer, embedded whole.
+    same layer, embedded whole; then every ``files`` object has an ``owner``
+    too (``deb:curl@7.88.1-10``, or null: no package lists it, or it is a
+    directory, which packages share). Without a database there is no
+    ``owner`` field: unknown is not "none".
     """
     from .analysis import analyze
     from .packages.document import document
     from .packages.index import build
+    from .packages.lookup import Owners
 
     image = merged.image
     k = merged.top if layer is None else layer
@@ -258,14 +163,26 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "base_findings": [g.to_dict() for g in a.base_findings()],
     }
     ix = build(merged)
+    owners: Mapping[str, str] | None = None
     if ix.any or ix.problems:
         head["packages"] = document(merged, ix, k)
+        owners = Owners(ix).file_owners(k)
+    write_json_doc(head, [("files", array(merged, "files", k, owners)), ("hidden", array(merged, "hidden", k))], out)
 
-    def array(name: str) -> Callable[[TextIO], None]:
-        # The core writes these arrays, held equal by tests to file_json_pretty/hidden_json_pretty.
-        def write(o: TextIO) -> None:
-            merged.write_array(name, k, o.write)
 
-        return write
+def array(
+    merged: Merged,
+    which: str,
+    k: int,
+    owners: Mapping[str, str] | None = None,
+    *,
+    paths: Iterable[str] | None = None,
+    layer_only: bool = False,
+) -> Callable[[TextIO], None]:
+    """The core's writer of array ``which`` as :func:`write_json_doc` takes it
+    (the arguments are :meth:`Merged.write_array`'s)."""
 
-    write_json_doc(head, [("files", array("files")), ("hidden", array("hidden"))], out)
+    def write(o: TextIO) -> None:
+        merged.write_array(which, k, o.write, paths=paths, layer_only=layer_only, owners=owners)
+
+    return write

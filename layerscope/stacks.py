@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._core import normalise
-from .analysis import _hiding
 from .errors import LayerscopeError
 from .globs import compile_glob, is_glob
 from .merge import Merged
-from .model import DIR, FILE, Deletion, Entry
+from .model import DIR, Deletion, Entry
 
 WHICH_LIMIT = 50  # stacks shown for a glob unless asked otherwise
 
@@ -113,30 +112,24 @@ class WhichResult:
         return {"pattern": self.pattern, "matched": self.matched, "paths": [s.to_dict() for s in self.stacks]}
 
 
-def live_link_sources(merged: Merged) -> set[int]:
-    """``Entry.key`` of the data entries a visible hardlink still reaches: their bytes are not waste."""
-    return set(merged.hardlinked_sources())  # the core's entry ids are the entries' keys
-
-
 OwnerOf = Callable[[str, int], str | None]  # (path, layer) -> the owning package, or None
 
 
-def path_stack(
-    merged: Merged, path: str, live_links: set[int] | None = None, owner_of: OwnerOf | None = None
-) -> PathStack:
-    """The stack of one normalised path (empty rows if no layer has it)."""
+def path_stack(merged: Merged, path: str, owner_of: OwnerOf | None = None) -> PathStack:
+    """The stack of one normalised path (empty rows if no layer has it).
+
+    Which versions are waste, and what hid them, is the audit's rule, asked
+    of the core for this one timeline (``Merged.path_waste``).
+    """
     hist = merged.history(path)
     layers = merged.image.layers
-    links = live_link_sources(merged) if live_links is None else live_links
+    waste = {w.entry: w for w in merged.path_waste(path)}
     rows: list[StackRow] = []
     last = len(hist) - 1
     for i, ev in enumerate(hist):
         command = layers[ev.layer].command if 0 <= ev.layer < len(layers) else ""
-        wasted = None
-        if type(ev) is Entry and ev.type == FILE and i < last and ev.key not in links:
-            nxt = hist[i + 1]
-            cause, how, _ = _hiding(ev, nxt)
-            wasted = Wasted(cause, nxt.layer, how)
+        w = waste.get(ev.key) if type(ev) is Entry else None
+        wasted = None if w is None else Wasted(w.cause, w.by_layer, w.how)
         owned = owner_of is not None and type(ev) is Entry and ev.type != DIR
         owner = owner_of(path, ev.layer) if owned and owner_of is not None else None
         rows.append(StackRow(ev, command, i == last and type(ev) is Entry, wasted, owner, owned))
@@ -167,7 +160,6 @@ def which(
     paths = [p for p in merged.paths() if match(p)]
     if not paths:
         raise LayerscopeError(f"{query}: no path in any layer matches")
-    links = live_link_sources(merged)
     limit = WHICH_LIMIT if limit is None else limit
     shown = paths if limit <= 0 else paths[:limit]
-    return WhichResult(text, len(paths), [path_stack(merged, p, links, owner_of) for p in shown])
+    return WhichResult(text, len(paths), [path_stack(merged, p, owner_of) for p in shown])

@@ -121,26 +121,67 @@ impl Hint {
     }
 }
 
-fn hiding(tree: &Tree, next: u32) -> (Cause, &'static str, u32) {
-    if next & DEL != 0 {
+/// What hid file version `entry`, given the event `next` above it in its
+/// path's timeline: the one rule of "why is this version waste", for the
+/// audit and for `which` (`path_waste`).
+fn waste_of(tree: &Tree, entry: u32, next: u32) -> Waste {
+    let (cause, how, deleted_by) = if next & DEL != 0 {
         let d = &tree.dels[(next & !DEL) as usize];
-        return (Cause::Deleted, d.how.name(), d.cause);
+        (Cause::Deleted, d.how.name(), d.cause)
+    } else {
+        let n = tree.rec(next);
+        match n.change {
+            Change::Modified => (Cause::Overwritten, n.change.name(), NONE),
+            Change::Metadata => (Cause::CopyUp, n.change.name(), NONE),
+            Change::Rewritten => (Cause::Identical, n.change.name(), NONE),
+            Change::TypeChanged => (Cause::Deleted, "replaced", n.path),
+            Change::Added => (Cause::Overwritten, n.change.name(), NONE),
+        }
+    };
+    Waste {
+        entry,
+        cause,
+        how,
+        deleted_by,
+        by_layer: tree.ev_layer(next),
     }
-    let n = tree.rec(next);
-    match n.change {
-        Change::Modified => (Cause::Overwritten, n.change.name(), NONE),
-        Change::Metadata => (Cause::CopyUp, n.change.name(), NONE),
-        Change::Rewritten => (Cause::Identical, n.change.name(), NONE),
-        Change::TypeChanged => (Cause::Deleted, "replaced", n.path),
-        Change::Added => (Cause::Overwritten, n.change.name(), NONE),
+}
+
+/// The lower entry whose bytes the path's visible version still uses (a
+/// hardlink's target, a metacopy's data), if any: those bytes are not waste.
+fn live_source(tree: &Tree, evs: &[u32]) -> Option<u32> {
+    let &ev = evs.last()?;
+    if ev & DEL != 0 {
+        return None;
     }
+    let s = tree.rec(ev).source;
+    (s != NONE).then_some(s)
+}
+
+pub type LiveSources = HashSet<u32, foldhash::fast::RandomState>;
+
+/// Every entry a visible version still uses the bytes of (see `live_source`).
+pub fn live_sources(tree: &Tree) -> LiveSources {
+    (1..tree.len() as u32)
+        .filter_map(|id| live_source(tree, tree.events(id)))
+        .collect()
+}
+
+/// The hidden file versions of one path that are waste, lowest first: the
+/// audit's rule on one timeline (`live` from `live_sources`).
+pub fn path_waste(tree: &Tree, id: u32, live: &LiveSources) -> Vec<Waste> {
+    let evs = tree.events(id);
+    evs.windows(2)
+        .filter(|w| w[0] & DEL == 0 && tree.rec(w[0]).kind == Kind::File && !live.contains(&w[0]))
+        .map(|w| waste_of(tree, w[0], w[1]))
+        .collect()
 }
 
 /// The audit pass over every path's timeline, as of the top layer.
 pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
     let mut hits: Vec<Vec<(u32, u32)>> = vec![Vec::new(); rules.len()];
     let mut candidates: Vec<(u32, u32)> = Vec::new(); // (entry, next event)
-    let mut live_links: HashSet<u32, foldhash::fast::RandomState> = HashSet::default();
+    let mut live_links = LiveSources::default();
     for id in 1..tree.len() as u32 {
         let evs = tree.events(id);
         let last = evs.len().saturating_sub(1);
@@ -163,14 +204,13 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
                     hits[k].push((ev, prev));
                 }
             }
-            if i == last {
-                if r.source != NONE {
-                    live_links.insert(r.source);
-                }
-            } else if r.kind == Kind::File {
+            if i != last && r.kind == Kind::File {
                 candidates.push((ev, evs[i + 1]));
             }
             prev = ev;
+        }
+        if let Some(s) = live_source(tree, evs) {
+            live_links.insert(s);
         }
     }
     let mut waste = Vec::new();
@@ -178,14 +218,8 @@ pub fn audit(tree: &Tree, rules: &[(Scope, Hint)]) -> Audit {
         if live_links.contains(&entry) {
             continue; // still visible through a hardlink or a copy-up: not waste
         }
-        let (cause, how, deleted_by) = hiding(tree, next);
-        let w = Waste {
-            entry,
-            cause,
-            how,
-            deleted_by,
-            by_layer: tree.ev_layer(next),
-        };
+        let w = waste_of(tree, entry, next);
+        let cause = w.cause;
         let r = tree.rec(entry);
         for (k, (scope, hint)) in rules.iter().enumerate() {
             if *scope != Scope::Hidden {

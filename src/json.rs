@@ -7,6 +7,8 @@
 //! surrogateescape), nested as `report.write_json_doc` nests array items;
 //! tests hold the two equal on sample and hostile images.
 
+use std::collections::HashMap;
+
 use crate::tree::{Tree, DEL};
 
 /// Append `s` (UTF-8 with stray bytes, read as Python's surrogateescape)
@@ -174,8 +176,9 @@ fn versions(out: &mut Vec<u8>, tree: &Tree, below: &[u32], base: &[u8]) {
     out.push(b']');
 }
 
-/// One `files` item: the entry visible at a path, with the versions below it.
-fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
+/// One `files` item: the entry visible at a path, with the versions below it
+/// (and, when the caller read package databases, the package that owns it).
+fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8], owners: Option<&Owners>) {
     let r = tree.rec(eid);
     out.push(b'{');
     field(out, base, 1, "path", true);
@@ -225,6 +228,13 @@ fn file(out: &mut Vec<u8>, tree: &Tree, id: u32, eid: u32, base: &[u8]) {
             .collect();
         versions(out, tree, &below, base);
     }
+    if let Some(owners) = owners {
+        field(out, base, 1, "owner", false);
+        match owners.get(&id) {
+            Some(o) => esc(out, o),
+            None => out.extend_from_slice(b"null"),
+        }
+    }
     nl(out, base, 0);
     out.push(b'}');
 }
@@ -254,6 +264,49 @@ pub enum Array {
     Hidden,
 }
 
+/// Path id -> the owning package's text (`deb:curl@7.88.1-10`), UTF-8 with
+/// stray bytes read as surrogateescape, like every path.
+pub type Owners = HashMap<u32, Vec<u8>>;
+
+/// What to write: every path or only some, every state as of `k` or only
+/// what layer `k` itself did, with or without owners.
+#[derive(Clone, Copy, Default)]
+pub struct Select<'a> {
+    /// Path ids in increasing order (None: every path).
+    pub ids: Option<&'a [u32]>,
+    /// Only the events of layer `k` (`ls --changes`).
+    pub layer_only: bool,
+    /// Give each `files` object an `owner` field (null where absent).
+    pub owners: Option<&'a Owners>,
+}
+
+/// One item of `which` for path `id` whose state as of `k` is `ev`, appended
+/// to `out`; false when the path has no such item.
+fn item(out: &mut Vec<u8>, tree: &Tree, which: Array, id: u32, ev: u32, sel: &Select<'_>) -> bool {
+    let base: &[u8] = b"    ";
+    match which {
+        Array::Files if ev & DEL == 0 => {
+            file(out, tree, id, ev, base, sel.owners);
+            true
+        }
+        Array::Hidden if ev & DEL != 0 => {
+            let layer = tree.ev_layer(ev);
+            let below: Vec<u32> = tree
+                .events(id)
+                .iter()
+                .copied()
+                .filter(|&e| e & DEL == 0 && tree.rec(e).layer < layer)
+                .collect();
+            if below.is_empty() {
+                return false;
+            }
+            hidden(out, tree, ev & !DEL, &below, base);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Write one array as of layer `k`, items indented as `write_json_doc`
 /// nests them (four spaces), handing the text to `sink` in pieces of about
 /// `chunk` bytes. Returns the number of items.
@@ -261,42 +314,34 @@ pub fn write_array<E>(
     tree: &Tree,
     which: Array,
     k: i64,
+    sel: &Select<'_>,
     chunk: usize,
     mut sink: impl FnMut(&[u8]) -> Result<(), E>,
 ) -> Result<usize, E> {
-    let base: &[u8] = b"    ";
     let mut out: Vec<u8> = Vec::with_capacity(chunk + 4096);
     let mut n = 0usize;
-    for id in 1..tree.len() as u32 {
+    let all: Vec<u32>;
+    let ids: &[u32] = match sel.ids {
+        Some(ids) => ids,
+        None => {
+            all = (1..tree.len() as u32).collect();
+            &all
+        }
+    };
+    for &id in ids {
+        if id == 0 || id as usize >= tree.len() {
+            continue;
+        }
         let Some(ev) = tree.state_at(id, k) else {
             continue;
         };
+        if sel.layer_only && i64::from(tree.ev_layer(ev)) != k {
+            continue;
+        }
         let start = out.len();
         out.extend_from_slice(if n == 0 { b"[" } else { b"," });
-        nl(&mut out, base, 0);
-        let wrote = match which {
-            Array::Files if ev & DEL == 0 => {
-                file(&mut out, tree, id, ev, base);
-                true
-            }
-            Array::Hidden if ev & DEL != 0 => {
-                let layer = tree.ev_layer(ev);
-                let below: Vec<u32> = tree
-                    .events(id)
-                    .iter()
-                    .copied()
-                    .filter(|&e| e & DEL == 0 && tree.rec(e).layer < layer)
-                    .collect();
-                if below.is_empty() {
-                    false
-                } else {
-                    hidden(&mut out, tree, ev & !DEL, &below, base);
-                    true
-                }
-            }
-            _ => false,
-        };
-        if !wrote {
+        nl(&mut out, b"    ", 0);
+        if !item(&mut out, tree, which, id, ev, sel) {
             out.truncate(start);
             continue;
         }

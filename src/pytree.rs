@@ -2,7 +2,8 @@
 //! that make the model's `Entry`/`Deletion` objects (`pymodel.rs`) only for
 //! what is asked.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -154,6 +155,8 @@ fn rows_from_python(list: &Bound<'_, PyList>, copy_ups: &Bound<'_, PyDict>) -> P
 #[pyclass(module = "layerscope._core", frozen)]
 pub struct Tree {
     inner: tree::Tree,
+    /// `audit::live_sources`, made on the first `path_waste` (the tree never changes).
+    live: OnceLock<crate::audit::LiveSources>,
 }
 
 /// One layer's rows for the merge: the scan's, taken out of its `LayerRows`,
@@ -211,7 +214,10 @@ pub fn merge_layers(
             }))
         })
         .map_err(|_| internal("merging the layers"))?;
-    Ok(Tree { inner })
+    Ok(Tree {
+        inner,
+        live: OnceLock::new(),
+    })
 }
 
 impl Tree {
@@ -382,9 +388,17 @@ impl Tree {
         Ok(self.inner.children(id).to_vec())
     }
 
-    /// Ids of the entries whose bytes a hardlink visible at the top still reaches.
-    fn hardlinked_sources(&self) -> Vec<u32> {
-        self.inner.hardlinked_sources()
+    /// The hidden file versions of path `id` that are waste, lowest first:
+    /// the audit's rule (`audit::path_waste`) on one timeline, for `which`.
+    fn path_waste<'py>(&self, py: Python<'py>, id: u32) -> PyResult<Bound<'py, PyList>> {
+        self.check(id)?;
+        let inner = &self.inner;
+        let live = self.live.get_or_init(|| crate::audit::live_sources(inner));
+        let rows = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            crate::audit::path_waste(inner, id, live)
+        }))
+        .map_err(|_| internal("finding what hid a version"))?;
+        waste_rows(py, inner, &rows)
     }
 
     /// How many children a path has (at any layer).
@@ -492,8 +506,11 @@ impl Tree {
 
     /// Write the `files` or `hidden` array of `layerscope.report/1` as of
     /// layer `k`, passing the text to `write` in pieces of about `chunk`
-    /// bytes; returns the number of items.
-    #[pyo3(signature = (which, k, write, chunk=1 << 20))]
+    /// bytes; returns the number of items. `ids` (increasing path ids) keeps
+    /// only those paths, `layer_only` only what layer `k` did, and `owners`
+    /// (path id -> owner, surrogateescape UTF-8) adds an `owner` field.
+    #[pyo3(signature = (which, k, write, chunk=1 << 20, *, ids=None, layer_only=false, owners=None))]
+    #[allow(clippy::too_many_arguments)] // the Python signature: keywords with defaults
     fn write_array(
         &self,
         py: Python<'_>,
@@ -501,15 +518,23 @@ impl Tree {
         k: i64,
         write: Bound<'_, PyAny>,
         chunk: usize,
+        ids: Option<Vec<u32>>,
+        layer_only: bool,
+        owners: Option<HashMap<u32, Vec<u8>>>,
     ) -> PyResult<usize> {
         let which = match which {
             "files" => crate::json::Array::Files,
             "hidden" => crate::json::Array::Hidden,
             _ => return Err(PyValueError::new_err("which is 'files' or 'hidden'")),
         };
+        let sel = crate::json::Select {
+            ids: ids.as_deref(),
+            layer_only,
+            owners: owners.as_ref(),
+        };
         let inner = &self.inner;
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            crate::json::write_array(inner, which, k, chunk.max(1), |text: &[u8]| {
+            crate::json::write_array(inner, which, k, &sel, chunk.max(1), |text: &[u8]| {
                 // The text is ASCII: JSON with every other character escaped.
                 let s =
                     std::str::from_utf8(text).map_err(|e| PyValueError::new_err(e.to_string()))?;

@@ -1285,16 +1285,6 @@ impl Tree {
     pub fn nlayers(&self) -> usize {
         self.counts.len()
     }
-    /// Ids of the entries whose bytes a hardlink visible at the top still reaches.
-    pub fn hardlinked_sources(&self) -> Vec<u32> {
-        (1..self.len() as u32)
-            .filter_map(|id| self.events(id).last().copied())
-            .filter(|&ev| ev & DEL == 0)
-            .map(|ev| self.rec(ev))
-            .filter(|r| r.kind == Kind::Hardlink && r.source != NONE)
-            .map(|r| r.source)
-            .collect()
-    }
 
     /// The bytes a regular file version stores (0 for anything else, a
     /// hardlink included: its bytes are its target's).

@@ -171,16 +171,15 @@ def test_which_does_not_run_the_audit(monkeypatch: pytest.MonkeyPatch, capsys: p
 def test_stack_waste_agrees_with_the_audit(tmp_path: Path) -> None:
     """Two routes to "is this version waste": the stack's (one timeline) and analyze()'s (every path)."""
     from layerscope.analysis import analyze
-    from layerscope.stacks import live_link_sources, path_stack
+    from layerscope.stacks import path_stack
 
     images = [str(ROOT / "sample_images" / n) for n in SAMPLE_IMAGES[:1]] + [build(tmp_path, SYNTHETIC)]
     for image in images:
         merged = load(image)
         expected = {(i.path, i.layer): (i.cause, i.by_layer, i.how) for i in analyze(merged).items}
-        links = live_link_sources(merged)
         got = {}
         for p in merged.paths():
-            for row in path_stack(merged, p, links).rows:
+            for row in path_stack(merged, p).rows:
                 if row.wasted is not None:
                     got[(p, row.layer)] = (row.wasted.cause, row.wasted.by_layer, row.wasted.how)
         assert got == expected, image

@@ -436,3 +436,58 @@ def test_one_python_distribution_in_two_site_directories_is_two_packages(tmp_pat
         ("python:six@1.17.0", f"{sites[1]}/six-1.17.0.dist-info"),
     ]
     assert [(str(c.how), c.old_version) for c in ix.layers[1].changes] == [("added", None)]
+
+
+def _dpkg_search_all(root: Path, aliases: dict[str, str]) -> dict[str, str]:
+    """Every path dpkg lists as of ``root``'s database, with its owner as
+    layerscope spells it, from ``dpkg-query -S`` alone: a path as the image
+    holds it (``aliases``: merged /usr's ``/bin`` -> ``/usr/bin``), several
+    packages listing it (under either name) joined, names sorted."""
+    versions = {k.split(":")[0]: v for k, v in _dpkg_query(root).items()}
+    res = subprocess.run(
+        ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-S", "*"], capture_output=True, text=True, check=True
+    )
+    names: dict[str, set[str]] = {}
+    for line in res.stdout.splitlines():
+        pkgs, sep, path = line.partition(": ")
+        if not sep or pkgs.startswith("diversion "):
+            continue
+        top, _, rest = path[1:].partition("/")
+        if rest and "/" + top in aliases:  # /bin itself is the symlink, and dpkg's /bin
+            path = aliases["/" + top] + "/" + rest
+        names.setdefault(path, set()).update(n.strip().split(":")[0] for n in pkgs.split(","))
+    return {p: ", ".join(f"deb:{n}@{versions[n]}" for n in sorted(ns)) for p, ns in names.items()}
+
+
+def test_file_objects_carry_the_owner_dpkg_query_names(debian_image: Path, tmp_path: Path) -> None:
+    """``ls --long --json`` and ``report --json`` give every file object an
+    ``owner``: for each non-directory it is the package(s) ``dpkg-query -S``
+    names at that layer, or null (the COPY'd script, files no package lists);
+    directories (shared) are null; plain ``ls --json`` and images with no
+    database have no such field."""
+    need_tools("dpkg-query")
+    roots = _dpkg_dbs(debian_image, tmp_path)
+    for k, argv in ((len(roots) - 1, ("ls", "--long", "--json")), (1, ("report", "--json"))):
+        doc = json.loads(_cli(*argv, str(debian_image), "--layer", str(k)))
+        files = {f["path"]: f for f in doc["files"]}
+        aliases = {}
+        for top in ("/bin", "/sbin", "/lib", "/lib64"):
+            if top in files and files[top]["type"] == "symlink":
+                assert files[top]["link"] == "usr" + top
+                aliases[top] = "/usr" + top
+        assert "/bin" in aliases and "/lib" in aliases  # bookworm is merged-/usr
+        truth = _dpkg_search_all(roots[k], aliases)
+        checked = 0
+        for path, f in files.items():
+            if f["type"] == "dir":
+                assert f["owner"] is None, path
+            else:
+                assert f["owner"] == truth.get(path), (k, path)
+                checked += f["owner"] is not None
+        assert checked > 1000, k
+        assert files["/usr/bin/curl"]["owner"].startswith("deb:curl@")
+        if k > 1:
+            assert files["/usr/local/bin/healthcheck.sh"]["owner"] is None
+    assert all("owner" not in f for f in json.loads(_cli("ls", "--json", str(debian_image)))["files"])
+    sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
+    assert all("owner" not in f for f in json.loads(_cli("ls", "-l", "--json", str(sample)))["files"])

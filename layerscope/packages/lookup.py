@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..merge import Merged
 from ..model import DIR, Deletion, Entry
 from .audit import is_state, unmanaged
-from .index import DirLinks, How, PackageChange, PackageIndex
+from .index import DirLinks, How, PackageChange, PackageIndex, build
 from .records import Ecosystem, Package
 
 PREFIX = "pkg:"
@@ -135,10 +135,30 @@ class Owners:
         found = self.owners(path, k)
         return ", ".join(p.owner for p in found) if found else None
 
+    def file_owners(self, k: int) -> dict[str, str]:
+        """The ``owner`` of every non-directory path as of layer k that a
+        package lists, as ``report --json`` and ``ls --long --json`` give it
+        (directories are shared, so they have none)."""
+        self.listed("/", k)  # builds the layer's listing
+        merged = self.ix.merged
+        out: dict[str, str] = {}
+        for path in self._listed[k]:
+            e = merged.entry_at(path, k)
+            if e is not None and e.type != DIR:
+                out[path] = ", ".join(p.owner for p in self.owners(path, k))
+        return out
+
     def name(self, path: str, k: int) -> str:
         """The tree's owner column: the package's name, ``-`` for none, ``*`` for several."""
         found = self.owners(path, k)
         return found[0].name if len(found) == 1 else ("*" if found else "-")
+
+
+def file_owners(merged: Merged, k: int) -> dict[str, str] | None:
+    """:meth:`Owners.file_owners` of a whole image, or None (no ``owner``
+    field: unknown is not "none") when no layer has a package database."""
+    ix = build(merged)
+    return Owners(ix).file_owners(k) if ix.any or ix.problems else None
 
 
 @dataclass(frozen=True, slots=True)
