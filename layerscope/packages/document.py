@@ -13,7 +13,6 @@ from typing import Any, TextIO
 from ..fmt import human_size, plural, short_command
 from ..layout import Atom, Keep, Part, write_folded
 from ..merge import Merged
-from ..model import FILE
 from ..textsafe import safe
 from .audit import LaterChange, Mismatch, UnmanagedDir, later_changes, mismatches, unmanaged
 from .index import How, Key, PackageChange, PackageIndex
@@ -34,11 +33,11 @@ _SIGN = {
 def _bytes_at(merged: Merged, ix: PackageIndex, k: int) -> dict[Key, int]:
     """Bytes of each package's files as the merged tree holds them at layer k, by
     package (not by owner: two directories may hold one npm name at one version)."""
+    owners = ix.owners_at(k)
     out: dict[Key, int] = {}
-    for path, pkg in ix.owners_at(k).items():
-        e = merged.entry_at(path, k)
-        if e is not None and e.type == FILE:
-            out[pkg.key] = out.get(pkg.key, 0) + e.size
+    for pkg, size in zip(owners.values(), merged.file_sizes(list(owners), k)):
+        if size:
+            out[pkg.key] = out.get(pkg.key, 0) + size
     return out
 
 
