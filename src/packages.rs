@@ -15,48 +15,73 @@ use crate::layer::Kind;
 use crate::search::lower_into;
 use crate::tree::{Tree, DEL, NONE};
 
-/// A set of paths of one tree, by id (sorted, deduplicated).
+/// A set of paths of one tree, by id (a bit per path of the tree).
 #[derive(Debug, Default, Clone)]
 pub struct PathSet {
-    ids: Vec<u32>,
+    bits: Vec<u64>,
+    count: usize,
 }
 
 impl PathSet {
-    pub fn new(mut ids: Vec<u32>) -> PathSet {
-        ids.sort_unstable();
-        ids.dedup();
-        PathSet { ids }
+    pub fn new(ids: &[u32], paths: usize) -> PathSet {
+        let mut bits = vec![0u64; paths.div_ceil(64)];
+        let mut count = 0;
+        for &id in ids {
+            let (w, b) = ((id / 64) as usize, id % 64);
+            if w < bits.len() && bits[w] & (1 << b) == 0 {
+                bits[w] |= 1 << b;
+                count += 1;
+            }
+        }
+        PathSet { bits, count }
     }
     pub fn contains(&self, id: u32) -> bool {
-        self.ids.binary_search(&id).is_ok()
+        self.bits
+            .get((id / 64) as usize)
+            .is_some_and(|w| w & (1 << (id % 64)) != 0)
     }
     pub fn len(&self) -> usize {
-        self.ids.len()
+        self.count
     }
     pub fn is_empty(&self) -> bool {
-        self.ids.is_empty()
+        self.count == 0
     }
 }
 
 /// Paths a rule names: one of them exactly, under one of the prefixes, ending
 /// with a suffix, or containing a fragment (all byte for byte).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct PathRule {
-    pub exact: Vec<Vec<u8>>,
-    pub prefixes: Vec<Vec<u8>>,
-    pub suffixes: Vec<Vec<u8>>,
-    pub fragments: Vec<Vec<u8>>,
+    exact: Vec<Vec<u8>>,
+    prefixes: Vec<Vec<u8>>,
+    suffixes: Vec<Vec<u8>>,
+    /// Searchers made once: a rule is tried on every entry of a layer.
+    fragments: Vec<memmem::Finder<'static>>,
 }
 
 impl PathRule {
+    pub fn new(
+        exact: Vec<Vec<u8>>,
+        prefixes: Vec<Vec<u8>>,
+        suffixes: Vec<Vec<u8>>,
+        fragments: &[Vec<u8>],
+    ) -> PathRule {
+        PathRule {
+            exact,
+            prefixes,
+            suffixes,
+            fragments: fragments
+                .iter()
+                .map(|f| memmem::Finder::new(f).into_owned())
+                .collect(),
+        }
+    }
+
     pub fn matches(&self, path: &[u8]) -> bool {
         self.prefixes.iter().any(|p| path.starts_with(p))
             || self.exact.iter().any(|p| path == p.as_slice())
             || self.suffixes.iter().any(|p| path.ends_with(p))
-            || self
-                .fragments
-                .iter()
-                .any(|p| memmem::find(path, p).is_some())
+            || self.fragments.iter().any(|f| f.find(path).is_some())
     }
 }
 
@@ -68,21 +93,12 @@ pub struct DirFigure {
     pub bytes: i64,
 }
 
-/// The part of `path` before its last `/` (the root for a top-level name).
-fn parent_text(path: &[u8]) -> &[u8] {
-    match memchr::memrchr(b'/', path) {
-        Some(0) | None => b"/",
-        Some(i) => &path[..i],
-    }
-}
-
 impl Tree {
     /// Layer `k`'s own non-directory entries whose path is not in `owned`,
     /// not matched by `state` and not a whiteout name, counted by the
     /// directory that holds them; in byte order of the directories.
     pub fn unowned_dirs(&self, k: usize, owned: &PathSet, state: &PathRule) -> Vec<DirFigure> {
-        let mut by_dir: HashMap<&[u8], (u64, i64), foldhash::fast::RandomState> =
-            HashMap::default();
+        let mut by_dir: HashMap<u32, (u64, i64), foldhash::fast::RandomState> = HashMap::default();
         let wh = memmem::Finder::new(b"/.wh.");
         for eid in self.layer_recs(k) {
             let r = self.rec(eid);
@@ -93,17 +109,13 @@ impl Tree {
             if wh.find(path).is_some() || state.matches(path) {
                 continue;
             }
-            let acc = by_dir.entry(parent_text(path)).or_insert((0, 0));
+            let acc = by_dir.entry(self.parent(r.path)).or_insert((0, 0));
             acc.0 += 1;
             acc.1 += r.size;
         }
         let mut out: Vec<DirFigure> = by_dir
             .into_iter()
-            .map(|(d, (files, bytes))| DirFigure {
-                dir: self.find(d).unwrap_or(0),
-                files,
-                bytes,
-            })
+            .map(|(dir, (files, bytes))| DirFigure { dir, files, bytes })
             .collect();
         out.sort_unstable_by_key(|f| f.dir);
         out
@@ -294,4 +306,33 @@ pub fn normpath(path: &[u8]) -> Vec<u8> {
         out.push(b'.');
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normpath;
+
+    #[test]
+    fn normpath_is_pythons() {
+        // posixpath.normpath's answers (CPython 3.11)
+        let cases = [
+            ("", "."),
+            ("/", "/"),
+            ("//", "//"),
+            ("///", "/"),
+            ("//a//b", "//a/b"),
+            ("/a/./b/", "/a/b"),
+            ("/a/../../b", "/b"),
+            ("a/../../b", "../b"),
+            (".", "."),
+            ("..", ".."),
+            ("/..", "/"),
+            ("a/b/..", "a"),
+            ("/usr/lib/x/../..", "/usr"),
+            ("./x", "x"),
+        ];
+        for (path, want) in cases {
+            assert_eq!(normpath(path.as_bytes()), want.as_bytes(), "{path:?}");
+        }
+    }
 }

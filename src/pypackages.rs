@@ -44,12 +44,12 @@ impl PathRule {
         fragments: Vec<String>,
     ) -> Self {
         PathRule {
-            inner: packages::PathRule {
-                exact: all_bytes(exact),
-                prefixes: all_bytes(prefixes),
-                suffixes: all_bytes(suffixes),
-                fragments: all_bytes(fragments),
-            },
+            inner: packages::PathRule::new(
+                all_bytes(exact),
+                all_bytes(prefixes),
+                all_bytes(suffixes),
+                &all_bytes(fragments),
+            ),
         }
     }
 

@@ -666,7 +666,10 @@ impl Tree {
     /// The paths of the list the tree has, as a set (the others left out).
     fn path_set(&self, paths: &Bound<'_, PyList>) -> PyResult<PathSet> {
         Ok(PathSet {
-            inner: packages::PathSet::new(pypackages::ids_of(&self.inner, paths)?),
+            inner: packages::PathSet::new(
+                &pypackages::ids_of(&self.inner, paths)?,
+                self.inner.len(),
+            ),
         })
     }
 

@@ -34,10 +34,14 @@ def _bytes_at(merged: Merged, ix: PackageIndex, k: int) -> dict[Key, int]:
     """Bytes of each package's files as the merged tree holds them at layer k, by
     package (not by owner: two directories may hold one npm name at one version)."""
     owners = ix.owners_at(k)
-    out: dict[Key, int] = {}
+    per: dict[int, tuple[Package, int]] = {}  # by the package object: its key is computed once
     for pkg, size in zip(owners.values(), merged.file_sizes(list(owners), k)):
         if size:
-            out[pkg.key] = out.get(pkg.key, 0) + size
+            got = per.get(id(pkg))
+            per[id(pkg)] = (pkg, size if got is None else got[1] + size)
+    out: dict[Key, int] = {}
+    for pkg, size in per.values():
+        out[pkg.key] = out.get(pkg.key, 0) + size
     return out
 
 

@@ -9,7 +9,7 @@ format's own library; the file lists and md5sums are one path (or one
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from debian.deb822 import Deb822
@@ -31,16 +31,65 @@ def in_database(path: str) -> bool:
     return path == ROOT or path.startswith(ROOT + "/")
 
 
-def paragraphs(data: bytes) -> list[dict[str, str]]:
-    """The stanzas of a deb822 file; a malformed line ends its stanza, not the file."""
-    out = []
+def paragraphs(data: bytes, memo: dict[str, dict[str, str]] | None = None) -> list[dict[str, str]]:
+    """The stanzas of a deb822 file; a malformed line ends its stanza, not the file.
+
+    With ``memo`` (stanza text -> its fields, shared by one image's reads), a
+    stanza an earlier version of the file had is not parsed again: a layer's
+    ``apt-get install`` rewrites ``status`` with a few stanzas new among a
+    hundred it keeps. Each stanza is still parsed by the library, cut out as
+    its own iteration would cut it (:func:`_stanzas`).
+    """
     # Decoded here: the library would raise on bytes that are not UTF-8 (hostile or old files).
     text = data.decode("utf-8", "replace").splitlines()
-    for para in Deb822.iter_paragraphs(text, use_apt_pkg=False):
-        out.append({k: str(v) for k, v in para.items()})
+    if memo is None or any(line.startswith("-") for line in text):  # OpenPGP armour: the library's own walk
+        out = []
+        for para in Deb822.iter_paragraphs(text, use_apt_pkg=False):
+            out.append({k: str(v) for k, v in para.items()})
+            if len(out) >= LIMITS.packages:
+                break
+        return out
+    out = []
+    for stanza in _stanzas(text):
+        key = "\n".join(stanza)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = {k: str(v) for k, v in Deb822(stanza).items()}
+        if not got:
+            break  # the library's iteration ends at a stanza with no field
+        out.append(got)
         if len(out) >= LIMITS.packages:
             break
     return out
+
+
+def _stanzas(lines: list[str]) -> Iterator[list[str]]:
+    """The lines of each stanza as ``Deb822.iter_paragraphs`` cuts them (for
+    text without OpenPGP armour): comment lines dropped everywhere, a line of
+    ASCII blanks (or none) ends a stanza, blank lines before one skipped."""
+    stanza: list[str] = []
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        if not line.strip(" \t\r\n\x0b\x0c"):
+            if stanza:
+                yield stanza
+                stanza = []
+            continue
+        stanza.append(line)
+    if stanza:
+        yield stanza
+
+
+class _Paragraphs:
+    """:func:`paragraphs` with one image's memo, as ``LayerView.parsed`` takes a parser."""
+
+    def __init__(self, memo: dict[str, dict[str, str]]) -> None:
+        self.memo = memo
+        self.__qualname__ = paragraphs.__qualname__  # the parse cache's key: the same parse
+
+    def __call__(self, data: bytes) -> list[dict[str, str]]:
+        return paragraphs(data, self.memo)
 
 
 def file_list(data: bytes) -> tuple[str, ...]:
@@ -105,7 +154,8 @@ def _package(view: LayerView, para: dict[str, str], db: str, info: str) -> Packa
 def read(view: LayerView) -> list[Package]:
     """The packages installed as of the view's layer."""
     out: list[Package] = []
-    paras = [p for p in view.parsed(STATUS, LIMITS.db_bytes, paragraphs) or () if _installed(p)]
+    parse = _Paragraphs(view.memo("deb822 stanzas"))
+    paras = [p for p in view.parsed(STATUS, LIMITS.db_bytes, parse) or () if _installed(p)]
     ahead: list[tuple[str, Callable[[bytes], object]]] = []
     for para in paras:
         for stem in _stems(para):

@@ -30,6 +30,13 @@ class LayerView:
         self.problems: list[DbProblem] = []
         self._ahead: dict[int, bytes] = {}  # bytes read by prefetch, by Entry.key, until parsed
 
+    def memo(self, name: str) -> dict[str, dict[str, str]]:
+        """A dict the views of one image share, for what two versions of a
+        database file have in common (dpkg's stanzas)."""
+        got = self._cache.setdefault((-1, name), {})
+        assert isinstance(got, dict)
+        return got
+
     def entry(self, path: str) -> Entry | None:
         return self.merged.entry_at(path, self.k)
 
