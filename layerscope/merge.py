@@ -273,10 +273,12 @@ class Merged:
         own = None
         if owners is not None:
             own = {}
+            texts: dict[str, bytes] = {}  # one package owns thousands of paths: encode its text once
             for p, o in owners.items():
                 pid = tree.find(p)
                 if pid is not None:
-                    own[pid] = o.encode("utf-8", "surrogateescape")
+                    b = texts.get(o)
+                    own[pid] = texts.setdefault(o, o.encode("utf-8", "surrogateescape")) if b is None else b
         return tree.write_array(which, k, write, chunk, ids=ids, layer_only=layer_only, owners=own)
 
 

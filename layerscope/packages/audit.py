@@ -120,11 +120,9 @@ class Mismatch:
 
 
 _FREE = ("sha256",)  # the core's own content digest: comparing costs nothing
-
-
-def _checked(expected: str, read: bool) -> bool:
-    algo = expected.partition(":")[0]
-    return algo in _FREE or (read and algo in ("md5", "sha1"))
+_READ = ("md5", "sha1")  # compared only when asked to read the content
+_FREE_PREFIXES = tuple(a + ":" for a in _FREE)
+_ALL_PREFIXES = tuple(a + ":" for a in (*_FREE, *_READ))
 
 
 def mismatches(merged: Merged, ix: PackageIndex, k: int, read: bool = False) -> list[Mismatch]:
@@ -134,8 +132,9 @@ def mismatches(merged: Merged, ix: PackageIndex, k: int, read: bool = False) -> 
     md5 (dpkg) and sha1 (apk) need the content read, so only with ``read``.
     """
     out: list[Mismatch] = []
+    prefixes = _ALL_PREFIXES if read else _FREE_PREFIXES
     for pkg in ix.at(k).values():
-        wanted = [(p, d) for p, d in pkg.digests if _checked(d, read)]
+        wanted = [(p, d) for p, d in pkg.digests if d.startswith(prefixes)]
         if not wanted:
             continue
         for path, (_listed, expected) in zip(merged.resolve_dirs([p for p, _ in wanted], k), wanted):

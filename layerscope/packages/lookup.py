@@ -131,9 +131,15 @@ class Owners:
         listing = self.ix.listing(k)
         paths = list(listing)
         out: dict[str, str] = {}
+        text: dict[int, str] = {}  # each package's owner text, made once (thousands of files a package)
         for path, pkgs, file in zip(paths, listing.values(), self.ix.merged.non_dirs(paths, k)):
-            if file:
-                out[path] = pkgs[0].owner if len(pkgs) == 1 else ", ".join(p.owner for p in self.owners(path, k))
+            if not file:
+                continue
+            if len(pkgs) == 1:
+                one = text.get(id(pkgs[0]))
+                out[path] = text.setdefault(id(pkgs[0]), pkgs[0].owner) if one is None else one
+            else:
+                out[path] = ", ".join(p.owner for p in self.owners(path, k))
         return out
 
     def name(self, path: str, k: int) -> str:
