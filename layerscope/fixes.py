@@ -39,7 +39,6 @@ from .analysis import (
     sensitive_path,
 )
 from .fmt import short_command
-from .model import Image
 
 
 class FixKind(StrEnum):
@@ -334,9 +333,10 @@ def _cache_fixes(analysis: Analysis) -> tuple[list[Fix], set[tuple[str, int]]]:
     return out, roots
 
 
-def fixes(analysis: Analysis, image: Image) -> Fixes:
-    """The fixes of an analysed image."""
-    commands = [la.command for la in image.layers]
+def fixes(analysis: Analysis) -> Fixes:
+    """The fixes of an analysed image (the analysis holds each layer's
+    command and the image's size, all a fix is told in)."""
+    commands = [lw.command for lw in analysis.layers]
     nbase = analysis.base.layers
     secrets, secret_versions = _secret_fixes(analysis)
     caches, cache_roots = _cache_fixes(analysis)
@@ -353,4 +353,4 @@ def fixes(analysis: Analysis, image: Image) -> Fixes:
     byte_fixes += caches
     byte_fixes.sort(key=lambda f: (-f.saves, f.layer, f.kind.value, f.paths))
     secrets.sort(key=lambda f: (f.layer, f.paths))
-    return Fixes(size_bytes=image.size_bytes, commands=tuple(commands), fixes=tuple(secrets + byte_fixes))
+    return Fixes(size_bytes=analysis.size_bytes, commands=tuple(commands), fixes=tuple(secrets + byte_fixes))

@@ -140,6 +140,8 @@ class Thresholds:
     dive_lowest_efficiency: float | None = None
     dive_highest_wasted_bytes: int | None = None
     dive_highest_user_wasted_percent: float | None = None  # a fraction, as in .dive-ci
+    max_fixable_bytes: int | None = None  # --max-fixable 20MB
+    max_fixable_percent: float | None = None  # --max-fixable 5%
     forbid_findings: list[str] = field(default_factory=list)
     forbid_paths: list[str] = field(default_factory=list)
     ignore_paths: list[str] = field(default_factory=list)
@@ -184,6 +186,11 @@ def apply(th: Thresholds, raw: dict[str, Any], where: str, names: dict[str, str]
             setattr(th, key, parse_percent(v, what))
         elif key == "dive_highest_user_wasted_percent":
             setattr(th, key, parse_fraction(v, what))
+        elif key == "max_fixable":
+            if isinstance(v, str) and v.strip().endswith("%"):
+                th.max_fixable_percent = parse_percent(v, what)
+            else:
+                th.max_fixable_bytes = parse_size(v, what)
         elif key in ("forbid_findings", "forbid_paths", "ignore_paths"):
             items = [v] if isinstance(v, str) else v
             if not isinstance(items, list) or not all(isinstance(x, str) for x in items):
@@ -481,7 +488,28 @@ LIMITS: tuple[Limit, ...] = (
         lambda v, t: f"dive user wasted fraction {v:.4f} (highest allowed {t})",
         reported=lambda a: a.dive.user_wasted_percent,
     ),
+    Limit(
+        "max-fixable-bytes",
+        "max_fixable_bytes",
+        False,
+        lambda a: _fixable(a),
+        lambda v, t: f"fixes would save {human_size(int(v))} (maximum {human_size(t)})",
+    ),
+    Limit(
+        "max-fixable-percent",
+        "max_fixable_percent",
+        False,
+        lambda a: 100 * _fixable(a) / a.size_bytes if a.size_bytes else 0.0,
+        lambda v, t: f"fixes would save {_pct(v)} of the image (maximum {_pct(t)})",
+    ),
 )
+
+
+def _fixable(a: Analysis) -> int:
+    """The bytes the user's fixes save (base fixes are not the user's to make)."""
+    from .fixes import fixes
+
+    return fixes(a).fixable_bytes
 
 
 def _limit_checks(a: Analysis, th: Thresholds) -> list[Check]:

@@ -147,7 +147,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["dive"] = a.dive.to_dict()
     img["findings"] = a.findings_by_severity()
     img["findings_base"] = a.findings_by_severity(base_only=True)
-    fx = fixes(a, image)
+    fx = fixes(a)
     img["fixes"] = fx.summary()
     layers = []
     damage = image.layer_damage()

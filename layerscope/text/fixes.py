@@ -73,6 +73,7 @@ def write_fixes(console: Console, fx: Fixes, image: Image, shown: int = FIXES_SH
         )
         secrets = sum(1 for f in fx.base if f.severity)
         if secrets:
-            text += f" ({secrets} of them {'is a secret that still ships' if secrets == 1 else 'are secrets that still ship'}: see Findings)"
+            what = "is a secret that still ships" if secrets == 1 else "are secrets that still ship"
+            text += f" ({secrets} of them {what}: see Findings)"
         for line in fold(["  " + text], console.width, 4):
             console.print(Text(line), soft_wrap=True)

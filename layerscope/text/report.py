@@ -56,7 +56,7 @@ def write_text(
     console.print()
     _write_as_of(console, merged, k, layer, image_arg)
     _write_audit(console, a, top, all_findings, merged.image)
-    write_fixes(console, fixes(a, merged.image), merged.image)
+    write_fixes(console, fixes(a), merged.image)
     _write_warnings(console, merged.image)
     trimmed.close()
 
