@@ -222,7 +222,7 @@ def _item_fix(kind: FixKind, layer: int, by: int, g: _Group, commands: Sequence[
     files = _files(n)
     if kind is FixKind.DELETED:
         change = _delete_change(verb, layer, by, _rm_targets(g.items))
-        why = f"layer {layer} adds {files} that layer {by} deletes: they still ship in layer {layer}"
+        why = f"layer {layer} adds {files} that layer {by} deletes; the bytes still ship in layer {layer}"
         shipping = layer
     elif kind is FixKind.METADATA:
         change = _metadata_change(commands[by] if 0 <= by < len(commands) else "", layer, by, verb)

@@ -6,6 +6,7 @@ are escaped before they reach the terminal.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from ..fmt import human_size
@@ -19,7 +20,13 @@ if TYPE_CHECKING:
     from ..model import Image
 
 FIXES_SHOWN = 10
+_CODE = re.compile(r"(`[^`]*`)")
 _PATHS_SHOWN = 3
+
+
+def _code_whole(text: str) -> list[Part]:
+    """``text`` with its `code` spans as atoms: a command is never split."""
+    return [Atom(p) if p.startswith("`") and p.endswith("`") and len(p) > 1 else p for p in _CODE.split(text) if p]
 
 
 def fix_lines(fix: Fix, n: int, label: str, width: int) -> list[str]:
@@ -27,7 +34,7 @@ def fix_lines(fix: Fix, n: int, label: str, width: int) -> list[str]:
     saves = "exposed secret" if fix.severity else f"saves {human_size(fix.saves)}"
     head: list[Part] = [f"{n:>2}. {label}  {saves}: ", safe(fix.why)]
     lines = fold(head, width, 6)
-    lines += fold(["      change: ", safe(fix.change)], width, 14)
+    lines += fold(["      change: ", *_code_whole(safe(fix.change))], width, 14)
     shown = [Atom(safe(p)) for p in fix.paths[:_PATHS_SHOWN]]
     if shown:
         parts: list[Part] = ["      paths: "]
