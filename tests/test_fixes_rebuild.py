@@ -282,3 +282,45 @@ def test_fixes_together_save_what_the_rebuild_of_all_drops(podman: Podman) -> No
     print(f"\nrebuild all: predicted {fx.fixable_bytes} B, measured {measured} B")
     assert fx.fixable_bytes == measured, (fx.fixable_bytes, measured)
     assert fx.after() == content_bytes(after)
+
+
+def _readme_containerfiles() -> tuple[str, str]:
+    """The two Containerfiles of README's "What to fix" section, in order."""
+    import re
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    section = readme.split("## What to fix", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```dockerfile\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, blocks
+    return blocks[0], blocks[1]
+
+
+def _app_tar() -> bytes:
+    import io
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tf:
+        for name, n, seed in (("opt/app/server", 400_000, 1), ("opt/app/lib.so", 250_000, 2)):
+            data = blob(n, seed)
+            info = tarfile.TarInfo(name)
+            info.size, info.mode, info.mtime = len(data), 0o700, int(TIMESTAMP)
+            tf.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman) -> None:
+    mistake, fixed = (c.replace("FROM base\n", f"FROM {BASE}\n", 1) for c in _readme_containerfiles())
+    files = {"app.tar": _app_tar()}
+    before = podman.build("readme-mistake", mistake, files)
+    after = podman.build("readme-fixed", fixed, files)
+    fx = fixes_of(before)
+    assert [(f.kind, f.layer, f.saves) for f in fx.user] == [
+        (FixKind.CACHE, 3, 900_000),
+        (FixKind.DELETED, 2, 655_360),  # the tar: 650,000 B of members, headers, padding
+        (FixKind.METADATA, 4, 650_000),
+    ]
+    measured = content_bytes(before) - content_bytes(after)
+    assert measured == fx.fixable_bytes == 2_205_360
+    assert fixes_of(after).user == ()
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert f"{content_bytes(before):,} B to {content_bytes(after):,} B" in readme
