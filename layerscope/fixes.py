@@ -75,6 +75,14 @@ _CACHE_FIX: tuple[tuple[str, str], ...] = (
 )
 
 
+def _cache_change(root: str, verb: str) -> str:
+    """A RUN cleans up after itself; a COPY or ADD (a rootfs tarball) carries
+    the cache in from outside, so the fix is in what it copies."""
+    if verb in ("COPY", "ADD"):
+        return f"leave {root} out of what this {verb} brings in (clean it before packing, or .dockerignore it)"
+    return cache_remedy(root)
+
+
 def cache_remedy(root: str) -> str:
     """The change that keeps the cache at ``root`` out of its layer."""
     for tail, remedy in _CACHE_FIX:
@@ -324,7 +332,7 @@ def _cache_fixes(analysis: Analysis) -> tuple[list[Fix], set[tuple[str, int]]]:
                 saves=f.size,
                 files=f.count,
                 paths=(f.path,),
-                change=cache_remedy(f.path),
+                change=_cache_change(f.path, _verb(f.command)),
                 why=f"layer {f.layer} leaves {_files(f.count)} of package-manager cache in {f.path}",
                 base=f.base,
                 exact=True,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from ..fixes import FixKind
 from ..fmt import human_size
 from ..layout import Atom, Part, fold
 from ..textsafe import safe
@@ -36,7 +37,9 @@ def fix_lines(fix: Fix, n: int, label: str, width: int) -> list[str]:
     lines = fold(head, width, 6)
     lines += fold(["      change: ", *_code_whole(safe(fix.change))], width, 14)
     shown = [Atom(safe(p)) for p in fix.paths[:_PATHS_SHOWN]]
-    if shown:
+    if fix.kind is FixKind.CACHE:  # its path is the cache's root
+        lines += fold(["      paths: ", *shown, f" ({fix.files} file{'s' if fix.files != 1 else ''})"], width, 13)
+    elif shown:
         parts: list[Part] = ["      paths: "]
         for i, p in enumerate(shown):
             parts += [", " if i else "", p]

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
-from ...fixes import Fixes, fixes
+from ...fixes import Fixes, FixKind, fixes
 from ...fmt import percent, plural
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from ...text.figures import dive_text
@@ -280,6 +280,8 @@ class AuditScreen(ModalScreen[Jump | None]):
         t.append(safe(f.change))
         shown = ", ".join(safe(p) for p in f.paths[:5])
         more = f" and {f.files - len(f.paths[:5])} more" if f.files > len(f.paths[:5]) else ""
+        if f.kind is FixKind.CACHE:  # its path is the cache's root
+            more = f" ({plural(f.files, 'file')})"
         t.append("\npaths: ", style="bold")
         t.append(shown + more, style="dim")
         if f.base:
