@@ -24,6 +24,7 @@ from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
+from ..fixes import Fixes
 from ..fmt import plural
 from ..merge import ROOT, Merged
 from ..model import CONTENT_DAMAGE_KINDS, DIR, Entry, Image
@@ -80,6 +81,7 @@ class LayerscopeApp(App[int]):
         self.preload = preload
         self.merged: Merged | None = None
         self.analysis: Analysis | None = None
+        self.fixes: Fixes | None = None
         self.comparison: Comparison | None = None
         self.compare_with = compare
         self.base_spec = base
@@ -271,6 +273,7 @@ class LayerscopeApp(App[int]):
         from ..analysis import analyze
         from ..api import base_value, load
         from ..compare import compare
+        from ..fixes import fixes
 
         try:
             base, ref = base_value(self.base_spec, None)
@@ -278,7 +281,8 @@ class LayerscopeApp(App[int]):
         except LayerscopeError as exc:
             self.call_from_thread(partial(literal.notify, self, str(exc), title="Audit failed", severity="error"))
             return
-        self.call_from_thread(self._audited, analysis)
+        found = fixes(analysis)  # here, not when w opens: 100 ms on a 500k-path image
+        self.call_from_thread(self._audited, analysis, found)
         if self.compare_with:
             try:
                 other = load(self.compare_with)
@@ -288,8 +292,9 @@ class LayerscopeApp(App[int]):
                 return
             self.call_from_thread(self._compared, comparison)
 
-    def _audited(self, analysis: Analysis) -> None:
+    def _audited(self, analysis: Analysis, found: Fixes) -> None:
         self.analysis = analysis
+        self.fixes = found
         self.query_one(LayerStack).set_base(analysis.base)
         self._show_layer_details()
         self._update_status()  # it names the high-severity findings: a toast would hide the bars
@@ -677,10 +682,10 @@ class LayerscopeApp(App[int]):
         self.query_one(target).focus()
 
     def action_audit(self) -> None:
-        if self.analysis is None:
+        if self.analysis is None or self.fixes is None:
             literal.notify(self, "The audit is still running…" if self.merged is not None else "Still reading layers…")
             return
-        self.push_screen(AuditScreen(self.analysis), self._jump)
+        self.push_screen(AuditScreen(self.analysis, self.fixes), self._jump)
 
     def action_compare(self) -> None:
         if not self.compare_with:
