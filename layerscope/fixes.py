@@ -53,6 +53,7 @@ class FixKind(StrEnum):
 
 
 _PATHS_KEPT = 20  # paths named per fix; the count says how many it covers
+_RM_CHARS = 100  # of rm -rf's arguments in a change: the paths list says the rest
 
 # Each cache root's remedy, said as a change to the RUN that left it.
 _CACHE_FIX: tuple[tuple[str, str], ...] = (
@@ -191,8 +192,12 @@ def _rm_targets(items: Sequence[WasteItem]) -> str:
     """What the later layer removed (its whiteout targets and opaque
     directories), as ``rm -rf`` arguments: the same paths, one layer earlier."""
     targets = sorted({i.deleted_by or i.path for i in items})
-    shown = " ".join(shlex.quote(t) for t in targets[:4])
-    return shown + (" …" if len(targets) > 4 else "")
+    shown: list[str] = []
+    for t in targets:
+        if shown and sum(len(x) + 1 for x in shown) + len(t) > _RM_CHARS:
+            break
+        shown.append(shlex.quote(t))
+    return " ".join(shown) + (" …" if len(shown) < len(targets) else "")
 
 
 @dataclass(slots=True)

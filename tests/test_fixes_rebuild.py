@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import skip_or_fail
+from imagegen import run_cli
 
 from layerscope.analysis import analyze
 from layerscope.api import load
@@ -308,7 +309,7 @@ def _app_tar() -> bytes:
     return buf.getvalue()
 
 
-def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman) -> None:
+def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman, monkeypatch: pytest.MonkeyPatch) -> None:
     mistake, fixed = (c.replace("FROM base\n", f"FROM {BASE}\n", 1) for c in _readme_containerfiles())
     files = {"app.tar": _app_tar()}
     before = podman.build("readme-mistake", mistake, files)
@@ -324,3 +325,9 @@ def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman) -> None:
     assert fixes_of(after).user == ()
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     assert f"{content_bytes(before):,} B to {content_bytes(after):,} B" in readme
+    # the output README shows is the report's at 80 columns, its paths lines left out
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run_cli("report", str(before))
+    assert rc == 0
+    shown = "".join(line + "\n" for line in out.split("\nFixes: ", 1)[1].splitlines() if "paths: " not in line)
+    assert "\nFixes: " + shown in readme
