@@ -21,6 +21,7 @@ import imagegen as g
 import pytest
 from conftest import need_tools
 from layertrees import dpkg_query, layer_names, umoci_layers
+from test_output_width import _piped, check_fits
 
 from layerscope.api import load
 from layerscope.packages.audit import later_changes, mismatches, unmanaged
@@ -185,3 +186,18 @@ def test_packaged_files_changed_later_match_the_unpacked_trees(worked: tuple[Pat
         os.lstat(roots[5] / "usr/bin/chsh").st_mode & 0o4000
         and not os.lstat(roots[6] / "usr/bin/chsh").st_mode & 0o4000
     )
+
+
+def test_the_readme_text_names_each_case_at_80_columns(worked: tuple[Path, list[Path], PackageIndex]) -> None:
+    """README's example: ``packages --changes --verify`` at 80 columns, every case on its layer."""
+    archive, roots, _ = worked
+    out = _piped(["packages", str(archive), "--changes", "--verify"], 80)
+    check_fits(out, 80)
+    jq = f"deb:jq@{dpkg_query(roots[6])['jq:amd64']}"
+    chsh = f"deb:passwd@{dpkg_query(roots[6])['passwd:amd64']}"
+    layers = out.split("\nLayer ")
+    assert layers[0].startswith(f"✗ /usr/bin/jq (layer 5) is not the file {jq} recorded:")
+    assert "  ± deb:less@" in layers[3] and "/etc/alternatives" in layers[3]
+    assert "/opt/app" in layers[4] and "/opt/tool/bin" in layers[5]
+    assert layers[6].splitlines()[1] == f"  ! /usr/bin/jq overwritten: it is {jq}'s (layer 1)"
+    assert layers[7].splitlines()[1] == f"  ! /usr/bin/chsh metadata: it is {chsh}'s (layer 0)"
