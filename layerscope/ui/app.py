@@ -257,6 +257,8 @@ class LayerscopeApp(App[int]):
 
         self.packages = ix
         self.owners = Owners(ix)
+        if self.analysis is not None and ix.any:
+            self.refix(self.analysis, ix)
         if ix.problems:
             # the lines ``layerscope packages`` starts with; the layer's details keep them
             lines = [f"! {p.text()}" for p in ix.problems[:5]]
@@ -292,9 +294,20 @@ class LayerscopeApp(App[int]):
                 return
             self.call_from_thread(self._compared, comparison)
 
+    @work(thread=True, exclusive=True, group="refix", exit_on_error=False)
+    def refix(self, analysis: Analysis, ix: PackageIndex) -> None:
+        """The fixes again once the packages are read: the build tools the
+        image keeps are one (the rest were found without them)."""
+        from ..fixes import fixes
+
+        found = fixes(analysis, ix)
+        self.call_from_thread(setattr, self, "fixes", found)
+
     def _audited(self, analysis: Analysis, found: Fixes) -> None:
         self.analysis = analysis
         self.fixes = found
+        if self.packages is not None and self.packages.any:
+            self.refix(analysis, self.packages)
         self.query_one(LayerStack).set_base(analysis.base)
         self._show_layer_details()
         self._update_status()  # it names the high-severity findings: a toast would hide the bars
