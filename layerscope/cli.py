@@ -259,6 +259,13 @@ def _threshold_args(ci: argparse.ArgumentParser) -> None:
         help="dive's highestUserWastedPercent (a fraction: 0.1 = 10%%)",
     )
     ci.add_argument(
+        "--max-fixable",
+        dest="max_fixable",
+        action=_Store,
+        metavar="SIZE|P%",
+        help="most bytes the fixes (report's Fixes) may save: 20MB, or 5%% of the image",
+    )
+    ci.add_argument(
         "--forbid",
         dest="forbid_findings",
         action=_Append,
@@ -434,6 +441,7 @@ CI_FLAGS = (
     "lowestEfficiency",
     "highestWastedBytes",
     "highestUserWastedPercent",
+    "max_fixable",
     "forbid_findings",
     "forbid_paths",
     "ignore_paths",
@@ -517,9 +525,10 @@ def cmd_which(args: argparse.Namespace) -> int:
 
 def cmd_packages(args: argparse.Namespace) -> int:
     from .layout import output_width
-    from .packages.document import document, write_text
+    from .packages.document import document
     from .packages.index import build
     from .report import dump_json
+    from .text.packages import write_text
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     only = _layer_index(args.layer, len(merged.image.layers))

@@ -134,6 +134,7 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     ``owner`` field: unknown is not "none".
     """
     from .analysis import analyze
+    from .fixes import fixes
     from .packages.document import document
     from .packages.index import build
     from .packages.lookup import Owners
@@ -146,6 +147,9 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["dive"] = a.dive.to_dict()
     img["findings"] = a.findings_by_severity()
     img["findings_base"] = a.findings_by_severity(base_only=True)
+    ix = build(merged)
+    fx = fixes(a, ix)
+    img["fixes"] = fx.summary()
     layers = []
     damage = image.layer_damage()
     for la, lw in zip(image.layers, a.layers):
@@ -161,8 +165,8 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "layers": layers,
         "findings": [f.to_dict() for f in a.findings],
         "base_findings": [g.to_dict() for g in a.base_findings()],
+        "fixes": fx.to_dict(),
     }
-    ix = build(merged)
     owners: Mapping[str, str] | None = None
     if ix.any or ix.problems:
         head["packages"] = document(merged, ix, k)

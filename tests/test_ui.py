@@ -427,6 +427,36 @@ async def test_audit_screen_lists_waste_and_jumps() -> None:
         assert app.query_one(FileTree).current_path == "/root/.aws/credentials"
 
 
+async def test_fixes_tab_ranks_the_sample_fixes_and_jumps_to_the_layer_to_change() -> None:
+    """The sample's L4 chmods two files L2 added (its Containerfile): the
+    fix names L4 and Enter shows its first path there."""
+    from textual.widgets import DataTable
+
+    from layerscope.ui.screens.audit import AuditScreen
+
+    app = sample_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("w")
+        screen = app.screen
+        assert isinstance(screen, AuditScreen)
+        await pilot.press("5")
+        await pilot.pause()
+        table = screen.query_one("#fixes", DataTable)
+        assert table.has_focus and table.row_count == 6
+        assert table.get_row_at(0)[0].plain == "secret"  # an exposed secret ranks first
+        await pilot.press("down")  # 340 B: the chmod copies
+        await pilot.pause()
+        detail = str(screen.query_one("#fix-detail", Static).render())
+        assert "COPY --chmod" in detail and "/app/data.bin" in detail
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.k == 4
+        assert app.query_one(FileTree).current_path == "/app/data.bin"
+
+
 async def test_compare_screen(tmp_path: Path) -> None:
     from layerscope.ui.screens.compare import CompareScreen
 

@@ -89,7 +89,7 @@ def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
                 how = "deleted"
             else:
                 how = "metadata" if ev.change == Change.METADATA else "overwritten"
-            out.append(LaterChange(ev.path, owner, _installed(ix, owner, k - 1), k, how))
+            out.append(LaterChange(ev.path, owner, ix.first_layer(owner, k - 1), k, how))
     return out
 
 
@@ -99,13 +99,6 @@ def _is_dir(merged: Merged, ev: Entry | Deletion, k: int) -> bool:
         return ev.type == DIR
     before = merged.entry_at(ev.path, k - 1)
     return before is not None and before.type == DIR
-
-
-def _installed(ix: PackageIndex, pkg: Package, k: int) -> int:
-    layer = k
-    while layer > 0 and ix.at(layer - 1).get(pkg.key) == pkg:
-        layer -= 1
-    return layer
 
 
 @dataclass(frozen=True, slots=True)

@@ -144,6 +144,12 @@ class PackageIndex:
     def owner_at(self, path: str, k: int) -> Package | None:
         return self.owners_at(k).get(path)
 
+    def first_layer(self, pkg: Package, k: int) -> int:
+        """The layer from which ``pkg`` (as found at layer k) was there unchanged up to k."""
+        while k > 0 and self.at(k - 1).get(pkg.key) == pkg:
+            k -= 1
+        return k
+
     @property
     def any(self) -> bool:
         return any(la.packages for la in self.layers)

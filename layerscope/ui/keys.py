@@ -147,6 +147,9 @@ AUDIT: list[Key] = [
     Key("2", "2", "tab('dirs')", "Tab 2, hidden bytes by directory", True, "Directories"),
     Key("3", "3", "tab('layers')", "Tab 3, hidden bytes by the layer that hid them", True, "Layers"),
     Key("4", "4", "tab('findings')", "Tab 4, findings: secrets, setuid files…", True, "Findings"),
+    Key(
+        "5", "5", "tab('fixes')", "Tab 5, fixes: what to change, in which layer, and the bytes it saves", True, "Fixes"
+    ),
     Key("tab", "Tab", "step_tab(1)", "Next tab"),
     Key("shift+tab", "Shift+Tab", "step_tab(-1)", "Previous tab"),
     Key(MOVE, ARROWS, "", "Move in the table"),
@@ -155,6 +158,7 @@ AUDIT: list[Key] = [
     Key("enter", "Enter on 2", "", "Go to the directory at the layer that hid its biggest version"),
     Key("enter", "Enter on 3", "", "Go to that layer, on the biggest path it hid"),
     Key("enter", "Enter on 4", "", "Go to the path at the layer whose version ships (where c shows it)"),
+    Key("enter", "Enter on 5", "", "Go to the fix's first path at the layer to change"),
 ]
 
 COMPARE: list[Key] = [

@@ -19,12 +19,16 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
+from ...fixes import Fixes, FixKind
 from ...fmt import percent, plural
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from ...text.figures import dive_text
+from ...text.fixes import headline
+from ...textsafe import safe
 from .. import literal
 from ..drawn import Drawn
 from ..format import human_size, short_command
@@ -34,8 +38,8 @@ from ..widgets.table import MeasuredTable
 
 MAX_ROWS = 500
 SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan", "info": "dim"}
-TABS = ("files", "dirs", "layers", "findings")  # tab ids; tables are "#waste", "#waste-dirs"…
-TABLE_OF = {"files": "waste", "dirs": "waste-dirs", "layers": "waste-layers", "findings": "findings"}
+TABS = ("files", "dirs", "layers", "findings", "fixes")  # tab ids; tables are "#waste", "#waste-dirs"…
+TABLE_OF = {"files": "waste", "dirs": "waste-dirs", "layers": "waste-layers", "findings": "findings", "fixes": "fixes"}
 # Where Enter goes from each tab, for the box's title: the help's "Enter on 1"… rows, in
 # fewer words (the title fits 80 columns).
 ENTER_ON = {
@@ -43,12 +47,14 @@ ENTER_ON = {
     "dirs": "the layer that hid its biggest",
     "layers": "that layer, its biggest path",
     "findings": "the path, at the layer that ships it",
+    "fixes": "its first path, at the layer to change",
 }
 STRETCH = {
     "files": ("Path", "Command"),
     "dirs": ("Directory (subtree)", "Hidden by"),
     "layers": ("Biggest", "Command"),
     "findings": ("Path", "What"),
+    "fixes": ("Change", "Why"),
 }
 COMMAND_CAP = 500  # characters of a command kept for a row: wider than any terminal's table
 
@@ -61,7 +67,7 @@ class Jump:
     layer: int
 
 
-def summary(a: Analysis) -> Table:
+def summary(a: Analysis, fx: Fixes) -> Table:
     t = Table.grid(padding=(0, 2))
     t.add_column(style="bold", no_wrap=True)
     t.add_column()
@@ -89,6 +95,7 @@ def summary(a: Analysis) -> Table:
         if n:
             f.append(f"{n} {name}  ", style=SEVERITY_STYLE.get(name, ""))
     t.add_row("Findings", f if f.plain else Text("none", style="green"))
+    t.add_row("Fixes", Text(headline(fx).removeprefix("Fixes: ")))
     return t
 
 
@@ -144,7 +151,7 @@ class TabBar(Static, can_focus=False):
 class AuditScreen(ModalScreen[Jump | None]):
     BINDINGS = bindings(AUDIT)
 
-    def __init__(self, analysis: Analysis) -> None:
+    def __init__(self, analysis: Analysis, found: Fixes) -> None:
         super().__init__()
         self.analysis = analysis
         a = analysis
@@ -152,6 +159,9 @@ class AuditScreen(ModalScreen[Jump | None]):
         self.jumps: dict[str, list[Jump]] = {t: [] for t in TABLE_OF.values()}
         self.jumps["waste"] = [Jump(item.path, item.by_layer) for item in a.top[:MAX_ROWS]]
         self.jumps["findings"] = [Jump(f.path, f.layer) for f in a.findings[:MAX_ROWS]]
+        self.fixes = found
+        self.fix_rows = (self.fixes.user + self.fixes.base)[:MAX_ROWS]
+        self.jumps["fixes"] = [Jump(f.paths[0] if f.paths else "/", f.layer) for f in self.fix_rows]
         self.dirs: list[DirWaste] = []
         self.by_layer: list[LayerRollup] = []
         self.rolled_up = False
@@ -165,19 +175,27 @@ class AuditScreen(ModalScreen[Jump | None]):
             "dirs": "2 By directory",
             "layers": "3 By layer",
             "findings": f"4 Findings ({len(a.findings)})",
+            "fixes": f"5 Fixes ({len(self.fixes.user)})",
         }
         with Vertical(id="audit-box") as box:
             box.border_title = self._title(self.active)
-            yield Static(Drawn(summary(a)), id="audit-summary")
+            yield Static(Drawn(summary(a, self.fixes)), id="audit-summary")
             yield TabBar(titles, self.active, id="audit-tab-bar")
             # only the shown tab's table: the others are made when first shown
-            yield self._new_table(self.active)
+            yield from self._new_widgets(self.active)
         yield KeyBar()
 
     @staticmethod
     def _title(tab: str) -> str:
         """The box's title says where Enter goes from the shown tab: each tab goes elsewhere."""
         return f"Waste and findings · Enter: {ENTER_ON[tab]}"
+
+    def _new_widgets(self, tab: str) -> list[Widget]:
+        """The tab's table, and for the fixes the pane that shows one whole."""
+        widgets: list[Widget] = [self._new_table(tab)]
+        if tab == "fixes":
+            widgets.append(Static(id="fix-detail"))
+        return widgets
 
     def _new_table(self, tab: str) -> MeasuredTable[Text]:
         # the columns of free text take the width the others leave
@@ -201,8 +219,11 @@ class AuditScreen(ModalScreen[Jump | None]):
             "dirs": self._fill_dirs,
             "layers": self._fill_layers,
             "findings": self._fill_findings,
+            "fixes": self._fill_fixes,
         }[tab](self._table(tab))
         self._table(tab).measure_now()
+        if tab == "fixes":
+            self._show_fix(0)
 
     def _fill_files(self, table: DataTable[Text]) -> None:
         table.add_columns("Size", "Cause", "Path", "Ships in", "Hidden by", "Command")
@@ -228,6 +249,48 @@ class AuditScreen(ModalScreen[Jump | None]):
                 Text(human_size(f.size), justify="right"),
                 literal.text(what),
             )
+
+    def _fill_fixes(self, table: DataTable[Text]) -> None:
+        """The user's fixes ranked (an exposed secret first), then the base's,
+        marked ``b``: nothing to change there but the base."""
+        table.add_columns("Saves", "Layer", "Change", "Files")
+        for f in self.fix_rows:
+            saves = Text("secret", style="bold red") if f.severity else Text(human_size(f.saves), justify="right")
+            table.add_row(
+                saves,
+                Text(f"L{f.layer}" + (" b" if f.base else "")),
+                literal.text(f.change),
+                Text(str(f.files), justify="right"),
+            )
+
+    def _show_fix(self, row: int) -> None:
+        """The highlighted fix whole below the table: a row has room for the
+        start of its change only."""
+        detail = self.query_one("#fix-detail", Static)
+        if not self.fix_rows:
+            detail.update(Text("No fixes: no layer ships bytes that a change to the Dockerfile would save."))
+            return
+        if not 0 <= row < len(self.fix_rows):
+            return
+        f = self.fix_rows[row]
+        t = Text()
+        t.append(f"L{f.layer}: ", style="bold")
+        t.append(safe(f.why))
+        t.append("\nchange: ", style="bold")
+        t.append(safe(f.change))
+        shown = ", ".join(safe(p) for p in f.paths[:5])
+        more = f" and {f.files - len(f.paths[:5])} more" if f.files > len(f.paths[:5]) else ""
+        if f.kind is FixKind.CACHE:  # its path is the cache's root
+            more = f" ({plural(f.files, 'file')})"
+        t.append("\npaths: ", style="bold")
+        t.append(shown + more, style="dim")
+        if f.base:
+            t.append("\nin the base image: nothing to change here but the base", style="dim")
+        detail.update(t)
+
+    @on(DataTable.RowHighlighted, "#fixes")
+    def _fix_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_fix(event.cursor_row)
 
     def _fill_dirs(self, table: DataTable[Text]) -> None:
         table.add_columns("Hidden", "Versions", "Directory (subtree)", "Hidden by")
@@ -279,9 +342,11 @@ class AuditScreen(ModalScreen[Jump | None]):
         if tab != self.active:
             old = self._table(self.active)
             if not self.query(f"#{TABLE_OF[tab]}"):
-                await self.query_one("#audit-box").mount(self._new_table(tab))
+                await self.query_one("#audit-box").mount_all(self._new_widgets(tab))
             old.display = False
             self._table(tab).display = True
+            for detail in self.query("#fix-detail"):
+                detail.display = tab == "fixes"
             self.active = tab
             self.query_one(TabBar).show(tab)
             self.query_one("#audit-box").border_title = self._title(tab)
