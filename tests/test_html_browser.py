@@ -100,20 +100,21 @@ def leaf_bytes(drv: Any) -> list[tuple[int, int]]:
 
 @pytest.mark.parametrize("image", SAMPLES, ids=[p.name for p in SAMPLES])
 def test_sample_page(browser: Any, image: Path, tmp_path: Path) -> None:
-    page, doc = make_page(str(image), tmp_path)
+    page, doc = make_page(os.path.relpath(image), tmp_path)  # relative: the page names it as typed
     open_page(browser, page)
     assert browser.execute_script("return document.documentElement.dataset.ready") == "1"
     assert browser.get_log("browser") == []  # no console error, nor any message
     assert requests_made(browser, page) == []
     assert browser.execute_script("return performance.getEntriesByType('resource').length") == 0
+    shot = os.environ.get("LAYERSCOPE_SCREENSHOT")
+    if shot and image.name == "sample-docker.tar":
+        browser.set_window_size(1100, 900)
+        browser.save_screenshot(shot)
+        browser.set_window_size(1400, 1800)
     _layer_table(browser, doc)
     _treemap(browser, doc)
     _zoom(browser)
     _search(browser, doc)
-    shot = os.environ.get("LAYERSCOPE_SCREENSHOT")
-    if shot and image.name == "sample-docker.tar":
-        browser.set_window_size(1280, 1000)
-        browser.save_screenshot(shot)
 
 
 def _layer_table(drv: Any, doc: dict[str, Any]) -> None:
@@ -293,3 +294,22 @@ def test_100k_rung_is_bounded(browser: Any, tmp_path: Path) -> None:
     shipped = sum(e[2] for node in data["nodes"] for e in node[2] if len(e) > 2)
     shipped += sum(node[3][1] for node in data["nodes"] if len(node) > 3)
     assert shipped == doc["image"]["size_bytes"]  # folded or not, every byte is counted
+
+
+def test_debian_image_page(browser: Any, debian_image: Path, tmp_path: Path) -> None:
+    """A real Debian image: its dpkg packages are listed as packages --json has them, the figures as report --json."""
+    page, doc = make_page(str(debian_image), tmp_path)
+    assert page.stat().st_size <= MAX_PAGE
+    open_page(browser, page)
+    assert browser.execute_script("return document.documentElement.dataset.ready") == "1"
+    assert browser.get_log("browser") == []
+    assert requests_made(browser, page) == []
+    _layer_table(browser, doc)
+    _treemap(browser, doc)
+    _search(browser, doc)
+    rows = browser.execute_script(
+        "return Array.from(document.querySelectorAll('#package-table tbody tr'))"
+        ".map(tr => [tr.cells[0].textContent, tr.cells[1].textContent])"
+    )
+    assert rows == [[p["name"], p["version"]] for p in doc["packages"]["packages"]]
+    assert any(name == "dpkg" for name, _ in rows)
