@@ -492,8 +492,11 @@ def cmd_ci(args: argparse.Namespace) -> int:
         from .text.markdown import ci_markdown
 
         text = ci_markdown(result, merged, analysis)
-        if summary:  # GitHub Actions: the job's summary page
-            _write_file(summary, lambda out: out.write(text + "\n"), append=True)
+        if summary:  # GitHub Actions: the job's summary page; the gate's verdict does not depend on it
+            try:
+                _write_file(summary, lambda out: out.write(text + "\n"), append=True)
+            except LayerscopeError as exc:
+                print(f"layerscope: warning: GITHUB_STEP_SUMMARY: {safe(str(exc))}", file=sys.stderr)
     if args.json:
         dump_json(ci_document(result, merged, analysis), sys.stdout)
     elif args.markdown:

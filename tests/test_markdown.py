@@ -152,3 +152,12 @@ def test_ci_markdown_and_step_summary(tmp_path: Path, monkeypatch: pytest.Monkey
     code, text, _ = run_cli("ci", sample, "--no-config", "--forbid", "high")  # text on stdout, summary still written
     assert "Result: FAIL" in text
     assert summary.read_text().count("layerscope ci: FAIL") == 3  # each run appends: --markdown, --json, text
+
+
+def test_unwritable_step_summary_does_not_change_the_verdict(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(tmp_path / "no" / "such" / "dir.md"))
+    sample = str(ROOT / "sample_images" / "sample-docker.tar")
+    code, out, err = run_cli("ci", sample, "--no-config", "--forbid", "high")
+    assert code == 1
+    assert "Result: FAIL" in out
+    assert "warning: GITHUB_STEP_SUMMARY" in err
