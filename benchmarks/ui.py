@@ -15,6 +15,9 @@ driver, in this process):
             cascade of messages (a layer change, a mounted screen) causes.
             Pilot's own `press`/`pause` are not used for this: they sleep in
             20 ms steps until the CPU is idle, which would swamp the figure.
+            Beside it, the UI thread's CPU time to that frame: on a shared
+            machine it moves less with the others' load than the wall clock.
+            (`ui_profile.py` profiles the same keys with cProfile.)
 
 Keys cover moving in the tree, expanding a directory, re-rooting at another
 layer, the view/filter/attribute/sort toggles, search, content, help and the
@@ -87,15 +90,21 @@ def key_event_of(key: str) -> tuple[str, str | None]:
         return key, key if len(key) == 1 else None
 
 
-async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type: ignore[no-untyped-def]
-    """Seconds from the key event to the last frame of its response."""
-    await pilot.pause()  # settle first (untimed)
-    key, char = key_event_of(key)
-    frames.clear()
-    t = time.perf_counter()
-    event = events.Key(key, char)
+def send_key(app, key: str) -> None:  # type: ignore[no-untyped-def]
+    """Post the key as the terminal driver would (not through Pilot, whose wait would compete)."""
+    name, char = key_event_of(key)
+    event = events.Key(name, char)
     event.set_sender(app)
     app._driver.send_message(event)
+
+
+async def timed_key(pilot, app, frames: list[tuple[float, float]], key: str) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Seconds from the key event to the last frame of its response, and the
+    UI thread's CPU seconds until then (less swayed by other busy processes)."""
+    await pilot.pause()  # settle first (untimed)
+    frames.clear()
+    t, c = time.perf_counter(), time.thread_time()
+    send_key(app, key)
     # The response is done when every message the key caused (LayerChosen,
     # worker callbacks, a pushed screen's mount…) is handled and no frame has
     # been drawn for 60 ms (Textual redraws dirty regions every ~17 ms). Its
@@ -110,7 +119,7 @@ async def timed_key(pilot, app, frames: list[float], key: str) -> float:  # type
             break
     if not frames:
         raise SystemExit(f"key {key!r} drew nothing: the script presses a key the screen does not answer")
-    return frames[-1] - t
+    return frames[-1][0] - t, frames[-1][1] - c
 
 
 def quiet(app) -> bool:  # type: ignore[no-untyped-def]
@@ -126,10 +135,14 @@ def quiet(app) -> bool:  # type: ignore[no-untyped-def]
 PRESSES: list[tuple[float, str, str]] = []  # (seconds, label, key) of every timed press
 
 
-async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict[str, list[float]]]:
+Run = tuple[float, float, dict[str, list[float]], dict[str, list[float]]]
+
+
+async def one_run(image: str, size: tuple[int, int]) -> Run:
     t0 = time.perf_counter()
     app = make_app(image)
     lat: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
     async with app.run_test(size=size) as pilot:
         stack = app.query_one(LayerStack)
         while stack.option_count < len(app.image.layers):
@@ -143,21 +156,22 @@ async def one_run(image: str, size: tuple[int, int]) -> tuple[float, float, dict
         while app.analysis is None:  # so `w` opens the audit, not a notice
             await asyncio.sleep(0.01)
         await pilot.pause(0.2)
-        frames: list[float] = []
+        frames: list[tuple[float, float]] = []
         display = app._display
 
         def timed_display(screen, renderable):  # type: ignore[no-untyped-def]
             display(screen, renderable)
-            frames.append(time.perf_counter())
+            frames.append((time.perf_counter(), time.thread_time()))
 
         app._display = timed_display  # type: ignore[method-assign]
         for label, keys in SCRIPT:
             for key in keys:
-                took = await timed_key(pilot, app, frames, key)
+                took, used = await timed_key(pilot, app, frames, key)
                 lat.setdefault(label, []).append(took)
+                cpu.setdefault(label, []).append(used)
                 PRESSES.append((took, label, key))
         await pilot.press("q")
-    return t_stack, t_tree, lat
+    return t_stack, t_tree, lat, cpu
 
 
 def main() -> int:
@@ -170,19 +184,26 @@ def main() -> int:
     stacks: list[float] = []
     trees: list[float] = []
     keys: dict[str, list[float]] = {}
+    cpus: dict[str, list[float]] = {}
     for _ in range(args.repeat):
-        s, t, lat = asyncio.run(one_run(args.image, (w, h)))
+        s, t, lat, cpu = asyncio.run(one_run(args.image, (w, h)))
         stacks.append(s)
         trees.append(t)
         for k, v in lat.items():
             keys.setdefault(k, []).extend(v)
+        for k, v in cpu.items():
+            cpus.setdefault(k, []).extend(v)
     print(f"image: {args.image}  ({args.repeat} runs, medians)")
     print(f"  layer stack on screen   {statistics.median(stacks) * 1000:8.0f} ms")
     print(f"  tree on screen          {statistics.median(trees) * 1000:8.0f} ms")
     worst = 0.0
     for label, v in keys.items():
         worst = max(worst, max(v))
-        print(f"  key: {label:<22} median {statistics.median(v) * 1000:6.1f} ms   max {max(v) * 1000:6.1f} ms")
+        used = statistics.median(cpus[label]) * 1000
+        print(
+            f"  key: {label:<22} median {statistics.median(v) * 1000:6.1f} ms   max {max(v) * 1000:6.1f} ms"
+            f"   ui-thread cpu {used:6.1f} ms"
+        )
     print(f"  slowest key overall     {worst * 1000:8.1f} ms")
     slowest = ", ".join(f"{key!r} in {label} {took * 1000:.0f} ms" for took, label, key in sorted(PRESSES)[::-1][:5])
     print(f"  slowest presses: {slowest}")

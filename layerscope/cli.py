@@ -572,9 +572,10 @@ def cmd_which(args: argparse.Namespace) -> int:
 
 def cmd_packages(args: argparse.Namespace) -> int:
     from .layout import output_width
-    from .packages.document import document, write_text
+    from .packages.document import document
     from .packages.index import build
     from .report import dump_json
+    from .text.packages import write_text
 
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     only = _layer_index(args.layer, len(merged.image.layers))

@@ -39,6 +39,8 @@ from .analysis import (
     sensitive_path,
 )
 from .fmt import short_command
+from .packages.index import PackageIndex
+from .packages.toolchain import build_tools
 
 
 class FixKind(StrEnum):
@@ -50,9 +52,11 @@ class FixKind(StrEnum):
     METADATA = "set-mode-where-added"
     IDENTICAL = "drop-identical-copy"
     OVERWRITTEN = "add-final-version-only"
+    BUILD_TOOLS = "build-in-a-stage"
 
 
 _PATHS_KEPT = 20  # paths named per fix; the count says how many it covers
+_RM_CHARS = 100  # of rm -rf's arguments in a change: the paths list says the rest
 
 # Each cache root's remedy, said as a change to the RUN that left it.
 _CACHE_FIX: tuple[tuple[str, str], ...] = (
@@ -191,8 +195,12 @@ def _rm_targets(items: Sequence[WasteItem]) -> str:
     """What the later layer removed (its whiteout targets and opaque
     directories), as ``rm -rf`` arguments: the same paths, one layer earlier."""
     targets = sorted({i.deleted_by or i.path for i in items})
-    shown = " ".join(shlex.quote(t) for t in targets[:4])
-    return shown + (" …" if len(targets) > 4 else "")
+    shown: list[str] = []
+    for t in targets:
+        if shown and sum(len(x) + 1 for x in shown) + len(t) > _RM_CHARS:
+            break
+        shown.append(shlex.quote(t))
+    return " ".join(shown) + (" …" if len(shown) < len(targets) else "")
 
 
 @dataclass(slots=True)
@@ -341,9 +349,43 @@ def _cache_fixes(analysis: Analysis) -> tuple[list[Fix], set[tuple[str, int]]]:
     return out, roots
 
 
-def fixes(analysis: Analysis) -> Fixes:
+def _build_tool_fixes(packages: PackageIndex, nbase: int) -> list[Fix]:
+    """Compilers and ``-dev`` packages still in the image at its top, one fix
+    per layer that installed them. Not exact: what they pulled in is not
+    counted, and a rebuild without them may keep a library they brought."""
+    merged = packages.merged
+    out = []
+    for t in build_tools(merged, packages, merged.top):
+        if t.bytes <= 0:
+            continue
+        names = ", ".join(p.name for p in t.packages[:6]) + (
+            f" and {len(t.packages) - 6} more" if len(t.packages) > 6 else ""
+        )
+        n = len(t.packages)
+        out.append(
+            Fix(
+                kind=FixKind.BUILD_TOOLS,
+                layer=t.layer,
+                layers=(t.layer,),
+                saves=t.bytes,
+                files=t.files,
+                paths=_paths(p.owner for p in t.packages),
+                change=(
+                    "build in a stage (`FROM … AS build`) and `COPY --from=build` only what it makes; "
+                    "install the runtime packages alone in the final stage"
+                ),
+                why=f"layer {t.layer} installs {n} build tool{'s' if n != 1 else ''} the final image keeps: {names}",
+                base=0 <= t.layer < nbase,
+                exact=False,
+            )
+        )
+    return out
+
+
+def fixes(analysis: Analysis, packages: PackageIndex | None = None) -> Fixes:
     """The fixes of an analysed image (the analysis holds each layer's
-    command and the image's size, all a fix is told in)."""
+    command and the image's size, all a fix is told in); with its
+    ``packages``, the build tools it keeps too."""
     commands = [lw.command for lw in analysis.layers]
     nbase = analysis.base.layers
     secrets, secret_versions = _secret_fixes(analysis)
@@ -359,6 +401,8 @@ def fixes(analysis: Analysis) -> Fixes:
         groups.setdefault((kind, it.layer, it.by_layer), _Group([])).items.append(it)
     byte_fixes = [_item_fix(kind, layer, by, g, commands, nbase) for (kind, layer, by), g in groups.items()]
     byte_fixes += caches
+    if packages is not None:
+        byte_fixes += _build_tool_fixes(packages, nbase)  # live files: no hidden version is theirs
     byte_fixes.sort(key=lambda f: (-f.saves, f.layer, f.kind.value, f.paths))
     secrets.sort(key=lambda f: (f.layer, f.paths))
     return Fixes(size_bytes=analysis.size_bytes, commands=tuple(commands), fixes=tuple(secrets + byte_fixes))

@@ -406,6 +406,25 @@ def _pct(x: float) -> str:
     return f"{x:.2f} %"
 
 
+class Facts:
+    """What the numeric thresholds are checked against: the analysis, and
+    the fixes' bytes, found (packages read) only when a threshold asks."""
+
+    def __init__(self, a: Analysis, merged: Merged) -> None:
+        self.a = a
+        self.merged = merged
+        self._fixable: int | None = None
+
+    def fixable(self) -> int:
+        """The bytes the user's fixes save (base fixes are not the user's to make)."""
+        if self._fixable is None:
+            from .fixes import fixes
+            from .packages.index import build
+
+            self._fixable = fixes(self.a, build(self.merged)).fixable_bytes
+        return self._fixable
+
+
 @dataclass(frozen=True)
 class Limit:
     """One numeric threshold: the ``Thresholds`` field that sets it, the figure
@@ -419,14 +438,14 @@ class Limit:
     name: str  # the check's name in layerscope.ci/1
     field: str  # the Thresholds attribute
     at_least: bool  # the figure must be >= the limit (else <=)
-    figure: Callable[[Analysis], float]
+    figure: Callable[[Facts], float]
     message: Callable[[float, Any], str]
-    reported: Callable[[Analysis], float | None] | None = None
+    reported: Callable[[Facts], float | None] | None = None
 
 
-def _dive_user_wasted(a: Analysis) -> float:
-    uwp = a.dive.user_wasted_percent
-    return uwp if uwp is not None else (math.inf if a.dive.wasted_bytes else 0.0)
+def _dive_user_wasted(f: Facts) -> float:
+    uwp = f.a.dive.user_wasted_percent
+    return uwp if uwp is not None else (math.inf if f.a.dive.wasted_bytes else 0.0)
 
 
 # In the order ci prints them.
@@ -435,49 +454,49 @@ LIMITS: tuple[Limit, ...] = (
         "min-efficiency",
         "min_efficiency",
         True,
-        lambda a: a.efficiency,
+        lambda f: f.a.efficiency,
         lambda v, t: f"efficiency {_pct(100 * v)} (minimum {_pct(100 * t)})",
     ),
     Limit(
         "max-wasted-bytes",
         "max_wasted_bytes",
         False,
-        lambda a: a.waste.total,
+        lambda f: f.a.waste.total,
         lambda v, t: f"wasted {human_size(int(v))} (maximum {human_size(t)})",
     ),
     Limit(
         "max-wasted-percent",
         "max_wasted_percent",
         False,
-        lambda a: a.wasted_percent,
+        lambda f: f.a.wasted_percent,
         lambda v, t: f"wasted {_pct(v)} of the image (maximum {_pct(t)})",
     ),
     Limit(
         "max-user-wasted-bytes",
         "max_user_wasted_bytes",
         False,
-        lambda a: a.user_waste.total,
+        lambda f: f.a.user_waste.total,
         lambda v, t: f"user layers wasted {human_size(int(v))} (maximum {human_size(t)})",
     ),
     Limit(
         "max-user-wasted-percent",
         "max_user_wasted_percent",
         False,
-        lambda a: a.user_wasted_percent,
+        lambda f: f.a.user_wasted_percent,
         lambda v, t: f"user layers wasted {_pct(v)} of their size (maximum {_pct(t)})",
     ),
     Limit(
         "lowestEfficiency",
         "dive_lowest_efficiency",
         True,
-        lambda a: a.dive.efficiency,
+        lambda f: f.a.dive.efficiency,
         lambda v, t: f"dive efficiency {v:.4f} (lowest allowed {t})",
     ),
     Limit(
         "highestWastedBytes",
         "dive_highest_wasted_bytes",
         False,
-        lambda a: a.dive.wasted_bytes,
+        lambda f: f.a.dive.wasted_bytes,
         lambda v, t: f"dive wasted bytes {v} (highest allowed {t})",
     ),
     Limit(
@@ -486,42 +505,35 @@ LIMITS: tuple[Limit, ...] = (
         False,
         _dive_user_wasted,
         lambda v, t: f"dive user wasted fraction {v:.4f} (highest allowed {t})",
-        reported=lambda a: a.dive.user_wasted_percent,
+        reported=lambda f: f.a.dive.user_wasted_percent,
     ),
     Limit(
         "max-fixable-bytes",
         "max_fixable_bytes",
         False,
-        lambda a: _fixable(a),
+        lambda f: f.fixable(),
         lambda v, t: f"fixes would save {human_size(int(v))} (maximum {human_size(t)})",
     ),
     Limit(
         "max-fixable-percent",
         "max_fixable_percent",
         False,
-        lambda a: 100 * _fixable(a) / a.size_bytes if a.size_bytes else 0.0,
+        lambda f: 100 * f.fixable() / f.a.size_bytes if f.a.size_bytes else 0.0,
         lambda v, t: f"fixes would save {_pct(v)} of the image (maximum {_pct(t)})",
     ),
 )
 
 
-def _fixable(a: Analysis) -> int:
-    """The bytes the user's fixes save (base fixes are not the user's to make)."""
-    from .fixes import fixes
-
-    return fixes(a).fixable_bytes
-
-
-def _limit_checks(a: Analysis, th: Thresholds) -> list[Check]:
+def _limit_checks(facts: Facts, th: Thresholds) -> list[Check]:
     """A check for each numeric threshold that is set, in ``LIMITS`` order."""
     out = []
     for lim in LIMITS:
         limit = getattr(th, lim.field)
         if limit is None:
             continue
-        figure = lim.figure(a)
+        figure = lim.figure(facts)
         ok = figure >= limit if lim.at_least else figure <= limit
-        value = lim.reported(a) if lim.reported is not None else figure
+        value = lim.reported(facts) if lim.reported is not None else figure
         out.append(Check(lim.name, ok, value, limit, lim.message(figure, limit)))
     return out
 
@@ -584,7 +596,7 @@ def evaluate(merged: Merged, analysis: Analysis, th: Thresholds, allow_damaged: 
     seen, problems = verified_check(merged.image, allow_damaged)
     if seen is not None:
         checks.append(seen)
-    checks += _limit_checks(analysis, th)
+    checks += _limit_checks(Facts(analysis, merged), th)
     failed: list[Finding] = []
     if th.forbid_findings:
         check, failed = _forbidden_findings(analysis, th, ignored)

@@ -209,6 +209,44 @@ class Merged:
         pid = self._tree.find(path)
         return [] if pid is None else self._tree.path_waste(pid)
 
+    # -- what the package analysis asks of a layer (src/packages.rs) ------------
+    def path_set(self, paths: Iterable[str]) -> _core.PathSet:
+        """The paths of ``paths`` the image has, as a set the core's scans take."""
+        return self._tree.path_set(list(paths))
+
+    def unowned_dirs(self, k: int, owned: _core.PathSet, state: _core.PathRule) -> list[_core.DirFigure]:
+        """Layer k's own non-directories not in ``owned``, not named by
+        ``state`` and not whiteouts, counted by directory (byte order)."""
+        return self._tree.unowned_dirs(k, owned, state)
+
+    def events_on(self, k: int, on: _core.PathSet) -> list[Event]:
+        """Layer k's entries (in its order), then its deletions, on the paths of ``on``."""
+        return self._tree.events_on(k, on)
+
+    def links_changed(self, k: int) -> bool:
+        """Whether layer k may change where a path resolves through symlinks
+        (it has an event on a path that is a symlink as of k or below it)."""
+        return self._tree.links_changed(k)
+
+    def paths_containing(self, fragments: Iterable[str]) -> list[_core.PathLayers]:
+        """Every path containing one of ``fragments`` (case-insensitively), in
+        byte order, with the layers of its events and the first fragment it holds."""
+        return self._tree.paths_containing([f.lower() for f in fragments])
+
+    def resolve_dirs(self, paths: list[str], k: int) -> list[str]:
+        """Each path with its directory resolved through the image's symlinks
+        as of layer k (inside the image, bounded hops; never on the host)."""
+        return self._tree.resolve_dirs(paths, k)
+
+    def file_sizes(self, paths: list[str], k: int, layer_only: bool = False) -> list[int]:
+        """Each path's regular-file size as of layer k, 0 for anything else
+        (with ``layer_only``, also 0 where layer k did not write it)."""
+        return self._tree.file_sizes(paths, k, layer_only)
+
+    def non_dirs(self, paths: list[str], k: int) -> list[bool]:
+        """Whether each path is, as of layer k, present and not a directory."""
+        return self._tree.non_dirs(paths, k)
+
     def write_array(
         self,
         which: str,
@@ -235,10 +273,12 @@ class Merged:
         own = None
         if owners is not None:
             own = {}
+            texts: dict[str, bytes] = {}  # one package owns thousands of paths: encode its text once
             for p, o in owners.items():
                 pid = tree.find(p)
                 if pid is not None:
-                    own[pid] = o.encode("utf-8", "surrogateescape")
+                    b = texts.get(o)
+                    own[pid] = texts.setdefault(o, o.encode("utf-8", "surrogateescape")) if b is None else b
         return tree.write_array(which, k, write, chunk, ids=ids, layer_only=layer_only, owners=own)
 
 

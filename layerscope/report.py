@@ -147,7 +147,8 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
     img["dive"] = a.dive.to_dict()
     img["findings"] = a.findings_by_severity()
     img["findings_base"] = a.findings_by_severity(base_only=True)
-    fx = fixes(a)
+    ix = build(merged)
+    fx = fixes(a, ix)
     img["fixes"] = fx.summary()
     layers = []
     damage = image.layer_damage()
@@ -166,7 +167,6 @@ def write_json(merged: Merged, out: TextIO, layer: int | None = None, analysis: 
         "base_findings": [g.to_dict() for g in a.base_findings()],
         "fixes": fx.to_dict(),
     }
-    ix = build(merged)
     owners: Mapping[str, str] | None = None
     if ix.any or ix.problems:
         head["packages"] = document(merged, ix, k)

@@ -54,6 +54,16 @@ impl Source {
         Source::Memory(io::Cursor::new(data))
     }
 
+    /// Where the next read starts, for a source that can seek (None otherwise).
+    pub fn position(&self) -> Option<u64> {
+        match self {
+            Source::Window { pos, .. } => Some(*pos),
+            Source::Memory(c) => Some(c.position()),
+            #[cfg(feature = "python")]
+            Source::Python { .. } => None,
+        }
+    }
+
     /// Whether the bytes can be reached at any offset without reading what precedes.
     pub fn seek_to(&mut self, offset: u64) -> bool {
         match self {
@@ -186,6 +196,10 @@ impl<R: Read> Tee<R> {
 
     pub fn get_mut(&mut self) -> &mut R {
         &mut self.inner
+    }
+
+    pub fn inner(&self) -> &R {
+        &self.inner
     }
 }
 

@@ -127,6 +127,15 @@ impl Decoded {
     /// Moves the raw position to `offset` of an uncompressed, seekable blob.
     pub fn seek_plain(&mut self, offset: u64) -> bool {
         if let Stage::Plain(raw) = &mut self.stage {
+            // Still in the buffer (the next small file of a read in offset
+            // order): no new read of a whole buffer for a few bytes.
+            if let Some(at) = raw.get_ref().inner().position() {
+                let held = (raw.end - raw.pos) as u64;
+                if at >= held && offset >= at - held && offset <= at {
+                    raw.pos += (offset - (at - held)) as usize;
+                    return true;
+                }
+            }
             if raw.get_mut().get_mut().seek_to(offset) {
                 // Drop what the buffer held from the old position.
                 raw.clear();

@@ -12,6 +12,7 @@ pub mod decode;
 pub mod dive;
 pub mod json;
 pub mod layer;
+pub mod packages;
 pub mod search;
 pub mod tar;
 pub mod tree;
@@ -25,6 +26,8 @@ mod tree_tests;
 mod py;
 #[cfg(feature = "python")]
 mod pymodel;
+#[cfg(feature = "python")]
+mod pypackages;
 #[cfg(feature = "python")]
 mod pytree;
 #[cfg(feature = "python")]

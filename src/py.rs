@@ -28,6 +28,7 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Reader>()?;
     m.add_class::<crate::pytree::Tree>()?;
     m.add_class::<crate::pytree::LayerRows>()?;
+    crate::pypackages::register(m)?;
     m.add_function(wrap_pyfunction!(crate::pytree::merge_layers, m)?)?;
     crate::pytypes::register(m)?;
     m.add("ReadError", m.py().get_type::<ReadError>())?;

@@ -9,7 +9,9 @@ use pyo3::exceptions::{PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyString};
 
+use crate::packages;
 use crate::pymodel::{internal, kind_of, EntryFields, PyDeletion, PyEntry};
+use crate::pypackages::{self, DirFigure, PathLayers, PathRule, PathSet};
 use crate::pytypes::{
     AuditResult, AuditRule, ByteFigures, CoreWarning, DiveRef, DiveSums, Hit, LayerCounts, Matches,
     MergeLayer, Waste,
@@ -657,5 +659,135 @@ impl Tree {
     /// Bytes the tree holds (for the memory budget in benchmarks and tests).
     fn heap_bytes(&self) -> usize {
         self.inner.heap_bytes()
+    }
+
+    // -- the package scans (packages.rs, pypackages.rs) --------------------------
+
+    /// The paths of the list the tree has, as a set (the others left out).
+    fn path_set(&self, paths: &Bound<'_, PyList>) -> PyResult<PathSet> {
+        Ok(PathSet {
+            inner: packages::PathSet::new(
+                &pypackages::ids_of(&self.inner, paths)?,
+                self.inner.len(),
+            ),
+        })
+    }
+
+    /// Layer `k`'s non-directories outside `owned` and `state`, by directory (byte order).
+    fn unowned_dirs(
+        &self,
+        py: Python<'_>,
+        k: usize,
+        owned: &PathSet,
+        state: &PathRule,
+    ) -> PyResult<Vec<DirFigure>> {
+        let inner = &self.inner;
+        let found = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.unowned_dirs(k, &owned.inner, &state.inner)
+                }))
+            })
+            .map_err(|_| internal("finding unowned files"))?;
+        pypackages::dir_figures(py, inner, &found)
+    }
+
+    /// Layer `k`'s entries (in its order), then its deletions, on the paths of `on`.
+    fn events_on(&self, py: Python<'_>, k: usize, on: &PathSet) -> PyResult<Vec<PyObject>> {
+        self.inner
+            .events_on(k, &on.inner)
+            .into_iter()
+            .map(|ev| self.event_obj(py, ev))
+            .collect()
+    }
+
+    /// Does layer `k` change what a symlink resolves to (an event on a path
+    /// that is a symlink as of `k` or as of `k - 1`)?
+    fn links_changed(&self, k: usize) -> bool {
+        self.inner.links_changed(k)
+    }
+
+    /// Every path containing one of `needles` (lowercased; matched without
+    /// case), with the layers of its events and the first needle it holds, in byte order.
+    fn paths_containing(&self, py: Python<'_>, needles: Vec<String>) -> PyResult<Vec<PathLayers>> {
+        let needles: Vec<Vec<u8>> = needles.into_iter().map(String::into_bytes).collect();
+        let inner = &self.inner;
+        let ids = py
+            .allow_threads(|| {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    inner.paths_containing(&needles)
+                }))
+            })
+            .map_err(|_| internal("searching paths"))?;
+        ids.into_iter()
+            .map(|(id, needle)| {
+                let layers = inner
+                    .events(id)
+                    .iter()
+                    .map(|&ev| inner.ev_layer(ev))
+                    .collect();
+                Ok(PathLayers {
+                    path: text(py, inner.path(id))?,
+                    layers,
+                    needle,
+                })
+            })
+            .collect()
+    }
+
+    /// Each path resolved through symlinked directories as of layer `k`.
+    fn resolve_dirs<'py>(
+        &self,
+        py: Python<'py>,
+        paths: &Bound<'py, PyList>,
+        k: i64,
+    ) -> PyResult<Bound<'py, PyList>> {
+        pypackages::resolve_dirs(py, &self.inner, paths, k)
+    }
+
+    /// Each path's regular-file size as of layer `k` (0 for anything else);
+    /// with `layer_only`, only where layer `k` itself wrote the file.
+    #[pyo3(signature = (paths, k, layer_only=false))]
+    fn file_sizes(
+        &self,
+        paths: &Bound<'_, PyList>,
+        k: i64,
+        layer_only: bool,
+    ) -> PyResult<Vec<i64>> {
+        let t = &self.inner;
+        paths
+            .iter()
+            .map(|p| {
+                let ev = t
+                    .find(&pypackages::path_bytes(&p)?)
+                    .and_then(|id| t.state_at(id, k));
+                Ok(match ev {
+                    Some(e) if e & DEL == 0 => {
+                        let r = t.rec(e);
+                        let own = !layer_only || i64::from(r.layer) == k;
+                        if r.kind == crate::layer::Kind::File && own {
+                            r.size
+                        } else {
+                            0
+                        }
+                    }
+                    _ => 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether each path is, as of layer `k`, an entry that is not a directory.
+    fn non_dirs(&self, paths: &Bound<'_, PyList>, k: i64) -> PyResult<Vec<bool>> {
+        let t = &self.inner;
+        paths
+            .iter()
+            .map(|p| {
+                let ev = t
+                    .find(&pypackages::path_bytes(&p)?)
+                    .and_then(|id| t.state_at(id, k));
+                Ok(ev.is_some_and(|e| e & DEL == 0 && t.rec(e).kind != crate::layer::Kind::Dir))
+            })
+            .collect()
     }
 }

@@ -42,29 +42,46 @@ def sample_dir() -> Path:
     return SAMPLES
 
 
-@pytest.fixture(scope="session")
-def debian_image() -> Path:
-    """A real Debian bookworm image with long RUN/COPY commands (tests/fixtures/debian_image.py).
+def built_image(recipe_name: str) -> Path:
+    """The archive a recipe in tests/fixtures/ builds (see cache.py there), built now unless cached.
 
-    Built once per recipe and cached under ``$XDG_CACHE_HOME/layerscope-tests``;
-    the first build needs debootstrap, podman, root and the network (minutes).
-    Skipped without them, except in CI (``CI=true``), where a skip would hide
-    what the tests are for.
+    The first build needs the recipe's ``TOOLS``, root (podman) and the Debian mirror
+    (minutes). Skipped without them, except in CI (``CI=true``), where a skip
+    would hide what the tests are for.
     """
+    import importlib
     import subprocess
 
     sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-    import debian_image as recipe
-
-    archive = recipe.cache_dir() / recipe.ARCHIVE
+    recipe = importlib.import_module(recipe_name)
+    archive: Path = recipe.image_dir() / recipe.ARCHIVE
     if not archive.is_file():
-        missing = [tool for tool in ("debootstrap", "podman") if shutil.which(tool) is None]
+        missing = [tool for tool in recipe.TOOLS if shutil.which(tool) is None]
         if os.geteuid() != 0 and not os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"):
             missing.append("root")
         if missing:
-            skip_or_fail(f"the Debian test image needs {', '.join(missing)} (see tests/fixtures/debian_image.py)")
+            skip_or_fail(f"{recipe_name} needs {', '.join(missing)} (see tests/fixtures/{recipe_name}.py)")
         try:
-            archive = recipe.debian_image()
+            archive = getattr(recipe, recipe_name)()
         except (subprocess.CalledProcessError, SystemExit) as exc:
-            skip_or_fail(f"could not build the Debian test image: {exc}")
+            skip_or_fail(f"could not build {recipe_name}: {exc}")
     return archive
+
+
+@pytest.fixture(scope="session")
+def debian_image() -> Path:
+    """A real Debian bookworm image with long RUN/COPY commands (tests/fixtures/debian_image.py)."""
+    return built_image("debian_image")
+
+
+@pytest.fixture(scope="session")
+def worked_image() -> Path:
+    """The README's worked Debian image: jq, a transient less, COPY/ADD'd files, a replaced
+    and a chmodded packaged file (tests/fixtures/debian_worked.py)."""
+    return built_image("debian_worked")
+
+
+@pytest.fixture(scope="session")
+def node_image() -> Path:
+    """A real image whose node_modules trees npm laid out (tests/fixtures/node_image.py)."""
+    return built_image("node_image")

@@ -132,3 +132,52 @@ def test_gate_on_fixable_bytes(
     assert check["status"] == "fail" and check["value"] == 825 and check["limit"] == 100
     assert main(["ci", SAMPLE, "--max-fixable", "lots"]) == 2
     assert "--max-fixable" in capsys.readouterr().err
+
+
+def _stanza(name: str) -> str:
+    return f"Package: {name}\nStatus: install ok installed\nVersion: 1.0\nArchitecture: amd64\n\n"
+
+
+def test_build_tools_kept_are_a_fix_at_the_layer_that_installed_them(tmp_path: Path) -> None:
+    """gcc-12 and libc6-dev installed by layer 1 and still there: one fix
+    there for their files' bytes; gcc-12-base and curl are runtime."""
+    status0 = _stanza("curl") + _stanza("gcc-12-base")
+    status1 = status0 + _stanza("gcc-12") + _stanza("libc6-dev")
+    img = build(
+        tmp_path,
+        [
+            [
+                file("/var/lib/dpkg/status", status0),
+                file("/var/lib/dpkg/info/curl.list", "/usr/bin/curl\n"),
+                file("/var/lib/dpkg/info/gcc-12-base.list", "/usr/share/doc/gcc-12-base/README\n"),
+                file("/usr/bin/curl", b"c" * 3000),
+                file("/usr/share/doc/gcc-12-base/README", b"r" * 200),
+            ],
+            [
+                file("/var/lib/dpkg/status", status1),
+                file("/var/lib/dpkg/info/gcc-12.list", "/usr/bin/gcc-12\n/usr/lib/gcc/cc1\n"),
+                file("/var/lib/dpkg/info/libc6-dev.list", "/usr/include/stdio.h\n"),
+                file("/usr/bin/gcc-12", b"g" * 40_000),
+                file("/usr/lib/gcc/cc1", b"1" * 90_000),
+                file("/usr/include/stdio.h", b"h" * 5_000),
+            ],
+            [file("/app/server", b"s" * 100)],
+        ],
+    )
+    from layerscope.packages.index import build as packages
+
+    merged = load(img)
+    a = analyze(merged)
+    # the status file layer 1 rewrote is a fix of its own (one RUN would write it once)
+    assert [f.kind for f in fixes(a).fixes] == [FixKind.OVERWRITTEN]
+    fx = fixes(a, packages(merged))
+    [fix] = [f for f in fx.fixes if f.kind is FixKind.BUILD_TOOLS]
+    assert fix.kind is FixKind.BUILD_TOOLS and fix.layer == 1 and not fix.exact
+    assert fix.saves == 40_000 + 90_000 + 5_000 and fix.files == 3
+    assert set(fix.paths) == {"deb:gcc-12@1.0", "deb:libc6-dev@1.0"}
+    assert "COPY --from=build" in fix.change
+    rc, out, _ = run_cli("report", img)
+    assert rc == 0 and "saves 135.0 kB: layer 1 installs 2 build tools" in out
+    rc, out, _ = run_cli("report", img, "--json")
+    assert json.loads(out)["image"]["fixes"]["fixable_bytes"] == 135_000 + len(status0)
+    assert main(["ci", img, "--no-config", "--max-fixable", "100kB"]) == 1

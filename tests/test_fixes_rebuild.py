@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 from conftest import skip_or_fail
+from imagegen import run_cli
 
 from layerscope.analysis import analyze
 from layerscope.api import load
@@ -284,12 +285,11 @@ def test_fixes_together_save_what_the_rebuild_of_all_drops(podman: Podman) -> No
     assert fx.after() == content_bytes(after)
 
 
-def _readme_containerfiles() -> tuple[str, str]:
-    """The two Containerfiles of README's "What to fix" section, in order."""
+def _worked_containerfiles() -> tuple[str, str]:
+    """The two Containerfiles of docs/fixes.md's worked example, in order."""
     import re
 
-    readme = (Path(__file__).parent.parent / "README.md").read_text()
-    section = readme.split("## What to fix", 1)[1].split("\n## ", 1)[0]
+    section = _DOC.read_text().split("## A worked example", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```dockerfile\n(.*?)```", section, re.S)
     assert len(blocks) == 2, blocks
     return blocks[0], blocks[1]
@@ -308,8 +308,11 @@ def _app_tar() -> bytes:
     return buf.getvalue()
 
 
-def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman) -> None:
-    mistake, fixed = (c.replace("FROM base\n", f"FROM {BASE}\n", 1) for c in _readme_containerfiles())
+_DOC = Path(__file__).parent.parent / "docs" / "fixes.md"
+
+
+def test_the_worked_example_is_what_a_rebuild_gives(podman: Podman, monkeypatch: pytest.MonkeyPatch) -> None:
+    mistake, fixed = (c.replace("FROM base\n", f"FROM {BASE}\n", 1) for c in _worked_containerfiles())
     files = {"app.tar": _app_tar()}
     before = podman.build("readme-mistake", mistake, files)
     after = podman.build("readme-fixed", fixed, files)
@@ -322,5 +325,14 @@ def test_the_readme_example_is_what_a_rebuild_gives(podman: Podman) -> None:
     measured = content_bytes(before) - content_bytes(after)
     assert measured == fx.fixable_bytes == 2_205_360
     assert fixes_of(after).user == ()
+    doc = _DOC.read_text()
+    assert f"{content_bytes(before):,} B to {content_bytes(after):,} B" in doc
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    assert f"{content_bytes(before):,} B to {content_bytes(after):,} B" in readme
+    assert f"drops by {measured:,} B" in readme
+    # the output the page shows is the report's at 80 columns, its paths lines left out
+    monkeypatch.setenv("COLUMNS", "80")
+    rc, out, _ = run_cli("report", str(before))
+    assert rc == 0
+    shown = "".join(line + "\n" for line in out.split("\nFixes: ", 1)[1].splitlines() if "paths: " not in line)
+    assert "\nFixes: " + shown in doc
+    assert shown.splitlines()[0] in readme

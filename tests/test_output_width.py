@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 from conftest import SAMPLES
-from imagegen import build, d, file
+from imagegen import build, config_for, d, docker_archive, file, layer_tar
 from rich.cells import cell_len
 from test_report_width import _env, _run_in_pty
 
@@ -292,3 +292,25 @@ def test_damaged_image_warnings_and_problems_fit(tmp_path: Path, width: int) -> 
     check_fits(ci, width)
     assert "DAMAGED: layer 1 (" in " ".join(ci.split()) and ci.rstrip().endswith("was read)")
     assert words(ci) == words(_piped(["ci", image, "--no-config"], 400, 2))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_packages_changes_cut_long_commands_to_the_width(tmp_path: Path, width: int) -> None:
+    """``packages --changes`` heads each layer with its command, cut to one line (marked …)
+    as ``which`` cuts it; the package lines fold as every other command's do."""
+    status = b"Package: good\nStatus: install ok installed\nVersion: 1.0-1\nArchitecture: amd64\n\n"
+    command = "RUN apt-get update && apt-get install -y --no-install-recommends " + " ".join(
+        f"package-number-{i}" for i in range(12)
+    )
+    layers = [
+        layer_tar([file("/var/lib/dpkg/status", status), file("/var/lib/dpkg/info/good.list", "/usr/bin/good\n")]),
+        layer_tar([file("/opt/app/" + "x" * 30 + "/server.sh", b"#!/bin/sh\n")]),
+    ]
+    history = [{"created_by": "/bin/sh -c #(nop) ADD file:abc in /"}, {"created_by": f"/bin/sh -c {command[4:]}"}]
+    img = docker_archive(tmp_path / "image.tar", layers, config_for(layers, history))
+    out = _piped(["packages", img, "--changes"], width)
+    check_fits(out, width)
+    (head,) = [ln for ln in out.splitlines() if ln.startswith("Layer 1: ")]
+    assert cell_len(head) == width and head.endswith("…")
+    assert command.startswith(head.removeprefix("Layer 1: ").removesuffix("…"))
+    assert f"Layer 1: {command}" in _piped(["packages", img, "--changes"], 400).splitlines()

@@ -7,14 +7,13 @@ from __future__ import annotations
 import base64
 import importlib.metadata
 import json
-import shutil
 import subprocess
-import tarfile
 from pathlib import Path
 
 import imagegen as g
 import pytest
 from conftest import need_tools
+from layertrees import dpkg_dbs, dpkg_listfiles, dpkg_query
 
 from layerscope.api import load
 from layerscope.packages import apk, dpkg
@@ -22,57 +21,17 @@ from layerscope.packages.audit import later_changes, unmanaged
 from layerscope.packages.index import How, build
 
 
-def _dpkg_dbs(archive: Path, tmp: Path) -> list[Path]:
-    """dpkg's admin dir as of each layer, unpacked by tar from the image's own layers
-    (the test's truth is dpkg-query reading these, not our reader)."""
-    out: list[Path] = []
-    with tarfile.open(archive) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
-        for i, name in enumerate(manifest[0]["Layers"]):
-            root = tmp / f"layer{i}"
-            if out:
-                shutil.copytree(out[-1], root, symlinks=True)
-            root.mkdir(exist_ok=True)
-            with tarfile.open(fileobj=outer.extractfile(name)) as layer:
-                members = [m for m in layer.getmembers() if m.name.lstrip("./").startswith("var/lib/dpkg/")]
-                assert not any(".wh." in m.name for m in members)
-                layer.extractall(root, members=members, filter="data")
-            out.append(root)
-    return out
-
-
-def _dpkg_query(root: Path) -> dict[str, str]:
-    res = subprocess.run(
-        [
-            "dpkg-query",
-            f"--admindir={root}/var/lib/dpkg",
-            "-W",
-            "-f",
-            "${Package}:${Architecture}\t${Version}\t${db:Status-Abbrev}\n",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    out = {}
-    for line in res.stdout.splitlines():
-        key, version, status = line.split("\t")
-        if status.strip() not in ("un", "pn", "rc"):  # not installed / config files only
-            out[key] = version
-    return out
-
-
-def test_dpkg_packages_per_layer_match_dpkg_query(debian_image: Path, tmp_path: Path) -> None:
+def test_dpkg_packages_per_layer_matchdpkg_query(debian_image: Path, tmp_path: Path) -> None:
     need_tools("dpkg-query")
-    roots = _dpkg_dbs(debian_image, tmp_path)
+    roots = dpkg_dbs(debian_image, tmp_path)
     merged = load(str(debian_image))
     ix = build(merged)
     for k, root in enumerate(roots):
-        truth = _dpkg_query(root)
+        truth = dpkg_query(root)
         ours = {f"{p.name}:{p.arch}": p.version for p in ix.at(k).values() if p.ecosystem == "deb"}
         assert ours == truth, f"layer {k}"
     # layer 1 (apt-get install ca-certificates curl) added exactly what dpkg-query says it did
-    before, after = _dpkg_query(roots[0]), _dpkg_query(roots[1])
+    before, after = dpkg_query(roots[0]), dpkg_query(roots[1])
     added = {f"{c.package.name}:{c.package.arch}" for c in ix.layers[1].changes if c.how is How.ADDED}
     assert added == set(after) - set(before)
     assert {"curl:amd64", "ca-certificates:all", "openssl:amd64"} <= added
@@ -81,10 +40,8 @@ def test_dpkg_packages_per_layer_match_dpkg_query(debian_image: Path, tmp_path: 
 
 def test_dpkg_owners_match_dpkg_query_listfiles(debian_image: Path, tmp_path: Path) -> None:
     need_tools("dpkg-query")
-    root = _dpkg_dbs(debian_image, tmp_path)[-1]
-    listed = subprocess.run(
-        ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-L", "curl"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    root = dpkg_dbs(debian_image, tmp_path)[-1]
+    listed = dpkg_listfiles(root, "curl")
     merged = load(str(debian_image))
     ix = build(merged)
     top = merged.top
@@ -338,7 +295,7 @@ def test_which_names_the_package_dpkg_query_says_owns_each_version(debian_image:
     """``which`` gives each version's package as of its layer; truth is ``dpkg-query -S``
     on that layer's own database; a COPY'd file is owned by none; no database, no field."""
     need_tools("dpkg-query")
-    roots = _dpkg_dbs(debian_image, tmp_path)
+    roots = dpkg_dbs(debian_image, tmp_path)
     for path in ("/usr/bin/curl", "/usr/bin/openssl", "/usr/local/bin/healthcheck.sh"):
         doc = json.loads(_cli("which", "--json", str(debian_image), path))
         for v in doc["versions"]:
@@ -350,7 +307,7 @@ def test_which_names_the_package_dpkg_query_says_owns_each_version(debian_image:
             want = None
             if res.returncode == 0:
                 (name,) = [line.split(":")[0] for line in res.stdout.splitlines()]
-                want = f"deb:{name}@{_dpkg_query(roots[v['layer']])[name + ':amd64']}"
+                want = f"deb:{name}@{dpkg_query(roots[v['layer']])[name + ':amd64']}"
             assert v["owner"] == want, (path, v["layer"])
     assert json.loads(_cli("which", "--json", str(debian_image), "/usr/bin/curl"))["versions"][0]["owner"]
     text = _cli("which", str(debian_image), "/usr/local/bin/healthcheck.sh")
@@ -370,11 +327,11 @@ def test_report_json_embeds_the_packages_of_its_layer(debian_image: Path, tmp_pa
     """``report --json`` carries the packages document as of its layer (dpkg-query's set),
     and a report of an image with no database has no ``packages`` key."""
     need_tools("dpkg-query")
-    roots = _dpkg_dbs(debian_image, tmp_path)
+    roots = dpkg_dbs(debian_image, tmp_path)
     for k in (0, len(roots) - 1):
         doc = json.loads(_cli("report", "--json", str(debian_image), "--layer", str(k)))
         got = {f"{p['name']}:{p['arch']}": p["version"] for p in doc["packages"]["packages"]}
-        assert got == _dpkg_query(roots[k])
+        assert got == dpkg_query(roots[k])
         assert doc["packages"]["layer"] == k and doc["packages"]["schema"] == "layerscope.packages/1"
     sample = Path(__file__).resolve().parent.parent / "sample_images" / "sample-docker.tar"
     assert "packages" not in json.loads(_cli("report", "--json", str(sample)))
@@ -396,7 +353,7 @@ def test_diff_lists_package_changes_before_paths(tmp_path: Path) -> None:
         admin = tmp_path / name / "var/lib/dpkg"
         (admin / "info").mkdir(parents=True)
         (admin / "status").write_bytes(status)
-        truth.append({k.split(":")[0]: v for k, v in _dpkg_query(tmp_path / name).items()})
+        truth.append({k.split(":")[0]: v for k, v in dpkg_query(tmp_path / name).items()})
         (tmp_path / f"img-{name}").mkdir()
         images.append(g.build(tmp_path / f"img-{name}", [[g.file("/var/lib/dpkg/status", status)]]))
     want = {}
@@ -443,7 +400,7 @@ def _dpkg_search_all(root: Path, aliases: dict[str, str]) -> dict[str, str]:
     layerscope spells it, from ``dpkg-query -S`` alone: a path as the image
     holds it (``aliases``: merged /usr's ``/bin`` -> ``/usr/bin``), several
     packages listing it (under either name) joined, names sorted."""
-    versions = {k.split(":")[0]: v for k, v in _dpkg_query(root).items()}
+    versions = {k.split(":")[0]: v for k, v in dpkg_query(root).items()}
     res = subprocess.run(
         ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-S", "*"], capture_output=True, text=True, check=True
     )
@@ -466,7 +423,7 @@ def test_file_objects_carry_the_owner_dpkg_query_names(debian_image: Path, tmp_p
     directories (shared) are null; plain ``ls --json`` and images with no
     database have no such field."""
     need_tools("dpkg-query")
-    roots = _dpkg_dbs(debian_image, tmp_path)
+    roots = dpkg_dbs(debian_image, tmp_path)
     for k, argv in ((len(roots) - 1, ("ls", "--long", "--json")), (1, ("report", "--json"))):
         doc = json.loads(_cli(*argv, str(debian_image), "--layer", str(k)))
         files = {f["path"]: f for f in doc["files"]}

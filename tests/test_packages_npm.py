@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
-import tarfile
 from pathlib import Path
 
-import pytest
-from conftest import ROOT, need_tools, skip_or_fail
+from conftest import need_tools
+from layertrees import tar_layers
 
 from layerscope.api import load
 from layerscope.merge import Merged
@@ -25,41 +22,6 @@ from layerscope.packages.records import Ecosystem, Package
 
 # where the image's layers put an npm tree, and how npm is told to read it there
 PROJECTS = {"/srv/app": (), "/usr/local/lib": ("--global", "--prefix", "{root}/usr/local")}
-
-
-@pytest.fixture(scope="session")
-def node_image() -> Path:
-    """The real npm image (built once per recipe and cached, like the Debian image)."""
-    sys.path.insert(0, str(ROOT / "tests" / "fixtures"))
-    import node_image as recipe
-
-    archive: Path = recipe.cache_dir() / recipe.ARCHIVE
-    if not archive.is_file():
-        need_tools(*recipe.TOOLS)
-        if os.geteuid() != 0 and not os.environ.get("LAYERSCOPE_TEST_ROOTLESS_PODMAN"):
-            skip_or_fail("the npm test image needs root for podman (see tests/fixtures/node_image.py)")
-        try:
-            archive = recipe.node_image()
-        except (subprocess.CalledProcessError, SystemExit) as exc:
-            skip_or_fail(f"could not build the npm test image: {exc}")
-    return archive
-
-
-def _unpack(archive: Path, tmp: Path) -> list[Path]:
-    """The image's rootfs as of each layer, unpacked by tar (no whiteouts in this image)."""
-    out: list[Path] = []
-    with tarfile.open(archive) as outer:
-        manifest = json.load(outer.extractfile("manifest.json"))  # type: ignore[arg-type]
-        for i, name in enumerate(manifest[0]["Layers"]):
-            root = tmp / f"layer{i}"
-            if out:
-                shutil.copytree(out[-1], root, symlinks=True)
-            root.mkdir(exist_ok=True)
-            with tarfile.open(fileobj=outer.extractfile(name)) as layer:
-                assert not any(".wh." in m.name for m in layer.getmembers())
-                layer.extractall(root, filter="data")
-            out.append(root)
-    return out
 
 
 def _npm(*args: str, cwd: Path) -> str:
@@ -104,7 +66,7 @@ def _regular_files(merged: Merged, k: int, paths: tuple[str, ...]) -> set[str]:
 
 def test_npm_packages_per_layer_match_npm_query(node_image: Path, tmp_path: Path) -> None:
     need_tools("npm", "node")
-    roots = _unpack(node_image, tmp_path)
+    roots = tar_layers(node_image, tmp_path)
     merged = load(str(node_image))
     ix = build(merged)
     assert not ix.problems
@@ -129,7 +91,7 @@ def test_npm_bin_links_and_hidden_lockfile_are_npms(node_image: Path, tmp_path: 
     ``node_modules/.package-lock.json``: the link is the package's, the lockfile npm's state;
     only the project's own files are unmanaged."""
     need_tools("npm", "node")
-    (root, _) = _unpack(node_image, tmp_path)
+    (root, _) = tar_layers(node_image, tmp_path)
     merged = load(str(node_image))
     ix = build(merged)
     truth = _npm_truth(root)

@@ -3,19 +3,19 @@ the packages view of a layer (Enter: the package's files in the tree), the
 ``pkg:`` search and the owner column.
 
 Truth on the real Debian image is dpkg-query's, reading the layer's own
-dpkg database unpacked by tar (``test_packages._dpkg_dbs``), not our index.
+dpkg database unpacked by tar (``layertrees.dpkg_dbs``), not our index.
 """
 
 from __future__ import annotations
 
-import subprocess
 import threading
 from pathlib import Path
 
 import imagegen as g
 import pytest
 from conftest import SAMPLES, need_tools
-from test_packages import STATUS, _dpkg_dbs, _dpkg_query
+from layertrees import dpkg_dbs, dpkg_listfiles, dpkg_query
+from test_packages import STATUS
 
 from layerscope.api import load
 from layerscope.packages import index as packages_index
@@ -95,8 +95,8 @@ def test_owner_text_names_the_package_or_why_none(tmp_path: Path) -> None:
 def _debian_truth(debian_image: Path, tmp_path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """dpkg-query's packages (name:arch -> version) as of layer 0 and layer 1 (apt-get install curl…)."""
     need_tools("dpkg-query")
-    roots = _dpkg_dbs(debian_image, tmp_path)
-    return _dpkg_query(roots[0]), _dpkg_query(roots[1])
+    roots = dpkg_dbs(debian_image, tmp_path)
+    return dpkg_query(roots[0]), dpkg_query(roots[1])
 
 
 async def _ready(app: LayerscopeApp, pilot) -> None:  # type: ignore[no-untyped-def]
@@ -154,10 +154,8 @@ async def test_packages_view_lists_the_layer_and_enter_filters_the_tree(debian_i
 
 async def test_pkg_search_lists_what_dpkg_lists(debian_image: Path, tmp_path: Path) -> None:
     need_tools("dpkg-query")
-    root = _dpkg_dbs(debian_image, tmp_path)[-1]
-    listed = subprocess.run(
-        ["dpkg-query", f"--admindir={root}/var/lib/dpkg", "-L", "curl"], capture_output=True, text=True, check=True
-    ).stdout.split()
+    root = dpkg_dbs(debian_image, tmp_path)[-1]
+    listed = dpkg_listfiles(root, "curl")
     app = make_app(str(debian_image))
     async with app.run_test(size=SIZE) as pilot:
         await _ready(app, pilot)

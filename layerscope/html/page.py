@@ -68,8 +68,11 @@ def write_html(merged: Merged, analysis: Analysis, out: TextIO, layer: int | Non
 def context(merged: Merged, a: Analysis, layer: int | None = None) -> dict[str, Any]:
     """Everything the template prints, gathered from the model and the analysis."""
     from ..fixes import fixes
+    from ..packages.document import document
+    from ..packages.index import build
 
     image = merged.image
+    ix = build(merged)
     top = merged.top
     timelines = list(merged.timelines())
     versions = []
@@ -90,8 +93,8 @@ def context(merged: Merged, a: Analysis, layer: int | None = None) -> dict[str, 
         "findings": [f.to_dict() | {"label": image.label_of(f.layer)} for f in a.findings[:FINDINGS_SHOWN]],
         "findings_count": len(a.findings),
         "ghosts": _ghosts(merged),
-        "fixes": fixes(a),
-        "packages": _packages(merged, top),
+        "fixes": fixes(a, ix),
+        "packages": document(merged, ix, top) if ix.any or ix.problems else None,
         "treemap": {
             "width": WIDTH,
             "height": HEIGHT,
@@ -214,13 +217,3 @@ def _ghost(merged: Merged, gone: Deletion, versions: list[Entry], size: int) -> 
         "size": size,
         "versions": ", ".join(f"{label(v.layer)} {human_size(v.size)}" for v in versions),
     }
-
-
-def _packages(merged: Merged, k: int) -> dict[str, Any] | None:
-    from ..packages.document import document
-    from ..packages.index import build
-
-    ix = build(merged)
-    if not (ix.any or ix.problems):
-        return None
-    return document(merged, ix, k)

@@ -15,11 +15,7 @@ from .records import LIMITS, Ecosystem, Package, clip
 from .view import LayerView
 
 INSTALLED = "/lib/apk/db/installed"
-STATE = "/lib/apk/db"
-
-
-def is_state(path: str) -> bool:
-    return path == STATE or path.startswith(STATE + "/")
+STATE = "/lib/apk/db"  # apk's own state (packages/audit.py STATE)
 
 
 def _digest(z: str) -> str | None:

@@ -6,40 +6,44 @@ for), and which packaged files a later layer replaced, chmod-ed or deleted.
 from __future__ import annotations
 
 import hashlib
-from collections import defaultdict
 from dataclasses import dataclass
 
+from .. import _core
 from ..content import ContentError, iter_content
 from ..merge import Merged
 from ..model import DIR, FILE, HARDLINK, Change, Deletion, Entry
 from . import apk, dpkg, npm
-from .index import DirLinks, PackageIndex
+from .index import PackageIndex
 from .records import Package
 
 # Paths that are a package manager's or the system's own moving state: a
-# layer writing there is the manager at work, not an unmanaged file.
-_STATE_PREFIXES = (
-    "/var/lib/dpkg/",
-    "/var/lib/apt/",
-    "/var/cache/",
-    "/var/log/",
-    "/var/lib/rpm/",
-    "/usr/lib/sysimage/rpm/",
-    "/lib/apk/db/",
-    "/etc/apk/",
-    "/tmp/",
-    "/run/",
+# layer writing there is the manager at work, not an unmanaged file. The core
+# applies the rule to a layer's every entry (``Merged.unowned_dirs``); this is
+# its one statement.
+STATE = _core.PathRule(
+    prefixes=[
+        "/var/lib/dpkg/",
+        "/var/lib/apt/",
+        "/var/cache/",
+        "/var/log/",
+        "/var/lib/rpm/",
+        "/usr/lib/sysimage/rpm/",
+        "/lib/apk/db/",
+        "/etc/apk/",
+        "/tmp/",
+        "/run/",
+        dpkg.ROOT + "/",
+        apk.STATE + "/",
+    ],
+    exact=[dpkg.ROOT, apk.STATE],
+    fragments=["__pycache__/"],  # bytecode Python writes beside a package's files
+    suffixes=[npm.HIDDEN_LOCKFILE],  # npm's own record of an installed tree (npm >= 7)
 )
-
-
-# The managers' own databases, as directories and as the paths themselves.
-_STATE_ALL = (*_STATE_PREFIXES, dpkg.ROOT + "/", apk.STATE + "/")
-_STATE_EXACT = frozenset((dpkg.ROOT, apk.STATE))
 
 
 def is_state(path: str) -> bool:
     """A path no package owns that is still not unmanaged: a manager's state, caches, logs, bytecode."""
-    return path.startswith(_STATE_ALL) or path in _STATE_EXACT or "__pycache__/" in path or npm.is_state(path)
+    return STATE.matches(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,20 +65,9 @@ class LaterChange:
 
 
 def unmanaged(merged: Merged, ix: PackageIndex, k: int) -> list[UnmanagedDir]:
-    """Layer k's new or changed non-directories no package owns (as of k), by directory."""
-    owners = ix.owners_at(k)
-    dirs: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    # One pass over every entry of the layer (100k on a big COPY): the
-    # cheap tests first, the parent by slicing (posixpath.dirname's cost was a
-    # quarter of the pass).
-    for e in merged.layer_entries(k):
-        p = e.path
-        if p in owners or e.type == DIR or "/.wh." in p or is_state(p):
-            continue
-        acc = dirs[p[: p.rfind("/")] or "/"]
-        acc[0] += 1
-        acc[1] += e.size
-    return [UnmanagedDir(d, n, b) for d, (n, b) in sorted(dirs.items())]
+    """Layer k's new or changed non-directories no package owns (as of k), by
+    directory, in byte order of the directories (the core walks the layer)."""
+    return [UnmanagedDir(f.dir, f.files, f.bytes) for f in merged.unowned_dirs(k, ix.owned(k), STATE)]
 
 
 def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
@@ -85,10 +78,9 @@ def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
         if not below:
             continue
         now = ix.at(k)
-        events: list[Entry | Deletion] = [*merged.layer_entries(k), *merged.deletions(k)]
-        for ev in events:
-            owner = below.get(ev.path)
-            if owner is None or is_state(ev.path) or _is_dir(merged, ev, k):
+        for ev in merged.events_on(k, ix.owned(k - 1)):  # the layer's events on packaged paths
+            owner = below[ev.path]
+            if is_state(ev.path) or _is_dir(merged, ev, k):
                 continue
             current = now.get(owner.key)
             if current is None or current.version != owner.version or current.stamp != owner.stamp:
@@ -97,7 +89,7 @@ def later_changes(merged: Merged, ix: PackageIndex) -> list[LaterChange]:
                 how = "deleted"
             else:
                 how = "metadata" if ev.change == Change.METADATA else "overwritten"
-            out.append(LaterChange(ev.path, owner, _installed(ix, owner, k - 1), k, how))
+            out.append(LaterChange(ev.path, owner, ix.first_layer(owner, k - 1), k, how))
     return out
 
 
@@ -107,13 +99,6 @@ def _is_dir(merged: Merged, ev: Entry | Deletion, k: int) -> bool:
         return ev.type == DIR
     before = merged.entry_at(ev.path, k - 1)
     return before is not None and before.type == DIR
-
-
-def _installed(ix: PackageIndex, pkg: Package, k: int) -> int:
-    layer = k
-    while layer > 0 and ix.at(layer - 1).get(pkg.key) == pkg:
-        layer -= 1
-    return layer
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +113,9 @@ class Mismatch:
 
 
 _FREE = ("sha256",)  # the core's own content digest: comparing costs nothing
+_READ = ("md5", "sha1")  # compared only when asked to read the content
+_FREE_PREFIXES = tuple(a + ":" for a in _FREE)
+_ALL_PREFIXES = tuple(a + ":" for a in (*_FREE, *_READ))
 
 
 def mismatches(merged: Merged, ix: PackageIndex, k: int, read: bool = False) -> list[Mismatch]:
@@ -137,13 +125,13 @@ def mismatches(merged: Merged, ix: PackageIndex, k: int, read: bool = False) -> 
     md5 (dpkg) and sha1 (apk) need the content read, so only with ``read``.
     """
     out: list[Mismatch] = []
+    prefixes = _ALL_PREFIXES if read else _FREE_PREFIXES
     for pkg in ix.at(k).values():
-        resolve = DirLinks(merged, k).resolve
-        for listed, expected in pkg.digests:
+        wanted = [(p, d) for p, d in pkg.digests if d.startswith(prefixes)]
+        if not wanted:
+            continue
+        for path, (_listed, expected) in zip(merged.resolve_dirs([p for p, _ in wanted], k), wanted):
             algo, _, want = expected.partition(":")
-            if algo not in _FREE and not (read and algo in ("md5", "sha1")):
-                continue
-            path = resolve(listed)
             e = merged.entry_at(path, k)
             if e is None or e.type not in (FILE, HARDLINK) or e.data_entry.digest is None:
                 continue

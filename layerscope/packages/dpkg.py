@@ -9,6 +9,7 @@ format's own library; the file lists and md5sums are one path (or one
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from debian.deb822 import Deb822
@@ -25,31 +26,88 @@ LOG = "/var/log/dpkg.log"
 _GONE = {"not-installed", "config-files"}
 
 
-def is_state(path: str) -> bool:
-    """Is ``path`` part of dpkg's own state (never an unmanaged file)?"""
+def in_database(path: str) -> bool:
+    """Is ``path`` part of dpkg's database (what ``read`` reads again when it changes)?"""
     return path == ROOT or path.startswith(ROOT + "/")
 
 
-def paragraphs(data: bytes) -> list[dict[str, str]]:
-    """The stanzas of a deb822 file; a malformed line ends its stanza, not the file."""
-    out = []
+def paragraphs(data: bytes, memo: dict[str, dict[str, str]] | None = None) -> list[dict[str, str]]:
+    """The stanzas of a deb822 file; a malformed line ends its stanza, not the file.
+
+    With ``memo`` (stanza text -> its fields, shared by one image's reads), a
+    stanza an earlier version of the file had is not parsed again: a layer's
+    ``apt-get install`` rewrites ``status`` with a few stanzas new among a
+    hundred it keeps. Each stanza is still parsed by the library, cut out as
+    its own iteration would cut it (:func:`_stanzas`).
+    """
     # Decoded here: the library would raise on bytes that are not UTF-8 (hostile or old files).
     text = data.decode("utf-8", "replace").splitlines()
-    for para in Deb822.iter_paragraphs(text, use_apt_pkg=False):
-        out.append({k: str(v) for k, v in para.items()})
+    if memo is None or any(line.startswith("-") for line in text):  # OpenPGP armour: the library's own walk
+        out = []
+        for para in Deb822.iter_paragraphs(text, use_apt_pkg=False):
+            out.append({k: str(v) for k, v in para.items()})
+            if len(out) >= LIMITS.packages:
+                break
+        return out
+    out = []
+    for stanza in _stanzas(text):
+        key = "\n".join(stanza)
+        got = memo.get(key)
+        if got is None:
+            got = memo[key] = {k: str(v) for k, v in Deb822(stanza).items()}
+        if not got:
+            break  # the library's iteration ends at a stanza with no field
+        out.append(got)
         if len(out) >= LIMITS.packages:
             break
     return out
+
+
+def _stanzas(lines: list[str]) -> Iterator[list[str]]:
+    """The lines of each stanza as ``Deb822.iter_paragraphs`` cuts them (for
+    text without OpenPGP armour): comment lines dropped everywhere, a line of
+    ASCII blanks (or none) ends a stanza, blank lines before one skipped."""
+    stanza: list[str] = []
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        if not line.strip(" \t\r\n\x0b\x0c"):
+            if stanza:
+                yield stanza
+                stanza = []
+            continue
+        stanza.append(line)
+    if stanza:
+        yield stanza
+
+
+class _Paragraphs:
+    """:func:`paragraphs` with one image's memo, as ``LayerView.parsed`` takes a parser."""
+
+    def __init__(self, memo: dict[str, dict[str, str]]) -> None:
+        self.memo = memo
+        self.__qualname__ = paragraphs.__qualname__  # the parse cache's key: the same parse
+
+    def __call__(self, data: bytes) -> list[dict[str, str]]:
+        return paragraphs(data, self.memo)
 
 
 def file_list(data: bytes) -> tuple[str, ...]:
     """``info/*.list``: absolute paths, one a line (``/.`` is the root)."""
     out = []
     for raw in data.decode("utf-8", "surrogateescape").splitlines():
-        path = posixpath.normpath(raw.strip()) if raw.strip() else ""
+        path = raw.strip()
+        if not _normal(path):
+            path = posixpath.normpath(path) if path else ""
         if path.startswith("/") and path != "/":
             out.append(path)
     return tuple(out)
+
+
+def _normal(path: str) -> bool:
+    """An absolute path ``posixpath.normpath`` leaves as it is (what dpkg writes):
+    the test is a tenth of normpath's cost, over a database's 10k lines."""
+    return path.startswith("/") and "//" not in path and "/." not in path and not path.endswith("/")
 
 
 def md5sums(data: bytes) -> tuple[tuple[str, str], ...]:
@@ -58,7 +116,9 @@ def md5sums(data: bytes) -> tuple[tuple[str, str], ...]:
     for raw in data.decode("utf-8", "surrogateescape").splitlines():
         digest, _, rel = raw.partition("  ")
         if len(digest) == 32 and rel:
-            out.append(("/" + posixpath.normpath(rel.lstrip("/")), "md5:" + digest.lower()))
+            rel = rel.lstrip("/")
+            path = "/" + rel
+            out.append((path if _normal(path) else "/" + posixpath.normpath(rel), "md5:" + digest.lower()))
     return tuple(out)
 
 
@@ -67,14 +127,20 @@ def _installed(para: dict[str, str]) -> bool:
     return bool(status) and status[-1] not in _GONE and bool(para.get("Package"))
 
 
+def _stems(para: dict[str, str]) -> tuple[str, str]:
+    """The names a package's ``info/`` files may have: multi-arch ``same``
+    packages name theirs ``<name>:<arch>``, others ``<name>``."""
+    name = clip(para["Package"])
+    return (f"{name}:{clip(para.get('Architecture', ''))}", name)
+
+
 def _package(view: LayerView, para: dict[str, str], db: str, info: str) -> Package:
     name = clip(para["Package"])
     arch = clip(para.get("Architecture", ""))
     files: tuple[str, ...] = ()
     digests: tuple[tuple[str, str], ...] = ()
     stamp = -1
-    # Multi-arch: same packages name their files <name>:<arch>.list.
-    for stem in (f"{name}:{arch}", name):
+    for stem in _stems(para):
         listed = view.parsed(f"{info}/{stem}.list", LIMITS.list_bytes, file_list)
         if listed is not None:
             files = listed
@@ -88,10 +154,15 @@ def _package(view: LayerView, para: dict[str, str], db: str, info: str) -> Packa
 def read(view: LayerView) -> list[Package]:
     """The packages installed as of the view's layer."""
     out: list[Package] = []
-    paras = view.parsed(STATUS, LIMITS.db_bytes, paragraphs)
-    for para in paras or ():
-        if _installed(para):
-            out.append(_package(view, para, STATUS, INFO))
+    parse = _Paragraphs(view.memo("deb822 stanzas"))
+    paras = [p for p in view.parsed(STATUS, LIMITS.db_bytes, parse) or () if _installed(p)]
+    ahead: list[tuple[str, Callable[[bytes], object]]] = []
+    for para in paras:
+        for stem in _stems(para):
+            ahead += [(f"{INFO}/{stem}.list", file_list), (f"{INFO}/{stem}.md5sums", md5sums)]
+    view.prefetch(ahead, LIMITS.list_bytes)
+    for para in paras:
+        out.append(_package(view, para, STATUS, INFO))
     # distroless: one stanza a file, with its md5sums beside it
     for fname in view.names(STATUS_D):
         if fname.endswith(".md5sums") or fname.startswith("."):

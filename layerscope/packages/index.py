@@ -11,7 +11,6 @@ database shares the layer below's packages.
 
 from __future__ import annotations
 
-import posixpath
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,8 +18,8 @@ from enum import StrEnum
 
 from debian.debian_support import Version
 
+from .. import _core
 from ..merge import Merged
-from ..model import Entry
 from . import apk, dpkg, npm, pydist, rpm
 from .records import DbProblem, Ecosystem, Package
 from .view import LayerView
@@ -36,7 +35,8 @@ _MARKERS = (
     ".egg-info",
     npm.MARKER,
 )
-_SEARCH_LIMIT = 5_000_000
+# Ecosystems whose packages yield a path to an OS package that lists it too.
+_LANGUAGES = (Ecosystem.PYTHON, Ecosystem.NPM)
 
 
 class How(StrEnum):
@@ -72,29 +72,83 @@ class PackageIndex:
     A package lists its files where it was built to put them; the image may
     reach them through a symlinked directory (merged /usr: ``/bin`` ->
     ``usr/bin``), so owners are keyed by the path the image holds the file at.
+    A layer that changed no package and no symlink has the layer below's
+    answers (the same objects): a 100k-file ``COPY`` costs no second listing.
     """
 
     merged: Merged
     layers: list[LayerPackages]
     problems: list[DbProblem]
+    _bases: dict[int, int] = field(default_factory=dict)
+    _files: dict[int, list[tuple[Package, list[str]]]] = field(default_factory=dict)
+    _listing: dict[int, dict[str, list[Package]]] = field(default_factory=dict)
     _owners: dict[int, dict[str, Package]] = field(default_factory=dict)
+    _owned: dict[int, _core.PathSet] = field(default_factory=dict)
 
     def at(self, k: int) -> Mapping[Key, Package]:
         return self.layers[k].packages if 0 <= k < len(self.layers) else {}
 
+    def _base(self, k: int) -> int:
+        """The lowest layer whose answers layer k shares: no layer from it up to k
+        changed the packages or a symlink."""
+        if k not in self._bases:
+            j = k
+            while j > 0 and self.at(j) is self.at(j - 1) and not self.merged.links_changed(j):
+                j -= 1
+            self._bases[k] = j
+        return self._bases[k]
+
+    def files_at(self, k: int) -> list[tuple[Package, list[str]]]:
+        """Each package as of layer k with its files where the image holds them."""
+        j = self._base(k)
+        if j not in self._files:
+            pkgs = list(self.at(j).values())
+            listed = [p for pkg in pkgs for p in pkg.files]
+            real = self.merged.resolve_dirs(listed, j) if listed else []
+            out, i = [], 0
+            for pkg in pkgs:
+                out.append((pkg, real[i : i + len(pkg.files)]))
+                i += len(pkg.files)
+            self._files[j] = out
+        return self._files[j]
+
+    def listing(self, k: int) -> dict[str, list[Package]]:
+        """Path -> the packages as of layer k that list it (as the image holds it)."""
+        j = self._base(k)
+        if j not in self._listing:
+            by_path: dict[str, list[Package]] = {}
+            for pkg, files in self.files_at(j):
+                for path in files:
+                    by_path.setdefault(path, []).append(pkg)
+            self._listing[j] = by_path
+        return self._listing[j]
+
     def owners_at(self, k: int) -> dict[str, Package]:
         """Path -> owning package as of layer k (an OS package wins over a language one)."""
-        if k not in self._owners:
+        j = self._base(k)
+        if j not in self._owners:
             owners: dict[str, Package] = {}
-            resolve = DirLinks(self.merged, k).resolve
-            for pkg in sorted(self.at(k).values(), key=lambda p: p.ecosystem in (Ecosystem.PYTHON, Ecosystem.NPM)):
-                for path in pkg.files:
-                    owners.setdefault(resolve(path), pkg)
-            self._owners[k] = owners
-        return self._owners[k]
+            for pkg, files in sorted(self.files_at(j), key=lambda pf: pf[0].ecosystem in _LANGUAGES):
+                for path in files:
+                    owners.setdefault(path, pkg)
+            self._owners[j] = owners
+        return self._owners[j]
+
+    def owned(self, k: int) -> _core.PathSet:
+        """The paths some package owns as of layer k, as the core's scans take them."""
+        j = self._base(k)
+        if j not in self._owned:
+            self._owned[j] = self.merged.path_set(self.owners_at(j))
+        return self._owned[j]
 
     def owner_at(self, path: str, k: int) -> Package | None:
         return self.owners_at(k).get(path)
+
+    def first_layer(self, pkg: Package, k: int) -> int:
+        """The layer from which ``pkg`` (as found at layer k) was there unchanged up to k."""
+        while k > 0 and self.at(k - 1).get(pkg.key) == pkg:
+            k -= 1
+        return k
 
     @property
     def any(self) -> bool:
@@ -106,7 +160,7 @@ Reader = Callable[[LayerView, str], list[Package]]
 
 def _reader_of(path: str) -> tuple[str, Reader] | None:
     """The database unit a path belongs to, and how to read it."""
-    if dpkg.is_state(path):
+    if dpkg.in_database(path):
         return dpkg.ROOT, lambda view, _key: dpkg.read(view)
     if path == apk.INSTALLED:
         return apk.INSTALLED, lambda view, _key: apk.read(view)
@@ -123,24 +177,19 @@ def _reader_of(path: str) -> tuple[str, Reader] | None:
 
 
 def _touched(merged: Merged) -> tuple[dict[int, dict[str, Reader]], set[int]]:
-    """Per layer, the database units its entries or deletions touched; and
-    the layers that wrote dpkg's log."""
+    """Per layer, the database units its entries or deletions touched (in the
+    order of the markers, then of the paths); and the layers that wrote dpkg's log."""
     touched: dict[int, dict[str, Reader]] = defaultdict(dict)
     logged: set[int] = set()
-    seen: set[str] = set()
-    for marker in _MARKERS:
-        events, _count, _deleted = merged.find_fragment(marker, merged.top, True, _SEARCH_LIMIT)
-        for ev in events:
-            if ev.path in seen:
-                continue
-            seen.add(ev.path)
-            if ev.path == dpkg.LOG:
-                logged.update(step.layer for step in merged.history(ev.path))
-            unit = _reader_of(ev.path)
-            if unit is None:
-                continue
-            for step in merged.history(ev.path):
-                touched[step.layer][unit[0]] = unit[1]
+    found = sorted(merged.paths_containing(_MARKERS), key=lambda pl: pl.needle)  # stable: paths in byte order
+    for pl in found:
+        if pl.path == dpkg.LOG:
+            logged.update(pl.layers)
+        unit = _reader_of(pl.path)
+        if unit is None:
+            continue
+        for layer in pl.layers:
+            touched[layer][unit[0]] = unit[1]
     return touched, logged
 
 
@@ -172,12 +221,14 @@ def _changes(merged: Merged, k: int, below: Mapping[Key, Package], now: Mapping[
             found.append((How.REMOVED, old, None))
     if not found:
         return []
-    sizes = {e.path: e.size for e in merged.layer_entries(k) if type(e) is Entry and e.type == "file"}
-    resolve = DirLinks(merged, k).resolve
-    out = []
-    for how, pkg, old_version in sorted(found, key=lambda f: (f[1].ecosystem, f[1].name, f[1].arch, f[1].db)):
-        nbytes = 0 if how is How.REMOVED else sum(sizes.get(resolve(p), 0) for p in pkg.files)
-        out.append(PackageChange(how, pkg, old_version, nbytes))
+    found.sort(key=lambda f: (f[1].ecosystem, f[1].name, f[1].arch, f[1].db))
+    listed = [p for how, pkg, _old in found if how is not How.REMOVED for p in pkg.files]
+    sizes = merged.file_sizes(merged.resolve_dirs(listed, k), k, layer_only=True) if listed else []
+    out, i = [], 0
+    for how, pkg, old_version in found:
+        n = 0 if how is How.REMOVED else len(pkg.files)
+        out.append(PackageChange(how, pkg, old_version, sum(sizes[i : i + n])))
+        i += n
     return out
 
 
@@ -215,35 +266,3 @@ def build(merged: Merged) -> PackageIndex:
             layers.append(LayerPackages(k, below, ()))
         below = layers[-1].packages
     return PackageIndex(merged, layers, problems)
-
-
-class DirLinks:
-    """Where a listed path is in the image as of layer k, through symlinked
-    directories (resolved inside the image, never on the host; bounded hops)."""
-
-    HOPS = 16
-
-    def __init__(self, merged: Merged, k: int) -> None:
-        self.merged = merged
-        self.k = k
-        self._dirs: dict[str, str] = {"/": "/"}
-
-    def resolve(self, path: str) -> str:
-        parent, _, name = path.rpartition("/")
-        return self._dir(parent or "/").rstrip("/") + "/" + name
-
-    def _dir(self, path: str) -> str:
-        if path in self._dirs:
-            return self._dirs[path]
-        real = path
-        for _ in range(self.HOPS):
-            parent, _, name = real.rpartition("/")
-            base = self._dir(parent or "/").rstrip("/") + "/" + name
-            e = self.merged.entry_at(base, self.k)
-            if e is None or e.type != "symlink" or not e.link:
-                real = base
-                break
-            target = e.link if e.link.startswith("/") else posixpath.join(parent or "/", e.link)
-            real = posixpath.normpath(target)
-        self._dirs[path] = real
-        return real

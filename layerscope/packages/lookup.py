@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ..merge import Merged
 from ..model import DIR, Deletion, Entry
 from .audit import is_state, unmanaged
-from .index import DirLinks, How, PackageChange, PackageIndex, build
+from .index import How, PackageChange, PackageIndex, build
 from .records import Ecosystem, Package
 
 PREFIX = "pkg:"
@@ -90,27 +90,16 @@ class Owners:
 
     ``PackageIndex.owner_at`` keeps one package per path (the files' owner);
     a path several OS packages list is theirs together, not the first's.
-    The listing is built per layer on first use and a few are kept.
+    The listing is the index's (``PackageIndex.listing``): made once per
+    layer that changed packages or symlinks, shared by the layers above it.
     """
-
-    KEEP = 4
 
     def __init__(self, ix: PackageIndex) -> None:
         self.ix = ix
-        self._listed: dict[int, dict[str, list[Package]]] = {}
 
     def listed(self, path: str, k: int) -> list[Package]:
         """The packages that list ``path`` (as the image holds it) as of layer k."""
-        by_path = self._listed.get(k)
-        if by_path is None:
-            if len(self._listed) >= self.KEEP:
-                self._listed.pop(next(iter(self._listed)))
-            by_path = self._listed[k] = {}
-            resolve = DirLinks(self.ix.merged, k).resolve
-            for pkg in self.ix.at(k).values():
-                for p in pkg.files:
-                    by_path.setdefault(resolve(p), []).append(pkg)
-        return by_path.get(path, [])
+        return self.ix.listing(k).get(path, [])
 
     def owners(self, path: str, k: int) -> list[Package]:
         """The owners: an OS package wins over a Python or npm one that lists the path too."""
@@ -139,12 +128,17 @@ class Owners:
         """The ``owner`` of every non-directory path as of layer k that a
         package lists, as ``report --json`` and ``ls --long --json`` give it
         (directories are shared, so they have none)."""
-        self.listed("/", k)  # builds the layer's listing
-        merged = self.ix.merged
+        listing = self.ix.listing(k)
+        paths = list(listing)
         out: dict[str, str] = {}
-        for path in self._listed[k]:
-            e = merged.entry_at(path, k)
-            if e is not None and e.type != DIR:
+        text: dict[int, str] = {}  # each package's owner text, made once (thousands of files a package)
+        for path, pkgs, file in zip(paths, listing.values(), self.ix.merged.non_dirs(paths, k)):
+            if not file:
+                continue
+            if len(pkgs) == 1:
+                one = text.get(id(pkgs[0]))
+                out[path] = text.setdefault(id(pkgs[0]), pkgs[0].owner) if one is None else one
+            else:
                 out[path] = ", ".join(p.owner for p in self.owners(path, k))
         return out
 

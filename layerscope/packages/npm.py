@@ -22,12 +22,7 @@ from .view import LayerView
 MARKER = "/package.json"
 MAX_FILES = 200_000  # files walked for one package
 MAX_BINS = 1_000  # bin links claimed for one package
-HIDDEN_LOCKFILE = "/node_modules/.package-lock.json"
-
-
-def is_state(path: str) -> bool:
-    """npm's own record of an installed tree (written by npm ≥ 7 on every install)."""
-    return path.endswith(HIDDEN_LOCKFILE)
+HIDDEN_LOCKFILE = "/node_modules/.package-lock.json"  # npm's state (packages/audit.py STATE)
 
 
 def record_of(path: str) -> str | None:

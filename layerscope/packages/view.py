@@ -12,7 +12,7 @@ import posixpath
 from collections.abc import Callable
 from typing import TypeVar
 
-from ..content import ContentError, read_content
+from ..content import ContentError, read_content, read_many
 from ..merge import Merged
 from ..model import FILE, HARDLINK, Entry
 from .records import DbProblem
@@ -28,6 +28,14 @@ class LayerView:
         self.k = k
         self._cache = cache
         self.problems: list[DbProblem] = []
+        self._ahead: dict[int, bytes] = {}  # bytes read by prefetch, by Entry.key, until parsed
+
+    def memo(self, name: str) -> dict[str, dict[str, str]]:
+        """A dict the views of one image share, for what two versions of a
+        database file have in common (dpkg's stanzas)."""
+        got = self._cache.setdefault((-1, name), {})
+        assert isinstance(got, dict)
+        return got
 
     def entry(self, path: str) -> Entry | None:
         return self.merged.entry_at(path, self.k)
@@ -35,6 +43,18 @@ class LayerView:
     def names(self, directory: str) -> list[str]:
         """The names present in ``directory`` as of the layer (byte order)."""
         return [posixpath.basename(ev.path) for ev in self.merged.children_at(directory, self.k) if type(ev) is Entry]
+
+    def prefetch(self, wanted: list[tuple[str, Callable[[bytes], object]]], limit: int) -> None:
+        """Read ahead, in one pass per layer blob, the files of ``wanted`` whose
+        version ``parse`` has not parsed yet (a database of hundreds of small
+        files: dpkg's ``info/``); :meth:`parsed` then takes the bytes read."""
+        entries = []
+        for path, parse in wanted:
+            e = self.entry(path)
+            if e is not None and (e.key, parse.__qualname__) not in self._cache and e.data_entry.size <= limit:
+                entries.append(e)
+        if entries:
+            self._ahead.update(read_many(self.merged.image, entries, limit))
 
     def read(self, path: str, limit: int) -> bytes | None:
         """A regular file's bytes, or None (absent, not a file, too big, unreadable: the
@@ -45,6 +65,9 @@ class LayerView:
         if e.data_entry.size > limit:
             self.problem(path, f"{e.data_entry.size} bytes, over the {limit >> 20} MiB read for a package database")
             return None
+        ahead = self._ahead.pop(e.key, None)
+        if ahead is not None:
+            return ahead
         try:
             return read_content(self.merged.image, e, limit)
         except ContentError as exc:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from ..fixes import FixKind
 from ..fmt import human_size
-from ..layout import Atom, Part, fold
+from ..layout import Atom, Keep, Part, fold
 from ..textsafe import safe
 
 if TYPE_CHECKING:
@@ -22,20 +22,35 @@ if TYPE_CHECKING:
 
 FIXES_SHOWN = 10
 _CODE = re.compile(r"(`[^`]*`)")
+_LAYER = re.compile(r"(layers? \d+)")
 _PATHS_SHOWN = 3
 
 
-def _code_whole(text: str) -> list[Part]:
-    """``text`` with its `code` spans as atoms: a command is never split."""
-    return [Atom(p) if p.startswith("`") and p.endswith("`") and len(p) > 1 else p for p in _CODE.split(text) if p]
+def _parts(text: str, room: int) -> list[Part]:
+    """``text`` for :func:`fold`: a `code` span that fits in ``room`` cells
+    is never split (a longer one flows as words), nor is "layer 12"."""
+    out: list[Part] = []
+    for p in _CODE.split(text):
+        if not p:
+            continue
+        if p.startswith("`") and p.endswith("`") and 1 < len(p) <= room:
+            out.append(Atom(p))
+            continue
+        for q in _LAYER.split(p):
+            if _LAYER.fullmatch(q):
+                word, num = q.split(" ")
+                out.append(Keep(word + " ", num))
+            elif q:
+                out.append(q)
+    return out
 
 
 def fix_lines(fix: Fix, n: int, label: str, width: int) -> list[str]:
     """One fix as lines: what the layers do, the change, the paths."""
     saves = "exposed secret" if fix.severity else f"saves {human_size(fix.saves)}"
-    head: list[Part] = [f"{n:>2}. {label}  {saves}: ", safe(fix.why)]
+    head: list[Part] = [f"{n:>2}. {label}  {saves}: ", *_parts(safe(fix.why), width - 6)]
     lines = fold(head, width, 6)
-    lines += fold(["      change: ", *_code_whole(safe(fix.change))], width, 14)
+    lines += fold(["      change: ", *_parts(safe(fix.change), width - 14)], width, 14)
     shown = [Atom(safe(p)) for p in fix.paths[:_PATHS_SHOWN]]
     if fix.kind is FixKind.CACHE:  # its path is the cache's root
         lines += fold(["      paths: ", *shown, f" ({fix.files} file{'s' if fix.files != 1 else ''})"], width, 13)

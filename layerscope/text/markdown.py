@@ -145,8 +145,9 @@ def _fixes(merged: Merged, fx: Fixes, cap: int) -> list[str]:
 def _body(merged: Merged, a: Analysis, cap: int) -> list[str]:
     """The report's sections, each long list cut at ``cap`` rows."""
     from ..fixes import fixes
+    from ..packages.index import build
 
-    fx = fixes(a)
+    fx = fixes(a, build(merged))
     out = [*_head(merged, a), "", "**Layers**", "", *_layers(merged, a), ""]
     out += details(f"Waste by cause: {human_size(a.waste.total)}", _waste(a))
     if a.findings:

@@ -43,6 +43,7 @@ def write_text(
 
     from ..analysis import analyze
     from ..fixes import fixes
+    from ..packages.index import build
     from .fixes import write_fixes
 
     a = analysis if analysis is not None else analyze(merged)
@@ -56,7 +57,7 @@ def write_text(
     console.print()
     _write_as_of(console, merged, k, layer, image_arg)
     _write_audit(console, a, top, all_findings, merged.image)
-    write_fixes(console, fixes(a), merged.image)
+    write_fixes(console, fixes(a, build(merged)), merged.image)
     _write_warnings(console, merged.image)
     trimmed.close()
 

@@ -24,6 +24,7 @@ from ..api import BackgroundLoad
 from ..compare import Comparison
 from ..errors import LayerscopeError
 from ..export import content_problem, last_version
+from ..fixes import Fixes
 from ..fmt import plural
 from ..merge import ROOT, Merged
 from ..model import CONTENT_DAMAGE_KINDS, DIR, Entry, Image
@@ -80,6 +81,7 @@ class LayerscopeApp(App[int]):
         self.preload = preload
         self.merged: Merged | None = None
         self.analysis: Analysis | None = None
+        self.fixes: Fixes | None = None
         self.comparison: Comparison | None = None
         self.compare_with = compare
         self.base_spec = base
@@ -255,6 +257,8 @@ class LayerscopeApp(App[int]):
 
         self.packages = ix
         self.owners = Owners(ix)
+        if self.analysis is not None and ix.any:
+            self.refix(self.analysis, ix)
         if ix.problems:
             # the lines ``layerscope packages`` starts with; the layer's details keep them
             lines = [f"! {p.text()}" for p in ix.problems[:5]]
@@ -271,6 +275,7 @@ class LayerscopeApp(App[int]):
         from ..analysis import analyze
         from ..api import base_value, load
         from ..compare import compare
+        from ..fixes import fixes
 
         try:
             base, ref = base_value(self.base_spec, None)
@@ -278,7 +283,8 @@ class LayerscopeApp(App[int]):
         except LayerscopeError as exc:
             self.call_from_thread(partial(literal.notify, self, str(exc), title="Audit failed", severity="error"))
             return
-        self.call_from_thread(self._audited, analysis)
+        found = fixes(analysis)  # here, not when w opens: 100 ms on a 500k-path image
+        self.call_from_thread(self._audited, analysis, found)
         if self.compare_with:
             try:
                 other = load(self.compare_with)
@@ -288,8 +294,20 @@ class LayerscopeApp(App[int]):
                 return
             self.call_from_thread(self._compared, comparison)
 
-    def _audited(self, analysis: Analysis) -> None:
+    @work(thread=True, exclusive=True, group="refix", exit_on_error=False)
+    def refix(self, analysis: Analysis, ix: PackageIndex) -> None:
+        """The fixes again once the packages are read: the build tools the
+        image keeps are one (the rest were found without them)."""
+        from ..fixes import fixes
+
+        found = fixes(analysis, ix)
+        self.call_from_thread(setattr, self, "fixes", found)
+
+    def _audited(self, analysis: Analysis, found: Fixes) -> None:
         self.analysis = analysis
+        self.fixes = found
+        if self.packages is not None and self.packages.any:
+            self.refix(analysis, self.packages)
         self.query_one(LayerStack).set_base(analysis.base)
         self._show_layer_details()
         self._update_status()  # it names the high-severity findings: a toast would hide the bars
@@ -677,10 +695,10 @@ class LayerscopeApp(App[int]):
         self.query_one(target).focus()
 
     def action_audit(self) -> None:
-        if self.analysis is None:
+        if self.analysis is None or self.fixes is None:
             literal.notify(self, "The audit is still running…" if self.merged is not None else "Still reading layers…")
             return
-        self.push_screen(AuditScreen(self.analysis), self._jump)
+        self.push_screen(AuditScreen(self.analysis, self.fixes), self._jump)
 
     def action_compare(self) -> None:
         if not self.compare_with:

@@ -23,7 +23,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from ...analysis import CAUSES, Analysis
-from ...fixes import Fixes, FixKind, fixes
+from ...fixes import Fixes, FixKind
 from ...fmt import percent, plural
 from ...rollup import DirWaste, LayerRollup, waste_by_directory, waste_by_layer
 from ...text.figures import dive_text
@@ -151,7 +151,7 @@ class TabBar(Static, can_focus=False):
 class AuditScreen(ModalScreen[Jump | None]):
     BINDINGS = bindings(AUDIT)
 
-    def __init__(self, analysis: Analysis) -> None:
+    def __init__(self, analysis: Analysis, found: Fixes) -> None:
         super().__init__()
         self.analysis = analysis
         a = analysis
@@ -159,7 +159,7 @@ class AuditScreen(ModalScreen[Jump | None]):
         self.jumps: dict[str, list[Jump]] = {t: [] for t in TABLE_OF.values()}
         self.jumps["waste"] = [Jump(item.path, item.by_layer) for item in a.top[:MAX_ROWS]]
         self.jumps["findings"] = [Jump(f.path, f.layer) for f in a.findings[:MAX_ROWS]]
-        self.fixes = fixes(a)
+        self.fixes = found
         self.fix_rows = (self.fixes.user + self.fixes.base)[:MAX_ROWS]
         self.jumps["fixes"] = [Jump(f.paths[0] if f.paths else "/", f.layer) for f in self.fix_rows]
         self.dirs: list[DirWaste] = []
