@@ -11,8 +11,8 @@ import gc
 import os
 import sys
 import weakref
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TextIO, TypeAlias
 
 from . import __version__
 from .errors import LayerscopeError
@@ -164,6 +164,12 @@ def _report_parser(sub: _Commands) -> None:
         "'layerscope ls IMAGE --layer K' lists that tree",
     )
     rep.add_argument("--json", action="store_true", help="write the layerscope.report/1 JSON document")
+    rep.add_argument(
+        "--markdown", action="store_true", help="write the summary as GitHub-flavoured Markdown (a PR comment)"
+    )
+    rep.add_argument(
+        "--html", metavar="FILE", help="also write one self-contained HTML page (layers, treemap, file browser) to FILE"
+    )
     rep.add_argument("--top", type=int, default=10, metavar="N", help="top offenders to list (default 10)")
     _base_args(rep)
     rep.add_argument(
@@ -212,6 +218,14 @@ def _ci_parser(sub: _Commands) -> None:
     ci.add_argument("--config", metavar="FILE", help="TOML file ([tool.layerscope] table or top-level keys)")
     ci.add_argument("--no-config", action="store_true", help="ignore .layerscope.toml / pyproject.toml")
     ci.add_argument("--json", action="store_true", help="write the result as JSON (layerscope.ci/1)")
+    ci.add_argument(
+        "--markdown",
+        action="store_true",
+        help="write the result as GitHub-flavoured Markdown (also appended to $GITHUB_STEP_SUMMARY whenever it is set)",
+    )
+    ci.add_argument(
+        "--sarif", metavar="FILE", help="also write findings and gate failures to FILE as SARIF 2.1.0 (code scanning)"
+    )
     ci.add_argument(
         "--allow-damaged",
         action="store_true",
@@ -393,8 +407,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     k = _layer_index(args.layer, len(merged.image.layers))
     analysis = _analyze(merged, args.base, args.platform)
+    if args.html:
+        from .html import write_html
+
+        _write_file(args.html, lambda out: write_html(merged, analysis, out, k))
     if args.json:
         write_json(merged, sys.stdout, k, analysis=analysis)
+    elif args.markdown:
+        from .text.markdown import report_markdown
+
+        sys.stdout.write(report_markdown(merged, analysis))
     else:
         write_text(
             merged,
@@ -461,13 +483,38 @@ def cmd_ci(args: argparse.Namespace) -> int:
     merged = _load(args.image, args.platform, args.image_ref, args.upper)
     analysis = _analyze(merged, args.base if args.base is not None else th.base, args.platform)
     result = evaluate(merged, analysis, th, allow_damaged=args.allow_damaged)
+    if args.sarif:
+        from .sarif import sarif_document
+
+        _write_file(args.sarif, lambda out: dump_json(sarif_document(result, merged, analysis), out))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if args.markdown or summary:
+        from .text.markdown import ci_markdown
+
+        text = ci_markdown(result, merged, analysis)
+        if summary:  # GitHub Actions: the job's summary page; the gate's verdict does not depend on it
+            try:
+                _write_file(summary, lambda out: out.write(text + "\n"), append=True)
+            except LayerscopeError as exc:
+                print(f"layerscope: warning: GITHUB_STEP_SUMMARY: {safe(str(exc))}", file=sys.stderr)
     if args.json:
         dump_json(ci_document(result, merged, analysis), sys.stdout)
+    elif args.markdown:
+        sys.stdout.write(text)
     else:
         write_ci(sys.stdout, output_width(sys.stdout), result, merged, analysis, th)
     if result.unverifiable:
         return EXIT_ERROR
     return 0 if result.passed else 1
+
+
+def _write_file(path: str, write: Callable[[TextIO], object], append: bool = False) -> None:
+    """Write an output file a flag names (``--sarif FILE``); a failure is the user's, one line."""
+    try:
+        with open(path, "a" if append else "w", encoding="utf-8", newline="\n") as out:
+            write(out)
+    except OSError as exc:
+        raise LayerscopeError(f"{path}: {exc.strerror or exc}") from None
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
