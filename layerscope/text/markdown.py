@@ -181,11 +181,8 @@ def ci_markdown(result: GateResult, merged: Merged, a: Analysis) -> str:
     verdict = "NOT VERIFIED" if result.unverifiable else ("PASS" if result.passed else "FAIL")
     icon = {"PASS": "✅", "FAIL": "❌"}.get(verdict, "⚠️")
     checks = table(
-        ["Check", "Result", "Value", "Limit", ""],
-        [
-            [md(c.name), "pass" if c.passed else "**FAIL**", md(str(c.value)), md(str(c.limit)), md(c.sentence)]
-            for c in result.checks
-        ],
+        ["Check", "Result", "What"],  # the sentence has the figure and its limit, as people read them
+        [[md(c.name), "pass" if c.passed else "**FAIL**", md(c.sentence)] for c in result.checks],
     )
 
     def build(cap: int) -> list[str]:
