@@ -129,17 +129,13 @@ def _assets() -> dict[str, Any]:
 
 
 def _image(merged: Merged, a: Analysis) -> dict[str, Any]:
+    """report/1's image object (one owner of its fields), and what the page adds."""
+    from ..report import image_obj
+
     image = merged.image
     cfg = image.config
     return {
-        "source": image.source,
-        "format": image.format,
-        "ref": image.ref,
-        "platform": image.platform,
-        "config_digest": image.config_digest,
-        "created": cfg.created,
-        "layer_count": len(image.layers),
-        "size_bytes": image.size_bytes,
+        **image_obj(image),
         "run": " ".join((cfg.entrypoint or []) + (cfg.cmd or [])),
         "user": cfg.user,
         "base": a.base,

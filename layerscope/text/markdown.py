@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..fmt import human_size, percent, plural, short_command
 from ..textsafe import safe
+from .report import count_cells
 
 if TYPE_CHECKING:
     from ..analysis import Analysis
@@ -83,11 +84,7 @@ def _layers(merged: Merged, a: Analysis) -> list[str]:
             [
                 label,
                 human_size(la.size_bytes),
-                str(c.added),
-                str(c.modified + c.type_changed),
-                str(c.metadata),
-                str(c.rewritten),
-                str(c.deleted),
+                *count_cells(c),
                 human_size(lw.shipped.total) if lw.shipped.total else "-",
                 cmd,
             ]

@@ -17,6 +17,7 @@ from .tables import Column, print_table
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .._core import LayerCounts
     from ..analysis import Analysis
 
 
@@ -98,6 +99,12 @@ def _write_head(console: Console, image: Image, w: int) -> None:
     console.print(head)
 
 
+def count_cells(c: LayerCounts) -> tuple[str, str, str, str, str]:
+    """A layer's Add, Mod (type changes are modifications), Meta, Same and Del
+    cells, as every layer table shows them."""
+    return (str(c.added), str(c.modified + c.type_changed), str(c.metadata), str(c.rewritten), str(c.deleted))
+
+
 def _layer_columns(image: Image, a: Analysis, k: int) -> list[Column]:
     """The layer table: one row per layer, layer k marked, damaged layers named."""
     from rich.text import Text
@@ -127,11 +134,7 @@ def _layer_columns(image: Image, a: Analysis, k: int) -> list[Column]:
         values = (
             f"{mark}{la.index}",
             human_size(la.size_bytes),
-            str(c.added),
-            str(c.modified + c.type_changed),
-            str(c.metadata),
-            str(c.rewritten),
-            str(c.deleted),
+            *count_cells(c),
             human_size(shipped) if shipped else "-",
             cmd,
         )
